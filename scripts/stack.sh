@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Starts, stops or reports the local stack: Temporal dev server + Web UI, MinIO, fake-gcs-server,
+# Azurite. `start` installs what is missing first and waits until every service answers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+case "${1:-status}" in
+  start) bash scripts/install.sh ;;
+esac
+exec node_modules/.bin/tsx src/dev/stack-cli.ts "${1:-status}"

@@ -1,0 +1,145 @@
+import type { BlobGetPropertiesResponse, BlobItem, ContainerClient } from '@azure/storage-blob';
+import type { Readable } from 'node:stream';
+import { describe, isNetworkError, kindForHttpStatus, StoreError, type StoreErrorKind, type StoreOperation } from './errors.js';
+import {
+  DEFAULT_MULTIPART,
+  type ListOptions,
+  type ListPage,
+  type MultipartOptions,
+  type ObjectInfo,
+  type ObjectStore,
+  type WriteOptions,
+  type WriteResult,
+} from './object-store.js';
+import { firstPart, md5Hex, readParts, uploadInParts } from './streaming.js';
+import { verifyWrite } from './verify.js';
+
+const AZURE_CODES: Record<string, StoreErrorKind> = {
+  BlobNotFound: 'NotFound',
+  ContainerNotFound: 'NotFound',
+  AuthenticationFailed: 'AccessDenied',
+  AuthorizationFailure: 'AccessDenied',
+  AuthorizationPermissionMismatch: 'AccessDenied',
+  ServerBusy: 'Throttled',
+  OperationTimedOut: 'Unavailable',
+  InternalError: 'Unavailable',
+  Md5Mismatch: 'ChecksumMismatch',
+  InvalidMd5: 'ChecksumMismatch',
+};
+
+export function classifyAzureError(error: unknown): StoreErrorKind {
+  const { code, statusCode } = error as { code?: string; statusCode?: number };
+  const known = code ? AZURE_CODES[code] : undefined;
+  if (known) return known;
+  if (statusCode) return kindForHttpStatus(statusCode);
+  if (code === 'REQUEST_SEND_ERROR' || isNetworkError(error)) return 'Unavailable';
+  return 'InvalidRequest';
+}
+
+/** Block ids must all have the same length within a blob. */
+const blockId = (n: number): string => Buffer.from(`block-${String(n).padStart(6, '0')}`).toString('base64');
+
+const hexOf = (md5: Uint8Array | undefined): string | undefined => (md5 ? Buffer.from(md5).toString('hex') : undefined);
+
+function fromProperties(key: string, p: BlobGetPropertiesResponse | BlobItem['properties'], metadata?: Record<string, string>): ObjectInfo {
+  return {
+    key,
+    size: p.contentLength ?? 0,
+    checksums: { md5: hexOf(p.contentMD5), etag: p.etag?.replace(/^"|"$/g, '') },
+    lastModified: p.lastModified?.toISOString(),
+    storageClass: p.accessTier ?? 'Hot',
+    contentType: p.contentType,
+    metadata: metadata ?? {},
+  };
+}
+
+export class AzureBlobStore implements ObjectStore {
+  readonly uri: string;
+  private readonly multipart: Required<MultipartOptions>;
+
+  constructor(
+    private readonly container: ContainerClient,
+    multipart: MultipartOptions = {},
+  ) {
+    this.uri = `azure://${container.accountName}/${container.containerName}`;
+    this.multipart = { ...DEFAULT_MULTIPART, ...multipart };
+  }
+
+  private async call<T>(operation: StoreOperation, key: string | undefined, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw new StoreError(classifyAzureError(error), { store: this.uri, operation, key }, describe(error), { cause: error });
+    }
+  }
+
+  async ensureContainer(): Promise<void> {
+    await this.call('ensureContainer', undefined, async () => {
+      await this.container.createIfNotExists();
+    });
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    return this.call('list', prefix, async () => {
+      const pages = this.container
+        .listBlobsFlat({ prefix: prefix || undefined, includeMetadata: true })
+        .byPage({ continuationToken: options.cursor, maxPageSize: options.pageSize ?? 1000 });
+      const { value: page } = await pages.next();
+      if (!page) return { objects: [] };
+      return {
+        objects: page.segment.blobItems.map((b: BlobItem) => fromProperties(b.name, b.properties, b.metadata)),
+        cursor: page.continuationToken || undefined,
+      };
+    });
+  }
+
+  async head(key: string): Promise<ObjectInfo> {
+    return this.call('head', key, async () => {
+      const p = await this.container.getBlobClient(key).getProperties();
+      return fromProperties(key, p, p.metadata);
+    });
+  }
+
+  async read(key: string): Promise<Readable> {
+    return this.call('read', key, async () => {
+      const response = await this.container.getBlobClient(key).download(0);
+      return response.readableStreamBody as Readable;
+    });
+  }
+
+  async write(key: string, body: Readable, options: WriteOptions = {}): Promise<WriteResult> {
+    return this.call('write', key, async () => {
+      const blob = this.container.getBlockBlobClient(key);
+      const headers = { blobContentType: options.contentType };
+      const { first, rest } = await firstPart(readParts(body, this.multipart.partSizeBytes));
+      if (!rest) {
+        // No MD5 sent with a single Put Blob: Azure then computes Content-MD5 from the bytes that
+        // arrived, and the head below compares it with ours. Sent, it would be stored unchecked.
+        await blob.upload(first, first.length, { blobHTTPHeaders: headers, metadata: options.metadata });
+        const md5 = md5Hex(first);
+        return verifyWrite(this, key, { size: first.length, md5 }, (stored) => stored.checksums.md5 === md5);
+      }
+      // Each block carries its MD5, which Azure checks on arrival; the whole-object MD5 is set on
+      // commit so later readers have one (Azure keeps none for block lists by itself).
+      const uploaded = await uploadInParts(rest, this.multipart.partConcurrency, async (part) => {
+        const id = blockId(part.number);
+        await blob.stageBlock(id, part.body, part.body.length, {
+          transactionalContentMD5: Buffer.from(part.md5Base64, 'base64'),
+        });
+        return id;
+      });
+      await blob.commitBlockList(uploaded.results, {
+        blobHTTPHeaders: { ...headers, blobContentMD5: Buffer.from(uploaded.md5, 'hex') },
+        metadata: options.metadata,
+      });
+      return verifyWrite(this, key, uploaded, (stored) => stored.checksums.md5 === uploaded.md5);
+    });
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.call('delete', key, async () => {
+      await this.container.getBlobClient(key).deleteIfExists();
+    });
+  }
+}

@@ -1,0 +1,145 @@
+import type { File, Storage } from '@google-cloud/storage';
+import { createHash } from 'node:crypto';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { describe, isNetworkError, kindForHttpStatus, StoreError, type StoreErrorKind, type StoreOperation } from './errors.js';
+import {
+  DEFAULT_MULTIPART,
+  type ListOptions,
+  type ListPage,
+  type MultipartOptions,
+  type ObjectInfo,
+  type ObjectStore,
+  type WriteOptions,
+  type WriteResult,
+} from './object-store.js';
+import { verifyWrite } from './verify.js';
+
+export function classifyGcsError(error: unknown): StoreErrorKind {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'number') return kindForHttpStatus(code);
+  if (isNetworkError(error)) return 'Unavailable';
+  const message = (error as { message?: string }).message ?? '';
+  // The SDK's own check of the server's hash against the streamed bytes.
+  if (/checksum|mismatch|FILE_NO_UPLOAD/i.test(message)) return 'ChecksumMismatch';
+  return 'InvalidRequest';
+}
+
+type GcsMetadata = File['metadata'];
+
+function toInfo(key: string, m: GcsMetadata): ObjectInfo {
+  return {
+    key,
+    size: Number(m.size ?? 0),
+    checksums: {
+      md5: m.md5Hash ? Buffer.from(m.md5Hash, 'base64').toString('hex') : undefined,
+      crc32c: m.crc32c,
+      etag: m.etag,
+    },
+    lastModified: m.updated ? new Date(m.updated).toISOString() : undefined,
+    storageClass: m.storageClass ?? 'STANDARD',
+    contentType: m.contentType,
+    metadata: Object.fromEntries(Object.entries(m.metadata ?? {}).map(([k, v]) => [k, String(v)])),
+  };
+}
+
+export class GcsStore implements ObjectStore {
+  readonly uri: string;
+  private readonly multipart: Required<MultipartOptions>;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly bucketName: string,
+    multipart: MultipartOptions = {},
+  ) {
+    this.uri = `gs://${bucketName}`;
+    this.multipart = { ...DEFAULT_MULTIPART, ...multipart };
+  }
+
+  private get bucket() {
+    return this.storage.bucket(this.bucketName);
+  }
+
+  private async call<T>(operation: StoreOperation, key: string | undefined, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw new StoreError(classifyGcsError(error), { store: this.uri, operation, key }, describe(error), { cause: error });
+    }
+  }
+
+  async ensureContainer(): Promise<void> {
+    await this.call('ensureContainer', undefined, async () => {
+      const [exists] = await this.bucket.exists();
+      if (exists) return;
+      try {
+        await this.storage.createBucket(this.bucketName);
+      } catch (error) {
+        // 409: created meanwhile by another worker.
+        if ((error as { code?: unknown }).code !== 409) throw error;
+      }
+    });
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    return this.call('list', prefix, async () => {
+      const [files, next] = await this.bucket.getFiles({
+        prefix: prefix || undefined,
+        maxResults: options.pageSize ?? 1000,
+        pageToken: options.cursor,
+        autoPaginate: false,
+      });
+      const cursor = (next as { pageToken?: string } | null)?.pageToken;
+      return { objects: files.map((f) => toInfo(f.name, f.metadata)), cursor: cursor || undefined };
+    });
+  }
+
+  async head(key: string): Promise<ObjectInfo> {
+    return this.call('head', key, async () => {
+      const [metadata] = await this.bucket.file(key).getMetadata();
+      return toInfo(key, metadata);
+    });
+  }
+
+  async read(key: string): Promise<Readable> {
+    return this.call('read', key, async () => {
+      const file = this.bucket.file(key);
+      // Fetch metadata first so a missing object fails here, as a StoreError, not mid-stream.
+      await file.getMetadata();
+      return file.createReadStream();
+    });
+  }
+
+  async write(key: string, body: Readable, options: WriteOptions = {}): Promise<WriteResult> {
+    return this.call('write', key, async () => {
+      const md5 = createHash('md5');
+      let size = 0;
+      const hasher = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          md5.update(chunk);
+          size += chunk.length;
+          done(null, chunk);
+        },
+      });
+      // Resumable uploads survive a dropped connection on large objects; small ones go in one
+      // request. GCS has no parallel-part upload on the JSON API (only XML multipart or compose).
+      const resumable = options.size === undefined || options.size > this.multipart.partSizeBytes;
+      const sink = this.bucket.file(key).createWriteStream({
+        resumable,
+        // The SDK compares this MD5 with the one GCS computed and deletes the object on mismatch.
+        validation: 'md5',
+        metadata: { contentType: options.contentType, metadata: options.metadata },
+      });
+      await pipeline(body, hasher, sink);
+      const streamed = { size, md5: md5.digest('hex') };
+      return verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5);
+    });
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.call('delete', key, async () => {
+      await this.bucket.file(key).delete({ ignoreNotFound: true });
+    });
+  }
+}

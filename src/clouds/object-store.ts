@@ -1,0 +1,82 @@
+import type { Readable } from 'node:stream';
+
+/** Checksums as a provider holds them. Absent fields are ones the provider does not keep. */
+export interface Checksums {
+  /** MD5 of the whole object, hex. Only where the provider really holds it (never a multipart ETag). */
+  md5?: string;
+  /** CRC32C, base64 big-endian as GCS reports it. */
+  crc32c?: string;
+  /** The provider's entity tag, quotes stripped. */
+  etag?: string;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  checksums: Checksums;
+  /** ISO 8601. */
+  lastModified?: string;
+  /** Provider's class or tier name, e.g. STANDARD, GLACIER, ARCHIVE, Cool. */
+  storageClass?: string;
+  contentType?: string;
+  metadata?: Record<string, string>;
+}
+
+export interface ListPage {
+  objects: ObjectInfo[];
+  /** Pass back to get the next page; absent on the last page. */
+  cursor?: string;
+}
+
+export interface ListOptions {
+  cursor?: string;
+  /** @default 1000 */
+  pageSize?: number;
+}
+
+export interface WriteOptions {
+  /** Known size, if any; only a hint for choosing single or multipart upload. */
+  size?: number;
+  contentType?: string;
+  metadata?: Record<string, string>;
+}
+
+export interface WriteResult {
+  key: string;
+  size: number;
+  /** MD5 computed while the bytes streamed, hex. */
+  md5: string;
+  /** What the store reports holding after the write (already checked against md5 and size). */
+  stored: ObjectInfo;
+}
+
+/**
+ * One bucket or container. Keys are full object keys within it. Implementations stream: no whole
+ * object is ever held in memory, only parts of bounded size.
+ */
+export interface ObjectStore {
+  /** A URI naming the bucket, for messages, e.g. `gs://models`. */
+  readonly uri: string;
+  ensureContainer(): Promise<void>;
+  /** One page of objects under the prefix, in the provider's key order. */
+  list(prefix: string, options?: ListOptions): Promise<ListPage>;
+  /** @throws StoreError NotFound when the object is missing. */
+  head(key: string): Promise<ObjectInfo>;
+  read(key: string): Promise<Readable>;
+  /** Uploads and verifies: a write that returns has been checked against its streamed MD5. */
+  write(key: string, body: Readable, options?: WriteOptions): Promise<WriteResult>;
+  /** Idempotent: deleting a missing object succeeds. */
+  delete(key: string): Promise<void>;
+}
+
+export interface MultipartOptions {
+  /** Objects larger than one part go up in parts of this size. @default 16 MiB */
+  partSizeBytes?: number;
+  /** Parts in flight at once per object. @default 4 */
+  partConcurrency?: number;
+}
+
+export const DEFAULT_MULTIPART: Required<MultipartOptions> = {
+  partSizeBytes: 16 * 1024 * 1024,
+  partConcurrency: 4,
+};

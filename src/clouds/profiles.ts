@@ -1,0 +1,160 @@
+/**
+ * Connection profiles: how a worker reaches each cloud. A spec names a profile; the worker that
+ * runs the activity resolves it here, with credentials from its own environment (the SDKs'
+ * default chains, or a credentials file or variable the profile points to). No credential ever
+ * appears in a profile file either: only where to find one.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { Storage } from '@google-cloud/storage';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import type { StorageLocation } from '../spec.js';
+import { AzureBlobStore } from './azure-store.js';
+import { GcsStore } from './gcs-store.js';
+import { LocalFsStore } from './local-store.js';
+import type { MultipartOptions, ObjectStore } from './object-store.js';
+import { S3Store } from './s3-store.js';
+
+const awsProfile = z.strictObject({
+  cloud: z.literal('aws'),
+  region: z.string().default('us-east-1'),
+  /** An S3-compatible endpoint (MinIO, a VPC endpoint); absent means AWS itself. */
+  endpoint: z.url().optional(),
+  forcePathStyle: z.boolean().default(false),
+  /** A JSON file of {accessKeyId, secretAccessKey}; absent means the SDK's default chain. */
+  credentialsFile: z.string().optional(),
+});
+const gcpProfile = z.strictObject({
+  cloud: z.literal('gcp'),
+  projectId: z.string().optional(),
+  /** An emulator's endpoint; absent means Google Cloud with Application Default Credentials. */
+  apiEndpoint: z.url().optional(),
+});
+const azureProfile = z
+  .strictObject({
+    cloud: z.literal('azure'),
+    /** Name of the environment variable that holds the storage connection string. */
+    connectionStringEnv: z.string().optional(),
+    /** Azurite with its published development account. */
+    development: z.boolean().default(false),
+  })
+  .refine((p) => p.development || p.connectionStringEnv, {
+    error: 'an azure profile needs connectionStringEnv (the variable holding the connection string) or development: true',
+  });
+const onpremProfile = z.strictObject({
+  cloud: z.literal('onprem'),
+  /** Directory holding one sub-directory per bucket. */
+  root: z.string().min(1),
+});
+
+export const profileSchema = z.discriminatedUnion('cloud', [awsProfile, gcpProfile, azureProfile, onpremProfile]);
+export type Profile = z.output<typeof profileSchema>;
+export const profilesFileSchema = z.strictObject({ profiles: z.record(z.string(), profileSchema) });
+
+/** Profiles for the local stack that scripts/stack.sh starts. */
+export function localStackProfiles(stateDir: string): Record<string, Profile> {
+  return {
+    'local-s3': {
+      cloud: 'aws',
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:9000',
+      forcePathStyle: true,
+      credentialsFile: join(stateDir, 'minio-credentials.json'),
+    },
+    'local-gcs': { cloud: 'gcp', projectId: 'cloudshift-local', apiEndpoint: 'http://127.0.0.1:4443' },
+    'local-azure': { cloud: 'azure', development: true },
+    'local-fs': { cloud: 'onprem', root: join(stateDir, 'data', 'onprem') },
+  };
+}
+
+export function loadProfilesFile(path: string): Record<string, Profile> {
+  const text = readFileSync(path, 'utf8');
+  const parsed = profilesFileSchema.safeParse(path.endsWith('.json') ? JSON.parse(text) : parseYaml(text));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new Error(`Invalid profiles file ${path}:\n${problems}`);
+  }
+  return parsed.data.profiles;
+}
+
+export class UnknownProfileError extends Error {
+  override readonly name = 'UnknownProfile';
+}
+
+/** Builds stores for locations, reusing one SDK client per profile. */
+export class StoreResolver {
+  private readonly clients = new Map<string, unknown>();
+
+  constructor(
+    private readonly profiles: Readonly<Record<string, Profile>>,
+    private readonly env: Readonly<Record<string, string | undefined>> = process.env,
+  ) {}
+
+  profileNames(): string[] {
+    return Object.keys(this.profiles);
+  }
+
+  store(location: Pick<StorageLocation, 'cloud' | 'profile' | 'bucket'>, multipart?: MultipartOptions): ObjectStore {
+    const profile = this.profiles[location.profile];
+    if (!profile) {
+      throw new UnknownProfileError(
+        `profile "${location.profile}" is not known to this worker (known: ${this.profileNames().join(', ') || 'none'}); add it to the file CLOUDSHIFT_PROFILES names`,
+      );
+    }
+    if (profile.cloud !== location.cloud) {
+      throw new UnknownProfileError(`profile "${location.profile}" is for ${profile.cloud}, but the spec says ${location.cloud}`);
+    }
+    switch (profile.cloud) {
+      case 'aws':
+        return new S3Store(this.client(location.profile, () => s3Client(profile)), location.bucket, multipart);
+      case 'gcp':
+        return new GcsStore(this.client(location.profile, () => gcsClient(profile)), location.bucket, multipart);
+      case 'azure':
+        return new AzureBlobStore(
+          this.client(location.profile, () => azureClient(profile, this.env)).getContainerClient(location.bucket),
+          multipart,
+        );
+      case 'onprem':
+        return new LocalFsStore(profile.root, location.bucket);
+    }
+  }
+
+  private client<T>(name: string, create: () => T): T {
+    if (!this.clients.has(name)) this.clients.set(name, create());
+    return this.clients.get(name) as T;
+  }
+}
+
+function s3Client(profile: z.output<typeof awsProfile>): S3Client {
+  const credentials = profile.credentialsFile
+    ? (JSON.parse(readFileSync(profile.credentialsFile, 'utf8')) as { accessKeyId: string; secretAccessKey: string })
+    : undefined;
+  return new S3Client({
+    region: profile.region,
+    endpoint: profile.endpoint,
+    forcePathStyle: profile.forcePathStyle,
+    credentials,
+    // We compute and verify MD5s ourselves (Content-MD5 per request, ETag after); the SDK's
+    // default extra CRC32 on every request would hash every byte a second time.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    // Temporal retries the activity with its own policy; a short SDK retry absorbs blips.
+    maxAttempts: 3,
+  });
+}
+
+function gcsClient(profile: z.output<typeof gcpProfile>): Storage {
+  return new Storage({ projectId: profile.projectId, apiEndpoint: profile.apiEndpoint });
+}
+
+function azureClient(profile: z.output<typeof azureProfile>, env: Readonly<Record<string, string | undefined>>): BlobServiceClient {
+  if (profile.development) return BlobServiceClient.fromConnectionString('UseDevelopmentStorage=true');
+  const connectionString = env[profile.connectionStringEnv!];
+  if (!connectionString) {
+    throw new UnknownProfileError(`the environment variable ${profile.connectionStringEnv} that the azure profile names is not set on this worker`);
+  }
+  return BlobServiceClient.fromConnectionString(connectionString);
+}

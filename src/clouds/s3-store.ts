@@ -1,0 +1,221 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import { describe, isNetworkError, kindForHttpStatus, StoreError, type StoreErrorKind, type StoreOperation } from './errors.js';
+import {
+  DEFAULT_MULTIPART,
+  type ListOptions,
+  type ListPage,
+  type MultipartOptions,
+  type ObjectInfo,
+  type ObjectStore,
+  type WriteOptions,
+  type WriteResult,
+} from './object-store.js';
+import { firstPart, md5Hex, multipartEtag, readParts, stripQuotes, uploadInParts } from './streaming.js';
+import { verifyWrite } from './verify.js';
+
+const S3_CODES: Record<string, StoreErrorKind> = {
+  NoSuchKey: 'NotFound',
+  NoSuchBucket: 'NotFound',
+  NotFound: 'NotFound',
+  AccessDenied: 'AccessDenied',
+  InvalidAccessKeyId: 'AccessDenied',
+  SignatureDoesNotMatch: 'AccessDenied',
+  ExpiredToken: 'AccessDenied',
+  SlowDown: 'Throttled',
+  Throttling: 'Throttled',
+  RequestLimitExceeded: 'Throttled',
+  ServiceUnavailable: 'Throttled',
+  InternalError: 'Unavailable',
+  BadDigest: 'ChecksumMismatch',
+  InvalidDigest: 'ChecksumMismatch',
+};
+
+export function classifyS3Error(error: unknown): StoreErrorKind {
+  const name = (error as { name?: string }).name ?? '';
+  const known = S3_CODES[name];
+  if (known) return known;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (status) return kindForHttpStatus(status);
+  if (isNetworkError(error)) return 'Unavailable';
+  return 'InvalidRequest';
+}
+
+export class S3Store implements ObjectStore {
+  readonly uri: string;
+  private readonly multipart: Required<MultipartOptions>;
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    multipart: MultipartOptions = {},
+  ) {
+    this.uri = `s3://${bucket}`;
+    this.multipart = { ...DEFAULT_MULTIPART, ...multipart };
+  }
+
+  private async call<T>(operation: StoreOperation, key: string | undefined, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw new StoreError(classifyS3Error(error), { store: this.uri, operation, key }, describe(error), { cause: error });
+    }
+  }
+
+  async ensureContainer(): Promise<void> {
+    await this.call('ensureContainer', undefined, async () => {
+      try {
+        await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      } catch (error) {
+        if (classifyS3Error(error) !== 'NotFound') throw error;
+        try {
+          await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));
+        } catch (createError) {
+          // Another worker may have created it between our head and create.
+          const name = (createError as { name?: string }).name;
+          if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw createError;
+        }
+      }
+    });
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    return this.call('list', prefix, async () => {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix || undefined,
+          ContinuationToken: options.cursor,
+          MaxKeys: options.pageSize ?? 1000,
+        }),
+      );
+      const objects: ObjectInfo[] = (page.Contents ?? []).map((o) => {
+        const etag = stripQuotes(o.ETag);
+        return {
+          key: o.Key!,
+          size: o.Size ?? 0,
+          checksums: { etag, md5: md5FromEtag(etag) },
+          lastModified: o.LastModified?.toISOString(),
+          storageClass: o.StorageClass ?? 'STANDARD',
+        };
+      });
+      return { objects, cursor: page.IsTruncated ? page.NextContinuationToken : undefined };
+    });
+  }
+
+  async head(key: string): Promise<ObjectInfo> {
+    return this.call('head', key, async () => {
+      const o = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const etag = stripQuotes(o.ETag);
+      return {
+        key,
+        size: o.ContentLength ?? 0,
+        checksums: { etag, md5: md5FromEtag(etag) },
+        lastModified: o.LastModified?.toISOString(),
+        storageClass: o.StorageClass ?? 'STANDARD',
+        contentType: o.ContentType,
+        metadata: o.Metadata ?? {},
+      };
+    });
+  }
+
+  async read(key: string): Promise<Readable> {
+    return this.call('read', key, async () => {
+      const o = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return o.Body as Readable;
+    });
+  }
+
+  async write(key: string, body: Readable, options: WriteOptions = {}): Promise<WriteResult> {
+    return this.call('write', key, async () => {
+      const { first, rest } = await firstPart(readParts(body, this.multipart.partSizeBytes));
+      if (!rest) {
+        const md5 = md5Hex(first);
+        // Content-MD5 makes S3 itself reject bytes that changed on the way.
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: first,
+            ContentLength: first.length,
+            ContentMD5: Buffer.from(md5, 'hex').toString('base64'),
+            ContentType: options.contentType,
+            Metadata: options.metadata,
+          }),
+        );
+        return verifyWrite(this, key, { size: first.length, md5 }, (stored) => stored.checksums.etag === md5);
+      }
+      const upload = await this.multipartUpload(key, rest, options);
+      const expectedEtag = multipartEtag(upload.partMd5s);
+      return verifyWrite(this, key, upload, (stored) => stored.checksums.etag === expectedEtag);
+    });
+  }
+
+  private async multipartUpload(key: string, parts: AsyncGenerator<Buffer>, options: WriteOptions) {
+    const created = await this.client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: key,
+        ContentType: options.contentType,
+        Metadata: options.metadata,
+      }),
+    );
+    const uploadId = created.UploadId!;
+    try {
+      const uploaded = await uploadInParts(parts, this.multipart.partConcurrency, async (part) => {
+        const result = await this.client.send(
+          new UploadPartCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: part.number,
+            Body: part.body,
+            ContentLength: part.body.length,
+            ContentMD5: part.md5Base64,
+          }),
+        );
+        return { PartNumber: part.number, ETag: result.ETag };
+      });
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: uploaded.results },
+        }),
+      );
+      return uploaded;
+    } catch (error) {
+      // Orphaned parts cost money until a lifecycle rule reaps them; abort is best effort.
+      await this.client
+        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
+        .catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.call('delete', key, async () => {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    });
+  }
+}
+
+/** A single-part ETag is the object's MD5; a multipart one (`…-N`) is not. */
+function md5FromEtag(etag: string | undefined): string | undefined {
+  return etag && /^[0-9a-f]{32}$/.test(etag) ? etag : undefined;
+}

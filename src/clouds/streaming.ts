@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+
+/**
+ * Cuts a stream into parts of exactly `partSize` bytes (the last may be shorter, and an empty
+ * stream yields one empty part, so every object has at least one part to upload).
+ */
+export async function* readParts(body: Readable, partSize: number): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let yielded = false;
+  for await (const chunk of body as AsyncIterable<Buffer | string>) {
+    let buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    while (pendingBytes + buf.length >= partSize) {
+      const take = partSize - pendingBytes;
+      pending.push(buf.subarray(0, take));
+      buf = buf.subarray(take);
+      yield Buffer.concat(pending, partSize);
+      yielded = true;
+      pending = [];
+      pendingBytes = 0;
+    }
+    if (buf.length > 0) {
+      pending.push(buf);
+      pendingBytes += buf.length;
+    }
+  }
+  if (pendingBytes > 0 || !yielded) yield Buffer.concat(pending, pendingBytes);
+}
+
+export interface Part {
+  /** 1-based, as S3 numbers parts. */
+  number: number;
+  body: Buffer;
+  /** MD5 of this part, base64, as Content-MD5 headers want it. */
+  md5Base64: string;
+}
+
+export interface PartedUpload<R> {
+  results: R[];
+  size: number;
+  md5: string;
+  partMd5s: Buffer[];
+}
+
+/**
+ * Uploads the parts of a stream with at most `concurrency` in flight. The next part is read only
+ * when a slot frees, so memory stays near (concurrency + 1) × partSize whatever the object size.
+ * Also computes the whole-object MD5 while the bytes pass.
+ */
+export async function uploadInParts<R>(
+  parts: AsyncIterable<Buffer>,
+  concurrency: number,
+  upload: (part: Part) => Promise<R>,
+): Promise<PartedUpload<R>> {
+  const whole = createHash('md5');
+  const results: R[] = [];
+  const partMd5s: Buffer[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  let size = 0;
+  let number = 0;
+  for await (const body of parts) {
+    if (failure) break;
+    number++;
+    whole.update(body);
+    size += body.length;
+    const digest = createHash('md5').update(body).digest();
+    partMd5s.push(digest);
+    const index = number - 1;
+    const task: Promise<void> = upload({ number, body, md5Base64: digest.toString('base64') }).then(
+      (r) => {
+        results[index] = r;
+      },
+      (e: unknown) => {
+        failure ??= e;
+      },
+    );
+    const tracked = task.finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+    if (inFlight.size >= concurrency) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  if (failure) throw failure;
+  return { results, size, md5: whole.digest('hex'), partMd5s };
+}
+
+/** The ETag S3 gives a multipart object: MD5 of the concatenated part MD5s, then `-N`. */
+export function multipartEtag(partMd5s: readonly Buffer[]): string {
+  return `${createHash('md5').update(Buffer.concat(partMd5s)).digest('hex')}-${partMd5s.length}`;
+}
+
+/** Reads the first part; tells whether the whole object fits in it (a single-request upload). */
+export async function firstPart(
+  parts: AsyncGenerator<Buffer>,
+): Promise<{ first: Buffer; rest: AsyncGenerator<Buffer> | undefined }> {
+  const first = await parts.next();
+  const firstBody = first.done ? Buffer.alloc(0) : first.value;
+  const second = await parts.next();
+  if (second.done) return { first: firstBody, rest: undefined };
+  async function* chained(): AsyncGenerator<Buffer> {
+    yield firstBody;
+    yield second.value as Buffer;
+    yield* parts;
+  }
+  return { first: firstBody, rest: chained() };
+}
+
+export const stripQuotes = (etag: string | undefined): string | undefined => etag?.replace(/^"|"$/g, '');
+
+export const md5Hex = (data: Buffer): string => createHash('md5').update(data).digest('hex');

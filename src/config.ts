@@ -1,0 +1,57 @@
+/**
+ * The worker's and CLI's configuration, parsed once from the environment at start. Nothing else
+ * reads process.env.
+ */
+import { join } from 'node:path';
+import { z } from 'zod';
+import { loadProfilesFile, localStackProfiles, type Profile } from './clouds/profiles.js';
+import { PROJECT_ROOT } from './dev/paths.js';
+import { CLOUD_TASK_QUEUES, CONTROL_TASK_QUEUE } from './workflows/definitions.js';
+
+export const QUEUE_SELECTORS = ['control', 'aws', 'gcp', 'azure', 'onprem'] as const;
+export type QueueSelector = (typeof QUEUE_SELECTORS)[number];
+
+const envSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  /** Comma-separated: control, aws, gcp, azure, onprem, or all. */
+  CLOUDSHIFT_QUEUES: z.string().default('all'),
+  /** A YAML or JSON file of connection profiles, merged over the local stack's. */
+  CLOUDSHIFT_PROFILES: z.string().optional(),
+  CLOUDSHIFT_STATE_DIR: z.string().default(join(PROJECT_ROOT, '.stack')),
+});
+
+export interface Config {
+  temporal: { address: string; namespace: string };
+  queues: QueueSelector[];
+  profiles: Record<string, Profile>;
+  stateDir: string;
+}
+
+export function parseQueues(value: string): QueueSelector[] {
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.includes('all')) return [...QUEUE_SELECTORS];
+  const unknown = names.filter((n) => !(QUEUE_SELECTORS as readonly string[]).includes(n));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new Error(`unknown queue selector(s) ${JSON.stringify(unknown)}; expected a comma-separated list of ${QUEUE_SELECTORS.join(', ')} or all`);
+  }
+  return names as QueueSelector[];
+}
+
+export function taskQueueOf(selector: QueueSelector): string {
+  return selector === 'control' ? CONTROL_TASK_QUEUE : CLOUD_TASK_QUEUES[selector];
+}
+
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env, queuesOverride?: string): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`Invalid environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE },
+    queues: parseQueues(queuesOverride ?? e.CLOUDSHIFT_QUEUES),
+    profiles: { ...localStackProfiles(e.CLOUDSHIFT_STATE_DIR), ...(e.CLOUDSHIFT_PROFILES ? loadProfilesFile(e.CLOUDSHIFT_PROFILES) : {}) },
+    stateDir: e.CLOUDSHIFT_STATE_DIR,
+  };
+}

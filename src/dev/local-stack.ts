@@ -1,0 +1,261 @@
+/**
+ * The local stack: Temporal dev server (with its Web UI), MinIO for S3, fake-gcs-server for GCS
+ * and Azurite for Azure Blob, each a child process of ours with fixed loopback ports.
+ *
+ * `ensureStack` starts only what is not already answering and reports what it started, so a test
+ * run reuses a stack a developer left running and stops only its own processes.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/definitions.js';
+import { PROJECT_ROOT, STATE_DIR } from './paths.js';
+
+export { PROJECT_ROOT, STATE_DIR };
+
+
+/** Fixed loopback ports, as the README lists them. */
+export const LOCAL_PORTS = {
+  temporal: 7233,
+  temporalUi: 8233,
+  s3: 9000,
+  s3Console: 9001,
+  gcs: 4443,
+  azureBlob: 10000,
+} as const;
+
+export const LOCAL_ENDPOINTS = {
+  temporal: `127.0.0.1:${LOCAL_PORTS.temporal}`,
+  temporalUi: `http://127.0.0.1:${LOCAL_PORTS.temporalUi}`,
+  s3: `http://127.0.0.1:${LOCAL_PORTS.s3}`,
+  gcs: `http://127.0.0.1:${LOCAL_PORTS.gcs}`,
+  azureBlob: `http://127.0.0.1:${LOCAL_PORTS.azureBlob}/devstoreaccount1`,
+} as const;
+
+export const SERVICE_NAMES = ['temporal', 's3', 'gcs', 'azure'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+/** Where the worker finds the MinIO credentials the stack generated (never committed). */
+export const LOCAL_S3_CREDENTIALS_FILE = join(STATE_DIR, 'minio-credentials.json');
+
+interface ServiceDefinition {
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+  /** Resolves true once the service answers. */
+  ready(): Promise<boolean>;
+  /** Runs once after the service first answers. */
+  afterStart?(): Promise<void>;
+}
+
+const bin = (name: string): string => join(STATE_DIR, 'bin', name);
+
+function localS3Credentials(): { accessKeyId: string; secretAccessKey: string } {
+  if (!existsSync(LOCAL_S3_CREDENTIALS_FILE)) {
+    mkdirSync(STATE_DIR, { recursive: true });
+    const generated = { accessKeyId: 'cloudshift', secretAccessKey: randomBytes(18).toString('base64url') };
+    writeFileSync(LOCAL_S3_CREDENTIALS_FILE, JSON.stringify(generated), { mode: 0o600 });
+  }
+  return JSON.parse(readFileSync(LOCAL_S3_CREDENTIALS_FILE, 'utf8')) as { accessKeyId: string; secretAccessKey: string };
+}
+
+function definitions(): Record<ServiceName, ServiceDefinition> {
+  const data = (name: string) => {
+    const dir = join(STATE_DIR, 'data', name);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  };
+  return {
+    temporal: {
+      command: join(STATE_DIR, 'venv', 'bin', 'temporal'),
+      args: [
+        'server', 'start-dev',
+        '--ip', '127.0.0.1',
+        '--port', String(LOCAL_PORTS.temporal),
+        '--ui-port', String(LOCAL_PORTS.temporalUi),
+        '--db-filename', join(data('temporal'), 'temporal.sqlite'),
+        '--log-level', 'warn',
+        ...SEARCH_ATTRIBUTE_NAMES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+      ],
+      ready: async () => (await portOpen(LOCAL_PORTS.temporal)) && (await httpOk(`${LOCAL_ENDPOINTS.temporalUi}/`)),
+    },
+    s3: {
+      command: bin('minio'),
+      args: [
+        'server', data('minio'),
+        '--address', `127.0.0.1:${LOCAL_PORTS.s3}`,
+        '--console-address', `127.0.0.1:${LOCAL_PORTS.s3Console}`,
+        '--quiet',
+      ],
+      env: (() => {
+        const credentials = localS3Credentials();
+        return { MINIO_ROOT_USER: credentials.accessKeyId, MINIO_ROOT_PASSWORD: credentials.secretAccessKey, MINIO_BROWSER: 'off' };
+      })(),
+      ready: () => httpOk(`${LOCAL_ENDPOINTS.s3}/minio/health/ready`),
+    },
+    gcs: {
+      command: bin('fake-gcs-server'),
+      args: [
+        '-scheme', 'http',
+        '-host', '127.0.0.1',
+        '-port', String(LOCAL_PORTS.gcs),
+        '-backend', 'filesystem',
+        '-filesystem-root', data('fake-gcs'),
+        '-public-host', `127.0.0.1:${LOCAL_PORTS.gcs}`,
+        '-external-url', LOCAL_ENDPOINTS.gcs,
+        '-log-level', 'warn',
+      ],
+      ready: () => httpOk(`${LOCAL_ENDPOINTS.gcs}/storage/v1/b`),
+    },
+    azure: {
+      command: join(PROJECT_ROOT, 'node_modules', '.bin', 'azurite-blob'),
+      args: [
+        '--blobHost', '127.0.0.1',
+        '--blobPort', String(LOCAL_PORTS.azureBlob),
+        '--location', data('azurite'),
+        '--skipApiVersionCheck',
+        '--loose',
+        '--silent',
+      ],
+      ready: () => portOpen(LOCAL_PORTS.azureBlob),
+    },
+  };
+}
+
+export async function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ port, host });
+    const finish = (open: boolean) => {
+      socket.destroy();
+      done(open);
+    };
+    socket.once('connect', () => finish(true));
+    socket.once('error', () => finish(false));
+    socket.setTimeout(1000, () => finish(false));
+  });
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+const pidFile = (name: ServiceName) => join(STATE_DIR, 'pids', `${name}.pid`);
+const logFile = (name: ServiceName) => join(STATE_DIR, 'logs', `${name}.log`);
+
+export interface StackHandle {
+  /** Services this call started (the others were already answering). */
+  started: ServiceName[];
+  /** Stops what this call started and nothing else. */
+  stop(): Promise<void>;
+}
+
+export interface EnsureStackOptions {
+  /** @default all services */
+  services?: readonly ServiceName[];
+  /** How long to wait for a service to answer. @default 120_000 */
+  timeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export async function ensureStack(options: EnsureStackOptions = {}): Promise<StackHandle> {
+  const services = options.services ?? SERVICE_NAMES;
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  const log = options.log ?? (() => {});
+  const defs = definitions();
+  const started: ServiceName[] = [];
+  await Promise.all(
+    services.map(async (name) => {
+      const def = defs[name];
+      if (await def.ready()) {
+        log(`${name}: already running`);
+        return;
+      }
+      if (!existsSync(def.command)) {
+        throw new Error(`${name}: ${def.command} is missing; run 'bash scripts/install.sh' first`);
+      }
+      mkdirSync(join(STATE_DIR, 'pids'), { recursive: true });
+      mkdirSync(join(STATE_DIR, 'logs'), { recursive: true });
+      const out = openSync(logFile(name), 'a');
+      // Detached, in its own process group, so a test run that ends abruptly leaves a stack the
+      // next run can reuse or `stack.sh stop` can end, rather than orphans holding the ports.
+      const child = spawn(def.command, def.args, {
+        cwd: PROJECT_ROOT,
+        detached: true,
+        stdio: ['ignore', out, out],
+        env: { ...process.env, ...def.env },
+      });
+      child.unref();
+      writeFileSync(pidFile(name), String(child.pid));
+      started.push(name);
+      let exited: number | null = null;
+      child.once('exit', (code) => (exited = code ?? -1));
+      const deadline = Date.now() + timeoutMs;
+      while (!(await def.ready())) {
+        if (exited !== null) {
+          throw new Error(`${name} exited with code ${exited} while starting; see ${logFile(name)}`);
+        }
+        if (Date.now() > deadline) {
+          throw new Error(`${name} did not answer within ${timeoutMs} ms; see ${logFile(name)}`);
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      await def.afterStart?.();
+      log(`${name}: started (pid ${child.pid}, log ${logFile(name)})`);
+    }),
+  );
+  return {
+    started,
+    stop: async () => {
+      await stopServices(started);
+    },
+  };
+}
+
+/** Stops the named services if this stack's pid files know them. */
+export async function stopServices(names: readonly ServiceName[] = SERVICE_NAMES): Promise<ServiceName[]> {
+  const stopped: ServiceName[] = [];
+  await Promise.all(
+    names.map(async (name) => {
+      if (!existsSync(pidFile(name))) return;
+      const pid = Number(readFileSync(pidFile(name), 'utf8'));
+      rmSync(pidFile(name), { force: true });
+      if (!signalGroup(pid, 'SIGTERM')) return;
+      const deadline = Date.now() + 15_000;
+      while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      if (alive(pid)) signalGroup(pid, 'SIGKILL');
+      stopped.push(name);
+    }),
+  );
+  return stopped;
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function stackStatus(): Promise<Record<ServiceName, boolean>> {
+  const defs = definitions();
+  const entries = await Promise.all(SERVICE_NAMES.map(async (name) => [name, await defs[name].ready()] as const));
+  return Object.fromEntries(entries) as Record<ServiceName, boolean>;
+}

@@ -1,0 +1,78 @@
+/**
+ * The cloudshift worker. Serves the control queue (workflows and control activities) and the
+ * per-cloud queues it is told to: `--queues control,aws` or CLOUDSHIFT_QUEUES; locally one worker
+ * serves them all. SIGINT or SIGTERM drains in-flight tasks and exits cleanly (the Temporal
+ * runtime installs those handlers and shuts every worker down).
+ */
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import { createActivities, type ActivityDeps } from './activities/index.js';
+import { StoreResolver } from './clouds/profiles.js';
+import { loadConfig, type QueueSelector, taskQueueOf } from './config.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+
+export interface CreateWorkersOptions {
+  connection: NativeConnection;
+  namespace: string;
+  queues: readonly QueueSelector[];
+  activityDeps: ActivityDeps;
+  /** A prebuilt bundle (tests build one per file); absent means bundle from source. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** @default 'cloudshift-worker@<pid>' */
+  identity?: string;
+}
+
+export async function createWorkers(options: CreateWorkersOptions): Promise<Worker[]> {
+  const activities = createActivities(options.activityDeps);
+  return Promise.all(
+    options.queues.map((queue) =>
+      Worker.create({
+        connection: options.connection,
+        namespace: options.namespace,
+        taskQueue: taskQueueOf(queue),
+        activities,
+        identity: options.identity ?? `cloudshift-worker@${process.pid}`,
+        ...(queue === 'control'
+          ? options.workflowBundle
+            ? { workflowBundle: options.workflowBundle }
+            : { workflowsPath: WORKFLOWS_PATH }
+          : {}),
+      }),
+    ),
+  );
+}
+
+function queuesFlag(argv: readonly string[]): string | undefined {
+  const i = argv.findIndex((a) => a === '--queues' || a.startsWith('--queues='));
+  if (i < 0) return undefined;
+  const arg = argv[i]!;
+  return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[i + 1];
+}
+
+export async function runWorker(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  const config = loadConfig(process.env, queuesFlag(argv));
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  try {
+    const workers = await createWorkers({
+      connection,
+      namespace: config.temporal.namespace,
+      queues: config.queues,
+      activityDeps: { stores: new StoreResolver(config.profiles) },
+    });
+    console.log(
+      `cloudshift worker: ${config.temporal.address} (${config.temporal.namespace}), queues ${config.queues.map(taskQueueOf).join(', ')}`,
+    );
+    await Promise.all(workers.map((w) => w.run()));
+    console.log('cloudshift worker: shut down cleanly');
+  } finally {
+    await connection.close();
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  runWorker().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * Names shared by workflows, workers and clients: task queues, signals, queries, search
+ * attributes. Deterministic and free of I/O, so the client imports it without pulling in
+ * activities.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { Cloud } from '../spec.js';
+import type { MigrationStatus } from './status.js';
+
+export const CONTROL_TASK_QUEUE = 'cloudshift';
+
+export const CLOUD_TASK_QUEUES = {
+  aws: 'cloudshift-aws',
+  gcp: 'cloudshift-gcp',
+  azure: 'cloudshift-azure',
+  onprem: 'cloudshift-onprem',
+} as const satisfies Record<Cloud, string>;
+
+export function taskQueueFor(cloud: Cloud): string {
+  return CLOUD_TASK_QUEUES[cloud];
+}
+
+export const MIGRATION_WORKFLOW_TYPE = 'migrationWorkflow';
+
+export interface ApproveSignal {
+  by: string;
+  phase?: string;
+  comment?: string;
+}
+export interface RollbackSignal {
+  by: string;
+  reason: string;
+}
+
+export const approveSignal = defineSignal<[ApproveSignal]>('approve');
+export const rollbackSignal = defineSignal<[RollbackSignal]>('rollback');
+export const statusQuery = defineQuery<MigrationStatus>('status');
+
+export const phaseSearchAttribute = defineSearchAttributeKey('CloudshiftPhase', SearchAttributeType.KEYWORD);
+export const sourceSearchAttribute = defineSearchAttributeKey('CloudshiftSource', SearchAttributeType.KEYWORD);
+export const targetSearchAttribute = defineSearchAttributeKey('CloudshiftTarget', SearchAttributeType.KEYWORD);
+
+/** Registered with the dev server at start (see src/dev/local-stack.ts) and in docker-compose.yml. */
+export const SEARCH_ATTRIBUTE_NAMES = [
+  phaseSearchAttribute.name,
+  sourceSearchAttribute.name,
+  targetSearchAttribute.name,
+] as const;
+
+/** Error types that retrying cannot fix; every retry policy of ours lists them. */
+export const NON_RETRYABLE_ERROR_TYPES = [
+  'InvalidMigrationSpec',
+  'AccessDenied',
+  'NotFound',
+  'InvalidRequest',
+  'UnknownProfile',
+] as const;

@@ -1,0 +1,36 @@
+/** What the `status` query returns; plain data, safe for workflow code and clients alike. */
+import type { Cloud } from '../spec.js';
+
+export const PHASES = ['validate', 'audit', 'standUpTarget', 'copyData', 'shadow', 'canary', 'teardown'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export type PhaseState = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'compensated';
+
+export interface PhaseRecord {
+  phase: Phase;
+  state: PhaseState;
+  startedAt?: string;
+  endedAt?: string;
+  detail?: string;
+}
+
+export interface SourceInventory {
+  /** The store as a URI plus the prefix inventoried. */
+  location: string;
+  objects: number;
+  bytes: number;
+  /** The biggest objects, largest first (bounded, for the report). */
+  largest: { key: string; size: number }[];
+  /** Object count and bytes per storage class or tier. */
+  byStorageClass: Record<string, { objects: number; bytes: number }>;
+}
+
+export interface MigrationStatus {
+  name: string;
+  source: { cloud: Cloud; bucket: string; prefix: string };
+  target: { cloud: Cloud; bucket: string; prefix: string };
+  phase: Phase;
+  state: 'running' | 'completed' | 'failed' | 'rolledBack';
+  phases: PhaseRecord[];
+  inventory?: SourceInventory;
+}
