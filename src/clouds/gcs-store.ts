@@ -43,6 +43,11 @@ function toInfo(key: string, m: GcsMetadata): ObjectInfo {
   };
 }
 
+function sameHeaders(stored: ObjectInfo, wanted: WriteOptions): boolean {
+  if (wanted.contentType && stored.contentType !== wanted.contentType) return false;
+  return Object.entries(wanted.metadata ?? {}).every(([k, v]) => stored.metadata?.[k] === v);
+}
+
 export class GcsStore implements ObjectStore {
   readonly uri: string;
   private readonly multipart: Required<MultipartOptions>;
@@ -129,11 +134,19 @@ export class GcsStore implements ObjectStore {
         resumable,
         // The SDK compares this MD5 with the one GCS computed and deletes the object on mismatch.
         validation: 'md5',
+        contentType: options.contentType,
         metadata: { contentType: options.contentType, metadata: options.metadata },
       });
       await pipeline(body, hasher, sink);
       const streamed = { size, md5: md5.digest('hex') };
-      return verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5);
+      const result = await verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5);
+      if (resumable && !sameHeaders(result.stored, options)) {
+        // fake-gcs-server drops the metadata of a resumable upload's first request; GCS keeps it.
+        // One PATCH sets it right wherever it was lost.
+        const [patched] = await this.bucket.file(key).setMetadata({ contentType: options.contentType, metadata: options.metadata });
+        return { ...result, stored: toInfo(key, patched) };
+      }
+      return result;
     });
   }
 

@@ -147,14 +147,22 @@ function s3Client(profile: z.output<typeof awsProfile>): S3Client {
 }
 
 function gcsClient(profile: z.output<typeof gcpProfile>): Storage {
-  return new Storage({ projectId: profile.projectId, apiEndpoint: profile.apiEndpoint });
+  // Temporal owns retries (with the activity's backoff and visibility); the SDK's own would
+  // stack minutes of hidden waiting under each attempt.
+  return new Storage({
+    projectId: profile.projectId,
+    apiEndpoint: profile.apiEndpoint,
+    retryOptions: { maxRetries: 2, totalTimeout: 60 },
+  });
 }
 
 function azureClient(profile: z.output<typeof azureProfile>, env: Readonly<Record<string, string | undefined>>): BlobServiceClient {
-  if (profile.development) return BlobServiceClient.fromConnectionString('UseDevelopmentStorage=true');
+  // As for GCS: a short SDK retry for blips, Temporal for the rest.
+  const options = { retryOptions: { maxTries: 2, retryDelayInMs: 500 } };
+  if (profile.development) return BlobServiceClient.fromConnectionString('UseDevelopmentStorage=true', options);
   const connectionString = env[profile.connectionStringEnv!];
   if (!connectionString) {
     throw new UnknownProfileError(`the environment variable ${profile.connectionStringEnv} that the azure profile names is not set on this worker`);
   }
-  return BlobServiceClient.fromConnectionString(connectionString);
+  return BlobServiceClient.fromConnectionString(connectionString, options);
 }

@@ -1,0 +1,143 @@
+/**
+ * One contract, four stores, each against its real emulator (MinIO, fake-gcs-server, Azurite, a
+ * directory). Every store must behave the same to the copy and shadow phases.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { StoreError } from '../../src/clouds/errors.js';
+import type { ObjectStore } from '../../src/clouds/object-store.js';
+import type { Cloud } from '../../src/spec.js';
+import { md5OfStream, patternMd5, patternStream, uniqueBucket } from '../support/data.js';
+import { LOCAL_PROFILE, testResolver } from '../support/stores.js';
+
+const resolver = testResolver();
+const MiB = 1024 * 1024;
+const PART = 8 * MiB;
+const CLOUDS: Cloud[] = ['aws', 'gcp', 'azure', 'onprem'];
+
+async function expectStoreError(promise: Promise<unknown>, kind: StoreError['kind']): Promise<StoreError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, `expected a StoreError ${kind}`).toBeInstanceOf(StoreError);
+  expect((error as StoreError).kind).toBe(kind);
+  return error as StoreError;
+}
+
+describe.each(CLOUDS)('ObjectStore contract: %s', (cloud) => {
+  const bucket = uniqueBucket(cloud);
+  let store: ObjectStore;
+
+  beforeAll(async () => {
+    store = resolver.store({ cloud, profile: LOCAL_PROFILE[cloud], bucket }, { partSizeBytes: PART, partConcurrency: 4 });
+    await store.ensureContainer();
+    await store.ensureContainer(); // idempotent
+  });
+
+  it('lists page by page behind a cursor, in key order, only under the prefix', async () => {
+    const keys = Array.from({ length: 25 }, (_, i) => `paged/item-${String(i).padStart(3, '0')}.bin`);
+    await Promise.all(keys.map((key, i) => store.write(key, patternStream(100 + i, i + 1), { size: 100 + i })));
+    await store.write('paged-sibling.bin', patternStream(10, 99));
+    await store.write('other/outside.bin', patternStream(10, 98));
+
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await store.list('paged/', { cursor, pageSize: 10 });
+      pages++;
+      for (const o of page.objects) {
+        expect(o.size).toBe(100 + keys.indexOf(o.key));
+        expect(o.lastModified).toMatch(/^\d{4}-\d\d-\d\dT/);
+      }
+      seen.push(...page.objects.map((o) => o.key));
+      cursor = page.cursor;
+    } while (cursor);
+    expect(pages).toBeGreaterThanOrEqual(3);
+    expect(seen).toEqual(keys);
+  });
+
+  it.each([
+    ['an empty object', 0],
+    ['a small object', 1536],
+    ['a 100+ MiB object in parallel parts', 100 * MiB + 12_345],
+  ])('streams %s both ways with its checksum verified', async (_label, size) => {
+    const key = `roundtrip/${size}.bin`;
+    const seed = size + 7;
+    const expected = patternMd5(size, seed);
+    const written = await store.write(key, patternStream(size, seed), {
+      size,
+      contentType: 'application/x-test',
+      metadata: { origin: 'contract' },
+    });
+    expect(written).toMatchObject({ key, size, md5: expected });
+
+    const head = await store.head(key);
+    expect(head.size).toBe(size);
+    expect(head.contentType).toBe('application/x-test');
+    expect(head.metadata).toMatchObject({ origin: 'contract' });
+    // S3 holds no whole-object MD5 for multipart uploads; every other case reports the real one.
+    const multipartOnS3 = cloud === 'aws' && size > PART;
+    if (multipartOnS3) expect(head.checksums.etag).toMatch(/^[0-9a-f]{32}-13$/);
+    else expect(head.checksums.md5).toBe(expected);
+
+    expect(await md5OfStream(await store.read(key))).toEqual({ md5: expected, size });
+    await store.delete(key);
+  });
+
+  it('keeps keys with spaces and unicode intact', async () => {
+    const key = 'odd keys/ünïcødé ✓ + spaces (1).txt';
+    await store.write(key, patternStream(64, 5));
+    const page = await store.list('odd keys/');
+    expect(page.objects.map((o) => o.key)).toEqual([key]);
+    expect((await md5OfStream(await store.read(key))).md5).toBe(patternMd5(64, 5));
+  });
+
+  it('reports a missing object as NotFound, not retried, naming store, key and operation', async () => {
+    const headError = await expectStoreError(store.head('missing/nothing-here'), 'NotFound');
+    expect(headError.retryable).toBe(false);
+    expect(headError.message).toContain(`head ${store.uri}/missing/nothing-here`);
+    expect(headError.message).toContain('not retried');
+    await expectStoreError(store.read('missing/nothing-here'), 'NotFound');
+  });
+
+  it('deletes idempotently', async () => {
+    await store.write('gone/soon.txt', patternStream(10, 3));
+    await store.delete('gone/soon.txt');
+    await store.delete('gone/soon.txt');
+    await store.delete('gone/never-was.txt');
+    await expectStoreError(store.head('gone/soon.txt'), 'NotFound');
+  });
+});
+
+describe('ObjectStore error mapping against real endpoints', () => {
+  it.each([
+    ['aws', 'closed-s3'],
+    ['gcp', 'closed-gcs'],
+    ['azure', 'closed-azure'],
+  ] as const)('%s: a closed endpoint is Unavailable and retryable', async (cloud, profile) => {
+    const store = resolver.store({ cloud, profile, bucket: 'any-bucket' });
+    const error = await expectStoreError(store.head('some/key'), 'Unavailable');
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain('will be retried');
+  });
+
+  it.each([
+    ['aws', 'denied-s3'],
+    ['azure', 'denied-azure'],
+  ] as const)('%s: credentials the emulator refuses are AccessDenied, not retried', async (cloud, profile) => {
+    const store = resolver.store({ cloud, profile, bucket: 'any-bucket' });
+    const error = await expectStoreError(store.list(''), 'AccessDenied');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('check the credentials');
+  });
+
+  it('onprem: a key escaping the bucket is an InvalidRequest', async () => {
+    const store = resolver.store({ cloud: 'onprem', profile: 'local-fs', bucket: 'escape-test' });
+    await expectStoreError(store.read('../etc/passwd'), 'InvalidRequest');
+  });
+
+  it('a profile the worker does not know fails with what it does know', () => {
+    expect(() => resolver.store({ cloud: 'aws', profile: 'prod-typo', bucket: 'b' })).toThrow(/profile "prod-typo" is not known.*local-s3/);
+  });
+});

@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { localStackProfiles, type Profile, StoreResolver } from '../../src/clouds/profiles.js';
+import { STATE_DIR } from '../../src/dev/paths.js';
+import type { Cloud } from '../../src/spec.js';
+
+export const LOCAL_PROFILE: Record<Cloud, string> = {
+  aws: 'local-s3',
+  gcp: 'local-gcs',
+  azure: 'local-azure',
+  onprem: 'local-fs',
+};
+
+/** Profiles that point at the stack, plus broken ones for the error-mapping tests. */
+export function testResolver(): StoreResolver {
+  const badCredentialsFile = join(STATE_DIR, `wrong-credentials-${process.pid}.json`);
+  // Made up per run: a key the emulator has never seen, so it must refuse it.
+  writeFileSync(badCredentialsFile, JSON.stringify({ accessKeyId: 'nobody', secretAccessKey: randomBytes(18).toString('base64url') }));
+  const wrongAzureKey = `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${randomBytes(64).toString('base64')};BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;`;
+  const profiles: Record<string, Profile> = {
+    ...localStackProfiles(STATE_DIR),
+    'closed-s3': { cloud: 'aws', region: 'us-east-1', endpoint: 'http://127.0.0.1:1', forcePathStyle: true, credentialsFile: badCredentialsFile },
+    'closed-gcs': { cloud: 'gcp', projectId: 'p', apiEndpoint: 'http://127.0.0.1:1' },
+    'closed-azure': { cloud: 'azure', connectionStringEnv: 'CLOSED_AZURE', development: false },
+    'denied-s3': { ...(localStackProfiles(STATE_DIR)['local-s3'] as Profile & { cloud: 'aws' }), credentialsFile: badCredentialsFile },
+    'denied-azure': { cloud: 'azure', connectionStringEnv: 'DENIED_AZURE', development: false },
+  };
+  return new StoreResolver(profiles, {
+    CLOSED_AZURE: 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=AAAA;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;',
+    DENIED_AZURE: wrongAzureKey,
+  });
+}

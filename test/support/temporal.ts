@@ -1,0 +1,49 @@
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { LOCAL_ENDPOINTS } from '../../src/dev/local-stack.js';
+import { WORKFLOWS_PATH } from '../../src/worker.js';
+
+export interface TemporalTestContext {
+  client: Client;
+  nativeConnection: NativeConnection;
+  workflowBundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
+  close(): Promise<void>;
+}
+
+/** Connects to the stack's dev server and bundles the workflows once for the file. */
+export async function connectTemporal(): Promise<TemporalTestContext> {
+  // Worker state changes at INFO would bury the test output; warnings and errors still show.
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Already installed by an earlier file in this process.
+  }
+  const [connection, nativeConnection, workflowBundle] = await Promise.all([
+    Connection.connect({ address: LOCAL_ENDPOINTS.temporal }),
+    NativeConnection.connect({ address: LOCAL_ENDPOINTS.temporal }),
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }),
+  ]);
+  return {
+    client: new Client({ connection }),
+    nativeConnection,
+    workflowBundle,
+    async close() {
+      await connection.close();
+      await nativeConnection.close();
+    },
+  };
+}
+
+const noop = () => {};
+const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: console.error };
+
+/** Runs every worker until `work` settles, then shuts them all down. */
+export async function runWorkersUntil<T>(workers: Worker[], work: () => Promise<T>): Promise<T> {
+  const runs = workers.map((w) => w.run());
+  try {
+    return await work();
+  } finally {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    await Promise.all(runs);
+  }
+}

@@ -1,0 +1,28 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, parseQueues, taskQueueOf } from '../../src/config.js';
+
+describe('worker configuration', () => {
+  it('serves every queue by default and exactly the named ones when told', () => {
+    expect(loadConfig({}).queues).toEqual(['control', 'aws', 'gcp', 'azure', 'onprem']);
+    expect(parseQueues('control, gcp')).toEqual(['control', 'gcp']);
+    expect(parseQueues('control,gcp').map(taskQueueOf)).toEqual(['cloudshift', 'cloudshift-gcp']);
+    expect(() => parseQueues('control,ibm')).toThrow(/unknown queue selector.*"ibm"/);
+  });
+
+  it('merges a profiles file over the local stack profiles and rejects a bad one by field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-profiles-'));
+    const good = join(dir, 'profiles.yaml');
+    writeFileSync(good, 'profiles:\n  prod-aws:\n    cloud: aws\n    region: eu-west-1\n');
+    const config = loadConfig({ CLOUDSHIFT_PROFILES: good, TEMPORAL_ADDRESS: 'temporal:7233' });
+    expect(config.temporal.address).toBe('temporal:7233');
+    expect(config.profiles['prod-aws']).toMatchObject({ cloud: 'aws', region: 'eu-west-1', forcePathStyle: false });
+    expect(Object.keys(config.profiles)).toEqual(expect.arrayContaining(['local-s3', 'local-gcs', 'local-azure', 'local-fs']));
+
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ profiles: { x: { cloud: 'azure' }, y: { cloud: 'aws', accessKey: 'k' } } }));
+    expect(() => loadConfig({ CLOUDSHIFT_PROFILES: bad })).toThrow(/profiles\.x.*connectionStringEnv[\s\S]*profiles\.y/);
+  });
+});

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { formatSpecIssues, keyIn, parseSpec, type SpecIssue } from '../../src/spec.js';
+
+const minimal = {
+  name: 'fraud-model',
+  source: { cloud: 'aws', profile: 'prod-aws', bucket: 'ml-artifacts' },
+  target: { cloud: 'gcp', profile: 'prod-gcp', bucket: 'ml-artifacts-gcp', prefix: 'fraud/' },
+};
+
+function issuesOf(input: unknown): SpecIssue[] {
+  const result = parseSpec(input);
+  if (result.ok) throw new Error('expected the spec to be rejected');
+  return result.issues;
+}
+
+describe('migration spec', () => {
+  it('accepts a minimal spec and fills in the defaults', () => {
+    const result = parseSpec(minimal);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const spec = result.spec;
+    expect(spec.source.prefix).toBe('');
+    expect(spec.copy).toMatchObject({ concurrency: 16, batchSize: 256, dryRun: false, deleteExtraneous: false, partSizeMiB: 16 });
+    expect(spec.shadow.tolerances).toEqual({ maxMetricDelta: 0.001, maxMeanRelativeDiff: 0.001, minLabelAgreement: 0.999 });
+    expect(spec.shadow.executionProvider).toBe('auto');
+    expect(spec.canary.steps).toEqual([1, 5, 25, 50, 100]);
+    expect(spec.approval).toMatchObject({ onBlockingFindings: 'approve', afterShadow: 'auto', beforeTeardown: 'manual', onTimeout: 'rollback' });
+    expect(spec.teardown).toEqual({ stopSourceEndpoint: true, deleteSourceData: false, deleteTargetDataOnRollback: false });
+  });
+
+  it('keeps values that are given over the defaults, deep inside nested sections', () => {
+    const result = parseSpec({ ...minimal, shadow: { tolerances: { minLabelAgreement: 0.99 } }, canary: { steps: [10, 100] } });
+    expect(result.ok && result.spec.shadow.tolerances).toEqual({ maxMetricDelta: 0.001, maxMeanRelativeDiff: 0.001, minLabelAgreement: 0.99 });
+    expect(result.ok && result.spec.canary.steps).toEqual([10, 100]);
+  });
+
+  it('names every bad field with what was expected', () => {
+    const issues = issuesOf({
+      name: 'Fraud Model!',
+      source: { cloud: 'ibm', profile: '', bucket: 'UPPER_case' },
+      target: { cloud: 'gcp', profile: 'p', bucket: 'ok-bucket', prefix: '/abs' },
+      copy: { concurrency: 0 },
+      canary: { steps: [5, 1, 50] },
+    });
+    const fields = issues.map((i) => i.field);
+    expect(fields).toEqual(
+      expect.arrayContaining(['name', 'source.cloud', 'source.profile', 'source.bucket', 'target.prefix', 'copy.concurrency', 'canary.steps']),
+    );
+    const byField = Object.fromEntries(issues.map((i) => [i.field, i.message]));
+    expect(byField['source.cloud']).toMatch(/aws.*gcp.*azure.*onprem/);
+    expect(byField['source.bucket']).toMatch(/3-63 lowercase/);
+    expect(byField['name']).toMatch(/lowercase letters, digits or hyphens/);
+    expect(issues.filter((i) => i.field === 'canary.steps').map((i) => i.message).join(' ')).toMatch(/strictly increasing/);
+  });
+
+  it('reports a missing required field by its path', () => {
+    const issues = issuesOf({ name: 'x', source: minimal.source });
+    expect(issues).toEqual([expect.objectContaining({ field: 'target', message: expect.stringMatching(/expected object/) })]);
+  });
+
+  it('refuses credentials anywhere in a spec and says to use a profile', () => {
+    const issues = issuesOf({ ...minimal, source: { ...minimal.source, secretAccessKey: 'x' }, connectionString: 'y' });
+    expect(issues).toHaveLength(2);
+    for (const issue of issues) expect(issue.message).toMatch(/never holds credentials.*connection profile/);
+    expect(issues.map((i) => i.field).sort()).toEqual(['connectionString', 'source.secretAccessKey']);
+  });
+
+  it('rejects unknown fields as probable typos', () => {
+    expect(issuesOf({ ...minimal, coppy: {} })).toEqual([{ field: 'coppy', message: expect.stringMatching(/unknown field/) }]);
+  });
+
+  it('rejects a target that is the source', () => {
+    expect(issuesOf({ ...minimal, target: minimal.source }).map((i) => i.field)).toEqual(['target']);
+  });
+
+  it('checks the workload: relative keys, a label that is not a feature', () => {
+    const issues = issuesOf({
+      ...minimal,
+      workload: {
+        model: { path: '/abs/model.onnx' },
+        holdout: { path: 'holdout.csv', format: 'csv', features: ['a', 'y'], label: 'y', task: 'binary' },
+      },
+    });
+    expect(issues.map((i) => i.field).sort()).toEqual(['workload.holdout.label', 'workload.model.path']);
+  });
+
+  it('formats issues as one readable message', () => {
+    expect(formatSpecIssues([{ field: 'name', message: 'bad' }, { field: 'source.bucket', message: 'worse' }])).toBe(
+      'Invalid migration spec (2 problems):\n  - name: bad\n  - source.bucket: worse',
+    );
+  });
+
+  it('joins keys onto prefixes with exactly one slash', () => {
+    const at = (prefix: string) => ({ cloud: 'aws' as const, profile: 'p', bucket: 'bbb', prefix });
+    expect(keyIn(at(''), 'm.onnx')).toBe('m.onnx');
+    expect(keyIn(at('models/'), 'm.onnx')).toBe('models/m.onnx');
+    expect(keyIn(at('models'), 'm.onnx')).toBe('models/m.onnx');
+  });
+});

@@ -1,0 +1,30 @@
+/**
+ * Workflow code runs in Temporal's deterministic sandbox: it must not import Node built-ins,
+ * cloud SDKs or anything that does I/O, and must import activities as types only.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const dir = join(import.meta.dirname, '../../src/workflows');
+const sources = readdirSync(dir)
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => ({ file: f, text: readFileSync(join(dir, f), 'utf8') }));
+const ALLOWED = [/^@temporalio\/(workflow|common)$/, /^zod$/, /^\.\/[\w-]+\.js$/, /^\.\.\/spec\.js$/];
+const FORBIDDEN_CALLS = [/Date\.now\(/, /Math\.random\(/, /process\.env/, /setTimeout\(/];
+
+describe('src/workflows stays deterministic', () => {
+  it.each(sources)('$file imports only sandbox-safe modules', ({ text }) => {
+    const imports = [...text.matchAll(/^import\s+(type\s+)?[^;]*?from\s+'([^']+)'/gms)].map((m) => ({ typeOnly: !!m[1], from: m[2]! }));
+    for (const { typeOnly, from } of imports) {
+      if (typeOnly) continue;
+      expect(builtinModules.includes(from.replace(/^node:/, '')), `${from} is a Node built-in`).toBe(false);
+      expect(ALLOWED.some((re) => re.test(from)), `${from} is not allowed in workflow code (import it as a type, or move the code to an activity)`).toBe(true);
+    }
+  });
+
+  it.each(sources)('$file calls nothing non-deterministic', ({ text }) => {
+    for (const re of FORBIDDEN_CALLS) expect(text).not.toMatch(re);
+  });
+});
