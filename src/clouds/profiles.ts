@@ -40,6 +40,8 @@ const azureProfile = z
     connectionStringEnv: z.string().optional(),
     /** Azurite with its published development account. */
     development: z.boolean().default(false),
+    /** With development: where Azurite's blob service answers. @default http://127.0.0.1:10000/devstoreaccount1 */
+    developmentEndpoint: z.url().optional(),
   })
   .refine((p) => p.development || p.connectionStringEnv, {
     error: 'an azure profile needs connectionStringEnv (the variable holding the connection string) or development: true',
@@ -159,7 +161,12 @@ function gcsClient(profile: z.output<typeof gcpProfile>): Storage {
 function azureClient(profile: z.output<typeof azureProfile>, env: Readonly<Record<string, string | undefined>>): BlobServiceClient {
   // As for GCS: a short SDK retry for blips, Temporal for the rest.
   const options = { retryOptions: { maxTries: 2, retryDelayInMs: 500 } };
-  if (profile.development) return BlobServiceClient.fromConnectionString('UseDevelopmentStorage=true', options);
+  if (profile.development) {
+    // The SDK knows Azurite's published account; reuse its credential at another address
+    // (another container, in docker-compose) rather than writing the account key down here.
+    const local = BlobServiceClient.fromConnectionString('UseDevelopmentStorage=true', options);
+    return profile.developmentEndpoint ? new BlobServiceClient(profile.developmentEndpoint, local.credential, options) : local;
+  }
   const connectionString = env[profile.connectionStringEnv!];
   if (!connectionString) {
     throw new UnknownProfileError(`the environment variable ${profile.connectionStringEnv} that the azure profile names is not set on this worker`);
