@@ -11,6 +11,7 @@ import { CLOUDS, type Cloud, formatSpecIssues, parseSpec } from './spec.js';
 
 const USAGE = `usage: cloudshift <command> [options]
   validate --spec FILE [--json]     check a spec without starting anything
+  audit --spec FILE [--json]        the audit alone (exit 1 when it has blocking findings)
   start --spec FILE [--wait]        start a migration (id = the spec's name)
   status ID [--json]                phase, progress and decisions of a migration
   worker [--queues LIST]            run a worker (control,aws,gcp,azure,onprem or all)
@@ -53,6 +54,19 @@ async function main(argv: string[]): Promise<number> {
       else console.log(parsed.ok ? `${values.spec}: valid migration spec "${parsed.spec.name}"` : formatSpecIssues(parsed.issues));
       return parsed.ok ? 0 : 2;
     }
+    case 'audit': {
+      const parsed = parseSpec(readSpecFile(values.spec));
+      if (!parsed.ok) throw new InvalidMigrationSpecError(parsed.issues);
+      const [{ runAudit }, { loadPriceTable }, { renderAuditReport }, { StoreResolver }] = await Promise.all([
+        import('./audit/run.js'),
+        import('./activities/audit.js'),
+        import('./audit/report.js'),
+        import('./clouds/profiles.js'),
+      ]);
+      const report = await runAudit(parsed.spec, new StoreResolver(loadConfig().profiles), loadPriceTable());
+      console.log(values.json ? JSON.stringify(report, null, 2) : renderAuditReport(report));
+      return report.blocking.length > 0 ? 1 : 0;
+    }
     case 'start': {
       const config = loadConfig();
       const client = await MigrationClient.connect(config.temporal.address, config.temporal.namespace);
@@ -78,6 +92,11 @@ async function main(argv: string[]): Promise<number> {
         else {
           console.log(`${status.name}: ${status.source.cloud} → ${status.target.cloud}, phase ${status.phase} (${status.state})`);
           for (const p of status.phases) console.log(`  ${p.phase.padEnd(14)} ${p.state.padEnd(10)} ${p.detail ?? ''}`);
+          if (status.pendingGate) console.log(`waiting since ${status.pendingGate.since}: ${status.pendingGate.waitingFor}`);
+          for (const d of status.decisions) {
+            console.log(`  ${d.at} ${d.action} by ${d.by}${d.phase ? ` (${d.phase})` : ''}${d.comment ? `: ${d.comment}` : ''}${d.applied ? '' : ` [${d.note}]`}`);
+          }
+          if (status.audit) console.log(`\n${(await import('./audit/report.js')).renderAuditReport(status.audit)}`);
         }
         return 0;
       } finally {

@@ -117,6 +117,42 @@ const teardownSchema = z.strictObject({
   deleteTargetDataOnRollback: z.boolean().default(false),
 });
 
+export const DEPENDENCY_KINDS = [
+  'mlService',
+  'objectStorage',
+  'containerRegistry',
+  'queue',
+  'database',
+  'secrets',
+  'monitoring',
+  'network',
+  'dns',
+  'compute',
+] as const;
+export type DependencyKind = (typeof DEPENDENCY_KINDS)[number];
+
+/** One piece of the source deployment, as its cloud names it (e.g. kind queue, service sqs). */
+const dependencySchema = z.strictObject({
+  kind: z.enum(DEPENDENCY_KINDS),
+  /** The cloud's service name, e.g. sagemaker-endpoint, s3, sqs, secrets-manager, cloudwatch. */
+  service: z.string().min(1),
+  name: z.string().min(1),
+  /** Non-secret settings that matter to the move, e.g. instanceType, engine, sizeGiB, exportable. */
+  settings: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+});
+export type Dependency = z.output<typeof dependencySchema>;
+
+const deploymentSchema = z.strictObject({
+  dependencies: z.array(dependencySchema).max(200).default([]),
+});
+
+const auditSchema = z.strictObject({
+  /** Copy throughput for the time estimate; absent means measured from the source. */
+  throughputMiBps: z.number().positive().optional(),
+  /** Bytes the throughput measurement reads at most. @default 64 MiB */
+  sampleMiB: z.int().min(1).max(4096).default(64),
+});
+
 const workloadSchema = z
   .strictObject({
     model: z.strictObject({ path: relativeKey }),
@@ -141,6 +177,8 @@ export const migrationSpecSchema = z
     source: storageLocationSchema,
     target: storageLocationSchema,
     workload: workloadSchema.optional(),
+    deployment: deploymentSchema.prefault({}),
+    audit: auditSchema.prefault({}),
     copy: copySchema.prefault({}),
     shadow: shadowSchema.prefault({}),
     canary: canarySchema.prefault({}),

@@ -1,11 +1,13 @@
+import { type AuditDeps, createAuditActivities } from './audit.js';
 import { createInventoryActivities, type InventoryDeps } from './inventory.js';
 
-export type ActivityDeps = InventoryDeps;
+export type ActivityDeps = InventoryDeps & AuditDeps;
 
 /** Every activity, built from its dependencies; tests pass their own. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createInventoryActivities(deps),
+    ...createAuditActivities(deps),
   };
 }
 

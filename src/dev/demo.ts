@@ -5,11 +5,12 @@
  */
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Readable } from 'node:stream';
+import { renderAuditReport } from '../audit/report.js';
 import { MigrationClient } from '../client/index.js';
 import type { ObjectStore } from '../clouds/object-store.js';
 import { StoreResolver } from '../clouds/profiles.js';
 import { loadConfig } from '../config.js';
-import type { Cloud, MigrationSpecInput } from '../spec.js';
+import type { Cloud, Dependency, MigrationSpecInput } from '../spec.js';
 import { createWorkers } from '../worker.js';
 import { ensureStack, LOCAL_ENDPOINTS } from './local-stack.js';
 
@@ -22,6 +23,21 @@ export interface DemoOptions {
   target?: Cloud;
   /** Objects in the seeded data set. @default 3000 */
   objects?: number;
+}
+
+/** A typical deployment of the fraud detector on the source cloud, for the audit to read. */
+function demoDeployment(source: Cloud): Dependency[] {
+  const d = (kind: Dependency['kind'], service: string, name: string, settings: Dependency['settings'] = {}): Dependency => ({ kind, service, name, settings });
+  switch (source) {
+    case 'aws':
+      return [d('mlService', 'sagemaker-endpoint', 'fraud-detector', { instanceType: 'ml.g5.xlarge' }), d('objectStorage', 's3', 'cloudshift-demo-source'), d('queue', 'sqs', 'scoring-requests'), d('secrets', 'secrets-manager', 'feature-store-password'), d('monitoring', 'cloudwatch', 'fraud-dashboard'), d('dns', 'route53', 'fraud.api.internal', { ttlSeconds: 60 })];
+    case 'gcp':
+      return [d('mlService', 'vertex-ai-endpoint', 'fraud-detector'), d('objectStorage', 'gcs', 'cloudshift-demo-source'), d('queue', 'pubsub', 'scoring-requests'), d('secrets', 'secret-manager', 'feature-store-password'), d('monitoring', 'cloud-monitoring', 'fraud-dashboard')];
+    case 'azure':
+      return [d('mlService', 'azureml-endpoint', 'fraud-detector'), d('objectStorage', 'blob-storage', 'cloudshift-demo-source'), d('queue', 'service-bus', 'scoring-requests'), d('secrets', 'key-vault', 'fraud-kv'), d('monitoring', 'azure-monitor', 'fraud-alerts')];
+    case 'onprem':
+      return [d('mlService', 'triton', 'fraud-detector'), d('compute', 'kubernetes', 'rack-a'), d('queue', 'kafka', 'scoring-requests'), d('secrets', 'vault', 'ml-secrets'), d('monitoring', 'prometheus', 'prom')];
+  }
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -72,6 +88,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     name: `demo-${source}-to-${target}-${stamp}`,
     source: sourceLocation,
     target: { cloud: target, profile: LOCAL_PROFILE_OF[target], bucket: 'cloudshift-demo-target', prefix: 'fraud-detector/' },
+    deployment: { dependencies: demoDeployment(source) },
   };
 
   const connection = await NativeConnection.connect({ address: config.temporal.address });
@@ -83,7 +100,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     log(`started ${workflowId}: ${source} → ${target}`);
     log(`watch it: ${LOCAL_ENDPOINTS.temporalUi}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`);
     const result = await client.waitForResult(workflowId);
-    console.log(JSON.stringify(result, null, 2));
+    if (result.status.audit) console.log(`\n${renderAuditReport(result.status.audit)}\n`);
+    const decided = result.status.decisions.map((d) => `${d.action} by ${d.by}${d.applied ? '' : ` (${d.note})`}`);
+    if (decided.length) log(`decisions: ${decided.join('; ')}`);
     log(`${result.outcome}: ${result.status.phases.filter((p) => p.state === 'succeeded').map((p) => p.phase).join(' → ')}`);
     log(`the stack stays up for the Web UI at ${LOCAL_ENDPOINTS.temporalUi}; stop it with: bash scripts/stack.sh stop`);
     return result.outcome === 'completed' ? 0 : 1;

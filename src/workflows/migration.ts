@@ -1,15 +1,19 @@
-import { ApplicationFailure, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { RetryPolicy } from '@temporalio/common';
+import { ApplicationFailure, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { formatSpecIssues, type MigrationSpec, parseSpec } from '../spec.js';
 import {
+  approveSignal,
+  CONTROL_TASK_QUEUE,
   NON_RETRYABLE_ERROR_TYPES,
   phaseSearchAttribute,
+  rollbackSignal,
   sourceSearchAttribute,
   statusQuery,
   targetSearchAttribute,
   taskQueueFor,
 } from './definitions.js';
+import { Gatekeeper } from './gates.js';
 import { type MigrationStatus, type Phase, PHASES, type PhaseRecord } from './status.js';
 
 export interface MigrationResult {
@@ -37,6 +41,17 @@ function cloudActivities(spec: MigrationSpec, side: 'source' | 'target') {
   });
 }
 
+const control = proxyActivities<Activities>({
+  taskQueue: CONTROL_TASK_QUEUE,
+  startToCloseTimeout: '1m',
+  retry: CLOUD_RETRY,
+});
+
+/** Raised inside the workflow to end it as rolled back rather than failed. */
+class RollbackRequested {
+  constructor(readonly reason: string) {}
+}
+
 /**
  * One migration of one ML workload. Takes a single JSON argument (what the Temporal UI's start
  * form passes): the spec, validated here so a bad one fails the execution at once.
@@ -55,37 +70,87 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
     phase: 'validate',
     state: 'running',
     phases: PHASES.map((phase): PhaseRecord => ({ phase, state: 'pending' })),
+    decisions: [],
   };
-  setHandler(statusQuery, () => status);
+  const gates = new Gatekeeper(() => status.phase);
+  status.decisions = gates.decisions;
+  setHandler(statusQuery, () => ({ ...status, pendingGate: gates.pending }));
+  setHandler(approveSignal, (signal) => gates.onApprove(signal));
+  setHandler(rollbackSignal, (signal) => gates.onRollback(signal));
   upsertSearchAttributes([
     { key: sourceSearchAttribute, value: spec.source.cloud },
     { key: targetSearchAttribute, value: spec.target.cloud },
   ]);
 
+  const details = (text: string) => setCurrentDetails(`**${spec.name}**: ${spec.source.cloud} → ${spec.target.cloud}, ${text}`);
+  const record = (phase: Phase) => status.phases.find((p) => p.phase === phase)!;
   const enter = (phase: Phase, detail: string) => {
     status.phase = phase;
-    const record = status.phases.find((p) => p.phase === phase)!;
-    record.state = 'running';
-    record.startedAt = new Date().toISOString();
-    record.detail = detail;
+    Object.assign(record(phase), { state: 'running', startedAt: new Date().toISOString(), detail });
     upsertSearchAttributes([{ key: phaseSearchAttribute, value: phase }]);
-    setCurrentDetails(`**${spec.name}**: ${spec.source.cloud} → ${spec.target.cloud}, phase *${phase}*: ${detail}`);
+    details(`phase *${phase}*: ${detail}`);
   };
   const leave = (phase: Phase, state: PhaseRecord['state'], detail?: string) => {
-    const record = status.phases.find((p) => p.phase === phase)!;
-    record.state = state;
-    record.endedAt = new Date().toISOString();
-    if (detail) record.detail = detail;
+    Object.assign(record(phase), { state, endedAt: new Date().toISOString(), ...(detail ? { detail } : {}) });
+  };
+  const gate = async (phase: Phase, waitingFor: string, evidence: string | undefined) => {
+    details(`waiting: ${waitingFor}`);
+    const outcome = await gates.wait(phase, waitingFor, evidence, spec.approval);
+    if (outcome === 'timedOut') throw new RollbackRequested(`no approval of ${phase} within ${spec.approval.timeoutSeconds}s`);
+    if (outcome === 'rollback') throw new RollbackRequested(`rollback by ${gates.rollbackRequested!.by}: ${gates.rollbackRequested!.reason}`);
   };
 
-  enter('validate', 'spec parsed');
-  leave('validate', 'succeeded');
+  try {
+    enter('validate', 'spec parsed');
+    leave('validate', 'succeeded');
 
-  enter('audit', `inventory of ${spec.source.cloud}:${spec.source.bucket}/${spec.source.prefix}`);
-  status.inventory = await cloudActivities(spec, 'source').inventorySource({ location: spec.source });
-  leave('audit', 'succeeded', `${status.inventory.objects} objects, ${status.inventory.bytes} bytes`);
+    enter('audit', `inventory of ${spec.source.cloud}:${spec.source.bucket}/${spec.source.prefix}`);
+    const source = cloudActivities(spec, 'source');
+    const inventory = await source.inventorySource({ location: spec.source });
+    status.inventory = inventory;
+    const measured = spec.audit.throughputMiBps
+      ? undefined
+      : await source.measureSourceThroughput({
+          location: spec.source,
+          objects: inventory.largest,
+          sampleMiB: spec.audit.sampleMiB,
+          streams: spec.copy.concurrency,
+        });
+    const report = await control.auditReport({
+      source: spec.source.cloud,
+      target: spec.target.cloud,
+      dependencies: spec.deployment.dependencies,
+      inventory,
+      concurrency: spec.copy.concurrency,
+      configuredMiBps: spec.audit.throughputMiBps,
+      measured,
+    });
+    status.audit = report;
+    if (report.blocking.length > 0) {
+      const summary = `${report.blocking.length} blocking audit finding(s): ${report.blocking.join(' | ')}`;
+      if (spec.approval.onBlockingFindings === 'fail') {
+        leave('audit', 'failed', summary);
+        throw ApplicationFailure.nonRetryable(`${summary}. The spec says to fail on blocking findings (approval.onBlockingFindings).`, 'BlockingAuditFindings', { blocking: report.blocking });
+      }
+      record('audit').detail = summary;
+      await gate('audit', `an approve (phase audit) acknowledging ${summary}`, 'the audit report in status.audit');
+    }
+    leave('audit', 'succeeded', `${inventory.objects} objects, ${inventory.bytes} bytes; ${report.counts.blocking} blocking, ${report.counts.manual} manual`);
 
-  status.state = 'completed';
-  setCurrentDetails(`**${spec.name}**: audit done; ${status.inventory.objects} objects, ${status.inventory.bytes} bytes`);
-  return { name: spec.name, outcome: 'completed', status };
+    status.state = 'completed';
+    details(`audit done; ${inventory.objects} objects, ${inventory.bytes} bytes; later phases are not built yet`);
+    return { name: spec.name, outcome: 'completed', status };
+  } catch (error) {
+    if (error instanceof RollbackRequested) {
+      // Nothing has been created on the target yet at these phases: there is nothing to undo.
+      leave(status.phase, 'compensated', error.reason);
+      status.state = 'rolledBack';
+      status.reason = error.reason;
+      upsertSearchAttributes([{ key: phaseSearchAttribute, value: 'rolledBack' }]);
+      details(`rolled back: ${error.reason}`);
+      return { name: spec.name, outcome: 'rolledBack', status };
+    }
+    status.state = 'failed';
+    throw error;
+  }
 }

@@ -1,5 +1,7 @@
 /** What the `status` query returns; plain data, safe for workflow code and clients alike. */
+import type { AuditReport } from '../audit/report.js';
 import type { Cloud } from '../spec.js';
+import type { Decision, PendingGate } from './gates.js';
 
 export const PHASES = ['validate', 'audit', 'standUpTarget', 'copyData', 'shadow', 'canary', 'teardown'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -20,7 +22,7 @@ export interface SourceInventory {
   objects: number;
   bytes: number;
   /** The biggest objects, largest first (bounded, for the report). */
-  largest: { key: string; size: number }[];
+  largest: { key: string; size: number; storageClass?: string }[];
   /** Object count and bytes per storage class or tier. */
   byStorageClass: Record<string, { objects: number; bytes: number }>;
 }
@@ -33,4 +35,11 @@ export interface MigrationStatus {
   state: 'running' | 'completed' | 'failed' | 'rolledBack';
   phases: PhaseRecord[];
   inventory?: SourceInventory;
+  audit?: AuditReport;
+  /** What the migration waits for, if anything. */
+  pendingGate?: PendingGate;
+  /** Every approve, rollback and gate timeout, who and when, applied or not. */
+  decisions: Decision[];
+  /** Why the migration failed or rolled back. */
+  reason?: string;
 }

@@ -2,7 +2,14 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATION_WORKFLOW_TYPE, CONTROL_TASK_QUEUE, phaseSearchAttribute } from '../../src/workflows/definitions.js';
+import {
+  approveSignal,
+  CONTROL_TASK_QUEUE,
+  MIGRATION_WORKFLOW_TYPE,
+  phaseSearchAttribute,
+  rollbackSignal,
+  statusQuery,
+} from '../../src/workflows/definitions.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
 import { createWorkers } from '../../src/worker.js';
 import { patternStream, uniqueBucket } from '../support/data.js';
@@ -65,7 +72,7 @@ describe('migrationWorkflow on the dev server', () => {
       bytes: sizes.reduce((a, b) => a + b, 0),
       byStorageClass: { STANDARD: { objects: 20 } },
     });
-    expect(result.status.inventory!.largest[0]).toEqual({ key: 'data/part-19.bin', size: 1190 });
+    expect(result.status.inventory!.largest[0]).toEqual({ key: 'data/part-19.bin', size: 1190, storageClass: 'STANDARD' });
     expect(result.status.phases.find((p) => p.phase === 'audit')?.state).toBe('succeeded');
   });
 
@@ -97,5 +104,105 @@ describe('migrationWorkflow on the dev server', () => {
     for (const field of ['name:', 'source.cloud:', 'source.bucket:', 'target:', 'secretAccessKey: not allowed']) {
       expect(message).toContain(field);
     }
+  });
+});
+
+async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('blocking audit findings', () => {
+  let bucket: string;
+  beforeAll(async () => {
+    bucket = uniqueBucket('audit');
+    const source = stores.store({ cloud: 'aws', profile: 'local-s3', bucket });
+    await source.ensureContainer();
+    await Promise.all(Array.from({ length: 5 }, (_, i) => source.write(`models/m-${i}.bin`, patternStream(200_000, i + 1))));
+  });
+
+  const specWith = (name: string, approval: Record<string, unknown>) => ({
+    name,
+    source: { cloud: 'aws', profile: 'local-s3', bucket, prefix: 'models/' },
+    target: { cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t` },
+    deployment: {
+      dependencies: [
+        { kind: 'mlService', service: 'sagemaker-endpoint', name: 'fraud-ep', settings: { instanceType: 'ml.inf1.xlarge' } },
+        { kind: 'queue', service: 'sqs', name: 'requests' },
+      ],
+    },
+    approval,
+  });
+
+  const start = (spec: ReturnType<typeof specWith>) =>
+    temporal.client.workflow.start(MIGRATION_WORKFLOW_TYPE, { taskQueue: CONTROL_TASK_QUEUE, workflowId: spec.name, args: [spec] });
+
+  it('hold the migration until an approve for the audit phase, ignoring one for another phase', async () => {
+    const name = uniqueName('audit-hold');
+    const result = await runWorkersUntil(await workers(), async () => {
+      const handle = await start(specWith(name, {}));
+      const waiting = await eventually(async () => {
+        const s = await handle.query(statusQuery);
+        return s.pendingGate ? s : undefined;
+      });
+      expect(waiting.pendingGate).toMatchObject({ phase: 'audit', waitingFor: expect.stringMatching(/Inferentia/) });
+      expect(waiting.audit?.counts).toEqual({ portable: 0, mapped: 1, manual: 0, blocking: 1 });
+      expect(waiting.audit?.copyTime.basis).toBe('measured');
+      expect(waiting.audit?.copyTime.mibPerSecond).toBeGreaterThan(0);
+      expect((await handle.describe()).typedSearchAttributes.get(phaseSearchAttribute)).toBe('audit');
+
+      await handle.signal(approveSignal, { by: 'bob', phase: 'shadow', comment: 'wrong gate' });
+      await eventually(async () => ((await handle.query(statusQuery)).decisions.length === 1 ? true : undefined));
+      expect((await handle.query(statusQuery)).pendingGate?.phase).toBe('audit');
+
+      await handle.signal(approveSignal, { by: 'alice', phase: 'audit', comment: 'Inferentia endpoint will be rebuilt on GPUs' });
+      return (await handle.result()) as MigrationResult;
+    });
+    expect(result.outcome).toBe('completed');
+    expect(result.status.decisions).toEqual([
+      expect.objectContaining({ action: 'approve', by: 'bob', phase: 'shadow', applied: false, note: expect.stringMatching(/waiting is audit, not shadow/) }),
+      expect.objectContaining({ action: 'approve', by: 'alice', phase: 'audit', applied: true, comment: 'Inferentia endpoint will be rebuilt on GPUs', evidence: expect.stringMatching(/audit report/) }),
+    ]);
+  });
+
+  it('fail the migration when the spec says so', async () => {
+    const name = uniqueName('audit-fail');
+    const error = await runWorkersUntil(await workers(), async () =>
+      (await start(specWith(name, { onBlockingFindings: 'fail' }))).result().then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    const cause = (error as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('BlockingAuditFindings');
+    expect(cause.message).toMatch(/1 blocking audit finding\(s\): mlService sagemaker-endpoint "fraud-ep"/);
+  });
+
+  it('roll back on an approval timeout when the spec says so, recording the timeout', async () => {
+    const name = uniqueName('audit-timeout');
+    const result = await runWorkersUntil(await workers(), async () =>
+      (await start(specWith(name, { timeoutSeconds: 2, onTimeout: 'rollback' }))).result() as Promise<MigrationResult>,
+    );
+    expect(result.outcome).toBe('rolledBack');
+    expect(result.status.reason).toMatch(/no approval of audit within 2s/);
+    expect(result.status.decisions).toEqual([expect.objectContaining({ action: 'timeout', by: 'cloudshift', applied: true })]);
+  });
+
+  it('roll back cleanly on a rollback signal while waiting', async () => {
+    const name = uniqueName('audit-rollback');
+    const result = await runWorkersUntil(await workers(), async () => {
+      const handle = await start(specWith(name, {}));
+      await eventually(async () => (await handle.query(statusQuery)).pendingGate);
+      await handle.signal(rollbackSignal, { by: 'carol', reason: 'not this quarter' });
+      return (await handle.result()) as MigrationResult;
+    });
+    expect(result).toMatchObject({ outcome: 'rolledBack', status: { state: 'rolledBack', reason: 'rollback by carol: not this quarter' } });
+    expect(result.status.phases.find((p) => p.phase === 'audit')?.state).toBe('compensated');
   });
 });

@@ -1,0 +1,128 @@
+import type { Cloud, Dependency } from '../spec.js';
+import type { SourceInventory } from '../workflows/status.js';
+import { classifyDependency, type DependencyFinding } from './dependencies.js';
+import { type EgressEstimate, estimateEgress, type PriceTable } from './egress.js';
+
+/** Tiers whose objects must be restored before anything can read them. */
+const ARCHIVE_TIER = /^(GLACIER|DEEP_ARCHIVE|ARCHIVE|Archive)$/;
+
+export const isArchiveTier = (storageClass: string | undefined): boolean => !!storageClass && ARCHIVE_TIER.test(storageClass);
+
+export interface ThroughputMeasurement {
+  /** Aggregate read throughput over parallel streams, MiB/s. */
+  mibPerSecond: number;
+  /** Mean latency of a metadata round trip, ms: the per-object cost for small objects. */
+  perObjectMs: number;
+  sampledBytes: number;
+  streams: number;
+}
+
+export interface CopyTimeEstimate {
+  seconds: number;
+  mibPerSecond: number;
+  perObjectMs: number;
+  concurrency: number;
+  basis: 'configured' | 'measured';
+}
+
+export interface AuditReport {
+  source: { cloud: Cloud; location: string };
+  target: { cloud: Cloud };
+  dependencies: DependencyFinding[];
+  inventory: SourceInventory & { archived: { objects: number; bytes: number; tiers: string[] } };
+  egress: EgressEstimate;
+  copyTime: CopyTimeEstimate;
+  counts: Record<DependencyFinding['classification'], number>;
+  /** Each one holds the migration for an approval that acknowledges it (or fails it). */
+  blocking: string[];
+}
+
+export interface AuditInput {
+  source: Cloud;
+  target: Cloud;
+  dependencies: Dependency[];
+  inventory: SourceInventory;
+  prices: PriceTable;
+  concurrency: number;
+  /** A configured throughput wins over the measured one. */
+  configuredMiBps?: number;
+  measured?: ThroughputMeasurement;
+}
+
+export function estimateCopyTime(objects: number, bytes: number, input: Pick<AuditInput, 'concurrency' | 'configuredMiBps' | 'measured'>): CopyTimeEstimate {
+  const basis = input.configuredMiBps ? 'configured' : 'measured';
+  const mibPerSecond = input.configuredMiBps ?? input.measured?.mibPerSecond ?? 0;
+  if (bytes === 0 && objects === 0) return { seconds: 0, mibPerSecond, perObjectMs: 0, concurrency: input.concurrency, basis };
+  if (!mibPerSecond) throw new Error('a copy-time estimate needs audit.throughputMiBps in the spec or a measured throughput');
+  const perObjectMs = input.measured?.perObjectMs ?? 0;
+  // Bytes flow at the aggregate rate; per-object round trips overlap across the parallel copies.
+  const seconds = bytes / (mibPerSecond * 1024 * 1024) + (objects * perObjectMs) / 1000 / input.concurrency;
+  return { seconds, mibPerSecond, perObjectMs, concurrency: input.concurrency, basis };
+}
+
+export function buildAuditReport(input: AuditInput): AuditReport {
+  const dependencies = input.dependencies.map((d) => classifyDependency(d, input.source, input.target));
+  const archivedTiers = Object.entries(input.inventory.byStorageClass).filter(([tier]) => isArchiveTier(tier));
+  const archived = {
+    objects: archivedTiers.reduce((n, [, t]) => n + t.objects, 0),
+    bytes: archivedTiers.reduce((n, [, t]) => n + t.bytes, 0),
+    tiers: archivedTiers.map(([tier]) => tier),
+  };
+  const blocking = dependencies.filter((d) => d.classification === 'blocking').map((d) => `${d.kind} ${d.service} "${d.name}": ${d.reason}`);
+  if (archived.objects > 0) {
+    blocking.push(
+      `${archived.objects} objects (${formatBytes(archived.bytes)}) are in archive tiers (${archived.tiers.join(', ')}) and must be restored before they can be copied`,
+    );
+  }
+  const counts = { portable: 0, mapped: 0, manual: 0, blocking: 0 };
+  for (const d of dependencies) counts[d.classification]++;
+  return {
+    source: { cloud: input.source, location: input.inventory.location },
+    target: { cloud: input.target },
+    dependencies,
+    inventory: { ...input.inventory, archived },
+    egress: estimateEgress(input.inventory.bytes, input.source, input.prices),
+    copyTime: estimateCopyTime(input.inventory.objects, input.inventory.bytes, input),
+    counts,
+    blocking,
+  };
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds < 90) return `${Math.ceil(seconds)}s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+/** The report as an operator reads it in a terminal. */
+export function renderAuditReport(r: AuditReport): string {
+  const lines = [
+    `Audit: ${r.source.location} (${r.source.cloud}) → ${r.target.cloud}`,
+    '',
+    `Inventory: ${r.inventory.objects} objects, ${formatBytes(r.inventory.bytes)}`,
+    ...Object.entries(r.inventory.byStorageClass).map(([tier, t]) => `  ${tier}: ${t.objects} objects, ${formatBytes(t.bytes)}`),
+    ...(r.inventory.largest.length ? ['  largest:', ...r.inventory.largest.slice(0, 5).map((o) => `    ${formatBytes(o.size).padStart(10)}  ${o.key}`)] : []),
+    '',
+    `Egress: ${r.egress.gib.toFixed(2)} GiB → ${r.egress.currency} ${r.egress.cost.toFixed(2)} (${r.egress.service}, prices as of ${r.egress.pricesAsOf})`,
+    `Copy time: about ${formatDuration(r.copyTime.seconds)} at ${r.copyTime.mibPerSecond.toFixed(1)} MiB/s (${r.copyTime.basis}), ${r.copyTime.perObjectMs.toFixed(1)} ms per object over ${r.copyTime.concurrency} parallel copies`,
+    '',
+    `Dependencies: ${r.counts.portable} portable, ${r.counts.mapped} mapped, ${r.counts.manual} manual, ${r.counts.blocking} blocking`,
+    ...r.dependencies.map(
+      (d) => `  [${d.classification.toUpperCase()}] ${d.kind} ${d.service} "${d.name}"${d.equivalent ? ` → ${d.equivalent}` : ''}: ${d.reason}`,
+    ),
+  ];
+  lines.push('', r.blocking.length ? `BLOCKING (${r.blocking.length}): the migration waits for an approval that acknowledges these, or fails, as the spec says:` : 'No blocking findings.');
+  lines.push(...r.blocking.map((b) => `  - ${b}`));
+  return lines.join('\n');
+}
