@@ -8,10 +8,12 @@ import {
   type MultipartOptions,
   type ObjectInfo,
   type ObjectStore,
+  SHA256_METADATA_KEY,
+  splitMetadata,
   type WriteOptions,
   type WriteResult,
 } from './object-store.js';
-import { firstPart, md5Hex, readParts, uploadInParts } from './streaming.js';
+import { firstPart, md5Hex, readParts, sha256Hex, uploadInParts } from './streaming.js';
 import { verifyWrite } from './verify.js';
 
 const AZURE_CODES: Record<string, StoreErrorKind> = {
@@ -41,15 +43,24 @@ const blockId = (n: number): string => Buffer.from(`block-${String(n).padStart(6
 
 const hexOf = (md5: Uint8Array | undefined): string | undefined => (md5 ? Buffer.from(md5).toString('hex') : undefined);
 
-function fromProperties(key: string, p: BlobGetPropertiesResponse | BlobItem['properties'], metadata?: Record<string, string>): ObjectInfo {
+/**
+ * Azure metadata names must be C# identifiers; names from S3 or GCS (`x-origin`, `a.b`) are made
+ * valid by replacing other characters with `_`.
+ */
+export function azureMetadata(metadata: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(metadata ?? {}).map(([k, v]) => [k.replace(/[^A-Za-z0-9_]/g, '_').replace(/^(\d)/, '_$1'), v]));
+}
+
+function fromProperties(key: string, p: BlobGetPropertiesResponse | BlobItem['properties'], raw?: Record<string, string>): ObjectInfo {
+  const { metadata, sha256 } = splitMetadata(raw);
   return {
     key,
     size: p.contentLength ?? 0,
-    checksums: { md5: hexOf(p.contentMD5), etag: p.etag?.replace(/^"|"$/g, '') },
+    checksums: { md5: hexOf(p.contentMD5), etag: p.etag?.replace(/^"|"$/g, ''), sha256 },
     lastModified: p.lastModified?.toISOString(),
     storageClass: p.accessTier ?? 'Hot',
     contentType: p.contentType,
-    metadata: metadata ?? {},
+    metadata,
   };
 }
 
@@ -116,9 +127,12 @@ export class AzureBlobStore implements ObjectStore {
       if (!rest) {
         // No MD5 sent with a single Put Blob: Azure then computes Content-MD5 from the bytes that
         // arrived, and the head below compares it with ours. Sent, it would be stored unchecked.
-        await blob.upload(first, first.length, { blobHTTPHeaders: headers, metadata: options.metadata });
-        const md5 = md5Hex(first);
-        return verifyWrite(this, key, { size: first.length, md5 }, (stored) => stored.checksums.md5 === md5);
+        const streamed = { size: first.length, md5: md5Hex(first), sha256: sha256Hex(first) };
+        await blob.upload(first, first.length, {
+          blobHTTPHeaders: headers,
+          metadata: { ...azureMetadata(options.metadata), [SHA256_METADATA_KEY]: streamed.sha256 },
+        });
+        return verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5);
       }
       // Each block carries its MD5, which Azure checks on arrival; the whole-object MD5 is set on
       // commit so later readers have one (Azure keeps none for block lists by itself).
@@ -131,7 +145,7 @@ export class AzureBlobStore implements ObjectStore {
       });
       await blob.commitBlockList(uploaded.results, {
         blobHTTPHeaders: { ...headers, blobContentMD5: Buffer.from(uploaded.md5, 'hex') },
-        metadata: options.metadata,
+        metadata: { ...azureMetadata(options.metadata), [SHA256_METADATA_KEY]: uploaded.sha256 },
       });
       return verifyWrite(this, key, uploaded, (stored) => stored.checksums.md5 === uploaded.md5);
     });

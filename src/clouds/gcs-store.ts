@@ -1,6 +1,5 @@
 import type { File, Storage } from '@google-cloud/storage';
-import { createHash } from 'node:crypto';
-import { type Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, isNetworkError, kindForHttpStatus, StoreError, type StoreErrorKind, type StoreOperation } from './errors.js';
 import {
@@ -10,9 +9,12 @@ import {
   type MultipartOptions,
   type ObjectInfo,
   type ObjectStore,
+  SHA256_METADATA_KEY,
+  splitMetadata,
   type WriteOptions,
   type WriteResult,
 } from './object-store.js';
+import { firstPart, hashingTap, md5Hex, readParts, sha256Hex } from './streaming.js';
 import { verifyWrite } from './verify.js';
 
 export function classifyGcsError(error: unknown): StoreErrorKind {
@@ -28,6 +30,7 @@ export function classifyGcsError(error: unknown): StoreErrorKind {
 type GcsMetadata = File['metadata'];
 
 function toInfo(key: string, m: GcsMetadata): ObjectInfo {
+  const { metadata, sha256 } = splitMetadata(Object.fromEntries(Object.entries(m.metadata ?? {}).map(([k, v]) => [k, String(v)])));
   return {
     key,
     size: Number(m.size ?? 0),
@@ -35,17 +38,13 @@ function toInfo(key: string, m: GcsMetadata): ObjectInfo {
       md5: m.md5Hash ? Buffer.from(m.md5Hash, 'base64').toString('hex') : undefined,
       crc32c: m.crc32c,
       etag: m.etag,
+      sha256,
     },
     lastModified: m.updated ? new Date(m.updated).toISOString() : undefined,
     storageClass: m.storageClass ?? 'STANDARD',
     contentType: m.contentType,
-    metadata: Object.fromEntries(Object.entries(m.metadata ?? {}).map(([k, v]) => [k, String(v)])),
+    metadata,
   };
-}
-
-function sameHeaders(stored: ObjectInfo, wanted: WriteOptions): boolean {
-  if (wanted.contentType && stored.contentType !== wanted.contentType) return false;
-  return Object.entries(wanted.metadata ?? {}).every(([k, v]) => stored.metadata?.[k] === v);
 }
 
 export class GcsStore implements ObjectStore {
@@ -118,35 +117,39 @@ export class GcsStore implements ObjectStore {
 
   async write(key: string, body: Readable, options: WriteOptions = {}): Promise<WriteResult> {
     return this.call('write', key, async () => {
-      const md5 = createHash('md5');
-      let size = 0;
-      const hasher = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          md5.update(chunk);
-          size += chunk.length;
-          done(null, chunk);
-        },
-      });
-      // Resumable uploads survive a dropped connection on large objects; small ones go in one
-      // request. GCS has no parallel-part upload on the JSON API (only XML multipart or compose).
-      const resumable = options.size === undefined || options.size > this.multipart.partSizeBytes;
-      const sink = this.bucket.file(key).createWriteStream({
-        resumable,
+      const file = this.bucket.file(key);
+      const { first, rest } = await firstPart(readParts(body, this.multipart.partSizeBytes));
+      if (!rest) {
+        // One part: the bytes are in hand, so the SHA-256 goes up with them in one request.
+        const streamed = { size: first.length, md5: md5Hex(first), sha256: sha256Hex(first) };
+        await file.save(first, {
+          resumable: false,
+          validation: 'md5',
+          contentType: options.contentType,
+          metadata: { contentType: options.contentType, metadata: { ...options.metadata, [SHA256_METADATA_KEY]: streamed.sha256 } },
+        });
+        return verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5);
+      }
+      // Larger objects stream through a resumable upload, which survives a dropped connection.
+      // GCS has no parallel-part upload on the JSON API (only XML multipart or compose).
+      const { tap, result } = hashingTap();
+      const sink = file.createWriteStream({
+        resumable: true,
         // The SDK compares this MD5 with the one GCS computed and deletes the object on mismatch.
         validation: 'md5',
         contentType: options.contentType,
         metadata: { contentType: options.contentType, metadata: options.metadata },
       });
-      await pipeline(body, hasher, sink);
-      const streamed = { size, md5: md5.digest('hex') };
-      const result = await verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5);
-      if (resumable && !sameHeaders(result.stored, options)) {
-        // fake-gcs-server drops the metadata of a resumable upload's first request; GCS keeps it.
-        // One PATCH sets it right wherever it was lost.
-        const [patched] = await this.bucket.file(key).setMetadata({ contentType: options.contentType, metadata: options.metadata });
-        return { ...result, stored: toInfo(key, patched) };
-      }
-      return result;
+      await pipeline(Readable.from(rest), tap, sink);
+      const streamed = result();
+      await verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5);
+      // The SHA-256 is known only now; one PATCH records it (and, on fake-gcs-server, which drops
+      // a resumable upload's first-request metadata, the content type and metadata too).
+      const [patched] = await file.setMetadata({
+        contentType: options.contentType,
+        metadata: { ...options.metadata, [SHA256_METADATA_KEY]: streamed.sha256 },
+      });
+      return { key, ...streamed, stored: toInfo(key, patched) };
     });
   }
 

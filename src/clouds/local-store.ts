@@ -2,11 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { type Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { describe, StoreError, type StoreErrorKind, type StoreOperation } from './errors.js';
 import type { ListOptions, ListPage, ObjectInfo, ObjectStore, WriteOptions, WriteResult } from './object-store.js';
+import { hashingTap } from './streaming.js';
 
 /**
  * Sidecars keep what a filesystem does not: content type, user metadata and the MD5 taken at
@@ -17,6 +18,7 @@ const TMP_PREFIX = '.cloudshift-tmp-';
 
 interface Sidecar {
   md5: string;
+  sha256: string;
   size: number;
   mtimeMs: number;
   contentType?: string;
@@ -137,7 +139,7 @@ export class LocalFsStore implements ObjectStore {
         key,
         size: s.size,
         // A file changed behind our back has no trustworthy recorded MD5: compute it afresh.
-        checksums: { md5: fresh ? sidecar.md5 : await md5OfFile(path) },
+        checksums: fresh ? { md5: sidecar.md5, sha256: sidecar.sha256 } : { md5: await md5OfFile(path) },
         lastModified: s.mtime.toISOString(),
         storageClass: 'local',
         contentType: fresh ? sidecar.contentType : undefined,
@@ -168,42 +170,34 @@ export class LocalFsStore implements ObjectStore {
       await mkdir(dirname(path), { recursive: true });
       // Write beside the destination and rename: readers never see half a file.
       const tmp = join(dirname(path), `${TMP_PREFIX}${randomBytes(6).toString('hex')}`);
-      const md5 = createHash('md5');
-      let size = 0;
-      const hasher = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          md5.update(chunk);
-          size += chunk.length;
-          done(null, chunk);
-        },
-      });
+      const { tap, result } = hashingTap();
       try {
-        await pipeline(body, hasher, createWriteStream(tmp, { flush: true }));
+        await pipeline(body, tap, createWriteStream(tmp, { flush: true }));
         await rename(tmp, path);
       } catch (error) {
         await rm(tmp, { force: true });
         throw error;
       }
-      const streamed = md5.digest('hex');
+      const { size, md5: streamed, sha256 } = result();
       // Read the bytes back: the filesystem reports no checksum of its own to compare with.
       const onDisk = await md5OfFile(path);
       if (onDisk !== streamed) {
         throw new StoreError('ChecksumMismatch', { store: this.uri, operation: 'write', key }, `streamed MD5 ${streamed}, file holds ${onDisk}`);
       }
       const s = await stat(path);
-      const sidecar: Sidecar = { md5: streamed, size, mtimeMs: s.mtimeMs, contentType: options.contentType, metadata: options.metadata };
+      const sidecar: Sidecar = { md5: streamed, sha256, size, mtimeMs: s.mtimeMs, contentType: options.contentType, metadata: options.metadata };
       await mkdir(dirname(this.sidecarOf(key)), { recursive: true });
       await writeFile(this.sidecarOf(key), JSON.stringify(sidecar));
       const stored: ObjectInfo = {
         key,
         size,
-        checksums: { md5: streamed },
+        checksums: { md5: streamed, sha256 },
         lastModified: s.mtime.toISOString(),
         storageClass: 'local',
         contentType: options.contentType,
         metadata: options.metadata ?? {},
       };
-      return { key, size, md5: streamed, stored };
+      return { key, size, md5: streamed, sha256, stored };
     });
   }
 

@@ -8,6 +8,22 @@ export interface Checksums {
   crc32c?: string;
   /** The provider's entity tag, quotes stripped. */
   etag?: string;
+  /**
+   * SHA-256 of the whole object, hex: provider-neutral, computed by cloudshift while the bytes
+   * streamed in and kept in the object's metadata (SHA256_METADATA_KEY). Absent on objects
+   * cloudshift did not write.
+   */
+  sha256?: string;
+}
+
+/** Metadata keys cloudshift adds; letters and digits only, so every provider accepts them. */
+export const SHA256_METADATA_KEY = 'cloudshiftsha256';
+export const SOURCE_VERSION_METADATA_KEY = 'cloudshiftsourceversion';
+
+/** Moves cloudshift's checksum out of user metadata into `checksums`. */
+export function splitMetadata(metadata: Record<string, string> | undefined): { metadata: Record<string, string>; sha256?: string } {
+  const { [SHA256_METADATA_KEY]: sha256, ...rest } = metadata ?? {};
+  return { metadata: rest, sha256 };
 }
 
 export interface ObjectInfo {
@@ -46,6 +62,8 @@ export interface WriteResult {
   size: number;
   /** MD5 computed while the bytes streamed, hex. */
   md5: string;
+  /** SHA-256 computed while the bytes streamed, hex; also stored with the object. */
+  sha256: string;
   /** What the store reports holding after the write (already checked against md5 and size). */
   stored: ObjectInfo;
 }

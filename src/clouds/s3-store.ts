@@ -1,6 +1,7 @@
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
@@ -21,10 +22,12 @@ import {
   type MultipartOptions,
   type ObjectInfo,
   type ObjectStore,
+  SHA256_METADATA_KEY,
+  splitMetadata,
   type WriteOptions,
   type WriteResult,
 } from './object-store.js';
-import { firstPart, md5Hex, multipartEtag, readParts, stripQuotes, uploadInParts } from './streaming.js';
+import { firstPart, md5Hex, multipartEtag, readParts, sha256Hex, stripQuotes, uploadInParts } from './streaming.js';
 import { verifyWrite } from './verify.js';
 
 const S3_CODES: Record<string, StoreErrorKind> = {
@@ -121,14 +124,15 @@ export class S3Store implements ObjectStore {
     return this.call('head', key, async () => {
       const o = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       const etag = stripQuotes(o.ETag);
+      const { metadata, sha256 } = splitMetadata(o.Metadata);
       return {
         key,
         size: o.ContentLength ?? 0,
-        checksums: { etag, md5: md5FromEtag(etag) },
+        checksums: { etag, md5: md5FromEtag(etag), sha256 },
         lastModified: o.LastModified?.toISOString(),
         storageClass: o.StorageClass ?? 'STANDARD',
         contentType: o.ContentType,
-        metadata: o.Metadata ?? {},
+        metadata,
       };
     });
   }
@@ -145,6 +149,7 @@ export class S3Store implements ObjectStore {
       const { first, rest } = await firstPart(readParts(body, this.multipart.partSizeBytes));
       if (!rest) {
         const md5 = md5Hex(first);
+        const sha256 = sha256Hex(first);
         // Content-MD5 makes S3 itself reject bytes that changed on the way.
         await this.client.send(
           new PutObjectCommand({
@@ -154,14 +159,29 @@ export class S3Store implements ObjectStore {
             ContentLength: first.length,
             ContentMD5: Buffer.from(md5, 'hex').toString('base64'),
             ContentType: options.contentType,
-            Metadata: options.metadata,
+            Metadata: { ...options.metadata, [SHA256_METADATA_KEY]: sha256 },
           }),
         );
-        return verifyWrite(this, key, { size: first.length, md5 }, (stored) => stored.checksums.etag === md5);
+        return verifyWrite(this, key, { size: first.length, md5, sha256 }, (stored) => stored.checksums.etag === md5);
       }
       const upload = await this.multipartUpload(key, rest, options);
+      if (upload.size <= MAX_COPY_OBJECT_BYTES) {
+        // Metadata goes with CreateMultipartUpload, before the SHA-256 is known; a server-side
+        // copy onto itself records it (no bytes pass through us).
+        await this.client.send(
+          new CopyObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            CopySource: `${this.bucket}/${encodeURIComponent(key)}`,
+            MetadataDirective: 'REPLACE',
+            ContentType: options.contentType,
+            Metadata: { ...options.metadata, [SHA256_METADATA_KEY]: upload.sha256 },
+          }),
+        );
+      }
       const expectedEtag = multipartEtag(upload.partMd5s);
-      return verifyWrite(this, key, upload, (stored) => stored.checksums.etag === expectedEtag);
+      // A copy may turn a multipart object into a single-part one whose ETag is its MD5.
+      return verifyWrite(this, key, upload, (stored) => stored.checksums.etag === expectedEtag || stored.checksums.etag === upload.md5);
     });
   }
 
@@ -214,6 +234,9 @@ export class S3Store implements ObjectStore {
     });
   }
 }
+
+/** CopyObject's limit; larger objects keep their SHA-256 in the manifest only. */
+const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
 
 /** A single-part ETag is the object's MD5; a multipart one (`…-N`) is not. */
 function md5FromEtag(etag: string | undefined): string | undefined {

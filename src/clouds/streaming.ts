@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 
 /**
  * Cuts a stream into parts of exactly `partSize` bytes (the last may be shorter, and an empty
@@ -40,6 +40,7 @@ export interface PartedUpload<R> {
   results: R[];
   size: number;
   md5: string;
+  sha256: string;
   partMd5s: Buffer[];
 }
 
@@ -54,6 +55,7 @@ export async function uploadInParts<R>(
   upload: (part: Part) => Promise<R>,
 ): Promise<PartedUpload<R>> {
   const whole = createHash('md5');
+  const sha = createHash('sha256');
   const results: R[] = [];
   const partMd5s: Buffer[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -64,6 +66,7 @@ export async function uploadInParts<R>(
     if (failure) break;
     number++;
     whole.update(body);
+    sha.update(body);
     size += body.length;
     const digest = createHash('md5').update(body).digest();
     partMd5s.push(digest);
@@ -82,7 +85,7 @@ export async function uploadInParts<R>(
   }
   await Promise.all(inFlight);
   if (failure) throw failure;
-  return { results, size, md5: whole.digest('hex'), partMd5s };
+  return { results, size, md5: whole.digest('hex'), sha256: sha.digest('hex'), partMd5s };
 }
 
 /** The ETag S3 gives a multipart object: MD5 of the concatenated part MD5s, then `-N`. */
@@ -109,3 +112,20 @@ export async function firstPart(
 export const stripQuotes = (etag: string | undefined): string | undefined => etag?.replace(/^"|"$/g, '');
 
 export const md5Hex = (data: Buffer): string => createHash('md5').update(data).digest('hex');
+export const sha256Hex = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
+/** A pass-through that hashes (MD5 and SHA-256) and counts what flows through it. */
+export function hashingTap(): { tap: Transform; result: () => { size: number; md5: string; sha256: string } } {
+  const md5 = createHash('md5');
+  const sha = createHash('sha256');
+  let size = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      md5.update(chunk);
+      sha.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  return { tap, result: () => ({ size, md5: md5.digest('hex'), sha256: sha.digest('hex') }) };
+}

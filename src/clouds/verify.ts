@@ -8,7 +8,7 @@ import type { ObjectInfo, ObjectStore, WriteResult } from './object-store.js';
 export async function verifyWrite(
   store: ObjectStore,
   key: string,
-  streamed: { size: number; md5: string },
+  streamed: { size: number; md5: string; sha256: string },
   matches: (stored: ObjectInfo) => boolean,
 ): Promise<WriteResult> {
   const stored = await store.head(key);
@@ -19,5 +19,5 @@ export async function verifyWrite(
       `streamed ${streamed.size} bytes with MD5 ${streamed.md5}, store holds ${stored.size} bytes with ${JSON.stringify(stored.checksums)}`,
     );
   }
-  return { key, size: streamed.size, md5: streamed.md5, stored };
+  return { key, size: streamed.size, md5: streamed.md5, sha256: streamed.sha256, stored: { ...stored, checksums: { ...stored.checksums, sha256: streamed.sha256 } } };
 }

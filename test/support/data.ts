@@ -21,8 +21,11 @@ export function* patternChunks(size: number, seed: number): Generator<Buffer> {
 
 export const patternStream = (size: number, seed: number): Readable => Readable.from(patternChunks(size, seed));
 
-export function patternMd5(size: number, seed: number): string {
-  const hash = createHash('md5');
+export const patternMd5 = (size: number, seed: number): string => patternDigest(size, seed, 'md5');
+export const patternSha256 = (size: number, seed: number): string => patternDigest(size, seed, 'sha256');
+
+function patternDigest(size: number, seed: number, algorithm: 'md5' | 'sha256'): string {
+  const hash = createHash(algorithm);
   for (const chunk of patternChunks(size, seed)) hash.update(chunk);
   return hash.digest('hex');
 }
