@@ -53,6 +53,12 @@ const copySchema = z.strictObject({
   /** Catch-up sync removes from the target what was deleted at the source (under the prefix). */
   deleteExtraneous: z.boolean().default(false),
   bandwidthMiBps: z.number().positive().optional(),
+  /**
+   * The verify pass: `metadata` checks every object's size, source version and recorded SHA-256
+   * (each write was already checked by the provider against the streamed MD5); `full` also
+   * re-reads every target object and recomputes its SHA-256.
+   */
+  verify: z.enum(['metadata', 'full']).default('metadata'),
   /** Objects larger than one part go up as multipart (S3) or block (Azure) uploads. */
   partSizeMiB: z.int().min(5).max(512).default(16),
 });

@@ -1,4 +1,4 @@
-import type { BlobGetPropertiesResponse, BlobItem, ContainerClient } from '@azure/storage-blob';
+import type { BlobDownloadResponseParsed, BlobGetPropertiesResponse, BlobItem, ContainerClient } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
 import { describe, isNetworkError, kindForHttpStatus, StoreError, type StoreErrorKind, type StoreOperation } from './errors.js';
 import {
@@ -8,6 +8,7 @@ import {
   type MultipartOptions,
   type ObjectInfo,
   type ObjectStore,
+  type OpenedObject,
   SHA256_METADATA_KEY,
   splitMetadata,
   type WriteOptions,
@@ -51,14 +52,19 @@ export function azureMetadata(metadata: Record<string, string> | undefined): Rec
   return Object.fromEntries(Object.entries(metadata ?? {}).map(([k, v]) => [k.replace(/[^A-Za-z0-9_]/g, '_').replace(/^(\d)/, '_$1'), v]));
 }
 
-function fromProperties(key: string, p: BlobGetPropertiesResponse | BlobItem['properties'], raw?: Record<string, string>): ObjectInfo {
+function fromProperties(
+  key: string,
+  p: BlobGetPropertiesResponse | BlobDownloadResponseParsed | BlobItem['properties'],
+  raw?: Record<string, string>,
+): ObjectInfo {
   const { metadata, sha256 } = splitMetadata(raw);
   return {
     key,
     size: p.contentLength ?? 0,
     checksums: { md5: hexOf(p.contentMD5), etag: p.etag?.replace(/^"|"$/g, ''), sha256 },
+    version: p.etag?.replace(/^"|"$/g, ''),
     lastModified: p.lastModified?.toISOString(),
-    storageClass: p.accessTier ?? 'Hot',
+    storageClass: ('accessTier' in p ? p.accessTier : undefined) ?? 'Hot',
     contentType: p.contentType,
     metadata,
   };
@@ -113,9 +119,13 @@ export class AzureBlobStore implements ObjectStore {
   }
 
   async read(key: string): Promise<Readable> {
+    return (await this.open(key)).body;
+  }
+
+  async open(key: string): Promise<OpenedObject> {
     return this.call('read', key, async () => {
       const response = await this.container.getBlobClient(key).download(0);
-      return response.readableStreamBody as Readable;
+      return { body: response.readableStreamBody as Readable, info: fromProperties(key, response, response.metadata) };
     });
   }
 

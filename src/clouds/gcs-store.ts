@@ -9,6 +9,7 @@ import {
   type MultipartOptions,
   type ObjectInfo,
   type ObjectStore,
+  type OpenedObject,
   SHA256_METADATA_KEY,
   splitMetadata,
   type WriteOptions,
@@ -40,6 +41,7 @@ function toInfo(key: string, m: GcsMetadata): ObjectInfo {
       etag: m.etag,
       sha256,
     },
+    version: m.generation === undefined ? m.etag : String(m.generation),
     lastModified: m.updated ? new Date(m.updated).toISOString() : undefined,
     storageClass: m.storageClass ?? 'STANDARD',
     contentType: m.contentType,
@@ -107,11 +109,18 @@ export class GcsStore implements ObjectStore {
   }
 
   async read(key: string): Promise<Readable> {
+    return (await this.open(key)).body;
+  }
+
+  async open(key: string): Promise<OpenedObject> {
     return this.call('read', key, async () => {
       const file = this.bucket.file(key);
-      // Fetch metadata first so a missing object fails here, as a StoreError, not mid-stream.
-      await file.getMetadata();
-      return file.createReadStream();
+      // Metadata first, so a missing object fails here as a StoreError rather than mid-stream,
+      // and the read is pinned to the generation described.
+      const [metadata] = await file.getMetadata();
+      const info = toInfo(key, metadata);
+      const body = (metadata.generation === undefined ? file : this.bucket.file(key, { generation: metadata.generation })).createReadStream();
+      return { body, info };
     });
   }
 

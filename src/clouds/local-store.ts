@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { describe, StoreError, type StoreErrorKind, type StoreOperation } from './errors.js';
-import type { ListOptions, ListPage, ObjectInfo, ObjectStore, WriteOptions, WriteResult } from './object-store.js';
+import type { ListOptions, ListPage, ObjectInfo, ObjectStore, OpenedObject, WriteOptions, WriteResult } from './object-store.js';
 import { hashingTap } from './streaming.js';
 
 /**
@@ -43,6 +43,8 @@ export function classifyFsError(error: unknown): StoreErrorKind {
   const code = (error as { code?: string }).code;
   return (code && FS_CODES[code]) || 'InvalidRequest';
 }
+
+const fileVersion = (s: { size: number; mtimeMs: number }): string => `${s.size}-${Math.trunc(s.mtimeMs * 1000)}`;
 
 /** Byte order of UTF-8, which is the order S3, GCS and Azure list keys in. */
 const compareKeys = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -117,7 +119,7 @@ export class LocalFsStore implements ObjectStore {
           }
           if (!item.key.startsWith(prefix) || (cursor && compareKeys(item.key, cursor) <= 0)) continue;
           const s = await stat(join(this.base, item.key));
-          found.push({ key: item.key, size: s.size, checksums: {}, lastModified: s.mtime.toISOString(), storageClass: 'local' });
+          found.push({ key: item.key, size: s.size, checksums: {}, version: fileVersion(s), lastModified: s.mtime.toISOString(), storageClass: 'local' });
           if (found.length > pageSize) return true;
         }
         return false;
@@ -129,6 +131,11 @@ export class LocalFsStore implements ObjectStore {
   }
 
   async head(key: string): Promise<ObjectInfo> {
+    return this.describe(key, true);
+  }
+
+  /** Without `hashUnknown`, a file that cloudshift did not write reports no MD5 (no extra read). */
+  private async describe(key: string, hashUnknown: boolean): Promise<ObjectInfo> {
     return this.call('head', key, async () => {
       const path = this.pathOf(key, 'head');
       const s = await stat(path);
@@ -139,7 +146,8 @@ export class LocalFsStore implements ObjectStore {
         key,
         size: s.size,
         // A file changed behind our back has no trustworthy recorded MD5: compute it afresh.
-        checksums: fresh ? { md5: sidecar.md5, sha256: sidecar.sha256 } : { md5: await md5OfFile(path) },
+        checksums: fresh ? { md5: sidecar.md5, sha256: sidecar.sha256 } : hashUnknown ? { md5: await md5OfFile(path) } : {},
+        version: fileVersion(s),
         lastModified: s.mtime.toISOString(),
         storageClass: 'local',
         contentType: fresh ? sidecar.contentType : undefined,
@@ -162,6 +170,11 @@ export class LocalFsStore implements ObjectStore {
       await stat(path);
       return createReadStream(path);
     });
+  }
+
+  async open(key: string): Promise<OpenedObject> {
+    const info = await this.describe(key, false);
+    return { body: await this.read(key), info };
   }
 
   async write(key: string, body: Readable, options: WriteOptions = {}): Promise<WriteResult> {
@@ -192,6 +205,7 @@ export class LocalFsStore implements ObjectStore {
         key,
         size,
         checksums: { md5: streamed, sha256 },
+        version: fileVersion(s),
         lastModified: s.mtime.toISOString(),
         storageClass: 'local',
         contentType: options.contentType,

@@ -30,6 +30,11 @@ export interface ObjectInfo {
   key: string;
   size: number;
   checksums: Checksums;
+  /**
+   * Changes whenever the content changes: S3 ETag, GCS generation, Azure ETag, size and mtime
+   * on a filesystem. The copy records it to know what it already copied.
+   */
+  version?: string;
   /** ISO 8601. */
   lastModified?: string;
   /** Provider's class or tier name, e.g. STANDARD, GLACIER, ARCHIVE, Cool. */
@@ -57,6 +62,11 @@ export interface WriteOptions {
   metadata?: Record<string, string>;
 }
 
+export interface OpenedObject {
+  body: Readable;
+  info: ObjectInfo;
+}
+
 export interface WriteResult {
   key: string;
   size: number;
@@ -81,6 +91,8 @@ export interface ObjectStore {
   /** @throws StoreError NotFound when the object is missing. */
   head(key: string): Promise<ObjectInfo>;
   read(key: string): Promise<Readable>;
+  /** Opens an object for reading with what the provider says about it in the same request. */
+  open(key: string): Promise<OpenedObject>;
   /** Uploads and verifies: a write that returns has been checked against its streamed MD5. */
   write(key: string, body: Readable, options?: WriteOptions): Promise<WriteResult>;
   /** Idempotent: deleting a missing object succeeds. */

@@ -22,6 +22,7 @@ import {
   type MultipartOptions,
   type ObjectInfo,
   type ObjectStore,
+  type OpenedObject,
   SHA256_METADATA_KEY,
   splitMetadata,
   type WriteOptions,
@@ -112,6 +113,7 @@ export class S3Store implements ObjectStore {
           key: o.Key!,
           size: o.Size ?? 0,
           checksums: { etag, md5: md5FromEtag(etag) },
+          version: etag,
           lastModified: o.LastModified?.toISOString(),
           storageClass: o.StorageClass ?? 'STANDARD',
         };
@@ -129,6 +131,7 @@ export class S3Store implements ObjectStore {
         key,
         size: o.ContentLength ?? 0,
         checksums: { etag, md5: md5FromEtag(etag), sha256 },
+        version: etag,
         lastModified: o.LastModified?.toISOString(),
         storageClass: o.StorageClass ?? 'STANDARD',
         contentType: o.ContentType,
@@ -138,9 +141,27 @@ export class S3Store implements ObjectStore {
   }
 
   async read(key: string): Promise<Readable> {
+    return (await this.open(key)).body;
+  }
+
+  async open(key: string): Promise<OpenedObject> {
     return this.call('read', key, async () => {
       const o = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return o.Body as Readable;
+      const etag = stripQuotes(o.ETag);
+      const { metadata, sha256 } = splitMetadata(o.Metadata);
+      return {
+        body: o.Body as Readable,
+        info: {
+          key,
+          size: o.ContentLength ?? 0,
+          checksums: { etag, md5: md5FromEtag(etag), sha256 },
+          version: etag,
+          lastModified: o.LastModified?.toISOString(),
+          storageClass: o.StorageClass ?? 'STANDARD',
+          contentType: o.ContentType,
+          metadata,
+        },
+      };
     });
   }
 

@@ -1,2 +1,3 @@
 // The workflow bundle's entry point: every workflow type the worker registers.
+export { copyDataWorkflow } from './copy-data.js';
 export { migrationWorkflow } from './migration.js';

@@ -1,0 +1,318 @@
+import { Context, activityInfo, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { Readable } from 'node:stream';
+import { StoreError } from '../clouds/errors.js';
+import { type ObjectStore, SOURCE_VERSION_METADATA_KEY } from '../clouds/object-store.js';
+import type { StoreResolver } from '../clouds/profiles.js';
+import { hashingTap } from '../clouds/streaming.js';
+import { keyFilter, relativeTo } from '../copy/filters.js';
+import { Bandwidth } from '../copy/throttle.js';
+import { keyIn, type StorageLocation } from '../spec.js';
+import { asActivity } from './failures.js';
+
+export interface CopyDeps {
+  stores: StoreResolver;
+}
+
+/** One source object as the listing saw it; small, since pages of these pass through history. */
+export interface CopyObjectRef {
+  key: string;
+  size: number;
+  version: string;
+}
+
+export interface Filters {
+  include: string[];
+  exclude: string[];
+}
+
+export interface ListPageInput extends Filters {
+  source: StorageLocation;
+  cursor?: string;
+  pageSize: number;
+}
+
+export interface ListPageResult {
+  objects: CopyObjectRef[];
+  cursor?: string;
+}
+
+export interface CopyBatchInput {
+  source: StorageLocation;
+  target: StorageLocation;
+  objects: CopyObjectRef[];
+  /** Objects copied at once within this batch. */
+  concurrency: number;
+  partSizeMiB: number;
+  /** This batch's share of the bandwidth limit. */
+  bandwidthMiBps?: number;
+}
+
+export interface CopyBatchResult {
+  copied: number;
+  copiedBytes: number;
+  skipped: number;
+  skippedBytes: number;
+  /** Objects deleted from the source between listing and copy: reported, not fatal. */
+  vanished: string[];
+}
+
+export interface PruneInput extends Filters {
+  source: StorageLocation;
+  target: StorageLocation;
+  cursor?: string;
+  pageSize: number;
+  concurrency: number;
+}
+
+export interface VerifyPageInput extends Filters {
+  migration: string;
+  source: StorageLocation;
+  target: StorageLocation;
+  cursor?: string;
+  pageSize: number;
+  concurrency: number;
+  /** Manifest part number, so a retried page rewrites its own part. */
+  part: number;
+  /** Re-read every target object and recompute its SHA-256. */
+  full: boolean;
+}
+
+export interface VerifyPageResult {
+  objects: number;
+  bytes: number;
+  mismatches: number;
+  /** The first few, for the report. */
+  mismatchKeys: string[];
+  manifestKey?: string;
+  cursor?: string;
+}
+
+interface BatchProgress {
+  done: number[];
+  result: CopyBatchResult;
+}
+
+const MAX_REPORTED_KEYS = 20;
+const MiB = 1024 * 1024;
+
+const versionOf = (o: { version?: string; checksums: { etag?: string }; size: number; lastModified?: string }): string =>
+  o.version ?? o.checksums.etag ?? `${o.size}-${o.lastModified ?? ''}`;
+
+/** Runs `work` over items with at most `limit` at once; stops starting new ones after a failure. */
+async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+      while (!failed && next < items.length) {
+        const index = next++;
+        try {
+          await work(items[index]!, index);
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
+      }
+    }),
+  );
+}
+
+function targetKeyOf(source: StorageLocation, target: StorageLocation, key: string): string {
+  return keyIn(target, relativeTo(source.prefix, key)).replace(/^\//, '');
+}
+
+/** Says which profile and bucket an access problem is about, so the operator knows where to look. */
+function withLocation<T>(location: StorageLocation, work: () => Promise<T>): () => Promise<T> {
+  return async () => {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof StoreError && error.kind === 'AccessDenied') {
+        throw ApplicationFailure.nonRetryable(`${error.message} (profile "${location.profile}", bucket "${location.bucket}")`, 'AccessDenied');
+      }
+      throw error;
+    }
+  };
+}
+
+const isNotFound = (error: unknown) => error instanceof StoreError && error.kind === 'NotFound';
+
+export function createCopyActivities(deps: CopyDeps) {
+  const storeOf = (location: StorageLocation, partSizeMiB?: number): ObjectStore =>
+    deps.stores.store(location, partSizeMiB ? { partSizeBytes: partSizeMiB * MiB } : undefined);
+
+  return {
+    /** One page of the source listing, filtered; runs on the source cloud's queue. */
+    async listSourcePage(input: ListPageInput): Promise<ListPageResult> {
+      return asActivity(
+        withLocation(input.source, async () => {
+          const accept = keyFilter(input.include, input.exclude);
+          const page = await storeOf(input.source).list(input.source.prefix, { cursor: input.cursor, pageSize: input.pageSize });
+          return {
+            objects: page.objects
+              .filter((o) => accept(relativeTo(input.source.prefix, o.key)))
+              .map((o) => ({ key: o.key, size: o.size, version: versionOf(o) })),
+            cursor: page.cursor,
+          };
+        }),
+      );
+    },
+
+    /**
+     * Copies a batch, streaming each object from source to target; runs on the target cloud's
+     * queue (the target pulls). An object the target already holds from the same source version,
+     * with its checksum recorded, is skipped, so re-runs and retries copy only what is missing.
+     * Heartbeats the finished indexes: a retry after a worker dies resumes from them.
+     */
+    async copyBatch(input: CopyBatchInput): Promise<CopyBatchResult> {
+      return asActivity(
+        withLocation(input.target, async () => {
+          const source = storeOf(input.source);
+          const target = storeOf(input.target, input.partSizeMiB);
+          const resumed = activityInfo().heartbeatDetails as BatchProgress | undefined;
+          const done = new Set(resumed?.done ?? []);
+          const result: CopyBatchResult = resumed?.result ?? { copied: 0, copiedBytes: 0, skipped: 0, skippedBytes: 0, vanished: [] };
+          const bandwidth = input.bandwidthMiBps ? new Bandwidth(input.bandwidthMiBps * MiB) : undefined;
+          const cancelled = Context.current().cancellationSignal;
+          const beat = () => heartbeat({ done: [...done], result } satisfies BatchProgress);
+          // Heartbeats also flow while one large object streams for minutes.
+          const ticker = setInterval(beat, 5000);
+          try {
+            await forEachLimited(input.objects, input.concurrency, async (ref, index) => {
+              if (done.has(index)) return;
+              if (cancelled.aborted) throw ApplicationFailure.create({ message: 'copy cancelled', type: 'Cancelled' });
+              const targetKey = targetKeyOf(input.source, input.target, ref.key);
+              const existing = await target.head(targetKey).catch((e: unknown) => {
+                if (isNotFound(e)) return undefined;
+                throw e;
+              });
+              if (existing && existing.size === ref.size && existing.metadata?.[SOURCE_VERSION_METADATA_KEY] === ref.version && existing.checksums.sha256) {
+                result.skipped++;
+                result.skippedBytes += ref.size;
+              } else {
+                const opened = await source.open(ref.key).catch((e: unknown) => {
+                  if (isNotFound(e)) return undefined;
+                  throw e;
+                });
+                if (!opened) {
+                  if (result.vanished.length < MAX_REPORTED_KEYS) result.vanished.push(ref.key);
+                  done.add(index);
+                  return;
+                }
+                const { body, info } = opened;
+                let stream: Readable = body;
+                if (bandwidth) {
+                  stream = body.pipe(bandwidth.stream());
+                  body.once('error', (e) => stream.destroy(e));
+                }
+                const written = await target.write(targetKey, stream, {
+                  size: info.size,
+                  contentType: info.contentType,
+                  metadata: { ...info.metadata, [SOURCE_VERSION_METADATA_KEY]: versionOf(info) },
+                });
+                // Where the source holds a whole-object MD5, the bytes read must match it too.
+                if (info.checksums.md5 && info.checksums.md5 !== written.md5) {
+                  throw new StoreError('ChecksumMismatch', { store: source.uri, operation: 'read', key: ref.key }, `source reports MD5 ${info.checksums.md5}, bytes read hash to ${written.md5}`);
+                }
+                result.copied++;
+                result.copiedBytes += written.size;
+              }
+              done.add(index);
+              beat();
+            });
+            return result;
+          } finally {
+            clearInterval(ticker);
+          }
+        }),
+      );
+    },
+
+    /** Catch-up sync: deletes target objects whose source is gone, under the prefix only. */
+    async pruneTargetPage(input: PruneInput): Promise<{ deleted: string[]; deletedCount: number; cursor?: string }> {
+      return asActivity(
+        withLocation(input.target, async () => {
+          const source = storeOf(input.source);
+          const target = storeOf(input.target);
+          const accept = keyFilter(input.include, input.exclude);
+          const page = await target.list(input.target.prefix, { cursor: input.cursor, pageSize: input.pageSize });
+          const deleted: string[] = [];
+          let deletedCount = 0;
+          await forEachLimited(page.objects, input.concurrency, async (o) => {
+            const relative = relativeTo(input.target.prefix, o.key);
+            if (!accept(relative)) return;
+            const sourceKey = keyIn(input.source, relative);
+            const exists = await source.head(sourceKey).then(
+              () => true,
+              (e: unknown) => {
+                if (isNotFound(e)) return false;
+                throw e;
+              },
+            );
+            if (exists) return;
+            await target.delete(o.key);
+            deletedCount++;
+            if (deleted.length < MAX_REPORTED_KEYS) deleted.push(o.key);
+          });
+          return { deleted, deletedCount, cursor: page.cursor };
+        }),
+      );
+    },
+
+    /**
+     * Verifies one page of the source against the target, object by object: present, same size,
+     * copied from the current source version, SHA-256 recorded (and, in full mode, recomputed from
+     * the target's bytes). Writes the page's manifest part as JSON lines.
+     */
+    async verifyPage(input: VerifyPageInput): Promise<VerifyPageResult> {
+      return asActivity(
+        withLocation(input.target, async () => {
+          const source = storeOf(input.source);
+          const target = storeOf(input.target);
+          const accept = keyFilter(input.include, input.exclude);
+          const page = await source.list(input.source.prefix, { cursor: input.cursor, pageSize: input.pageSize });
+          const objects = page.objects.filter((o) => accept(relativeTo(input.source.prefix, o.key)));
+          const lines: string[] = new Array(objects.length);
+          const result: VerifyPageResult = { objects: 0, bytes: 0, mismatches: 0, mismatchKeys: [], cursor: page.cursor };
+          const mismatch = (key: string, why: string, index: number) => {
+            result.mismatches++;
+            if (result.mismatchKeys.length < MAX_REPORTED_KEYS) result.mismatchKeys.push(`${key}: ${why}`);
+            lines[index] = '';
+          };
+          await forEachLimited(objects, input.concurrency, async (o, index) => {
+            const targetKey = targetKeyOf(input.source, input.target, o.key);
+            const stored = await target.head(targetKey).catch((e: unknown) => {
+              if (isNotFound(e)) return undefined;
+              throw e;
+            });
+            if (!stored) return mismatch(o.key, 'missing at the target', index);
+            if (stored.size !== o.size) return mismatch(o.key, `size ${stored.size} at the target, ${o.size} at the source`, index);
+            if (stored.metadata?.[SOURCE_VERSION_METADATA_KEY] !== versionOf(o)) return mismatch(o.key, 'the target holds another source version', index);
+            if (!stored.checksums.sha256) return mismatch(o.key, 'no SHA-256 recorded at the target', index);
+            if (input.full) {
+              const { tap, result: hashed } = hashingTap();
+              for await (const _ of (await target.read(targetKey)).pipe(tap)) void _;
+              if (hashed().sha256 !== stored.checksums.sha256) return mismatch(o.key, 'target bytes do not hash to the recorded SHA-256', index);
+            }
+            result.objects++;
+            result.bytes += o.size;
+            lines[index] = JSON.stringify({ key: o.key, targetKey, size: o.size, sha256: stored.checksums.sha256, sourceVersion: versionOf(o) });
+          });
+          const body = lines.filter(Boolean).join('\n');
+          if (body) {
+            const manifestKey = keyIn(input.target, `.cloudshift/${input.migration}/manifest/part-${String(input.part).padStart(6, '0')}.jsonl`);
+            await target.write(manifestKey, Readable.from([Buffer.from(`${body}\n`)]), { contentType: 'application/x-ndjson' });
+            result.manifestKey = manifestKey;
+          }
+          return result;
+        }),
+      );
+    },
+
+    /** The target bucket or container exists (standUpTarget). */
+    async ensureTargetContainer({ target }: { target: StorageLocation }): Promise<void> {
+      return asActivity(withLocation(target, () => storeOf(target).ensureContainer()));
+    },
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * Include and exclude globs over keys relative to the source prefix: `*` matches within one path
+ * segment, `**` across segments, `?` one character. An object is copied when it matches some
+ * include (or there are none) and no exclude. cloudshift's own folder is never copied.
+ */
+export const CLOUDSHIFT_FOLDER = '.cloudshift/';
+
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*' && glob[i + 1] === '*') {
+      // `**/` also matches no directory at all.
+      const slash = glob[i + 2] === '/';
+      re += slash ? '(?:.*/)?' : '.*';
+      i += slash ? 2 : 1;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+export function keyFilter(include: readonly string[], exclude: readonly string[]): (relativeKey: string) => boolean {
+  const inc = include.map(globToRegExp);
+  const exc = exclude.map(globToRegExp);
+  return (key) => !key.startsWith(CLOUDSHIFT_FOLDER) && (inc.length === 0 || inc.some((r) => r.test(key))) && !exc.some((r) => r.test(key));
+}
+
+/** The key relative to a prefix, as filters and the target see it. */
+export const relativeTo = (prefix: string, key: string): string => key.slice(prefix.length);

@@ -1,0 +1,274 @@
+import type { RetryPolicy } from '@temporalio/common';
+import { ApplicationFailure, continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { CopyBatchResult, CopyObjectRef } from '../activities/copy.js';
+import type { MigrationSpec, StorageLocation } from '../spec.js';
+import { NON_RETRYABLE_ERROR_TYPES, taskQueueFor } from './definitions.js';
+
+export interface CopyDataInput {
+  migration: string;
+  source: StorageLocation;
+  target: StorageLocation;
+  copy: MigrationSpec['copy'];
+  /** `catchUp` is the cutover pass: copies what changed and, if asked, prunes what was deleted. */
+  mode: 'initial' | 'catchUp';
+  /** Totals the audit counted, for progress and the time left. */
+  expected?: { objects: number; bytes: number };
+  /** For a dry run's time estimate. */
+  estimatedMiBps?: number;
+  /** Batches started per run before continuing as new. @default 400 */
+  maxBatchesPerRun?: number;
+  /** How long a silent copy activity is presumed dead and retried elsewhere. @default 60 */
+  heartbeatTimeoutSeconds?: number;
+  /** Carried across continue-as-new; absent on the first run. */
+  state?: CopyState;
+}
+
+export type CopyStage = 'plan' | 'copy' | 'prune' | 'verify';
+
+export interface CopyProgress {
+  listedObjects: number;
+  listedBytes: number;
+  copiedObjects: number;
+  copiedBytes: number;
+  skippedObjects: number;
+  skippedBytes: number;
+  vanishedCount: number;
+  vanished: string[];
+  deletedCount: number;
+  deleted: string[];
+  verifiedObjects: number;
+  verifiedBytes: number;
+  mismatches: number;
+  mismatchKeys: string[];
+}
+
+export interface CopyState {
+  stage: CopyStage;
+  cursor?: string;
+  /** The stage's listing has reached its end (its cursor is spent). */
+  listingDone: boolean;
+  progress: CopyProgress;
+  manifestParts: number;
+  startedAt: string;
+  runs: number;
+}
+
+export interface CopyStatus {
+  stage: CopyStage;
+  runs: number;
+  progress: CopyProgress;
+  expected?: { objects: number; bytes: number };
+  /** Copied plus skipped, per second of the copy so far. */
+  mibPerSecond: number;
+  objectsPerSecond: number;
+  etaSeconds?: number;
+}
+
+export interface CopyDataResult {
+  progress: CopyProgress;
+  /** Where the verify pass wrote the manifest's JSON-lines parts. */
+  manifestPrefix?: string;
+  plan?: { objects: number; bytes: number; estimatedSeconds?: number };
+}
+
+export const copyStatusQuery = defineQuery<CopyStatus>('status');
+
+const MAX_KEYS = 20;
+const VERIFY_PAGE = 1000;
+/** Keeps one batch's bytes bounded, so large objects spread across batches and workers. */
+const BATCH_BYTES = 512 * 1024 * 1024;
+/** Objects one batch copies at once. */
+const PER_BATCH_CONCURRENCY = 8;
+
+const RETRY: RetryPolicy = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '1m',
+  maximumAttempts: 20,
+  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+};
+
+const emptyProgress = (): CopyProgress => ({
+  listedObjects: 0, listedBytes: 0, copiedObjects: 0, copiedBytes: 0, skippedObjects: 0, skippedBytes: 0,
+  vanishedCount: 0, vanished: [], deletedCount: 0, deleted: [], verifiedObjects: 0, verifiedBytes: 0, mismatches: 0, mismatchKeys: [],
+});
+
+const appendBounded = (list: string[], more: readonly string[]) => list.push(...more.slice(0, Math.max(0, MAX_KEYS - list.length)));
+
+/** Splits a listing page into batches bounded by count and bytes. */
+export function splitIntoBatches(objects: readonly CopyObjectRef[], maxCount: number, maxBytes: number): CopyObjectRef[][] {
+  const batches: CopyObjectRef[][] = [];
+  let current: CopyObjectRef[] = [];
+  let bytes = 0;
+  for (const o of objects) {
+    if (current.length > 0 && (current.length >= maxCount || bytes + o.size > maxBytes)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(o);
+    bytes += o.size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/**
+ * Copies every object under the source prefix to the target and proves it: lists page by page
+ * behind a cursor, copies batches on the target cloud's queue with bounded parallelism, prunes
+ * (catch-up with deleteExtraneous), then verifies object by object and writes the manifest.
+ * Continues as new before its history grows large, carrying cursor and counters.
+ */
+export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataResult> {
+  const state: CopyState = input.state ?? {
+    stage: input.copy.dryRun ? 'plan' : 'copy',
+    listingDone: false,
+    progress: emptyProgress(),
+    manifestParts: 0,
+    startedAt: new Date().toISOString(),
+    runs: 0,
+  };
+  state.runs++;
+  const p = state.progress;
+  setHandler(copyStatusQuery, () => statusOf(state, input.expected));
+
+  const onSource = proxyActivities<Activities>({ taskQueue: taskQueueFor(input.source.cloud), startToCloseTimeout: '10m', retry: RETRY });
+  const onTarget = proxyActivities<Activities>({
+    taskQueue: taskQueueFor(input.target.cloud),
+    startToCloseTimeout: '12h',
+    // copyBatch heartbeats every 5 s even while one large object streams.
+    heartbeatTimeout: `${input.heartbeatTimeoutSeconds ?? 60}s`,
+    retry: RETRY,
+  });
+  const filters = { include: input.copy.include, exclude: input.copy.exclude };
+  const concurrency = input.copy.concurrency;
+  const maxBatches = input.maxBatchesPerRun ?? 400;
+  let batchesThisRun = 0;
+  const rollOver = () => batchesThisRun >= maxBatches || workflowInfo().continueAsNewSuggested;
+  const nextStage = (stage: CopyStage) => {
+    state.stage = stage;
+    state.cursor = undefined;
+    state.listingDone = false;
+  };
+
+  if (state.stage === 'plan' || state.stage === 'copy') {
+    const inFlight = new Set<Promise<void>>();
+    let slots = 0;
+    let failure: unknown;
+    const perBatch = Math.min(PER_BATCH_CONCURRENCY, concurrency);
+    const share = (objects: number) => Math.min(objects, perBatch);
+    for (;;) {
+      while (!state.listingDone && slots < concurrency && !rollOver() && !failure) {
+        const page = await onSource.listSourcePage({ source: input.source, cursor: state.cursor, pageSize: input.copy.batchSize, ...filters });
+        state.cursor = page.cursor;
+        state.listingDone = !page.cursor;
+        p.listedObjects += page.objects.length;
+        p.listedBytes += page.objects.reduce((n, o) => n + o.size, 0);
+        if (state.stage === 'plan') continue;
+        for (const objects of splitIntoBatches(page.objects, input.copy.batchSize, BATCH_BYTES)) {
+          const cost = share(objects.length);
+          slots += cost;
+          batchesThisRun++;
+          const task: Promise<void> = onTarget
+            .copyBatch({
+              source: input.source,
+              target: input.target,
+              objects,
+              concurrency: cost,
+              partSizeMiB: input.copy.partSizeMiB,
+              bandwidthMiBps: input.copy.bandwidthMiBps ? (input.copy.bandwidthMiBps * cost) / concurrency : undefined,
+            })
+            .then(
+              (r: CopyBatchResult) => {
+                p.copiedObjects += r.copied;
+                p.copiedBytes += r.copiedBytes;
+                p.skippedObjects += r.skipped;
+                p.skippedBytes += r.skippedBytes;
+                p.vanishedCount += r.vanished.length;
+                appendBounded(p.vanished, r.vanished);
+              },
+              (e: unknown) => {
+                failure ??= e;
+              },
+            )
+            .finally(() => {
+              slots -= cost;
+              inFlight.delete(task);
+            });
+          inFlight.add(task);
+        }
+      }
+      if (inFlight.size === 0) break;
+      await Promise.race(inFlight);
+    }
+    if (failure) throw failure;
+    if (state.stage === 'plan') {
+      const estimatedSeconds = input.estimatedMiBps ? p.listedBytes / (input.estimatedMiBps * 1024 * 1024) : undefined;
+      return { progress: p, plan: { objects: p.listedObjects, bytes: p.listedBytes, estimatedSeconds } };
+    }
+    if (!state.listingDone) return continueAsNew<typeof copyDataWorkflow>({ ...input, state });
+    nextStage(input.mode === 'catchUp' && input.copy.deleteExtraneous ? 'prune' : 'verify');
+  }
+
+  if (state.stage === 'prune') {
+    while (!state.listingDone) {
+      if (rollOver()) return continueAsNew<typeof copyDataWorkflow>({ ...input, state });
+      const page = await onTarget.pruneTargetPage({ source: input.source, target: input.target, cursor: state.cursor, pageSize: VERIFY_PAGE, concurrency, ...filters });
+      batchesThisRun++;
+      p.deletedCount += page.deletedCount;
+      appendBounded(p.deleted, page.deleted);
+      state.cursor = page.cursor;
+      state.listingDone = !page.cursor;
+    }
+    nextStage('verify');
+  }
+
+  while (!state.listingDone) {
+    if (rollOver()) return continueAsNew<typeof copyDataWorkflow>({ ...input, state });
+    const page = await onTarget.verifyPage({
+      migration: input.migration,
+      source: input.source,
+      target: input.target,
+      cursor: state.cursor,
+      pageSize: VERIFY_PAGE,
+      concurrency,
+      part: ++state.manifestParts,
+      full: input.copy.verify === 'full',
+      ...filters,
+    });
+    batchesThisRun++;
+    p.verifiedObjects += page.objects;
+    p.verifiedBytes += page.bytes;
+    p.mismatches += page.mismatches;
+    appendBounded(p.mismatchKeys, page.mismatchKeys);
+    state.cursor = page.cursor;
+    state.listingDone = !page.cursor;
+  }
+  if (p.mismatches > 0) {
+    throw ApplicationFailure.nonRetryable(
+      `Copy verification failed: ${p.mismatches} of ${p.mismatches + p.verifiedObjects} objects do not match at the target (first: ${p.mismatchKeys.join('; ')}). Nothing at the source was touched; re-run the copy to repair.`,
+      'CopyVerificationFailed',
+      { mismatches: p.mismatches, mismatchKeys: p.mismatchKeys },
+    );
+  }
+  const prefix = input.target.prefix && !input.target.prefix.endsWith('/') ? `${input.target.prefix}/` : input.target.prefix;
+  return { progress: p, manifestPrefix: `${prefix}.cloudshift/${input.migration}/manifest/` };
+}
+
+function statusOf(state: CopyState, expected: CopyDataInput['expected']): CopyStatus {
+  const p = state.progress;
+  const seconds = Math.max((new Date().getTime() - Date.parse(state.startedAt)) / 1000, 1e-3);
+  const doneBytes = p.copiedBytes + p.skippedBytes;
+  const bytesPerSecond = doneBytes / seconds;
+  const totalBytes = expected?.bytes ?? (state.listingDone ? p.listedBytes : undefined);
+  return {
+    stage: state.stage,
+    runs: state.runs,
+    progress: p,
+    expected,
+    mibPerSecond: bytesPerSecond / (1024 * 1024),
+    objectsPerSecond: (p.copiedObjects + p.skippedObjects) / seconds,
+    etaSeconds: totalBytes !== undefined && bytesPerSecond > 0 ? Math.max(0, (totalBytes - doneBytes) / bytesPerSecond) : undefined,
+  };
+}
