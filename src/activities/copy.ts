@@ -176,6 +176,10 @@ export function createCopyActivities(deps: CopyDeps) {
           const bandwidth = input.bandwidthMiBps ? new Bandwidth(input.bandwidthMiBps * MiB) : undefined;
           const cancelled = Context.current().cancellationSignal;
           const beat = () => heartbeat({ done: [...done], result } satisfies BatchProgress);
+          // Cancellation reaches us through the heartbeat; streams in flight stop at once.
+          const open = new Set<Readable>();
+          const abortStreams = () => open.forEach((body) => body.destroy(ApplicationFailure.create({ message: 'copy cancelled', type: 'Cancelled' })));
+          cancelled.addEventListener('abort', abortStreams);
           // Heartbeats also flow while one large object streams for minutes.
           const ticker = setInterval(beat, 5000);
           try {
@@ -201,6 +205,8 @@ export function createCopyActivities(deps: CopyDeps) {
                   return;
                 }
                 const { body, info } = opened;
+                open.add(body);
+                body.once('close', () => open.delete(body));
                 let stream: Readable = body;
                 if (bandwidth) {
                   stream = body.pipe(bandwidth.stream());
@@ -224,6 +230,7 @@ export function createCopyActivities(deps: CopyDeps) {
             return result;
           } finally {
             clearInterval(ticker);
+            cancelled.removeEventListener('abort', abortStreams);
           }
         }),
       );

@@ -1,5 +1,15 @@
 import type { RetryPolicy } from '@temporalio/common';
-import { ApplicationFailure, proxyActivities, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  executeChild,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { formatSpecIssues, type MigrationSpec, parseSpec } from '../spec.js';
 import {
@@ -13,6 +23,7 @@ import {
   targetSearchAttribute,
   taskQueueFor,
 } from './definitions.js';
+import { copyDataWorkflow } from './copy-data.js';
 import { Gatekeeper } from './gates.js';
 import { type MigrationStatus, type Phase, PHASES, type PhaseRecord } from './status.js';
 
@@ -100,6 +111,18 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
     if (outcome === 'rollback') throw new RollbackRequested(`rollback by ${gates.rollbackRequested!.by}: ${gates.rollbackRequested!.reason}`);
   };
 
+  /** Runs a step, abandoning (and cancelling) it if an operator asks for a rollback meanwhile. */
+  const untilRollback = async <T>(step: () => Promise<T>): Promise<T> => {
+    const scope = new CancellationScope();
+    const running = scope.run(step);
+    const rollback = condition(() => gates.rollbackRequested !== undefined).then(() => undefined);
+    const first = await Promise.race([running.then((value) => ({ value })), rollback]);
+    if (first) return first.value;
+    scope.cancel();
+    await running.catch(() => undefined);
+    throw new RollbackRequested(`rollback by ${gates.rollbackRequested!.by}: ${gates.rollbackRequested!.reason}`);
+  };
+
   try {
     enter('validate', 'spec parsed');
     leave('validate', 'succeeded');
@@ -137,8 +160,48 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
     }
     leave('audit', 'succeeded', `${inventory.objects} objects, ${inventory.bytes} bytes; ${report.counts.blocking} blocking, ${report.counts.manual} manual`);
 
+    enter('standUpTarget', `${spec.target.cloud}:${spec.target.bucket}`);
+    await untilRollback(() => cloudActivities(spec, 'target').ensureTargetContainer({ target: spec.target }));
+    // The container is left in place on rollback: it may hold other data, and removing it
+    // would lose nothing a rollback needs back.
+    leave('standUpTarget', 'succeeded', 'target container ready (the inference endpoint comes with the canary work)');
+
+    enter('copyData', `${inventory.objects} objects, ${inventory.bytes} bytes`);
+    const copyId = `${workflowInfo().workflowId}/copy/1`;
+    status.copy = { workflowId: copyId };
+    const copied = await untilRollback(() =>
+      executeChild(copyDataWorkflow, {
+        workflowId: copyId,
+        args: [
+          {
+            migration: spec.name,
+            source: spec.source,
+            target: spec.target,
+            copy: spec.copy,
+            mode: 'initial',
+            expected: { objects: inventory.objects, bytes: inventory.bytes },
+            estimatedMiBps: report.copyTime.mibPerSecond || undefined,
+          },
+        ],
+      }),
+    );
+    status.copy = { workflowId: copyId, ...copied };
+    if (copied.plan) {
+      leave('copyData', 'succeeded', `dry run: ${copied.plan.objects} objects, ${copied.plan.bytes} bytes would be copied`);
+      status.state = 'completed';
+      details('dry run done; nothing was copied');
+      return { name: spec.name, outcome: 'completed', status };
+    }
+    const p = copied.progress;
+    leave(
+      'copyData',
+      'succeeded',
+      `${p.copiedObjects} copied, ${p.skippedObjects} already there, ${p.verifiedObjects} verified; manifest ${copied.manifestPrefix}` +
+        (p.vanishedCount ? `; ${p.vanishedCount} vanished from the source during the copy` : ''),
+    );
+
     status.state = 'completed';
-    details(`audit done; ${inventory.objects} objects, ${inventory.bytes} bytes; later phases are not built yet`);
+    details(`copied and verified ${p.verifiedObjects} objects; shadow, canary and teardown are not built yet`);
     return { name: spec.name, outcome: 'completed', status };
   } catch (error) {
     if (error instanceof RollbackRequested) {

@@ -1,6 +1,7 @@
 /** What the `status` query returns; plain data, safe for workflow code and clients alike. */
 import type { AuditReport } from '../audit/report.js';
 import type { Cloud } from '../spec.js';
+import type { CopyDataResult } from './copy-data.js';
 import type { Decision, PendingGate } from './gates.js';
 
 export const PHASES = ['validate', 'audit', 'standUpTarget', 'copyData', 'shadow', 'canary', 'teardown'] as const;
@@ -36,6 +37,8 @@ export interface MigrationStatus {
   phases: PhaseRecord[];
   inventory?: SourceInventory;
   audit?: AuditReport;
+  /** The copy child workflow (query it for live progress) and, once done, its result. */
+  copy?: { workflowId: string } & Partial<CopyDataResult>;
   /** What the migration waits for, if anything. */
   pendingGate?: PendingGate;
   /** Every approve, rollback and gate timeout, who and when, applied or not. */

@@ -12,7 +12,7 @@ import {
 } from '../../src/workflows/definitions.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
 import { createWorkers } from '../../src/worker.js';
-import { patternStream, uniqueBucket } from '../support/data.js';
+import { md5OfStream, patternMd5, patternStream, uniqueBucket } from '../support/data.js';
 import { testResolver } from '../support/stores.js';
 import { connectTemporal, runWorkersUntil, type TemporalTestContext } from '../support/temporal.js';
 
@@ -30,7 +30,7 @@ const workers = () =>
   createWorkers({
     connection: temporal.nativeConnection,
     namespace: 'default',
-    queues: ['control', 'aws'],
+    queues: ['control', 'aws', 'gcp'],
     activityDeps: { stores, pageSize: 7 },
     workflowBundle: temporal.workflowBundle,
     identity: 'migration-workflow-test',
@@ -62,7 +62,7 @@ describe('migrationWorkflow on the dev server', () => {
       });
       const result = (await handle.result()) as MigrationResult;
       const description = await handle.describe();
-      expect(description.typedSearchAttributes.get(phaseSearchAttribute)).toBe('audit');
+      expect(description.typedSearchAttributes.get(phaseSearchAttribute)).toBe('copyData');
       return result;
     });
 
@@ -74,6 +74,9 @@ describe('migrationWorkflow on the dev server', () => {
     });
     expect(result.status.inventory!.largest[0]).toEqual({ key: 'data/part-19.bin', size: 1190, storageClass: 'STANDARD' });
     expect(result.status.phases.find((p) => p.phase === 'audit')?.state).toBe('succeeded');
+    // The copy ran as a child workflow on the target's queue and verified every object.
+    expect(result.status.copy).toMatchObject({ workflowId: `${name}/copy/1`, progress: { copiedObjects: 20, verifiedObjects: 20, mismatches: 0 } });
+    expect(result.status.phases.filter((p) => p.state === 'succeeded').map((p) => p.phase)).toEqual(['validate', 'audit', 'standUpTarget', 'copyData']);
   });
 
   it('fails a bad spec at once, non-retryably, naming every bad field', async () => {
@@ -116,6 +119,40 @@ async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 30
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+describe('rollback during the copy', () => {
+  it('cancels the copy child and ends rolled back, the source untouched', async () => {
+    const bucket = uniqueBucket('rb-copy');
+    const source = stores.store({ cloud: 'aws', profile: 'local-s3', bucket });
+    await source.ensureContainer();
+    await source.write('big/weights.bin', patternStream(40 * 1024 * 1024, 9));
+    const name = uniqueName('rollback-copy');
+    const result = await runWorkersUntil(await workers(), async () => {
+      const handle = await temporal.client.workflow.start(MIGRATION_WORKFLOW_TYPE, {
+        taskQueue: CONTROL_TASK_QUEUE,
+        workflowId: name,
+        args: [
+          {
+            name,
+            source: { cloud: 'aws', profile: 'local-s3', bucket, prefix: 'big/' },
+            target: { cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t` },
+            audit: { throughputMiBps: 2 },
+            copy: { bandwidthMiBps: 2 },
+          },
+        ],
+      });
+      await eventually(async () => ((await handle.query(statusQuery)).phase === 'copyData' ? true : undefined));
+      await new Promise((r) => setTimeout(r, 1000));
+      await handle.signal(rollbackSignal, { by: 'dave', reason: 'copy window closed' });
+      return (await handle.result()) as MigrationResult;
+    });
+    expect(result).toMatchObject({ outcome: 'rolledBack', status: { reason: 'rollback by dave: copy window closed' } });
+    expect(result.status.phases.find((p) => p.phase === 'copyData')?.state).toBe('compensated');
+    const child = await temporal.client.workflow.getHandle(`${name}/copy/1`).describe();
+    expect(child.status.name).toBe('CANCELLED');
+    expect(await md5OfStream(await source.read('big/weights.bin'))).toEqual({ md5: patternMd5(40 * 1024 * 1024, 9), size: 40 * 1024 * 1024 });
+  });
+});
 
 describe('blocking audit findings', () => {
   let bucket: string;
