@@ -2,7 +2,7 @@ import { Context, activityInfo, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { Readable } from 'node:stream';
 import { StoreError } from '../clouds/errors.js';
-import { type ObjectStore, SOURCE_VERSION_METADATA_KEY } from '../clouds/object-store.js';
+import { type ObjectInfo, type ObjectStore, SOURCE_VERSION_METADATA_KEY } from '../clouds/object-store.js';
 import type { StoreResolver } from '../clouds/profiles.js';
 import { hashingTap } from '../clouds/streaming.js';
 import { keyFilter, relativeTo } from '../copy/filters.js';
@@ -138,6 +138,36 @@ function withLocation<T>(location: StorageLocation, work: () => Promise<T>): () 
 
 const isNotFound = (error: unknown) => error instanceof StoreError && error.kind === 'NotFound';
 
+const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+function commonPrefix(a: string, b: string): string {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return a.slice(0, i);
+}
+
+/**
+ * What the target holds of these keys, from a listing of their common prefix: a request per
+ * thousand keys instead of a head per key (GCS and Azure listings even carry the metadata).
+ * Undefined when that prefix holds too much else to list cheaply.
+ */
+async function listedTargets(target: ObjectStore, keys: readonly string[], maxPages = 4): Promise<Map<string, ObjectInfo> | undefined> {
+  if (keys.length === 0) return new Map();
+  const sorted = [...keys].sort(byteOrder);
+  const last = sorted.at(-1)!;
+  const prefix = commonPrefix(sorted[0]!, last);
+  const found = new Map<string, ObjectInfo>();
+  let cursor: string | undefined;
+  for (let pages = 0; pages < maxPages; pages++) {
+    const page = await target.list(prefix, { cursor, pageSize: 1000 });
+    for (const o of page.objects) found.set(o.key, o);
+    const lastListed = page.objects.at(-1)?.key;
+    if (!page.cursor || (lastListed !== undefined && byteOrder(lastListed, last) >= 0)) return found;
+    cursor = page.cursor;
+  }
+  return undefined;
+}
+
 export function createCopyActivities(deps: CopyDeps) {
   const storeOf = (location: StorageLocation, partSizeMiB?: number): ObjectStore =>
     deps.stores.store(location, partSizeMiB ? { partSizeBytes: partSizeMiB * MiB } : undefined);
@@ -183,14 +213,21 @@ export function createCopyActivities(deps: CopyDeps) {
           // Heartbeats also flow while one large object streams for minutes.
           const ticker = setInterval(beat, 5000);
           try {
+            const present = await listedTargets(target, input.objects.map((o) => targetKeyOf(input.source, input.target, o.key)));
             await forEachLimited(input.objects, input.concurrency, async (ref, index) => {
               if (done.has(index)) return;
               if (cancelled.aborted) throw ApplicationFailure.create({ message: 'copy cancelled', type: 'Cancelled' });
               const targetKey = targetKeyOf(input.source, input.target, ref.key);
-              const existing = await target.head(targetKey).catch((e: unknown) => {
-                if (isNotFound(e)) return undefined;
-                throw e;
-              });
+              const listed = present?.get(targetKey);
+              const existing =
+                present && !listed
+                  ? undefined
+                  : listed?.checksums.sha256 && listed.metadata?.[SOURCE_VERSION_METADATA_KEY]
+                    ? listed
+                    : await target.head(targetKey).catch((e: unknown) => {
+                        if (isNotFound(e)) return undefined;
+                        throw e;
+                      });
               if (existing && existing.size === ref.size && existing.metadata?.[SOURCE_VERSION_METADATA_KEY] === ref.version && existing.checksums.sha256) {
                 result.skipped++;
                 result.skippedBytes += ref.size;
@@ -287,12 +324,19 @@ export function createCopyActivities(deps: CopyDeps) {
             if (result.mismatchKeys.length < MAX_REPORTED_KEYS) result.mismatchKeys.push(`${key}: ${why}`);
             lines[index] = '';
           };
+          const listed = await listedTargets(target, objects.map((o) => targetKeyOf(input.source, input.target, o.key)));
           await forEachLimited(objects, input.concurrency, async (o, index) => {
             const targetKey = targetKeyOf(input.source, input.target, o.key);
-            const stored = await target.head(targetKey).catch((e: unknown) => {
-              if (isNotFound(e)) return undefined;
-              throw e;
-            });
+            const fromListing = listed?.get(targetKey);
+            const stored =
+              listed && !fromListing
+                ? undefined
+                : fromListing?.checksums.sha256 && fromListing.metadata?.[SOURCE_VERSION_METADATA_KEY]
+                  ? fromListing
+                  : await target.head(targetKey).catch((e: unknown) => {
+                      if (isNotFound(e)) return undefined;
+                      throw e;
+                    });
             if (!stored) return mismatch(o.key, 'missing at the target', index);
             if (stored.size !== o.size) return mismatch(o.key, `size ${stored.size} at the target, ${o.size} at the source`, index);
             if (stored.metadata?.[SOURCE_VERSION_METADATA_KEY] !== versionOf(o)) return mismatch(o.key, 'the target holds another source version', index);

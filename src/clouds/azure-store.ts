@@ -138,11 +138,20 @@ export class AzureBlobStore implements ObjectStore {
         // No MD5 sent with a single Put Blob: Azure then computes Content-MD5 from the bytes that
         // arrived, and the head below compares it with ours. Sent, it would be stored unchecked.
         const streamed = { size: first.length, md5: md5Hex(first), sha256: sha256Hex(first) };
-        await blob.upload(first, first.length, {
+        const uploaded = await blob.upload(first, first.length, {
           blobHTTPHeaders: headers,
           metadata: { ...azureMetadata(options.metadata), [SHA256_METADATA_KEY]: streamed.sha256 },
         });
-        return verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5);
+        // Azure answers with the Content-MD5 it computed from the bytes that arrived.
+        const reported: ObjectInfo = {
+          key,
+          size: first.length,
+          checksums: { md5: hexOf(uploaded.contentMD5), etag: uploaded.etag?.replace(/^"|"$/g, ''), sha256: streamed.sha256 },
+          version: uploaded.etag?.replace(/^"|"$/g, ''),
+          contentType: options.contentType,
+          metadata: options.metadata ?? {},
+        };
+        return verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5, reported);
       }
       // Each block carries its MD5, which Azure checks on arrival; the whole-object MD5 is set on
       // commit so later readers have one (Azure keeps none for block lists by itself).

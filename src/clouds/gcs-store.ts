@@ -137,15 +137,17 @@ export class GcsStore implements ObjectStore {
           contentType: options.contentType,
           metadata: { contentType: options.contentType, metadata: { ...options.metadata, [SHA256_METADATA_KEY]: streamed.sha256 } },
         });
-        return verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5);
+        // The upload's response carries the object's metadata, md5Hash included.
+        return verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5, toInfo(key, file.metadata));
       }
       // Larger objects stream through a resumable upload, which survives a dropped connection.
       // GCS has no parallel-part upload on the JSON API (only XML multipart or compose).
       const { tap, result } = hashingTap();
       const sink = file.createWriteStream({
         resumable: true,
-        // The SDK compares this MD5 with the one GCS computed and deletes the object on mismatch.
-        validation: 'md5',
+        // We hash the bytes ourselves (tap) and compare with the md5Hash GCS computed, below;
+        // the SDK's own validation would hash every byte a second time.
+        validation: false,
         contentType: options.contentType,
         metadata: { contentType: options.contentType, metadata: options.metadata },
       });

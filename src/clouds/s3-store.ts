@@ -172,7 +172,7 @@ export class S3Store implements ObjectStore {
         const md5 = md5Hex(first);
         const sha256 = sha256Hex(first);
         // Content-MD5 makes S3 itself reject bytes that changed on the way.
-        await this.client.send(
+        const put = await this.client.send(
           new PutObjectCommand({
             Bucket: this.bucket,
             Key: key,
@@ -183,7 +183,17 @@ export class S3Store implements ObjectStore {
             Metadata: { ...options.metadata, [SHA256_METADATA_KEY]: sha256 },
           }),
         );
-        return verifyWrite(this, key, { size: first.length, md5, sha256 }, (stored) => stored.checksums.etag === md5);
+        // S3 checked the bytes against Content-MD5; the ETag it answers with is their MD5.
+        const etag = stripQuotes(put.ETag);
+        const reported: ObjectInfo = {
+          key,
+          size: first.length,
+          checksums: { etag, md5: md5FromEtag(etag), sha256 },
+          version: etag,
+          contentType: options.contentType,
+          metadata: options.metadata ?? {},
+        };
+        return verifyWrite(this, key, { size: first.length, md5, sha256 }, (stored) => stored.checksums.etag === md5, reported);
       }
       const upload = await this.multipartUpload(key, rest, options);
       if (upload.size <= MAX_COPY_OBJECT_BYTES) {

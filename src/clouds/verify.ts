@@ -2,16 +2,18 @@ import { StoreError } from './errors.js';
 import type { ObjectInfo, ObjectStore, WriteResult } from './object-store.js';
 
 /**
- * Heads an object just written and checks it against what was streamed. `matches` compares the
- * provider's own checksum (an ETag, a Content-MD5, an MD5 hash) with the streamed MD5.
+ * Checks an object just written against what was streamed. `matches` compares the provider's
+ * own checksum (an ETag, a Content-MD5, an MD5 hash) with the streamed MD5. What the provider
+ * reported in the write's own response is used when given; otherwise the object is headed.
  */
 export async function verifyWrite(
   store: ObjectStore,
   key: string,
   streamed: { size: number; md5: string; sha256: string },
   matches: (stored: ObjectInfo) => boolean,
+  reported?: ObjectInfo,
 ): Promise<WriteResult> {
-  const stored = await store.head(key);
+  const stored = reported ?? (await store.head(key));
   if (stored.size !== streamed.size || !matches(stored)) {
     throw new StoreError(
       'ChecksumMismatch',

@@ -1,0 +1,180 @@
+/**
+ * Copy throughput, S3 (MinIO) → GCS (fake-gcs-server), on the same emulators and data:
+ * - cloudshift: copyDataWorkflow on the dev server (listing, batches, verify pass, manifest);
+ * - rclone: `rclone copy` with the same concurrency (--transfers/--checkers);
+ * - raw: a bare SDK loop, GetObject stream → GCS upload, same concurrency, no Temporal and no
+ *   verification: the limit.
+ * Prints one JSON line per workload. Throughputs are MiB/s; object rates objects/s.
+ */
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Storage } from '@google-cloud/storage';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { StoreResolver } from '../src/clouds/profiles.js';
+import { loadConfig } from '../src/config.js';
+import { ensureStack, LOCAL_ENDPOINTS } from '../src/dev/local-stack.js';
+import { STATE_DIR } from '../src/dev/paths.js';
+import { parseSpec } from '../src/spec.js';
+import type { CopyDataResult } from '../src/workflows/copy-data.js';
+import { CONTROL_TASK_QUEUE } from '../src/workflows/definitions.js';
+import { createWorkers } from '../src/worker.js';
+
+const MiB = 1024 * 1024;
+const CONCURRENCY = 16;
+const WORKLOADS = [
+  { workload: 'large', objects: 16, size: 64 * MiB },
+  { workload: 'small', objects: 10_000, size: 4 * 1024 },
+] as const;
+
+Runtime.install({ logger: new DefaultLogger('WARN') });
+const log = (line: string) => console.error(`[bench copy] ${line}`);
+await ensureStack({ log });
+const config = loadConfig();
+const stores = new StoreResolver(config.profiles);
+const credentials = JSON.parse(readFileSync(join(STATE_DIR, 'minio-credentials.json'), 'utf8')) as { accessKeyId: string; secretAccessKey: string };
+const s3 = new S3Client({ region: 'us-east-1', endpoint: LOCAL_ENDPOINTS.s3, forcePathStyle: true, credentials, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+const gcs = new Storage({ projectId: 'cloudshift-local', apiEndpoint: LOCAL_ENDPOINTS.gcs });
+
+async function seed(bucket: string, objects: number, size: number): Promise<void> {
+  const store = stores.store({ cloud: 'aws', profile: 'local-s3', bucket });
+  await store.ensureContainer();
+  let present = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await store.list('', { cursor });
+    present += page.objects.length;
+    cursor = page.cursor;
+  } while (cursor);
+  if (present === objects) return;
+  log(`seeding s3://${bucket}: ${objects} × ${size} bytes`);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (next < objects) {
+        const i = next++;
+        await store.write(`obj-${String(i).padStart(6, '0')}`, Readable.from([randomBytes(size)]), { size });
+      }
+    }),
+  );
+}
+
+async function timed(run: () => Promise<void>): Promise<number> {
+  const started = performance.now();
+  await run();
+  return (performance.now() - started) / 1000;
+}
+
+async function freshTarget(label: string): Promise<string> {
+  const bucket = `bench-${label}-${randomBytes(3).toString('hex')}`;
+  await gcs.createBucket(bucket);
+  return bucket;
+}
+
+async function runCloudshift(source: string, target: string): Promise<void> {
+  const parsed = parseSpec({
+    name: 'bench',
+    source: { cloud: 'aws', profile: 'local-s3', bucket: source },
+    target: { cloud: 'gcp', profile: 'local-gcs', bucket: target },
+    copy: { concurrency: CONCURRENCY },
+  });
+  if (!parsed.ok) throw new Error('bad bench spec');
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const workers = await createWorkers({ connection, namespace: 'default', queues: ['control', 'aws', 'gcp'], activityDeps: { stores } });
+  const runs = workers.map((w) => w.run());
+  const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
+  try {
+    const handle = await client.workflow.start('copyDataWorkflow', {
+      taskQueue: CONTROL_TASK_QUEUE,
+      workflowId: `bench-copy-${target}`,
+      args: [{ migration: 'bench', source: parsed.spec.source, target: parsed.spec.target, copy: parsed.spec.copy, mode: 'initial' }],
+    });
+    const result = (await handle.result()) as CopyDataResult;
+    if (result.progress.mismatches || result.progress.verifiedObjects === 0) throw new Error(`cloudshift copy did not verify: ${JSON.stringify(result.progress)}`);
+  } finally {
+    for (const w of workers) w.shutdown();
+    await Promise.all(runs);
+    await client.connection.close();
+    await connection.close();
+  }
+}
+
+async function runRclone(source: string, target: string): Promise<void> {
+  await promisify(execFile)(
+    join(STATE_DIR, 'venv', 'bin', 'rclone'),
+    ['copy', `src:${source}`, `dst:${target}`, '--transfers', String(CONCURRENCY), '--checkers', String(CONCURRENCY)],
+    {
+      env: {
+        ...process.env,
+        RCLONE_CONFIG_SRC_TYPE: 's3',
+        RCLONE_CONFIG_SRC_PROVIDER: 'Minio',
+        RCLONE_CONFIG_SRC_ENDPOINT: LOCAL_ENDPOINTS.s3,
+        RCLONE_CONFIG_SRC_ACCESS_KEY_ID: credentials.accessKeyId,
+        RCLONE_CONFIG_SRC_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        RCLONE_CONFIG_DST_TYPE: 'gcs',
+        RCLONE_CONFIG_DST_ENDPOINT: `${LOCAL_ENDPOINTS.gcs}/storage/v1/`,
+        RCLONE_CONFIG_DST_ANONYMOUS: 'true',
+        RCLONE_CONFIG_DST_PROJECT_NUMBER: 'cloudshift-local',
+        RCLONE_CONFIG_DST_BUCKET_POLICY_ONLY: 'true',
+      },
+      maxBuffer: 64 * MiB,
+    },
+  );
+}
+
+async function runRaw(source: string, target: string, partSize: number): Promise<void> {
+  const keys: { key: string; size: number }[] = [];
+  const store = stores.store({ cloud: 'aws', profile: 'local-s3', bucket: source });
+  let cursor: string | undefined;
+  do {
+    const page = await store.list('', { cursor });
+    keys.push(...page.objects.map((o) => ({ key: o.key, size: o.size })));
+    cursor = page.cursor;
+  } while (cursor);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < keys.length) {
+        const { key, size } = keys[next++]!;
+        const object = await s3.send(new GetObjectCommand({ Bucket: source, Key: key }));
+        await pipeline(object.Body as Readable, gcs.bucket(target).file(key).createWriteStream({ resumable: size > partSize, validation: false }));
+      }
+    }),
+  );
+}
+
+for (const w of WORKLOADS) {
+  const source = `bench-src-${w.workload}`;
+  await seed(source, w.objects, w.size);
+  const bytes = w.objects * w.size;
+  const seconds = {
+    raw: await timed(async () => runRaw(source, await freshTarget(`raw-${w.workload}`), 16 * MiB)),
+    rclone: await timed(async () => runRclone(source, await freshTarget(`rclone-${w.workload}`))),
+    cloudshift: await timed(async () => runCloudshift(source, await freshTarget(`cs-${w.workload}`))),
+  };
+  const mbps = (s: number) => Number((bytes / MiB / s).toFixed(2));
+  const objps = (s: number) => Number((w.objects / s).toFixed(1));
+  console.log(
+    JSON.stringify({
+      bench: 'copy',
+      workload: w.workload,
+      objects: w.objects,
+      bytes,
+      cloudshift_mbps: mbps(seconds.cloudshift),
+      rclone_mbps: mbps(seconds.rclone),
+      raw_mbps: mbps(seconds.raw),
+      cloudshift_objps: objps(seconds.cloudshift),
+      rclone_objps: objps(seconds.rclone),
+      raw_objps: objps(seconds.raw),
+      ratio_vs_rclone: Number((seconds.rclone / seconds.cloudshift).toFixed(3)),
+      ratio_vs_raw: Number((seconds.raw / seconds.cloudshift).toFixed(3)),
+    }),
+  );
+}
+process.exit(0);
