@@ -1,5 +1,5 @@
 import { Context, activityInfo, heartbeat } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Readable } from 'node:stream';
 import { StoreError } from '../clouds/errors.js';
 import { type ObjectInfo, type ObjectStore, SOURCE_VERSION_METADATA_KEY } from '../clouds/object-store.js';
@@ -210,59 +210,69 @@ export function createCopyActivities(deps: CopyDeps) {
           const open = new Set<Readable>();
           const abortStreams = () => open.forEach((body) => body.destroy(ApplicationFailure.create({ message: 'copy cancelled', type: 'Cancelled' })));
           cancelled.addEventListener('abort', abortStreams);
-          // Heartbeats also flow while one large object streams for minutes.
-          const ticker = setInterval(beat, 5000);
+          // Heartbeats also flow while one large object streams for minutes: a few per timeout.
+          const timeoutMs = activityInfo().heartbeatTimeoutMs ?? 60_000;
+          const ticker = setInterval(beat, Math.min(10_000, Math.max(500, timeoutMs / 4)));
+          const copyOne = async (ref: CopyObjectRef, index: number, present: Map<string, ObjectInfo> | undefined): Promise<void> => {
+            const targetKey = targetKeyOf(input.source, input.target, ref.key);
+            const listed = present?.get(targetKey);
+            const existing =
+              present && !listed
+                ? undefined
+                : listed?.checksums.sha256 && listed.metadata?.[SOURCE_VERSION_METADATA_KEY]
+                  ? listed
+                  : await target.head(targetKey).catch((e: unknown) => {
+                      if (isNotFound(e)) return undefined;
+                      throw e;
+                    });
+            if (existing && existing.size === ref.size && existing.metadata?.[SOURCE_VERSION_METADATA_KEY] === ref.version && existing.checksums.sha256) {
+              result.skipped++;
+              result.skippedBytes += ref.size;
+            } else {
+              const opened = await source.open(ref.key).catch((e: unknown) => {
+                if (isNotFound(e)) return undefined;
+                throw e;
+              });
+              if (!opened) {
+                if (result.vanished.length < MAX_REPORTED_KEYS) result.vanished.push(ref.key);
+                done.add(index);
+                return;
+              }
+              const { body, info } = opened;
+              open.add(body);
+              body.once('close', () => open.delete(body));
+              let stream: Readable = body;
+              if (bandwidth) {
+                stream = body.pipe(bandwidth.stream());
+                body.once('error', (e) => stream.destroy(e));
+              }
+              const written = await target.write(targetKey, stream, {
+                size: info.size,
+                contentType: info.contentType,
+                metadata: { ...info.metadata, [SOURCE_VERSION_METADATA_KEY]: versionOf(info) },
+              });
+              // Where the source holds a whole-object MD5, the bytes read must match it too.
+              if (info.checksums.md5 && info.checksums.md5 !== written.md5) {
+                throw new StoreError('ChecksumMismatch', { store: source.uri, operation: 'read', key: ref.key }, `source reports MD5 ${info.checksums.md5}, bytes read hash to ${written.md5}`);
+              }
+              result.copied++;
+              result.copiedBytes += written.size;
+            }
+            done.add(index);
+            beat();
+          };
           try {
             const present = await listedTargets(target, input.objects.map((o) => targetKeyOf(input.source, input.target, o.key)));
             await forEachLimited(input.objects, input.concurrency, async (ref, index) => {
               if (done.has(index)) return;
-              if (cancelled.aborted) throw ApplicationFailure.create({ message: 'copy cancelled', type: 'Cancelled' });
-              const targetKey = targetKeyOf(input.source, input.target, ref.key);
-              const listed = present?.get(targetKey);
-              const existing =
-                present && !listed
-                  ? undefined
-                  : listed?.checksums.sha256 && listed.metadata?.[SOURCE_VERSION_METADATA_KEY]
-                    ? listed
-                    : await target.head(targetKey).catch((e: unknown) => {
-                        if (isNotFound(e)) return undefined;
-                        throw e;
-                      });
-              if (existing && existing.size === ref.size && existing.metadata?.[SOURCE_VERSION_METADATA_KEY] === ref.version && existing.checksums.sha256) {
-                result.skipped++;
-                result.skippedBytes += ref.size;
-              } else {
-                const opened = await source.open(ref.key).catch((e: unknown) => {
-                  if (isNotFound(e)) return undefined;
-                  throw e;
-                });
-                if (!opened) {
-                  if (result.vanished.length < MAX_REPORTED_KEYS) result.vanished.push(ref.key);
-                  done.add(index);
-                  return;
-                }
-                const { body, info } = opened;
-                open.add(body);
-                body.once('close', () => open.delete(body));
-                let stream: Readable = body;
-                if (bandwidth) {
-                  stream = body.pipe(bandwidth.stream());
-                  body.once('error', (e) => stream.destroy(e));
-                }
-                const written = await target.write(targetKey, stream, {
-                  size: info.size,
-                  contentType: info.contentType,
-                  metadata: { ...info.metadata, [SOURCE_VERSION_METADATA_KEY]: versionOf(info) },
-                });
-                // Where the source holds a whole-object MD5, the bytes read must match it too.
-                if (info.checksums.md5 && info.checksums.md5 !== written.md5) {
-                  throw new StoreError('ChecksumMismatch', { store: source.uri, operation: 'read', key: ref.key }, `source reports MD5 ${info.checksums.md5}, bytes read hash to ${written.md5}`);
-                }
-                result.copied++;
-                result.copiedBytes += written.size;
+              if (cancelled.aborted) throw new CancelledFailure('copy cancelled');
+              try {
+                await copyOne(ref, index, present);
+              } catch (error) {
+                // A stream we aborted on cancellation surfaces as a store error; report the cancellation.
+                if (cancelled.aborted) throw new CancelledFailure('copy cancelled', undefined, error as Error);
+                throw error;
               }
-              done.add(index);
-              beat();
             });
             return result;
           } finally {

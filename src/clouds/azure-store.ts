@@ -1,6 +1,6 @@
 import type { BlobDownloadResponseParsed, BlobGetPropertiesResponse, BlobItem, ContainerClient } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
-import { describe, isNetworkError, kindForHttpStatus, StoreError, type StoreErrorKind, type StoreOperation } from './errors.js';
+import { guard, isNetworkError, kindForHttpStatus, type StoreErrorKind, type StoreOperation } from './errors.js';
 import {
   DEFAULT_MULTIPART,
   type ListOptions,
@@ -82,13 +82,8 @@ export class AzureBlobStore implements ObjectStore {
     this.multipart = { ...DEFAULT_MULTIPART, ...multipart };
   }
 
-  private async call<T>(operation: StoreOperation, key: string | undefined, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (error instanceof StoreError) throw error;
-      throw new StoreError(classifyAzureError(error), { store: this.uri, operation, key }, describe(error), { cause: error });
-    }
+  private call<T>(operation: StoreOperation, key: string | undefined, run: () => Promise<T>): Promise<T> {
+    return guard(classifyAzureError, { store: this.uri, operation, key }, run);
   }
 
   async ensureContainer(): Promise<void> {

@@ -93,3 +93,20 @@ export function describe(error: unknown): string {
   if (error instanceof Error) return error.message.split('\n')[0] || error.name;
   return String(error);
 }
+
+/**
+ * Runs one store operation and maps whatever the provider throws onto a StoreError that names
+ * the store, the object and the operation. Every store wraps its operations with this.
+ */
+export async function guard<T>(
+  classify: (error: unknown) => StoreErrorKind,
+  context: StoreErrorContext,
+  run: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof StoreError) throw error;
+    throw new StoreError(classify(error), context, describe(error), { cause: error });
+  }
+}

@@ -1,7 +1,7 @@
 import type { File, Storage } from '@google-cloud/storage';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { describe, isNetworkError, kindForHttpStatus, StoreError, type StoreErrorKind, type StoreOperation } from './errors.js';
+import { guard, isNetworkError, kindForHttpStatus, type StoreErrorKind, type StoreOperation } from './errors.js';
 import {
   DEFAULT_MULTIPART,
   type ListOptions,
@@ -66,13 +66,8 @@ export class GcsStore implements ObjectStore {
     return this.storage.bucket(this.bucketName);
   }
 
-  private async call<T>(operation: StoreOperation, key: string | undefined, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (error instanceof StoreError) throw error;
-      throw new StoreError(classifyGcsError(error), { store: this.uri, operation, key }, describe(error), { cause: error });
-    }
+  private call<T>(operation: StoreOperation, key: string | undefined, run: () => Promise<T>): Promise<T> {
+    return guard(classifyGcsError, { store: this.uri, operation, key }, run);
   }
 
   async ensureContainer(): Promise<void> {

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import { describe, StoreError, type StoreErrorKind, type StoreOperation } from './errors.js';
+import { guard, StoreError, type StoreErrorKind, type StoreOperation } from './errors.js';
 import type { ListOptions, ListPage, ObjectInfo, ObjectStore, OpenedObject, WriteOptions, WriteResult } from './object-store.js';
 import { hashingTap } from './streaming.js';
 
@@ -65,13 +65,8 @@ export class LocalFsStore implements ObjectStore {
     this.uri = pathToFileURL(this.base).href;
   }
 
-  private async call<T>(operation: StoreOperation, key: string | undefined, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (error instanceof StoreError) throw error;
-      throw new StoreError(classifyFsError(error), { store: this.uri, operation, key }, describe(error), { cause: error });
-    }
+  private call<T>(operation: StoreOperation, key: string | undefined, run: () => Promise<T>): Promise<T> {
+    return guard(classifyFsError, { store: this.uri, operation, key }, run);
   }
 
   private pathOf(key: string, operation: StoreOperation): string {

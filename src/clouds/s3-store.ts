@@ -14,7 +14,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import { describe, isNetworkError, kindForHttpStatus, StoreError, type StoreErrorKind, type StoreOperation } from './errors.js';
+import { guard, isNetworkError, kindForHttpStatus, type StoreErrorKind, type StoreOperation } from './errors.js';
 import {
   DEFAULT_MULTIPART,
   type ListOptions,
@@ -71,13 +71,8 @@ export class S3Store implements ObjectStore {
     this.multipart = { ...DEFAULT_MULTIPART, ...multipart };
   }
 
-  private async call<T>(operation: StoreOperation, key: string | undefined, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      if (error instanceof StoreError) throw error;
-      throw new StoreError(classifyS3Error(error), { store: this.uri, operation, key }, describe(error), { cause: error });
-    }
+  private call<T>(operation: StoreOperation, key: string | undefined, run: () => Promise<T>): Promise<T> {
+    return guard(classifyS3Error, { store: this.uri, operation, key }, run);
   }
 
   async ensureContainer(): Promise<void> {
@@ -124,19 +119,7 @@ export class S3Store implements ObjectStore {
 
   async head(key: string): Promise<ObjectInfo> {
     return this.call('head', key, async () => {
-      const o = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      const etag = stripQuotes(o.ETag);
-      const { metadata, sha256 } = splitMetadata(o.Metadata);
-      return {
-        key,
-        size: o.ContentLength ?? 0,
-        checksums: { etag, md5: md5FromEtag(etag), sha256 },
-        version: etag,
-        lastModified: o.LastModified?.toISOString(),
-        storageClass: o.StorageClass ?? 'STANDARD',
-        contentType: o.ContentType,
-        metadata,
-      };
+      return infoFromHeaders(key, await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
     });
   }
 
@@ -147,21 +130,7 @@ export class S3Store implements ObjectStore {
   async open(key: string): Promise<OpenedObject> {
     return this.call('read', key, async () => {
       const o = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      const etag = stripQuotes(o.ETag);
-      const { metadata, sha256 } = splitMetadata(o.Metadata);
-      return {
-        body: o.Body as Readable,
-        info: {
-          key,
-          size: o.ContentLength ?? 0,
-          checksums: { etag, md5: md5FromEtag(etag), sha256 },
-          version: etag,
-          lastModified: o.LastModified?.toISOString(),
-          storageClass: o.StorageClass ?? 'STANDARD',
-          contentType: o.ContentType,
-          metadata,
-        },
-      };
+      return { body: o.Body as Readable, info: infoFromHeaders(key, o) };
     });
   }
 
@@ -264,6 +233,31 @@ export class S3Store implements ObjectStore {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     });
   }
+}
+
+/** What HeadObject and GetObject both answer with. */
+interface ObjectHeaders {
+  ETag?: string;
+  ContentLength?: number;
+  LastModified?: Date;
+  StorageClass?: string;
+  ContentType?: string;
+  Metadata?: Record<string, string>;
+}
+
+function infoFromHeaders(key: string, o: ObjectHeaders): ObjectInfo {
+  const etag = stripQuotes(o.ETag);
+  const { metadata, sha256 } = splitMetadata(o.Metadata);
+  return {
+    key,
+    size: o.ContentLength ?? 0,
+    checksums: { etag, md5: md5FromEtag(etag), sha256 },
+    version: etag,
+    lastModified: o.LastModified?.toISOString(),
+    storageClass: o.StorageClass ?? 'STANDARD',
+    contentType: o.ContentType,
+    metadata,
+  };
 }
 
 /** CopyObject's limit; larger objects keep their SHA-256 in the manifest only. */

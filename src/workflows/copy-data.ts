@@ -1,9 +1,8 @@
-import type { RetryPolicy } from '@temporalio/common';
 import { ApplicationFailure, continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { CopyBatchResult, CopyObjectRef } from '../activities/copy.js';
 import type { MigrationSpec, StorageLocation } from '../spec.js';
-import { NON_RETRYABLE_ERROR_TYPES, taskQueueFor } from './definitions.js';
+import { CLOUD_RETRY, taskQueueFor } from './definitions.js';
 
 export interface CopyDataInput {
   migration: string;
@@ -81,13 +80,6 @@ const BATCH_BYTES = 512 * 1024 * 1024;
 /** Objects one batch copies at once. */
 const PER_BATCH_CONCURRENCY = 8;
 
-const RETRY: RetryPolicy = {
-  initialInterval: '1s',
-  backoffCoefficient: 2,
-  maximumInterval: '1m',
-  maximumAttempts: 20,
-  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-};
 
 const emptyProgress = (): CopyProgress => ({
   listedObjects: 0, listedBytes: 0, copiedObjects: 0, copiedBytes: 0, skippedObjects: 0, skippedBytes: 0,
@@ -133,13 +125,13 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
   const p = state.progress;
   setHandler(copyStatusQuery, () => statusOf(state, input.expected));
 
-  const onSource = proxyActivities<Activities>({ taskQueue: taskQueueFor(input.source.cloud), startToCloseTimeout: '10m', retry: RETRY });
+  const onSource = proxyActivities<Activities>({ taskQueue: taskQueueFor(input.source.cloud), startToCloseTimeout: '10m', retry: CLOUD_RETRY });
   const onTarget = proxyActivities<Activities>({
     taskQueue: taskQueueFor(input.target.cloud),
     startToCloseTimeout: '12h',
     // copyBatch heartbeats every 5 s even while one large object streams.
     heartbeatTimeout: `${input.heartbeatTimeoutSeconds ?? 60}s`,
-    retry: RETRY,
+    retry: CLOUD_RETRY,
   });
   const filters = { include: input.copy.include, exclude: input.copy.exclude };
   const concurrency = input.copy.concurrency;

@@ -4,7 +4,7 @@
  * activities.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, type RetryPolicy, SearchAttributeType } from '@temporalio/common';
 import type { Cloud } from '../spec.js';
 import type { MigrationStatus } from './status.js';
 
@@ -56,3 +56,12 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'InvalidRequest',
   'UnknownProfile',
 ] as const;
+
+/** Cloud calls retry with backoff for about ten minutes, then fail the step. */
+export const CLOUD_RETRY: RetryPolicy = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '1m',
+  maximumAttempts: 15,
+  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+};

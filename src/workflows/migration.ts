@@ -1,4 +1,3 @@
-import type { RetryPolicy } from '@temporalio/common';
 import {
   ApplicationFailure,
   CancellationScope,
@@ -15,7 +14,7 @@ import { formatSpecIssues, type MigrationSpec, parseSpec } from '../spec.js';
 import {
   approveSignal,
   CONTROL_TASK_QUEUE,
-  NON_RETRYABLE_ERROR_TYPES,
+  CLOUD_RETRY,
   phaseSearchAttribute,
   rollbackSignal,
   sourceSearchAttribute,
@@ -33,14 +32,6 @@ export interface MigrationResult {
   status: MigrationStatus;
 }
 
-/** Cloud calls retry with backoff for about ten minutes, then fail the phase. */
-const CLOUD_RETRY: RetryPolicy = {
-  initialInterval: '1s',
-  backoffCoefficient: 2,
-  maximumInterval: '1m',
-  maximumAttempts: 15,
-  nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-};
 
 function cloudActivities(spec: MigrationSpec, side: 'source' | 'target') {
   return proxyActivities<Activities>({

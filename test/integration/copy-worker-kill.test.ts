@@ -14,6 +14,7 @@ import { createWorkers } from '../../src/worker.js';
 import { md5OfStream, patternMd5, patternStream, uniqueBucket } from '../support/data.js';
 import { testResolver } from '../support/stores.js';
 import { connectTemporal, runWorkersUntil, type TemporalTestContext } from '../support/temporal.js';
+import { eventually } from '../support/wait.js';
 
 let temporal: TemporalTestContext;
 const stores = testResolver();
@@ -31,7 +32,9 @@ afterAll(async () => {
 /** A worker process serving the cloud queues only; the test's own worker runs the workflows. */
 function startCloudWorker(): ChildProcess {
   const log = openSync(join(STATE_DIR, 'logs', `kill-test-worker-${children.length}.log`), 'a');
-  const child = spawn(join(PROJECT_ROOT, 'node_modules/.bin/tsx'), ['src/worker.ts', '--queues', 'aws,gcp,azure,onprem'], {
+  // One process (node with tsx as a loader), not the tsx launcher: SIGKILL to a launcher would
+  // leave its worker child running.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts', '--queues', 'aws,gcp,azure,onprem'], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', log, log],
   });
@@ -39,15 +42,6 @@ function startCloudWorker(): ChildProcess {
   return child;
 }
 
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe('copy survives a killed worker', () => {
   it('resumes the batch from its heartbeat after SIGKILL, finished objects not copied twice', async () => {
@@ -85,19 +79,27 @@ describe('copy survives a killed worker', () => {
         workflowId: `kill-${dstBucket}`,
         args: [{ migration: 'kill', source: src, target: dst, copy, mode: 'initial', heartbeatTimeoutSeconds: 5 }],
       });
-      const versionsBefore = await until(async () => {
+      const versionsBefore = await eventually(async () => {
         const heads = await Promise.all(small.map((k) => target.head(k)));
         return heads.map((h) => h.version);
       }, 60_000);
       // Past the heartbeat throttle, so the finished indexes have reached the server.
       await new Promise((r) => setTimeout(r, 6000));
       await expect(target.head('z-large.bin')).rejects.toMatchObject({ kind: 'NotFound' });
+      const killed = new Promise<NodeJS.Signals | null>((r) => first.once('exit', (_code, signal) => r(signal)));
       first.kill('SIGKILL');
-      await new Promise((r) => first.once('exit', r));
+      expect(await killed).toBe('SIGKILL');
       first = startCloudWorker();
-      return { result: (await handle.result()) as CopyDataResult, versionsBefore };
+      const result = (await handle.result()) as CopyDataResult;
+      // The batch really was retried: its completion names an attempt after the first.
+      const history = await handle.fetchHistory();
+      const attempts = (history.events ?? []).map((e) => e.activityTaskStartedEventAttributes?.attempt ?? 0);
+      expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2);
+      return { result, versionsBefore };
     });
+    const stopped = new Promise((r) => first.once('exit', r));
     first.kill('SIGTERM');
+    await stopped;
 
     expect(result.progress).toMatchObject({ copiedObjects: 6, verifiedObjects: 6, mismatches: 0 });
     const versionsAfter = await Promise.all(small.map(async (k) => (await target.head(k)).version));

@@ -15,6 +15,7 @@ import { createWorkers } from '../../src/worker.js';
 import { md5OfStream, patternMd5, patternStream, uniqueBucket } from '../support/data.js';
 import { testResolver } from '../support/stores.js';
 import { connectTemporal, runWorkersUntil, type TemporalTestContext } from '../support/temporal.js';
+import { eventually } from '../support/wait.js';
 
 let temporal: TemporalTestContext;
 const stores = testResolver();
@@ -110,15 +111,6 @@ describe('migrationWorkflow on the dev server', () => {
   });
 });
 
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('rollback during the copy', () => {
   it('cancels the copy child and ends rolled back, the source untouched', async () => {
