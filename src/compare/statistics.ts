@@ -1,0 +1,183 @@
+/**
+ * Pure statistics for the shadow comparison. No I/O: arrays in, numbers out. Everything here is
+ * exact except the KS p-value (see ksTwoSample).
+ */
+
+export interface Summary {
+  max: number;
+  mean: number;
+  p99: number;
+}
+
+/** Value at quantile q of sorted data, linear between order statistics (numpy's default). */
+export function quantileSorted(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const position = (sorted.length - 1) * q;
+  const lower = Math.floor(position);
+  const upper = Math.min(lower + 1, sorted.length - 1);
+  return sorted[lower]! + (sorted[upper]! - sorted[lower]!) * (position - lower);
+}
+
+function summarize(values: Float64Array): Summary {
+  const sorted = Float64Array.from(values).sort();
+  let sum = 0;
+  for (const v of values) sum += v;
+  return { max: sorted.length ? sorted[sorted.length - 1]! : 0, mean: values.length ? sum / values.length : 0, p99: quantileSorted(sorted, 0.99) };
+}
+
+export interface PairedDifferences {
+  n: number;
+  absolute: Summary;
+  relative: Summary;
+  /** 95 % confidence interval of the mean relative difference (normal approximation). */
+  meanRelativeCi95: [number, number];
+}
+
+/**
+ * Row-by-row differences between source (a) and target (b) predictions. The relative difference
+ * divides by the larger magnitude of the pair, floored at `floor`, so scores near zero do not
+ * turn a 1e-9 jitter into a huge ratio.
+ */
+export function pairedDifferences(a: Float64Array, b: Float64Array, floor = 1e-6): PairedDifferences {
+  if (a.length !== b.length) throw new Error(`paired comparison needs equal lengths, got ${a.length} and ${b.length}`);
+  const absolute = new Float64Array(a.length);
+  const relative = new Float64Array(a.length);
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    absolute[i] = d;
+    relative[i] = d / Math.max(Math.abs(a[i]!), Math.abs(b[i]!), floor);
+  }
+  const rel = summarize(relative);
+  let squares = 0;
+  for (const r of relative) squares += (r - rel.mean) ** 2;
+  const sd = a.length > 1 ? Math.sqrt(squares / (a.length - 1)) : 0;
+  const half = a.length > 0 ? (1.959963984540054 * sd) / Math.sqrt(a.length) : 0;
+  return { n: a.length, absolute: summarize(absolute), relative: rel, meanRelativeCi95: [rel.mean - half, rel.mean + half] };
+}
+
+export function agreement(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error('agreement needs equal lengths');
+  let same = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] === b[i]) same++;
+  return a.length ? same / a.length : 1;
+}
+
+export const accuracy = agreement;
+
+/** Area under the ROC curve from ranks (Mann-Whitney U), ties given their average rank. */
+export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): number {
+  const n = labels.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => scores[i]! - scores[j]!);
+  let positives = 0;
+  let rankSum = 0;
+  for (let start = 0; start < n; ) {
+    let end = start;
+    while (end + 1 < n && scores[order[end + 1]!] === scores[order[start]!]) end++;
+    const rank = (start + end) / 2 + 1;
+    for (let k = start; k <= end; k++) {
+      if (labels[order[k]!] === 1) {
+        positives++;
+        rankSum += rank;
+      }
+    }
+    start = end + 1;
+  }
+  const negatives = n - positives;
+  if (positives === 0 || negatives === 0) return Number.NaN;
+  return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
+}
+
+export function rmse(y: ArrayLike<number>, yhat: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < y.length; i++) s += (y[i]! - yhat[i]!) ** 2;
+  return Math.sqrt(s / y.length);
+}
+
+export function mae(y: ArrayLike<number>, yhat: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < y.length; i++) s += Math.abs(y[i]! - yhat[i]!);
+  return s / y.length;
+}
+
+const sortedCopy = (x: Float64Array) => Float64Array.from(x).sort();
+
+/**
+ * Two-sample Kolmogorov-Smirnov. The statistic is exact. The p-value uses Kolmogorov's limiting
+ * distribution at λ = (√nₑ + 0.12 + 0.11/√nₑ)·D, nₑ = nm/(n+m) (Stephens' correction); against
+ * scipy's `ks_2samp(method="asymp")` (exact finite-n Kolmogorov distribution) it differs by 2.6 %
+ * relative at nₑ = 222, p = 0.0013, and by 0.04 % at nₑ = 2727, p = 0.06; the test holds it to
+ * 10 %. KS is a drift monitor here, not a default gate, so this is ample.
+ */
+export function ksTwoSample(a: Float64Array, b: Float64Array): { statistic: number; pvalue: number } {
+  const x = sortedCopy(a);
+  const y = sortedCopy(b);
+  let i = 0;
+  let j = 0;
+  let d = 0;
+  while (i < x.length && j < y.length) {
+    const v = Math.min(x[i]!, y[j]!);
+    while (i < x.length && x[i]! <= v) i++;
+    while (j < y.length && y[j]! <= v) j++;
+    d = Math.max(d, Math.abs(i / x.length - j / y.length));
+  }
+  const en = (x.length * y.length) / (x.length + y.length);
+  const lambda = (Math.sqrt(en) + 0.12 + 0.11 / Math.sqrt(en)) * d;
+  return { statistic: d, pvalue: kolmogorovSurvival(lambda) };
+}
+
+/** Q(λ) = 2 Σ (-1)^(k-1) exp(-2k²λ²), the limiting distribution's survival function. */
+export function kolmogorovSurvival(lambda: number): number {
+  if (lambda < 0.2) return 1;
+  let sum = 0;
+  for (let k = 1; k <= 100; k++) {
+    const term = (k % 2 === 1 ? 1 : -1) * Math.exp(-2 * k * k * lambda * lambda);
+    sum += term;
+    if (Math.abs(term) < 1e-16) break;
+  }
+  return Math.min(1, Math.max(0, 2 * sum));
+}
+
+/** Wasserstein-1 between the two empirical distributions: ∫ |F_a − F_b|, exact. */
+export function wasserstein1(a: Float64Array, b: Float64Array): number {
+  const x = sortedCopy(a);
+  const y = sortedCopy(b);
+  let i = 0;
+  let j = 0;
+  let distance = 0;
+  let previous = Math.min(x[0]!, y[0]!);
+  while (i < x.length || j < y.length) {
+    const next = j >= y.length || (i < x.length && x[i]! <= y[j]!) ? x[i]! : y[j]!;
+    distance += Math.abs(i / x.length - j / y.length) * (next - previous);
+    previous = next;
+    while (i < x.length && x[i]! === next) i++;
+    while (j < y.length && y[j]! === next) j++;
+  }
+  return distance;
+}
+
+/**
+ * Population stability index of `actual` against deciles (by default) of `reference`: Σ (q−p)·ln(q/p),
+ * bin shares floored at `floor` so an empty bin does not make it infinite.
+ */
+export function psi(reference: Float64Array, actual: Float64Array, bins = 10, floor = 1e-4): number {
+  const sorted = sortedCopy(reference);
+  const edges = Array.from({ length: bins - 1 }, (_, k) => quantileSorted(sorted, (k + 1) / bins));
+  const share = (values: Float64Array) => {
+    const counts = new Array<number>(bins).fill(0);
+    for (const v of values) {
+      // numpy.histogram bins are [e_k, e_k+1): a value on an inner edge goes to the upper bin.
+      let lo = 0;
+      let hi = edges.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (v >= edges[mid]!) lo = mid + 1;
+        else hi = mid;
+      }
+      counts[lo]!++;
+    }
+    return counts.map((c) => Math.max(c / values.length, floor));
+  };
+  const p = share(reference);
+  const q = share(actual);
+  return p.reduce((sum, pk, k) => sum + (q[k]! - pk) * Math.log(q[k]! / pk), 0);
+}
