@@ -1,0 +1,85 @@
+/**
+ * ONNX Runtime sessions. `auto` tries CUDA and falls back to CPU with a line saying why; `cuda`
+ * fails with the reason instead. The npm package carries the CPU build; the CUDA provider needs
+ * its libraries (matching onnxruntime-node's version and the machine's CUDA major) on the host.
+ */
+import * as ort from 'onnxruntime-node';
+import { availableParallelism } from 'node:os';
+import type { ExecutionProvider } from '../spec.js';
+
+export interface SessionOptions {
+  /** @default 'auto' */
+  executionProvider?: ExecutionProvider;
+  /** Threads inside one run. @default the machine's cores */
+  intraOpThreads?: number;
+  log?: (line: string) => void;
+}
+
+export interface LoadedSession {
+  session: ort.InferenceSession;
+  /** The provider actually in use. */
+  provider: 'cpu' | 'cuda';
+  /** Why CUDA is not in use, where it was asked for or tried. */
+  fallbackReason?: string;
+}
+
+export class ExecutionProviderUnavailable extends Error {
+  override readonly name = 'ExecutionProviderUnavailable';
+}
+
+export async function loadSession(model: Uint8Array, options: SessionOptions = {}): Promise<LoadedSession> {
+  const wanted = options.executionProvider ?? 'auto';
+  const base: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: options.intraOpThreads ?? availableParallelism(),
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+  };
+  if (wanted !== 'cpu') {
+    try {
+      // Quiet: a missing provider library is expected on CPU machines and reported below.
+      return { session: await ort.InferenceSession.create(model, { ...base, executionProviders: ['cuda'], logSeverityLevel: 4 }), provider: 'cuda' };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+      if (wanted === 'cuda') {
+        throw new ExecutionProviderUnavailable(
+          `executionProvider "cuda" was asked for but ONNX Runtime could not start it: ${reason}. Install the CUDA provider libraries for onnxruntime-node ${ort.env.versions.common} on this worker, or set shadow.executionProvider to "auto" or "cpu".`,
+        );
+      }
+      options.log?.(`ONNX Runtime: CUDA unavailable (${reason}); running on CPU`);
+      return { session: await ort.InferenceSession.create(model, { ...base, executionProviders: ['cpu'] }), provider: 'cpu', fallbackReason: reason };
+    }
+  }
+  return { session: await ort.InferenceSession.create(model, { ...base, executionProviders: ['cpu'] }), provider: 'cpu' };
+}
+
+export interface Predictions {
+  /** One score per row: the positive-class probability (binary), the predicted value (regression). */
+  scores: Float64Array;
+  /** Predicted class per row for classifiers. */
+  labels?: Int32Array;
+}
+
+/** Runs one batch of rows (row-major float32 features). */
+export async function predict(session: ort.InferenceSession, features: Float32Array, rows: number): Promise<Predictions> {
+  const columns = rows === 0 ? 0 : features.length / rows;
+  const input = new ort.Tensor('float32', features, [rows, columns]);
+  const output = await session.run({ [session.inputNames[0]!]: input });
+  const probabilities = output.probabilities ?? output.output_probability;
+  if (probabilities) {
+    const classes = probabilities.dims[1] ?? 1;
+    const p = probabilities.data as Float32Array;
+    const scores = new Float64Array(rows);
+    const labels = new Int32Array(rows);
+    for (let r = 0; r < rows; r++) {
+      let best = 0;
+      for (let c = 1; c < classes; c++) if (p[r * classes + c]! > p[r * classes + best]!) best = c;
+      labels[r] = best;
+      // Binary: the positive class's probability; multi-class: the winning class's.
+      scores[r] = classes === 2 ? p[r * 2 + 1]! : p[r * classes + best]!;
+    }
+    return { scores, labels };
+  }
+  const values = output[session.outputNames[0]!]!.data as Float32Array;
+  return { scores: Float64Array.from(values) };
+}

@@ -1,0 +1,82 @@
+/**
+ * The shipped models on onnxruntime-node's CPU build: holdout readers, predictions, the CUDA
+ * fallback, and that the committed variants sit on the right side of the 0.1 % gate.
+ */
+import { createReadStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { accuracy, agreement, pairedDifferences, rmse } from '../../src/compare/statistics.js';
+import { readHoldout } from '../../src/inference/holdout.js';
+import { ExecutionProviderUnavailable, loadSession, predict } from '../../src/inference/session.js';
+
+const assets = join(import.meta.dirname, '../../assets');
+const model = (name: string) => new Uint8Array(readFileSync(join(assets, name)));
+const CANCER = { format: 'csv' as const, features: Array.from({ length: 30 }, (_, i) => `f${i}`), label: 'label' };
+const DIABETES = { format: 'jsonl' as const, features: ['age', 'sex', 'bmi', 'bp', 's1', 's2', 's3', 's4', 's5', 's6'], label: 'target' };
+
+async function run(modelName: string, holdout: string, schema: typeof CANCER | typeof DIABETES, batchSize = 64) {
+  const { session } = await loadSession(model(modelName), { executionProvider: 'cpu' });
+  const scores: number[] = [];
+  const labels: number[] = [];
+  const truth: number[] = [];
+  for await (const batch of readHoldout(createReadStream(join(assets, holdout)), schema, batchSize)) {
+    const out = await predict(session, batch.features, batch.rows);
+    scores.push(...out.scores);
+    if (out.labels) labels.push(...out.labels);
+    truth.push(...batch.labels);
+  }
+  return { scores: Float64Array.from(scores), labels, truth };
+}
+
+describe('inference on the shipped models', () => {
+  it('reproduces scikit-learn holdout accuracy (0.97) on the classifier, in any batch size', async () => {
+    const a = await run('breast-cancer.onnx', 'breast-cancer-holdout.csv', CANCER, 64);
+    const b = await run('breast-cancer.onnx', 'breast-cancer-holdout.csv', CANCER, 7);
+    expect(a.truth).toHaveLength(200);
+    expect(accuracy(a.truth, a.labels)).toBeCloseTo(0.97, 10);
+    expect(pairedDifferences(a.scores, b.scores).absolute.max).toBeLessThan(1e-6);
+  });
+
+  it('the identical and slightly perturbed models pass the 0.1 % criteria, the strong one fails', async () => {
+    const base = await run('breast-cancer.onnx', 'breast-cancer-holdout.csv', CANCER);
+    const copy = await run('breast-cancer-copy.onnx', 'breast-cancer-holdout.csv', CANCER);
+    const slight = await run('breast-cancer-slight.onnx', 'breast-cancer-holdout.csv', CANCER);
+    const strong = await run('breast-cancer-strong.onnx', 'breast-cancer-holdout.csv', CANCER);
+    expect(pairedDifferences(base.scores, copy.scores).absolute.max).toBe(0);
+    const s = pairedDifferences(base.scores, slight.scores);
+    expect(s.relative.mean).toBeLessThan(0.001);
+    expect(agreement(base.labels, slight.labels)).toBeGreaterThanOrEqual(0.999);
+    const f = pairedDifferences(base.scores, strong.scores);
+    const failsSomething =
+      f.relative.mean > 0.001 || agreement(base.labels, strong.labels) < 0.999 || Math.abs(accuracy(base.truth, base.labels) - accuracy(strong.truth, strong.labels)) > 0.001;
+    expect(failsSomething).toBe(true);
+    expect(f.relative.mean).toBeGreaterThan(0.001);
+  });
+
+  it('reads a JSON-lines holdout for the regressor; variants split around the gate', async () => {
+    const base = await run('diabetes.onnx', 'diabetes-holdout.jsonl', DIABETES);
+    expect(base.scores).toHaveLength(133);
+    expect(rmse(base.truth, base.scores)).toBeGreaterThan(40);
+    expect(rmse(base.truth, base.scores)).toBeLessThan(70);
+    const slight = await run('diabetes-slight.onnx', 'diabetes-holdout.jsonl', DIABETES);
+    const strong = await run('diabetes-strong.onnx', 'diabetes-holdout.jsonl', DIABETES);
+    expect(pairedDifferences(base.scores, slight.scores).relative.mean).toBeLessThan(0.001);
+    expect(pairedDifferences(base.scores, strong.scores).relative.mean).toBeGreaterThan(0.001);
+  });
+
+  it('falls back to CPU under auto, saying why, and fails clearly under cuda, where CUDA is missing', async () => {
+    const lines: string[] = [];
+    const auto = await loadSession(model('breast-cancer.onnx'), { executionProvider: 'auto', log: (l) => lines.push(l) });
+    expect(auto.provider).toBe('cpu');
+    expect(auto.fallbackReason).toBeTruthy();
+    expect(lines).toEqual([expect.stringMatching(/^ONNX Runtime: CUDA unavailable \(.+\); running on CPU$/)]);
+    const error = await loadSession(model('breast-cancer.onnx'), { executionProvider: 'cuda' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ExecutionProviderUnavailable);
+    expect((error as Error).message).toMatch(/"cuda" was asked for.*set shadow\.executionProvider to "auto" or "cpu"/);
+  });
+
+  it('names a missing holdout column', async () => {
+    const rows = readHoldout(createReadStream(join(assets, 'breast-cancer-holdout.csv')), { ...CANCER, label: 'diagnosis' }, 10);
+    await expect(rows.next()).rejects.toThrow(/lacks column\(s\) diagnosis/);
+  });
+});
