@@ -27,6 +27,10 @@ export class ExecutionProviderUnavailable extends Error {
   override readonly name = 'ExecutionProviderUnavailable';
 }
 
+// ONNX Runtime's own log would print a missing CUDA library as an error on every CPU machine;
+// we report the fallback ourselves, once, with the reason.
+ort.env.logLevel = 'fatal';
+
 export async function loadSession(model: Uint8Array, options: SessionOptions = {}): Promise<LoadedSession> {
   const wanted = options.executionProvider ?? 'auto';
   const base: ort.InferenceSession.SessionOptions = {
@@ -37,8 +41,7 @@ export async function loadSession(model: Uint8Array, options: SessionOptions = {
   };
   if (wanted !== 'cpu') {
     try {
-      // Quiet: a missing provider library is expected on CPU machines and reported below.
-      return { session: await ort.InferenceSession.create(model, { ...base, executionProviders: ['cuda'], logSeverityLevel: 4 }), provider: 'cuda' };
+      return { session: await ort.InferenceSession.create(model, { ...base, executionProviders: ['cuda'] }), provider: 'cuda' };
     } catch (error) {
       const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
       if (wanted === 'cuda') {
