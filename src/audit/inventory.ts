@@ -96,9 +96,10 @@ export async function measureThroughput(
   );
   const elapsed = (performance.now() - started) / 1000;
   // Small objects spend their time on round trips, which the estimate already counts per object;
-  // take those out so the byte rate is a rate of bytes. Floor at a tenth so a latency-bound
-  // sample gives a cautious rate rather than an infinite one.
+  // take those out so the byte rate is a rate of bytes. When round trips are nearly all of it,
+  // the sample says nothing about bandwidth: report no byte rate rather than a made-up one.
   const roundTrips = (Math.ceil(reads / streams) * perObjectMs) / 1000;
-  const transferSeconds = Math.max(elapsed - roundTrips, elapsed / 10, 1e-6);
-  return { mibPerSecond: sampled / (1024 * 1024) / transferSeconds, perObjectMs, sampledBytes: sampled, streams };
+  const transferSeconds = elapsed - roundTrips;
+  const latencyBound = transferSeconds < elapsed / 10;
+  return { mibPerSecond: latencyBound ? 0 : sampled / (1024 * 1024) / transferSeconds, perObjectMs, sampledBytes: sampled, streams };
 }

@@ -9,7 +9,7 @@ const ARCHIVE_TIER = /^(GLACIER|DEEP_ARCHIVE|ARCHIVE|Archive)$/;
 export const isArchiveTier = (storageClass: string | undefined): boolean => !!storageClass && ARCHIVE_TIER.test(storageClass);
 
 export interface ThroughputMeasurement {
-  /** Aggregate read throughput over parallel streams, MiB/s. */
+  /** Aggregate read throughput over parallel streams, MiB/s; 0 when the sample was too small to tell. */
   mibPerSecond: number;
   /** Mean latency of a metadata round trip, ms: the per-object cost for small objects. */
   perObjectMs: number;
@@ -53,10 +53,12 @@ export function estimateCopyTime(objects: number, bytes: number, input: Pick<Aud
   const basis = input.configuredMiBps ? 'configured' : 'measured';
   const mibPerSecond = input.configuredMiBps ?? input.measured?.mibPerSecond ?? 0;
   if (bytes === 0 && objects === 0) return { seconds: 0, mibPerSecond, perObjectMs: 0, concurrency: input.concurrency, basis };
-  if (!mibPerSecond) throw new Error('a copy-time estimate needs audit.throughputMiBps in the spec or a measured throughput');
   const perObjectMs = input.measured?.perObjectMs ?? 0;
+  if (!mibPerSecond && !perObjectMs) throw new Error('a copy-time estimate needs audit.throughputMiBps in the spec or a measured throughput');
   // Bytes flow at the aggregate rate; per-object round trips overlap across the parallel copies.
-  const seconds = bytes / (mibPerSecond * 1024 * 1024) + (objects * perObjectMs) / 1000 / input.concurrency;
+  // A latency-bound sample gives no byte rate: then the round trips are the estimate.
+  const byteSeconds = mibPerSecond ? bytes / (mibPerSecond * 1024 * 1024) : 0;
+  const seconds = byteSeconds + (objects * perObjectMs) / 1000 / input.concurrency;
   return { seconds, mibPerSecond, perObjectMs, concurrency: input.concurrency, basis };
 }
 
@@ -115,7 +117,7 @@ export function renderAuditReport(r: AuditReport): string {
     ...(r.inventory.largest.length ? ['  largest:', ...r.inventory.largest.slice(0, 5).map((o) => `    ${formatBytes(o.size).padStart(10)}  ${o.key}`)] : []),
     '',
     `Egress: ${r.egress.gib.toFixed(2)} GiB → ${r.egress.currency} ${r.egress.cost.toFixed(2)} (${r.egress.service}, prices as of ${r.egress.pricesAsOf})`,
-    `Copy time: about ${formatDuration(r.copyTime.seconds)} at ${r.copyTime.mibPerSecond.toFixed(1)} MiB/s (${r.copyTime.basis}), ${r.copyTime.perObjectMs.toFixed(1)} ms per object over ${r.copyTime.concurrency} parallel copies`,
+    `Copy time: about ${formatDuration(r.copyTime.seconds)} ${r.copyTime.mibPerSecond ? `at ${r.copyTime.mibPerSecond.toFixed(1)} MiB/s` : '(objects too small to measure a byte rate; round trips only)'} (${r.copyTime.basis}), ${r.copyTime.perObjectMs.toFixed(1)} ms per object over ${r.copyTime.concurrency} parallel copies`,
     '',
     `Dependencies: ${r.counts.portable} portable, ${r.counts.mapped} mapped, ${r.counts.manual} manual, ${r.counts.blocking} blocking`,
     ...r.dependencies.map(

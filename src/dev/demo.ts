@@ -103,6 +103,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     if (result.status.audit) console.log(`\n${renderAuditReport(result.status.audit)}\n`);
     const decided = result.status.decisions.map((d) => `${d.action} by ${d.by}${d.applied ? '' : ` (${d.note})`}`);
     if (decided.length) log(`decisions: ${decided.join('; ')}`);
+    const copy = result.status.copy?.progress;
+    if (copy) {
+      log(`copy: ${copy.copiedObjects} copied, ${copy.skippedObjects} already there, ${copy.verifiedObjects} verified, ${copy.mismatches} mismatches; manifest ${result.status.copy?.manifestPrefix}`);
+    }
     log(`${result.outcome}: ${result.status.phases.filter((p) => p.state === 'succeeded').map((p) => p.phase).join(' → ')}`);
     log(`the stack stays up for the Web UI at ${LOCAL_ENDPOINTS.temporalUi}; stop it with: bash scripts/stack.sh stop`);
     return result.outcome === 'completed' ? 0 : 1;

@@ -182,7 +182,8 @@ describe('blocking audit findings', () => {
       expect(waiting.pendingGate).toMatchObject({ phase: 'audit', waitingFor: expect.stringMatching(/Inferentia/) });
       expect(waiting.audit?.counts).toEqual({ portable: 0, mapped: 1, manual: 0, blocking: 1 });
       expect(waiting.audit?.copyTime.basis).toBe('measured');
-      expect(waiting.audit?.copyTime.mibPerSecond).toBeGreaterThan(0);
+      expect(waiting.audit?.copyTime.perObjectMs).toBeGreaterThan(0);
+      expect(waiting.audit?.copyTime.seconds).toBeGreaterThan(0);
       expect((await handle.describe()).typedSearchAttributes.get(phaseSearchAttribute)).toBe('audit');
 
       await handle.signal(approveSignal, { by: 'bob', phase: 'shadow', comment: 'wrong gate' });

@@ -181,6 +181,9 @@ describe('audit report', () => {
     expect(t.basis).toBe('measured');
     expect(estimateCopyTime(1, GiB, { concurrency: 1, configuredMiBps: 1024 }).seconds).toBeCloseTo(1, 6);
     expect(() => estimateCopyTime(1, GiB, { concurrency: 1 })).toThrow(/audit.throughputMiBps/);
+    // A sample of small objects measures round trips, not bandwidth: the estimate is those alone.
+    const latencyBound = estimateCopyTime(3000, 1_200_000, { concurrency: 16, measured: { mibPerSecond: 0, perObjectMs: 8, sampledBytes: 4000, streams: 10 } });
+    expect(latencyBound.seconds).toBeCloseTo(1.5, 6);
   });
 
   it('renders every section an operator needs', () => {
