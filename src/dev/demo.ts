@@ -84,10 +84,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
 
   const now = new Date();
   const stamp = `${now.getUTCFullYear()}${pad(now.getUTCMonth() + 1)}${pad(now.getUTCDate())}-${pad(now.getUTCHours())}${pad(now.getUTCMinutes())}${pad(now.getUTCSeconds())}`;
+  const name = `demo-${source}-to-${target}-${stamp}`;
   const spec: MigrationSpecInput = {
-    name: `demo-${source}-to-${target}-${stamp}`,
+    name,
     source: sourceLocation,
-    target: { cloud: target, profile: LOCAL_PROFILE_OF[target], bucket: 'cloudshift-demo-target', prefix: 'fraud-detector/' },
+    // A prefix per run, so every demo copies (and verifies) the whole data set afresh.
+    target: { cloud: target, profile: LOCAL_PROFILE_OF[target], bucket: 'cloudshift-demo-target', prefix: `${name}/` },
     deployment: { dependencies: demoDeployment(source) },
   };
 
