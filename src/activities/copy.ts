@@ -138,6 +138,14 @@ function withLocation<T>(location: StorageLocation, work: () => Promise<T>): () 
 
 const isNotFound = (error: unknown) => error instanceof StoreError && error.kind === 'NotFound';
 
+/** For `.catch`: a missing object becomes undefined, anything else still throws. */
+function undefinedIfNotFound(error: unknown): undefined {
+  if (isNotFound(error)) return undefined;
+  throw error;
+}
+
+const headIfExists = (store: ObjectStore, key: string): Promise<ObjectInfo | undefined> => store.head(key).catch(undefinedIfNotFound);
+
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 function commonPrefix(a: string, b: string): string {
@@ -221,18 +229,12 @@ export function createCopyActivities(deps: CopyDeps) {
                 ? undefined
                 : listed?.checksums.sha256 && listed.metadata?.[SOURCE_VERSION_METADATA_KEY]
                   ? listed
-                  : await target.head(targetKey).catch((e: unknown) => {
-                      if (isNotFound(e)) return undefined;
-                      throw e;
-                    });
+                  : await headIfExists(target, targetKey);
             if (existing && existing.size === ref.size && existing.metadata?.[SOURCE_VERSION_METADATA_KEY] === ref.version && existing.checksums.sha256) {
               result.skipped++;
               result.skippedBytes += ref.size;
             } else {
-              const opened = await source.open(ref.key).catch((e: unknown) => {
-                if (isNotFound(e)) return undefined;
-                throw e;
-              });
+              const opened = await source.open(ref.key).catch(undefinedIfNotFound);
               if (!opened) {
                 if (result.vanished.length < MAX_REPORTED_KEYS) result.vanished.push(ref.key);
                 done.add(index);
@@ -343,10 +345,7 @@ export function createCopyActivities(deps: CopyDeps) {
                 ? undefined
                 : fromListing?.checksums.sha256 && fromListing.metadata?.[SOURCE_VERSION_METADATA_KEY]
                   ? fromListing
-                  : await target.head(targetKey).catch((e: unknown) => {
-                      if (isNotFound(e)) return undefined;
-                      throw e;
-                    });
+                  : await headIfExists(target, targetKey);
             if (!stored) return mismatch(o.key, 'missing at the target', index);
             if (stored.size !== o.size) return mismatch(o.key, `size ${stored.size} at the target, ${o.size} at the source`, index);
             if (stored.metadata?.[SOURCE_VERSION_METADATA_KEY] !== versionOf(o)) return mismatch(o.key, 'the target holds another source version', index);

@@ -8,10 +8,9 @@ import type { ObjectStore } from '../../src/clouds/object-store.js';
 import { parseSpec, type Cloud, type StorageLocation } from '../../src/spec.js';
 import { type CopyDataInput, type CopyDataResult, copyStatusQuery } from '../../src/workflows/copy-data.js';
 import { CONTROL_TASK_QUEUE } from '../../src/workflows/definitions.js';
-import { createWorkers } from '../../src/worker.js';
 import { md5OfStream, patternMd5, patternStream, uniqueBucket } from '../support/data.js';
 import { LOCAL_PROFILE, testResolver } from '../support/stores.js';
-import { connectTemporal, runWorkersUntil, type TemporalTestContext } from '../support/temporal.js';
+import { connectTemporal, runWorkersUntil, type TemporalTestContext, testWorkers } from '../support/temporal.js';
 
 let temporal: TemporalTestContext;
 const stores = testResolver();
@@ -24,15 +23,7 @@ afterAll(async () => {
   await temporal?.close();
 });
 
-const workers = () =>
-  createWorkers({
-    connection: temporal.nativeConnection,
-    namespace: 'default',
-    queues: ['control', 'aws', 'gcp', 'azure', 'onprem'],
-    activityDeps: { stores },
-    workflowBundle: temporal.workflowBundle,
-    identity: 'copy-data-test',
-  });
+const workers = () => testWorkers(temporal, { queues: ['control', 'aws', 'gcp', 'azure', 'onprem'], stores, identity: 'copy-data-test' });
 
 const copyDefaults = (overrides: Record<string, unknown> = {}) => {
   const parsed = parseSpec({

@@ -11,10 +11,9 @@ import {
   statusQuery,
 } from '../../src/workflows/definitions.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
-import { createWorkers } from '../../src/worker.js';
 import { md5OfStream, patternMd5, patternStream, uniqueBucket } from '../support/data.js';
 import { testResolver } from '../support/stores.js';
-import { connectTemporal, runWorkersUntil, type TemporalTestContext } from '../support/temporal.js';
+import { connectTemporal, runWorkersUntil, type TemporalTestContext, testWorkers } from '../support/temporal.js';
 import { eventually } from '../support/wait.js';
 
 let temporal: TemporalTestContext;
@@ -27,15 +26,7 @@ afterAll(async () => {
   await temporal?.close();
 });
 
-const workers = () =>
-  createWorkers({
-    connection: temporal.nativeConnection,
-    namespace: 'default',
-    queues: ['control', 'aws', 'gcp'],
-    activityDeps: { stores, pageSize: 7 },
-    workflowBundle: temporal.workflowBundle,
-    identity: 'migration-workflow-test',
-  });
+const workers = () => testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, pageSize: 7, identity: 'migration-workflow-test' });
 
 const uniqueName = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
 

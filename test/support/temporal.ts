@@ -1,7 +1,9 @@
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { LOCAL_ENDPOINTS } from '../../src/dev/local-stack.js';
-import { WORKFLOWS_PATH } from '../../src/worker.js';
+import type { StoreResolver } from '../../src/clouds/profiles.js';
+import type { QueueSelector } from '../../src/config.js';
+import { createWorkers, WORKFLOWS_PATH } from '../../src/worker.js';
 
 export interface TemporalTestContext {
   client: Client;
@@ -46,4 +48,19 @@ export async function runWorkersUntil<T>(workers: Worker[], work: () => Promise<
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
     await Promise.all(runs);
   }
+}
+
+/** Workers on the dev server for one test, with the test's stores and the file's bundle. */
+export function testWorkers(
+  temporal: TemporalTestContext,
+  options: { queues: QueueSelector[]; stores: StoreResolver; pageSize?: number; identity: string },
+): Promise<Worker[]> {
+  return createWorkers({
+    connection: temporal.nativeConnection,
+    namespace: 'default',
+    queues: options.queues,
+    activityDeps: { stores: options.stores, pageSize: options.pageSize },
+    workflowBundle: temporal.workflowBundle,
+    identity: options.identity,
+  });
 }

@@ -32,7 +32,7 @@ describe('docker-compose.yml', () => {
 
   it('pins every image by an explicit tag, never latest', () => {
     for (const [name, s] of Object.entries(services)) {
-      expect(s.image, `${name} has an image`).toBeTruthy();
+      expect(s.image, `${name} has an image`).toMatch(/^[\w./-]+:[\w.-]+$/);
       const tag = s.image!.split('/').at(-1)!.split(':')[1];
       expect(tag, `${name} image ${s.image} is pinned`).toMatch(/^[\w.-]+$/);
       expect(tag).not.toBe('latest');
@@ -49,7 +49,7 @@ describe('docker-compose.yml', () => {
   it('gives every long-running service a healthcheck and starts dependants only when healthy', () => {
     for (const [name, s] of Object.entries(services)) {
       if (oneShot(s)) continue;
-      expect(s.healthcheck?.test, `${name} healthcheck`).toBeTruthy();
+      expect(JSON.stringify(s.healthcheck?.test), `${name} healthcheck`).toMatch(/^\["CMD(-SHELL)?",/);
       for (const [dep, { condition }] of Object.entries(s.depends_on ?? {})) {
         expect(services[dep], `${name} depends on a defined service`).toBeDefined();
         expect(condition).toBe('service_healthy');
