@@ -146,6 +146,17 @@ function undefinedIfNotFound(error: unknown): undefined {
 
 const headIfExists = (store: ObjectStore, key: string): Promise<ObjectInfo | undefined> => store.head(key).catch(undefinedIfNotFound);
 
+/**
+ * What the target holds at `key`: absent if the listing of the range lacks it, the listing's entry
+ * where it carries cloudshift's metadata (GCS, Azure), a head otherwise (S3, filesystem).
+ */
+async function storedAt(target: ObjectStore, listing: Map<string, ObjectInfo> | undefined, key: string): Promise<ObjectInfo | undefined> {
+  const listed = listing?.get(key);
+  if (listing && !listed) return undefined;
+  if (listed?.checksums.sha256 && listed.metadata?.[SOURCE_VERSION_METADATA_KEY]) return listed;
+  return headIfExists(target, key);
+}
+
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 function commonPrefix(a: string, b: string): string {
@@ -223,13 +234,7 @@ export function createCopyActivities(deps: CopyDeps) {
           const ticker = setInterval(beat, Math.min(10_000, Math.max(500, timeoutMs / 4)));
           const copyOne = async (ref: CopyObjectRef, index: number, present: Map<string, ObjectInfo> | undefined): Promise<void> => {
             const targetKey = targetKeyOf(input.source, input.target, ref.key);
-            const listed = present?.get(targetKey);
-            const existing =
-              present && !listed
-                ? undefined
-                : listed?.checksums.sha256 && listed.metadata?.[SOURCE_VERSION_METADATA_KEY]
-                  ? listed
-                  : await headIfExists(target, targetKey);
+            const existing = await storedAt(target, present, targetKey);
             if (existing && existing.size === ref.size && existing.metadata?.[SOURCE_VERSION_METADATA_KEY] === ref.version && existing.checksums.sha256) {
               result.skipped++;
               result.skippedBytes += ref.size;
@@ -339,13 +344,7 @@ export function createCopyActivities(deps: CopyDeps) {
           const listed = await listedTargets(target, objects.map((o) => targetKeyOf(input.source, input.target, o.key)));
           await forEachLimited(objects, input.concurrency, async (o, index) => {
             const targetKey = targetKeyOf(input.source, input.target, o.key);
-            const fromListing = listed?.get(targetKey);
-            const stored =
-              listed && !fromListing
-                ? undefined
-                : fromListing?.checksums.sha256 && fromListing.metadata?.[SOURCE_VERSION_METADATA_KEY]
-                  ? fromListing
-                  : await headIfExists(target, targetKey);
+            const stored = await storedAt(target, listed, targetKey);
             if (!stored) return mismatch(o.key, 'missing at the target', index);
             if (stored.size !== o.size) return mismatch(o.key, `size ${stored.size} at the target, ${o.size} at the source`, index);
             if (stored.metadata?.[SOURCE_VERSION_METADATA_KEY] !== versionOf(o)) return mismatch(o.key, 'the target holds another source version', index);

@@ -28,6 +28,10 @@ afterAll(async () => {
 
 const workers = () => testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, pageSize: 7, identity: 'migration-workflow-test' });
 
+/** Starts a migration the way the Web UI does: one JSON argument, the id from its name. */
+const startMigration = (spec: { name: string } & Record<string, unknown>) =>
+  temporal.client.workflow.start(MIGRATION_WORKFLOW_TYPE, { taskQueue: CONTROL_TASK_QUEUE, workflowId: spec.name, args: [spec] });
+
 const uniqueName = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
 
 describe('migrationWorkflow on the dev server', () => {
@@ -41,16 +45,10 @@ describe('migrationWorkflow on the dev server', () => {
 
     const name = uniqueName('inventory');
     const result = await runWorkersUntil(await workers(), async () => {
-      const handle = await temporal.client.workflow.start(MIGRATION_WORKFLOW_TYPE, {
-        taskQueue: CONTROL_TASK_QUEUE,
-        workflowId: name,
-        args: [
-          {
-            name,
-            source: { cloud: 'aws', profile: 'local-s3', bucket, prefix: 'data/' },
-            target: { cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-target` },
-          },
-        ],
+      const handle = await startMigration({
+        name,
+        source: { cloud: 'aws', profile: 'local-s3', bucket, prefix: 'data/' },
+        target: { cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-target` },
       });
       const result = (await handle.result()) as MigrationResult;
       const description = await handle.describe();
@@ -111,18 +109,12 @@ describe('rollback during the copy', () => {
     await source.write('big/weights.bin', patternStream(40 * 1024 * 1024, 9));
     const name = uniqueName('rollback-copy');
     const result = await runWorkersUntil(await workers(), async () => {
-      const handle = await temporal.client.workflow.start(MIGRATION_WORKFLOW_TYPE, {
-        taskQueue: CONTROL_TASK_QUEUE,
-        workflowId: name,
-        args: [
-          {
-            name,
-            source: { cloud: 'aws', profile: 'local-s3', bucket, prefix: 'big/' },
-            target: { cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t` },
-            audit: { throughputMiBps: 2 },
-            copy: { bandwidthMiBps: 2 },
-          },
-        ],
+      const handle = await startMigration({
+        name,
+        source: { cloud: 'aws', profile: 'local-s3', bucket, prefix: 'big/' },
+        target: { cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t` },
+        audit: { throughputMiBps: 2 },
+        copy: { bandwidthMiBps: 2 },
       });
       await eventually(async () => ((await handle.query(statusQuery)).phase === 'copyData' ? true : undefined));
       await new Promise((r) => setTimeout(r, 1000));
@@ -159,13 +151,10 @@ describe('blocking audit findings', () => {
     approval,
   });
 
-  const start = (spec: ReturnType<typeof specWith>) =>
-    temporal.client.workflow.start(MIGRATION_WORKFLOW_TYPE, { taskQueue: CONTROL_TASK_QUEUE, workflowId: spec.name, args: [spec] });
-
   it('hold the migration until an approve for the audit phase, ignoring one for another phase', async () => {
     const name = uniqueName('audit-hold');
     const result = await runWorkersUntil(await workers(), async () => {
-      const handle = await start(specWith(name, {}));
+      const handle = await startMigration(specWith(name, {}));
       const waiting = await eventually(async () => {
         const s = await handle.query(statusQuery);
         return s.pendingGate ? s : undefined;
@@ -194,7 +183,7 @@ describe('blocking audit findings', () => {
   it('fail the migration when the spec says so', async () => {
     const name = uniqueName('audit-fail');
     const error = await runWorkersUntil(await workers(), async () =>
-      (await start(specWith(name, { onBlockingFindings: 'fail' }))).result().then(
+      (await startMigration(specWith(name, { onBlockingFindings: 'fail' }))).result().then(
         () => undefined,
         (e: unknown) => e,
       ),
@@ -208,7 +197,7 @@ describe('blocking audit findings', () => {
   it('roll back on an approval timeout when the spec says so, recording the timeout', async () => {
     const name = uniqueName('audit-timeout');
     const result = await runWorkersUntil(await workers(), async () =>
-      (await start(specWith(name, { timeoutSeconds: 2, onTimeout: 'rollback' }))).result() as Promise<MigrationResult>,
+      (await startMigration(specWith(name, { timeoutSeconds: 2, onTimeout: 'rollback' }))).result() as Promise<MigrationResult>,
     );
     expect(result.outcome).toBe('rolledBack');
     expect(result.status.reason).toMatch(/no approval of audit within 2s/);
@@ -218,7 +207,7 @@ describe('blocking audit findings', () => {
   it('roll back cleanly on a rollback signal while waiting', async () => {
     const name = uniqueName('audit-rollback');
     const result = await runWorkersUntil(await workers(), async () => {
-      const handle = await start(specWith(name, {}));
+      const handle = await startMigration(specWith(name, {}));
       await eventually(async () => (await handle.query(statusQuery)).pendingGate);
       await handle.signal(rollbackSignal, { by: 'carol', reason: 'not this quarter' });
       return (await handle.result()) as MigrationResult;
