@@ -24,7 +24,7 @@ import { STATE_DIR } from '../src/dev/paths.js';
 import { parseSpec } from '../src/spec.js';
 import type { CopyDataResult } from '../src/workflows/copy-data.js';
 import { CONTROL_TASK_QUEUE } from '../src/workflows/definitions.js';
-import { createWorkers } from '../src/worker.js';
+import { createWorkers, localActivityDeps } from '../src/worker.js';
 
 const MiB = 1024 * 1024;
 const CONCURRENCY = 16;
@@ -86,7 +86,7 @@ async function runCloudshift(source: string, target: string): Promise<void> {
   });
   if (!parsed.ok) throw new Error('bad bench spec');
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const workers = await createWorkers({ connection, namespace: 'default', queues: ['control', 'aws', 'gcp'], activityDeps: { stores } });
+  const workers = await createWorkers({ connection, namespace: 'default', queues: ['control', 'aws', 'gcp'], activityDeps: localActivityDeps({ stores }) });
   const runs = workers.map((w) => w.run());
   const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
   try {

@@ -99,8 +99,12 @@ const canarySchema = z.strictObject({
       maxP50LatencyRatio: z.number().positive().default(1.5),
       maxP99LatencyRatio: z.number().positive().default(2),
       minAgreement: probability.default(0.999),
+      /** Requests the target must see in an interval for the analysis to say anything. */
+      minRequests: z.int().min(1).default(20),
     })
     .prefault({}),
+  /** Mirror source-bound requests to the target during the canary, for agreement and load. */
+  mirror: z.boolean().default(true),
 });
 
 const gate = z.enum(['auto', 'manual']);

@@ -7,10 +7,39 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createActivities, type ActivityDeps } from './activities/index.js';
+import { join } from 'node:path';
 import { StoreResolver } from './clouds/profiles.js';
 import { loadConfig, type QueueSelector, taskQueueOf } from './config.js';
+import { STATE_DIR } from './dev/paths.js';
+import { type LocalDeployerOptions, LocalEndpointDeployer } from './endpoints/deployer.js';
+import { LocalTrafficRouter } from './traffic/router.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+
+export interface LocalDeps {
+  stores: StoreResolver;
+  /** Where gateways persist their routes. @default .stack */
+  stateDir?: string;
+  pageSize?: number;
+  faults?: LocalDeployerOptions['faults'];
+}
+
+/**
+ * Activity dependencies for a worker that runs endpoints and gateways itself: the local stack's
+ * way, and a single-host deployment's. Close them with `closeLocalDeps` when the worker stops.
+ */
+export function localActivityDeps(options: LocalDeps): ActivityDeps & { deployer: LocalEndpointDeployer; router: LocalTrafficRouter } {
+  return {
+    stores: options.stores,
+    pageSize: options.pageSize,
+    deployer: new LocalEndpointDeployer({ faults: options.faults }),
+    router: new LocalTrafficRouter(join(options.stateDir ?? STATE_DIR, 'gateways')),
+  };
+}
+
+export async function closeLocalDeps(deps: ReturnType<typeof localActivityDeps>): Promise<void> {
+  await Promise.all([deps.deployer.stopAll(), deps.router.closeAll()]);
+}
 
 export interface CreateWorkersOptions {
   connection: NativeConnection;
@@ -53,12 +82,13 @@ function queuesFlag(argv: readonly string[]): string | undefined {
 export async function runWorker(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   const config = loadConfig(process.env, queuesFlag(argv));
   const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const deps = localActivityDeps({ stores: new StoreResolver(config.profiles), stateDir: config.stateDir });
   try {
     const workers = await createWorkers({
       connection,
       namespace: config.temporal.namespace,
       queues: config.queues,
-      activityDeps: { stores: new StoreResolver(config.profiles) },
+      activityDeps: deps,
     });
     console.log(
       `cloudshift worker: ${config.temporal.address} (${config.temporal.namespace}), queues ${config.queues.map(taskQueueOf).join(', ')}`,
@@ -66,6 +96,7 @@ export async function runWorker(argv: readonly string[] = process.argv.slice(2))
     await Promise.all(workers.map((w) => w.run()));
     console.log('cloudshift worker: shut down cleanly');
   } finally {
+    await closeLocalDeps(deps);
     await connection.close();
   }
 }

@@ -2,6 +2,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { StoreError } from '../clouds/errors.js';
 import { UnknownProfileError } from '../clouds/profiles.js';
 
+/** Errors of ours (by name) that a retry cannot fix: a wrong model, holdout or provider. */
+const CANNOT_BE_RETRIED = new Set(['ModelChecksumMismatch', 'ExecutionProviderUnavailable', 'HoldoutFormatError', 'ModelNotInManifest']);
+
 /**
  * Runs activity work and turns our domain errors into ApplicationFailures whose `type` the
  * workflows' retry policies know: retryable kinds are retried with backoff, the others fail the
@@ -22,6 +25,9 @@ export async function asActivity<T>(work: () => Promise<T>): Promise<T> {
     }
     if (error instanceof UnknownProfileError) {
       throw ApplicationFailure.nonRetryable(error.message, 'UnknownProfile');
+    }
+    if (error instanceof Error && CANNOT_BE_RETRIED.has(error.name)) {
+      throw ApplicationFailure.nonRetryable(error.message, error.name);
     }
     throw error;
   }

@@ -11,7 +11,7 @@ import type { ObjectStore } from '../clouds/object-store.js';
 import { StoreResolver } from '../clouds/profiles.js';
 import { loadConfig } from '../config.js';
 import type { Cloud, Dependency, MigrationSpecInput } from '../spec.js';
-import { createWorkers } from '../worker.js';
+import { createWorkers, localActivityDeps } from '../worker.js';
 import { ensureStack, LOCAL_ENDPOINTS } from './local-stack.js';
 
 export const LOCAL_PROFILE_OF: Record<Cloud, string> = { aws: 'local-s3', gcp: 'local-gcs', azure: 'local-azure', onprem: 'local-fs' };
@@ -94,7 +94,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   };
 
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const workers = await createWorkers({ connection, namespace: config.temporal.namespace, queues: config.queues, activityDeps: { stores } });
+  const workers = await createWorkers({ connection, namespace: config.temporal.namespace, queues: config.queues, activityDeps: localActivityDeps({ stores }) });
   const runs = workers.map((w) => w.run());
   const client = await MigrationClient.connect(config.temporal.address, config.temporal.namespace);
   try {

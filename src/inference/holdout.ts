@@ -17,6 +17,11 @@ export interface HoldoutBatch {
   labels: Float64Array;
 }
 
+/** A holdout that does not fit its spec: retrying cannot fix it. */
+export class HoldoutFormatError extends Error {
+  override readonly name = 'HoldoutFormatError';
+}
+
 export async function* readHoldout(body: Readable, schema: HoldoutSchema, batchSize: number): AsyncGenerator<HoldoutBatch> {
   const width = schema.features.length;
   let features = new Float32Array(batchSize * width);
@@ -36,16 +41,21 @@ export async function* readHoldout(body: Readable, schema: HoldoutSchema, batchS
         columns = schema.features.map((f) => header.indexOf(f));
         labelColumn = header.indexOf(schema.label);
         const missing = [...schema.features, schema.label].filter((name, i) => (i < width ? columns![i] : labelColumn) === -1);
-        if (missing.length) throw new Error(`holdout CSV header lacks column(s) ${missing.join(', ')} (line 1)`);
+        if (missing.length) throw new HoldoutFormatError(`holdout CSV header lacks column(s) ${missing.join(', ')} (line 1)`);
         continue;
       }
       values = [...columns.map((c) => Number(cells[c])), Number(cells[labelColumn])];
     } else {
-      const record = JSON.parse(text) as Record<string, unknown>;
+      let record: Record<string, unknown>;
+      try {
+        record = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        throw new HoldoutFormatError(`holdout line ${line}: not a JSON object`);
+      }
       values = [...schema.features.map((f) => record[f] as number | undefined), record[schema.label] as number | undefined];
     }
     const bad = values.findIndex((v) => typeof v !== 'number' || Number.isNaN(v));
-    if (bad >= 0) throw new Error(`holdout line ${line}: column ${bad < width ? schema.features[bad] : schema.label} is not a number`);
+    if (bad >= 0) throw new HoldoutFormatError(`holdout line ${line}: column ${bad < width ? schema.features[bad] : schema.label} is not a number`);
     for (let c = 0; c < width; c++) features[rows * width + c] = values[c]!;
     labels[rows] = values[width]!;
     if (++rows === batchSize) {

@@ -55,6 +55,10 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'NotFound',
   'InvalidRequest',
   'UnknownProfile',
+  'ModelChecksumMismatch',
+  'ModelNotInManifest',
+  'ExecutionProviderUnavailable',
+  'HoldoutFormatError',
 ] as const;
 
 /** Cloud calls retry with backoff for about ten minutes, then fail the step. */

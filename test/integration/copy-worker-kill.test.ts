@@ -10,7 +10,7 @@ import { PROJECT_ROOT, STATE_DIR } from '../../src/dev/paths.js';
 import { parseSpec } from '../../src/spec.js';
 import type { CopyDataResult } from '../../src/workflows/copy-data.js';
 import { CONTROL_TASK_QUEUE } from '../../src/workflows/definitions.js';
-import { createWorkers } from '../../src/worker.js';
+import { createWorkers, localActivityDeps } from '../../src/worker.js';
 import { md5OfStream, patternMd5, patternStream, uniqueBucket } from '../support/data.js';
 import { testResolver } from '../support/stores.js';
 import { connectTemporal, runWorkersUntil, type TemporalTestContext } from '../support/temporal.js';
@@ -70,7 +70,7 @@ describe('copy survives a killed worker', () => {
       connection: temporal.nativeConnection,
       namespace: 'default',
       queues: ['control'],
-      activityDeps: { stores },
+      activityDeps: localActivityDeps({ stores }),
       workflowBundle: temporal.workflowBundle,
     });
     const { result, versionsBefore } = await runWorkersUntil(controlOnly, async () => {

@@ -3,7 +3,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Work
 import { LOCAL_ENDPOINTS } from '../../src/dev/local-stack.js';
 import type { StoreResolver } from '../../src/clouds/profiles.js';
 import type { QueueSelector } from '../../src/config.js';
-import { createWorkers, WORKFLOWS_PATH } from '../../src/worker.js';
+import { createWorkers, localActivityDeps, WORKFLOWS_PATH } from '../../src/worker.js';
 
 export interface TemporalTestContext {
   client: Client;
@@ -59,7 +59,7 @@ export function testWorkers(
     connection: temporal.nativeConnection,
     namespace: 'default',
     queues: options.queues,
-    activityDeps: { stores: options.stores, pageSize: options.pageSize },
+    activityDeps: localActivityDeps({ stores: options.stores, pageSize: options.pageSize }),
     workflowBundle: temporal.workflowBundle,
     identity: options.identity,
   });

@@ -1,0 +1,143 @@
+import { heartbeat } from '@temporalio/activity';
+import { Readable } from 'node:stream';
+import type { StoreResolver } from '../clouds/profiles.js';
+import { renderReportHtml } from '../compare/html.js';
+import { buildShadowReport, type Criterion, type ShadowReport } from '../compare/report.js';
+import { findManifestEntry } from '../shadow/manifest.js';
+import { readPredictions } from '../shadow/predictions.js';
+import { runShadowSide, type ShadowSideResult, type Workload } from '../shadow/run.js';
+import { type ExecutionProvider, keyIn, type MigrationSpec, type StorageLocation } from '../spec.js';
+import { asActivity } from './failures.js';
+
+export interface ShadowDeps {
+  stores: StoreResolver;
+  log?: (line: string) => void;
+}
+
+/** The migration's own folder under a location's prefix; the copy never lists it. */
+export const migrationFolder = (location: StorageLocation, migration: string, path: string) => keyIn(location, `.cloudshift/${migration}/${path}`);
+
+export interface ModelChecksumInput {
+  migration: string;
+  source: StorageLocation;
+  target: StorageLocation;
+  modelPath: string;
+}
+
+export interface ShadowInferenceInput {
+  migration: string;
+  side: 'source' | 'target';
+  location: StorageLocation;
+  workload: Workload;
+  executionProvider: ExecutionProvider;
+  batchSize: number;
+  expectedModelSha256: string;
+  measureNoise: boolean;
+}
+
+export interface ShadowSideSummary extends ShadowSideResult {
+  side: 'source' | 'target';
+  location: StorageLocation;
+}
+
+export interface CompareInput {
+  migration: string;
+  task: Workload['holdout']['task'];
+  source: ShadowSideSummary;
+  target: ShadowSideSummary;
+  shadow: Pick<MigrationSpec['shadow'], 'tolerances' | 'driftGates'>;
+}
+
+/** What history carries of the report: the verdict, the criteria, where the full report lies. */
+export interface ShadowVerdict {
+  passed: boolean;
+  failed: string[];
+  criteria: Criterion[];
+  rows: number;
+  noise: ShadowReport['noise'];
+  reportJson: string;
+  reportHtml: string;
+}
+
+export function createShadowActivities(deps: ShadowDeps) {
+  const uri = (location: StorageLocation, key: string) => `${deps.stores.store(location).uri}/${key}`;
+  return {
+    /** The model's SHA-256 as the copy manifest recorded it (read on the target's queue). */
+    async modelChecksum(input: ModelChecksumInput): Promise<string> {
+      return asActivity(async () => {
+        const sourceKey = keyIn(input.source, input.modelPath);
+        const entry = await findManifestEntry(deps.stores.store(input.target), migrationFolder(input.target, input.migration, 'manifest/'), sourceKey);
+        if (!entry) {
+          const error = new Error(
+            `the model ${sourceKey} is not in the copy manifest under ${uri(input.target, migrationFolder(input.target, input.migration, 'manifest/'))}: check workload.model.path and the copy filters (include/exclude).`,
+          );
+          error.name = 'ModelNotInManifest';
+          throw error;
+        }
+        return entry.sha256;
+      });
+    },
+
+    /**
+     * Runs the model as stored in one cloud on the holdout as stored there, on an inference
+     * thread, and writes the predictions beside them. Heartbeats the rows done.
+     */
+    async runShadowInference(input: ShadowInferenceInput): Promise<ShadowSideSummary> {
+      return asActivity(async () => {
+        const predictionsKey = migrationFolder(input.location, input.migration, `shadow/${input.side}-predictions.csv`);
+        const result = await runShadowSide({
+          store: deps.stores.store(input.location),
+          modelKey: keyIn(input.location, input.workload.model.path),
+          holdoutKey: keyIn(input.location, input.workload.holdout.path),
+          predictionsKey,
+          holdout: input.workload.holdout,
+          executionProvider: input.executionProvider,
+          batchSize: input.batchSize,
+          expectedModelSha256: input.expectedModelSha256,
+          measureNoise: input.measureNoise,
+          onProgress: (rows) => heartbeat({ rows }),
+          log: deps.log ?? ((line) => console.log(`[${input.migration} shadow ${input.side}] ${line}`)),
+        });
+        return { side: input.side, location: input.location, ...result };
+      });
+    },
+
+    /** Pairs both prediction sets row by row, gates, and writes the JSON and HTML report to the target. */
+    async compareShadow(input: CompareInput): Promise<ShadowVerdict> {
+      return asActivity(async () => {
+        if (input.source.rows !== input.target.rows) {
+          throw new Error(`the source predicted ${input.source.rows} rows and the target ${input.target.rows}: the holdout sets differ, so the runs cannot be paired`);
+        }
+        const read = async (side: ShadowSideSummary) =>
+          readPredictions(await deps.stores.store(side.location).read(side.predictionsKey), side.rows, uri(side.location, side.predictionsKey));
+        const [source, target] = await Promise.all([read(input.source), read(input.target)]);
+        heartbeat();
+        const noise = {
+          ...(input.source.noise ? { source: input.source.noise } : {}),
+          ...(input.target.noise ? { target: input.target.noise } : {}),
+        };
+        const report = buildShadowReport({ migration: input.migration, task: input.task, source, target, shadow: input.shadow, noise });
+        const store = deps.stores.store(input.target.location);
+        const jsonKey = migrationFolder(input.target.location, input.migration, 'shadow/report.json');
+        const htmlKey = migrationFolder(input.target.location, input.migration, 'shadow/report.html');
+        const sides = { source: summary(input.source), target: summary(input.target) };
+        await store.write(jsonKey, Readable.from([Buffer.from(JSON.stringify({ ...report, sides }, null, 2))]), { contentType: 'application/json' });
+        await store.write(htmlKey, Readable.from([Buffer.from(renderReportHtml(report))]), { contentType: 'text/html; charset=utf-8' });
+        return {
+          passed: report.passed,
+          failed: report.failed,
+          criteria: report.criteria,
+          rows: report.rows,
+          noise,
+          reportJson: uri(input.target.location, jsonKey),
+          reportHtml: uri(input.target.location, htmlKey),
+        };
+      });
+    },
+  };
+}
+
+function summary(side: ShadowSideSummary) {
+  const { location, predictionsKey, provider, fallbackReason, rows, seconds, rowsPerSecond, modelSha256 } = side;
+  return { cloud: location.cloud, bucket: location.bucket, predictionsKey, provider, fallbackReason, rows, seconds, rowsPerSecond, modelSha256 };
+}

@@ -1,0 +1,90 @@
+/**
+ * Deploys the inference server for one side of a migration. Workflows see only this interface:
+ * a Kubernetes, Cloud Run or SageMaker deployer implements it without touching workflow code.
+ * The local one runs the server inside the worker that serves that cloud's queue.
+ */
+import { createHash } from 'node:crypto';
+import type { ObjectStore } from '../clouds/object-store.js';
+import type { ExecutionProvider } from '../spec.js';
+import { type Faults, type RunningServer, startInferenceServer } from './server.js';
+
+export interface EndpointRequest {
+  migration: string;
+  side: 'source' | 'target';
+  store: ObjectStore;
+  modelKey: string;
+  executionProvider: ExecutionProvider;
+  /** A model that does not hash to this is refused (the copy manifest's checksum). */
+  expectedModelSha256?: string;
+}
+
+export interface Endpoint {
+  url: string;
+  provider: 'cpu' | 'cuda';
+  modelSha256: string;
+}
+
+export interface EndpointDeployer {
+  /** Idempotent: deploying what runs already returns it. Resolves once the endpoint is ready. */
+  deploy(request: EndpointRequest): Promise<Endpoint>;
+  /** Idempotent: stopping what does not run succeeds. */
+  stop(migration: string, side: 'source' | 'target'): Promise<void>;
+}
+
+export interface LocalDeployerOptions {
+  host?: string;
+  /** Faults for an endpoint, by migration and side: for tests and game days, never set by a spec. */
+  faults?: (migration: string, side: 'source' | 'target') => Faults | undefined;
+  log?: (line: string) => void;
+}
+
+export class LocalEndpointDeployer implements EndpointDeployer {
+  private readonly running = new Map<string, Promise<{ server: RunningServer; endpoint: Endpoint }>>();
+
+  constructor(private readonly options: LocalDeployerOptions = {}) {}
+
+  deploy(request: EndpointRequest): Promise<Endpoint> {
+    const id = `${request.migration}/${request.side}`;
+    let entry = this.running.get(id);
+    if (!entry) {
+      entry = this.start(request);
+      this.running.set(id, entry);
+      entry.catch(() => this.running.delete(id));
+    }
+    return entry.then((e) => e.endpoint);
+  }
+
+  async stop(migration: string, side: 'source' | 'target'): Promise<void> {
+    const id = `${migration}/${side}`;
+    const entry = this.running.get(id);
+    this.running.delete(id);
+    if (entry) await (await entry.catch(() => undefined))?.server.close();
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.running.keys()].map((id) => this.stop(id.slice(0, id.lastIndexOf('/')), id.slice(id.lastIndexOf('/') + 1) as 'source' | 'target')));
+  }
+
+  private async start(request: EndpointRequest) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await request.store.read(request.modelKey)) chunks.push(chunk as Buffer);
+    const model = Buffer.concat(chunks);
+    const modelSha256 = createHash('sha256').update(model).digest('hex');
+    if (request.expectedModelSha256 && request.expectedModelSha256 !== modelSha256) {
+      const error = new Error(
+        `the model ${request.store.uri}/${request.modelKey} hashes to SHA-256 ${modelSha256}, but the copy manifest records ${request.expectedModelSha256}: refusing to serve it`,
+      );
+      error.name = 'ModelChecksumMismatch';
+      throw error;
+    }
+    const server = await startInferenceServer({
+      model,
+      executionProvider: request.executionProvider,
+      host: this.options.host,
+      name: `${request.side}:${request.store.uri}/${request.modelKey}`,
+      faults: this.options.faults?.(request.migration, request.side),
+      log: this.options.log,
+    });
+    return { server, endpoint: { url: server.url, provider: server.provider, modelSha256 } };
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The inference server: one model behind HTTP. POST /v1/predict takes
+ * {"instances": [[f0, f1, …], …]} and answers {"predictions": [{"score": s, "label": l}, …]};
+ * /healthz says the process lives, /readyz that the model is loaded, /metrics is Prometheus text.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type * as ort from 'onnxruntime-node';
+import { loadSession, predict } from '../inference/session.js';
+import type { ExecutionProvider } from '../spec.js';
+import { closeServer, HttpError, listen, readBody, sendJson, sendText } from '../traffic/http.js';
+import { Counter, Histogram, renderMetrics } from '../traffic/metrics.js';
+
+/** Faults a test or a game day injects into one endpoint. */
+export interface Faults {
+  /** Share of prediction requests answered 500. */
+  errorRate?: number;
+  addedLatencyMs?: number;
+}
+
+export interface InferenceServerOptions {
+  model: Uint8Array;
+  executionProvider: ExecutionProvider;
+  port?: number;
+  host?: string;
+  /** Named in metrics and answers, e.g. `gcp:models/churn/model.onnx`. */
+  name: string;
+  faults?: Faults;
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  provider: 'cpu' | 'cuda';
+  close(): Promise<void>;
+}
+
+export async function startInferenceServer(options: InferenceServerOptions): Promise<RunningServer> {
+  const requests = new Counter('cloudshift_endpoint_requests_total', 'Prediction requests by outcome');
+  const latency = new Histogram('cloudshift_endpoint_request_seconds', 'Prediction request latency');
+  let session: ort.InferenceSession | undefined;
+  let width = 0;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (req.method === 'GET' && path === '/readyz') return sendJson(res, session ? 200 : 503, { ready: Boolean(session), model: options.name });
+    if (req.method === 'GET' && path === '/metrics') return sendText(res, 200, renderMetrics(requests, latency));
+    if (req.method !== 'POST' || path !== '/v1/predict') throw new HttpError(404, `no route ${req.method} ${path}`);
+    const started = performance.now();
+    try {
+      if (!session) throw new HttpError(503, 'the model is still loading');
+      const instances = parseInstances(await readBody(req), width);
+      if (options.faults?.addedLatencyMs) await new Promise((r) => setTimeout(r, options.faults!.addedLatencyMs));
+      if (options.faults?.errorRate && Math.random() < options.faults.errorRate) throw new HttpError(500, 'injected fault');
+      const features = new Float32Array(instances.length * width);
+      instances.forEach((row, r) => features.set(row, r * width));
+      const out = await predict(session, features, instances.length);
+      const predictions = Array.from(out.scores, (score, r) => (out.labels ? { score, label: out.labels[r] } : { score }));
+      sendJson(res, 200, { predictions, model: options.name });
+      requests.inc({ outcome: 'ok' });
+    } catch (error) {
+      requests.inc({ outcome: 'error' });
+      throw error;
+    } finally {
+      latency.observe({}, (performance.now() - started) / 1000);
+    }
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      const status = error instanceof HttpError ? error.status : 500;
+      if (!res.headersSent) sendJson(res, status, { error: error instanceof Error ? error.message : String(error) });
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  const url = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
+  const loaded = await loadSession(options.model, { executionProvider: options.executionProvider, intraOpThreads: 1, log: options.log });
+  session = loaded.session;
+  width = inputWidth(loaded.session);
+  return { url, provider: loaded.provider, close: () => closeServer(server) };
+}
+
+function inputWidth(session: ort.InferenceSession): number {
+  const meta = session.inputMetadata[0];
+  const dims = meta && 'shape' in meta ? meta.shape : [];
+  const width = dims[1];
+  return typeof width === 'number' ? width : 0;
+}
+
+function parseInstances(body: Buffer, width: number): number[][] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'expected a JSON body {"instances": [[numbers], …]}');
+  }
+  const instances = (parsed as { instances?: unknown })?.instances;
+  if (!Array.isArray(instances) || instances.length === 0) throw new HttpError(400, 'expected "instances": a non-empty array of rows');
+  instances.forEach((row: unknown, r) => {
+    if (!Array.isArray(row) || (width && row.length !== width) || row.some((v) => typeof v !== 'number')) {
+      throw new HttpError(400, `instances[${r}]: expected ${width || 'the model\'s'} numbers`);
+    }
+  });
+  return instances as number[][];
+}

@@ -1,0 +1,278 @@
+/**
+ * The weighted gateway: one HTTP entry point that splits prediction traffic between the source and
+ * target endpoints, optionally mirrors source-bound requests to the target (the caller always gets
+ * the source's answer), and measures each backend. Routes change only through the admin API,
+ * which listens on its own port (loopback by default), never on the prediction port. A change
+ * replaces the route as a whole, is written to disk before it is answered, and carries a revision,
+ * so a retried change is a no-op and a restarted gateway keeps its weights.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { Agent, createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
+import { dirname } from 'node:path';
+import { closeServer, HttpError, listen, readBody, sendJson, sendText } from './http.js';
+import { Counter, Histogram, renderMetrics } from './metrics.js';
+import { type BackendWindow, type CanaryWindow, LatencyWindow } from './window.js';
+
+export interface Route {
+  /** Increases with every applied change; a change with a revision not above it is ignored. */
+  revision: number;
+  source: string;
+  target: string;
+  /** Share of requests answered by the target, 0–100. */
+  targetPercent: number;
+  /** Also send source-bound requests to the target, compare, and drop the target's answer. */
+  mirror: boolean;
+  updatedAt: string;
+}
+
+export type RouteChange = Partial<Omit<Route, 'updatedAt'>>;
+
+export interface GatewayOptions {
+  /** Where the route is persisted. */
+  stateFile: string;
+  host?: string;
+  /** Absent: the port of the last run (from the state file), else any free one. */
+  port?: number;
+  adminHost?: string;
+  adminPort?: number;
+}
+
+interface PersistedState {
+  route?: Route;
+  port?: number;
+  adminPort?: number;
+}
+
+/** The request header whose value keeps a caller on one backend while the weights hold. */
+export const STICKY_HEADER = 'x-cloudshift-key';
+export const BACKEND_HEADER = 'x-cloudshift-backend';
+
+export class Gateway {
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  private readonly requests = new Counter('cloudshift_gateway_requests_total', 'Requests by backend, role (served or mirrored) and outcome');
+  private readonly latency = new Histogram('cloudshift_gateway_backend_seconds', 'Backend latency by backend and role');
+  private readonly mirrorRows = new Counter('cloudshift_gateway_mirror_rows_total', 'Mirrored prediction rows compared, by agreement');
+  private window = newWindow();
+
+  private constructor(
+    private route: Route | undefined,
+    private readonly options: GatewayOptions,
+    private readonly traffic: Server,
+    private readonly admin: Server,
+    readonly url: string,
+    readonly adminUrl: string,
+  ) {}
+
+  static async start(options: GatewayOptions): Promise<Gateway> {
+    const saved = await readState(options.stateFile);
+    const traffic = createServer();
+    const admin = createServer();
+    traffic.keepAliveTimeout = 65_000;
+    const url = await listen(traffic, options.port ?? saved.port ?? 0, options.host ?? '127.0.0.1');
+    const adminUrl = await listen(admin, options.adminPort ?? saved.adminPort ?? 0, options.adminHost ?? '127.0.0.1');
+    const gateway = new Gateway(saved.route, options, traffic, admin, url, adminUrl);
+    traffic.on('request', (req, res) => gateway.serve(req, res, gateway.forward.bind(gateway)));
+    admin.on('request', (req, res) => gateway.serve(req, res, gateway.administer.bind(gateway)));
+    await gateway.persist();
+    return gateway;
+  }
+
+  get currentRoute(): Route | undefined {
+    return this.route;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([closeServer(this.traffic), closeServer(this.admin)]);
+    this.agent.destroy();
+  }
+
+  /** Applies a change unless its revision is not newer; persisted before it takes effect. */
+  async change(change: RouteChange): Promise<{ route: Route; applied: boolean }> {
+    const current = this.route;
+    if (change.revision !== undefined && current && change.revision <= current.revision) return { route: current, applied: false };
+    const next: Route = {
+      revision: change.revision ?? (current?.revision ?? 0) + 1,
+      source: change.source ?? current?.source ?? '',
+      target: change.target ?? current?.target ?? '',
+      targetPercent: change.targetPercent ?? current?.targetPercent ?? 0,
+      mirror: change.mirror ?? current?.mirror ?? false,
+      updatedAt: new Date().toISOString(),
+    };
+    if (!next.source || !next.target) throw new HttpError(400, 'a route needs both a source and a target URL');
+    if (!(next.targetPercent >= 0 && next.targetPercent <= 100)) throw new HttpError(400, 'targetPercent must be within 0–100');
+    await this.persist(next);
+    this.route = next;
+    return { route: next, applied: true };
+  }
+
+  private async persist(route = this.route): Promise<void> {
+    const state: PersistedState = { route, port: portOf(this.url), adminPort: portOf(this.adminUrl) };
+    await mkdir(dirname(this.options.stateFile), { recursive: true });
+    const temporary = `${this.options.stateFile}.${process.pid}.tmp`;
+    await writeFile(temporary, JSON.stringify(state, null, 2));
+    await rename(temporary, this.options.stateFile);
+  }
+
+  private serve(req: IncomingMessage, res: ServerResponse, handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>): void {
+    handler(req, res).catch((error: unknown) => {
+      const status = error instanceof HttpError ? error.status : 502;
+      if (!res.headersSent) sendJson(res, status, { error: error instanceof Error ? error.message : String(error) });
+      else res.destroy();
+    });
+  }
+
+  private async administer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/routes' && req.method === 'GET') return sendJson(res, this.route ? 200 : 404, this.route ?? { error: 'no route yet' });
+    if (path === '/routes' && req.method === 'PUT') {
+      let change: RouteChange;
+      try {
+        change = JSON.parse((await readBody(req)).toString('utf8')) as RouteChange;
+      } catch {
+        throw new HttpError(400, 'expected a JSON route change');
+      }
+      return sendJson(res, 200, await this.change(change));
+    }
+    if (path === '/metrics' && req.method === 'GET') return sendText(res, 200, renderMetrics(this.requests, this.latency, this.mirrorRows));
+    if (path === '/window' && req.method === 'GET') return sendJson(res, 200, this.readWindow());
+    if (path === '/window' && req.method === 'POST') {
+      this.window = newWindow();
+      return sendJson(res, 200, this.readWindow());
+    }
+    if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    throw new HttpError(404, `no admin route ${req.method} ${path}`);
+  }
+
+  readWindow(): CanaryWindow {
+    const w = this.window;
+    return {
+      since: w.since,
+      seconds: (Date.now() - Date.parse(w.since)) / 1000,
+      route: this.route,
+      source: w.source.summary(),
+      target: w.target.summary(),
+      mirror: { rows: w.mirrorRows, agreeing: w.mirrorAgreeing, agreement: w.mirrorRows ? w.mirrorAgreeing / w.mirrorRows : undefined },
+    };
+  }
+
+  private async forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = req.url ?? '/';
+    if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    const route = this.route;
+    if (!route) throw new HttpError(503, 'the gateway has no route yet');
+    const body = await readBody(req);
+    const toTarget = chooseTarget(route.targetPercent, req.headers[STICKY_HEADER]);
+    const backend = toTarget ? 'target' : 'source';
+    const window = this.window;
+    const served = await this.call(toTarget ? route.target : route.source, req, path, body, backend, 'served', window);
+    res.writeHead(served.status, { ...served.headers, [BACKEND_HEADER]: backend });
+    res.end(served.body);
+    if (route.mirror && !toTarget) {
+      // After the caller has its answer: the mirror never delays or changes it.
+      void this.call(route.target, req, path, body, 'target', 'mirrored', window)
+        .then((mirrored) => {
+          if (served.status === 200 && mirrored.status === 200) this.compare(served.body, mirrored.body, window);
+        })
+        .catch(() => undefined);
+    }
+  }
+
+  private async call(base: string, req: IncomingMessage, path: string, body: Buffer, backend: 'source' | 'target', role: 'served' | 'mirrored', window: Window) {
+    const started = performance.now();
+    try {
+      const answer = await send(this.agent, new URL(path, base), req.method ?? 'POST', req.headers['content-type'], body);
+      const ok = answer.status < 500;
+      this.requests.inc({ backend, role, outcome: ok ? 'ok' : 'error' });
+      window[backend].record((performance.now() - started) / 1000, ok);
+      return answer;
+    } catch (error) {
+      this.requests.inc({ backend, role, outcome: 'error' });
+      window[backend].record((performance.now() - started) / 1000, false);
+      if (role === 'served') throw new HttpError(502, `the ${backend} endpoint did not answer: ${error instanceof Error ? error.message : String(error)}`);
+      throw error;
+    } finally {
+      this.latency.observe({ backend, role }, (performance.now() - started) / 1000);
+    }
+  }
+
+  private compare(a: Buffer, b: Buffer, window: Window): void {
+    try {
+      const pa = (JSON.parse(a.toString('utf8')) as PredictionAnswer).predictions;
+      const pb = (JSON.parse(b.toString('utf8')) as PredictionAnswer).predictions;
+      for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+        const same = agrees(pa[i]!, pb[i]!);
+        window.mirrorRows++;
+        if (same) window.mirrorAgreeing++;
+        this.mirrorRows.inc({ agreement: same ? 'same' : 'different' });
+      }
+    } catch {
+      // An answer that is not predictions JSON is not comparable; the error counters tell the rest.
+    }
+  }
+}
+
+interface PredictionAnswer {
+  predictions: { score: number; label?: number }[];
+}
+
+/** Same class, or for regressors scores within 0.1 % (relative, floored at 1e-3 like the shadow gate). */
+function agrees(a: { score: number; label?: number }, b: { score: number; label?: number }): boolean {
+  if (a.label !== undefined || b.label !== undefined) return a.label === b.label;
+  return Math.abs(a.score - b.score) <= 1e-3 * Math.max(Math.abs(a.score), Math.abs(b.score), 1e-3);
+}
+
+function chooseTarget(targetPercent: number, key: string | string[] | undefined): boolean {
+  if (targetPercent <= 0) return false;
+  if (targetPercent >= 100) return true;
+  const sticky = Array.isArray(key) ? key[0] : key;
+  // A sticky key maps to a fixed point in [0, 100): it stays on its backend until the weight passes it.
+  const point = sticky ? createHash('sha1').update(sticky).digest().readUInt32BE(0) / 2 ** 32 * 100 : Math.random() * 100;
+  return point < targetPercent;
+}
+
+function send(agent: Agent, url: URL, method: string, contentType: string | undefined, body: Buffer) {
+  return new Promise<{ status: number; headers: Record<string, string>; body: Buffer }>((resolve, reject) => {
+    const out = request(
+      url,
+      { method, agent, headers: { 'content-type': contentType ?? 'application/json', 'content-length': body.length }, timeout: 30_000 },
+      (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on('data', (c: Buffer) => chunks.push(c));
+        answer.on('end', () => {
+          const type = answer.headers['content-type'];
+          resolve({ status: answer.statusCode ?? 502, headers: type ? { 'content-type': type } : {}, body: Buffer.concat(chunks) });
+        });
+        answer.on('error', reject);
+      },
+    );
+    out.on('timeout', () => out.destroy(new Error('timed out after 30 s')));
+    out.on('error', reject);
+    out.end(body);
+  });
+}
+
+interface Window {
+  since: string;
+  source: LatencyWindow;
+  target: LatencyWindow;
+  mirrorRows: number;
+  mirrorAgreeing: number;
+}
+
+function newWindow(): Window {
+  return { since: new Date().toISOString(), source: new LatencyWindow(), target: new LatencyWindow(), mirrorRows: 0, mirrorAgreeing: 0 };
+}
+
+const portOf = (url: string) => Number(new URL(url).port);
+
+async function readState(file: string): Promise<PersistedState> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as PersistedState;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new Error(`the gateway's state file ${file} is unreadable (${(error as Error).message}); fix or remove it`);
+  }
+}
+
+export type { BackendWindow, CanaryWindow };

@@ -1,0 +1,96 @@
+/**
+ * A load generator: real prediction requests (rows of a holdout set) at a steady rate, so every
+ * canary step is judged on traffic. Used by the demo, the tests and the gateway benchmark.
+ */
+import { Agent, request } from 'node:http';
+
+export interface LoadOptions {
+  url: string;
+  /** Rows to send, one request each, round-robin. */
+  rows: readonly (readonly number[])[];
+  /** Requests per second; absent means as fast as `concurrency` allows. */
+  rps?: number;
+  /** Requests in flight at most. @default 8 */
+  concurrency?: number;
+  /** Send a sticky key with each request (the row's index). */
+  sticky?: boolean;
+}
+
+export interface LoadTally {
+  sent: number;
+  ok: number;
+  errors: number;
+  byBackend: Record<string, number>;
+  latenciesMs: number[];
+}
+
+export class LoadGenerator {
+  private readonly agent: Agent;
+  private stopped = false;
+  private running?: Promise<void>;
+  readonly tally: LoadTally = { sent: 0, ok: 0, errors: 0, byBackend: {}, latenciesMs: [] };
+  url: string;
+
+  constructor(private readonly options: LoadOptions) {
+    this.url = options.url;
+    this.agent = new Agent({ keepAlive: true, maxSockets: options.concurrency ?? 8 });
+  }
+
+  start(): this {
+    const workers = this.options.concurrency ?? 8;
+    const interval = this.options.rps ? (1000 * workers) / this.options.rps : 0;
+    let next = 0;
+    const loop = async () => {
+      while (!this.stopped) {
+        const started = performance.now();
+        const index = next++ % this.options.rows.length;
+        await this.send(index);
+        const wait = interval - (performance.now() - started);
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+    };
+    this.running = Promise.all(Array.from({ length: workers }, loop)).then(() => undefined);
+    return this;
+  }
+
+  async stop(): Promise<LoadTally> {
+    this.stopped = true;
+    await this.running;
+    this.agent.destroy();
+    return this.tally;
+  }
+
+  private send(index: number): Promise<void> {
+    const body = JSON.stringify({ instances: [this.options.rows[index]] });
+    const started = performance.now();
+    return new Promise((resolve) => {
+      const out = request(
+        new URL('/v1/predict', this.url),
+        {
+          method: 'POST',
+          agent: this.agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(this.options.sticky ? { 'x-cloudshift-key': String(index) } : {}) },
+        },
+        (answer) => {
+          answer.resume();
+          answer.on('end', () => {
+            this.tally.sent++;
+            if (answer.statusCode === 200) this.tally.ok++;
+            else this.tally.errors++;
+            const backend = String(answer.headers['x-cloudshift-backend'] ?? 'direct');
+            this.tally.byBackend[backend] = (this.tally.byBackend[backend] ?? 0) + 1;
+            if (this.tally.latenciesMs.length < 1_000_000) this.tally.latenciesMs.push(performance.now() - started);
+            resolve();
+          });
+        },
+      );
+      out.on('error', () => {
+        this.tally.sent++;
+        this.tally.errors++;
+        // A refused connection answers at once: pause so a dead gateway is not spun against.
+        setTimeout(resolve, 50);
+      });
+      out.end(body);
+    });
+  }
+}
