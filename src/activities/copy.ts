@@ -57,6 +57,22 @@ export interface CopyBatchResult {
   vanished: string[];
 }
 
+export interface RetirePageInput extends Filters {
+  migration: string;
+  source: StorageLocation;
+  target: StorageLocation;
+  cursor?: string;
+  pageSize: number;
+  concurrency: number;
+}
+
+export interface RetirePageResult {
+  deleted: number;
+  kept: number;
+  keptKeys: string[];
+  cursor?: string;
+}
+
 export interface PruneInput extends Filters {
   source: StorageLocation;
   target: StorageLocation;
@@ -365,6 +381,74 @@ export function createCopyActivities(deps: CopyDeps) {
             result.manifestKey = manifestKey;
           }
           return result;
+        }),
+      );
+    },
+
+    /**
+     * Teardown, when the spec asks for it: deletes one page of source objects, each only if the
+     * target holds a verified copy of that very version (size, source version, recorded SHA-256).
+     * Whatever does not verify is kept and reported.
+     */
+    async deleteVerifiedSourcePage(input: RetirePageInput): Promise<RetirePageResult> {
+      return asActivity(
+        withLocation(input.source, async () => {
+          const source = storeOf(input.source);
+          const target = storeOf(input.target);
+          const accept = keyFilter(input.include, input.exclude);
+          const page = await source.list(input.source.prefix, { cursor: input.cursor, pageSize: input.pageSize });
+          const objects = page.objects.filter((o) => accept(relativeTo(input.source.prefix, o.key)));
+          const listed = await listedTargets(target, objects.map((o) => targetKeyOf(input.source, input.target, o.key)));
+          const result: RetirePageResult = { deleted: 0, kept: 0, keptKeys: [], cursor: page.cursor };
+          await forEachLimited(objects, input.concurrency, async (o) => {
+            const stored = await storedAt(target, listed, targetKeyOf(input.source, input.target, o.key));
+            const verified = stored && stored.size === o.size && stored.checksums.sha256 && stored.metadata?.[SOURCE_VERSION_METADATA_KEY] === versionOf(o);
+            if (!verified) {
+              result.kept++;
+              if (result.keptKeys.length < MAX_REPORTED_KEYS) result.keptKeys.push(o.key);
+              return;
+            }
+            await source.delete(o.key);
+            result.deleted++;
+          });
+          heartbeat(result);
+          return result;
+        }),
+      );
+    },
+
+    /**
+     * Rollback, when the spec asks for it: deletes one page of what this migration wrote under the
+     * target prefix (objects carrying cloudshift's source-version mark, and its own folder).
+     */
+    async deleteMigratedTargetPage(input: { migration: string; target: StorageLocation; cursor?: string; pageSize: number; concurrency: number }): Promise<RetirePageResult> {
+      return asActivity(
+        withLocation(input.target, async () => {
+          const target = storeOf(input.target);
+          const page = await target.list(input.target.prefix, { cursor: input.cursor, pageSize: input.pageSize });
+          const ownFolder = keyIn(input.target, `.cloudshift/${input.migration}/`);
+          const result: RetirePageResult = { deleted: 0, kept: 0, keptKeys: [], cursor: page.cursor };
+          await forEachLimited(page.objects, input.concurrency, async (o) => {
+            const ours = o.key.startsWith(ownFolder) || (await storedAt(target, undefined, o.key))?.metadata?.[SOURCE_VERSION_METADATA_KEY] !== undefined;
+            if (!ours) {
+              result.kept++;
+              return;
+            }
+            await target.delete(o.key);
+            result.deleted++;
+          });
+          heartbeat(result);
+          return result;
+        }),
+      );
+    },
+
+    /** One source object as a copy batch takes it, named relative to the source prefix. */
+    async describeSourceObject({ source, relativeKey }: { source: StorageLocation; relativeKey: string }): Promise<CopyObjectRef> {
+      return asActivity(
+        withLocation(source, async () => {
+          const info = await storeOf(source).head(keyIn(source, relativeKey));
+          return { key: info.key, size: info.size, version: versionOf(info) };
         }),
       );
     },

@@ -6,15 +6,18 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import type { ShadowInferenceInput } from '../activities/shadow.js';
 import { formatSpecIssues, type MigrationSpec, parseSpec } from '../spec.js';
+import { copyDataWorkflow, type CopyDataInput } from './copy-data.js';
 import {
   approveSignal,
-  CONTROL_TASK_QUEUE,
   CLOUD_RETRY,
+  CONTROL_TASK_QUEUE,
   phaseSearchAttribute,
   rollbackSignal,
   sourceSearchAttribute,
@@ -22,7 +25,6 @@ import {
   targetSearchAttribute,
   taskQueueFor,
 } from './definitions.js';
-import { copyDataWorkflow } from './copy-data.js';
 import { Gatekeeper } from './gates.js';
 import { type MigrationStatus, type Phase, PHASES, type PhaseRecord } from './status.js';
 
@@ -32,12 +34,14 @@ export interface MigrationResult {
   status: MigrationStatus;
 }
 
+/** The search attribute's value while a gate waits, so the UI can list every migration waiting. */
+export const AWAITING_APPROVAL = 'awaitingApproval';
 
 function cloudActivities(spec: MigrationSpec, side: 'source' | 'target') {
   return proxyActivities<Activities>({
     taskQueue: taskQueueFor(spec[side].cloud),
     startToCloseTimeout: '2h',
-    // Long listings heartbeat every page; a silent worker is presumed dead after this.
+    // Long listings and inference runs heartbeat; a silent worker is presumed dead after this.
     heartbeatTimeout: '2m',
     retry: CLOUD_RETRY,
   });
@@ -49,10 +53,29 @@ const control = proxyActivities<Activities>({
   retry: CLOUD_RETRY,
 });
 
+/** Reading both prediction sets and writing the report takes longer than a control call. */
+const comparison = proxyActivities<Activities>({
+  taskQueue: CONTROL_TASK_QUEUE,
+  startToCloseTimeout: '30m',
+  retry: CLOUD_RETRY,
+});
+
 /** Raised inside the workflow to end it as rolled back rather than failed. */
 class RollbackRequested {
-  constructor(readonly reason: string) {}
+  constructor(
+    readonly reason: string,
+    /** Set when a check failed (rather than an operator asking): that phase is marked failed. */
+    readonly failedCheck = false,
+  ) {}
 }
+
+interface Compensation {
+  phase: Phase;
+  what: string;
+  undo: () => Promise<unknown>;
+}
+
+const RETIRE_PAGE = 1000;
 
 /**
  * One migration of one ML workload. Takes a single JSON argument (what the Temporal UI's start
@@ -65,8 +88,9 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
     throw ApplicationFailure.nonRetryable(formatSpecIssues(parsed.issues), 'InvalidMigrationSpec', { issues: parsed.issues });
   }
   const spec = parsed.spec;
+  const migration = spec.name;
   const status: MigrationStatus = {
-    name: spec.name,
+    name: migration,
     source: { cloud: spec.source.cloud, bucket: spec.source.bucket, prefix: spec.source.prefix },
     target: { cloud: spec.target.cloud, bucket: spec.target.bucket, prefix: spec.target.prefix },
     phase: 'validate',
@@ -84,7 +108,15 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
     { key: targetSearchAttribute, value: spec.target.cloud },
   ]);
 
-  const details = (text: string) => setCurrentDetails(`**${spec.name}**: ${spec.source.cloud} → ${spec.target.cloud}, ${text}`);
+  const source = cloudActivities(spec, 'source');
+  const target = cloudActivities(spec, 'target');
+  const compensations: Compensation[] = [];
+  // Gateway revisions must rise across runs of a migration with the same name, so they start
+  // from this run's start time (workflow time, deterministic on replay).
+  let revision = workflowInfo().runStartTime.getTime() * 1000;
+  const setTraffic = (targetPercent: number, mirror: boolean) => control.setTraffic({ migration, targetPercent, mirror, revision: ++revision });
+
+  const details = (text: string) => setCurrentDetails(`**${migration}**: ${spec.source.cloud} → ${spec.target.cloud}, ${text}`);
   const record = (phase: Phase) => status.phases.find((p) => p.phase === phase)!;
   const enter = (phase: Phase, detail: string) => {
     status.phase = phase;
@@ -97,7 +129,9 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
   };
   const gate = async (phase: Phase, waitingFor: string, evidence: string | undefined) => {
     details(`waiting: ${waitingFor}`);
+    upsertSearchAttributes([{ key: phaseSearchAttribute, value: AWAITING_APPROVAL }]);
     const outcome = await gates.wait(phase, waitingFor, evidence, spec.approval);
+    upsertSearchAttributes([{ key: phaseSearchAttribute, value: status.phase }]);
     if (outcome === 'timedOut') throw new RollbackRequested(`no approval of ${phase} within ${spec.approval.timeoutSeconds}s`);
     if (outcome === 'rollback') throw new RollbackRequested(`rollback by ${gates.rollbackRequested!.by}: ${gates.rollbackRequested!.reason}`);
   };
@@ -114,22 +148,21 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
     throw new RollbackRequested(`rollback by ${gates.rollbackRequested!.by}: ${gates.rollbackRequested!.reason}`);
   };
 
+  const copyInput = (mode: CopyDataInput['mode']): CopyDataInput => ({ migration, source: spec.source, target: spec.target, copy: spec.copy, mode });
+
   try {
     enter('validate', 'spec parsed');
     leave('validate', 'succeeded');
 
+    // ── audit ──────────────────────────────────────────────────────────────────────────────
     enter('audit', `inventory of ${spec.source.cloud}:${spec.source.bucket}/${spec.source.prefix}`);
-    const source = cloudActivities(spec, 'source');
-    const inventory = await source.inventorySource({ location: spec.source });
+    const inventory = await untilRollback(() => source.inventorySource({ location: spec.source }));
     status.inventory = inventory;
     const measured = spec.audit.throughputMiBps
       ? undefined
-      : await source.measureSourceThroughput({
-          location: spec.source,
-          objects: inventory.largest,
-          sampleMiB: spec.audit.sampleMiB,
-          streams: spec.copy.concurrency,
-        });
+      : await untilRollback(() =>
+          source.measureSourceThroughput({ location: spec.source, objects: inventory.largest, sampleMiB: spec.audit.sampleMiB, streams: spec.copy.concurrency }),
+        );
     const report = await control.auditReport({
       source: spec.source.cloud,
       target: spec.target.cloud,
@@ -151,37 +184,54 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
     }
     leave('audit', 'succeeded', `${inventory.objects} objects, ${inventory.bytes} bytes; ${report.counts.blocking} blocking, ${report.counts.manual} manual`);
 
+    // ── standUpTarget ──────────────────────────────────────────────────────────────────────
     enter('standUpTarget', `${spec.target.cloud}:${spec.target.bucket}`);
-    await untilRollback(() => cloudActivities(spec, 'target').ensureTargetContainer({ target: spec.target }));
-    // The container is left in place on rollback: it may hold other data, and removing it
-    // would lose nothing a rollback needs back.
-    leave('standUpTarget', 'succeeded', 'target container ready (the inference endpoint comes with the canary work)');
+    await untilRollback(() => target.ensureTargetContainer({ target: spec.target }));
+    // The container itself stays on rollback: it may hold other data, and keeping it loses nothing.
+    if (spec.teardown.deleteTargetDataOnRollback) {
+      compensations.push({ phase: 'standUpTarget', what: `delete what the migration wrote under ${spec.target.bucket}/${spec.target.prefix}`, undo: () => deleteMigratedTargetData() });
+    }
+    // A dry run writes nothing, so it stands up no endpoint either.
+    const workload = spec.copy.dryRun ? undefined : spec.workload;
+    if (workload) {
+      // The model goes first, so the target endpoint loads it from target storage; the copy
+      // phase then finds it in place and skips it.
+      const model = await untilRollback(() => source.describeSourceObject({ source: spec.source, relativeKey: workload.model.path }));
+      await untilRollback(() => target.copyBatch({ source: spec.source, target: spec.target, objects: [model], concurrency: 1, partSizeMiB: spec.copy.partSizeMiB }));
+      const endpoint = (side: 'source' | 'target') => ({
+        migration,
+        side,
+        location: spec[side],
+        modelPath: workload.model.path,
+        executionProvider: spec.shadow.executionProvider,
+        verifyRecordedChecksum: side === 'target',
+      });
+      // The source's endpoint is the one serving today (the local deployer starts it if need be).
+      const sourceEndpoint = await untilRollback(() => source.deployEndpoint(endpoint('source')));
+      compensations.push({ phase: 'standUpTarget', what: 'stop the target endpoint', undo: () => target.stopEndpoint({ migration, side: 'target' }) });
+      const targetEndpoint = await untilRollback(() => target.deployEndpoint(endpoint('target')));
+      status.endpoints = { source: sourceEndpoint.url, target: targetEndpoint.url };
+    }
+    leave('standUpTarget', 'succeeded', workload ? `container ready; target endpoint ${status.endpoints!.target} serving the copied model` : 'container ready; no endpoint (no workload in the spec, or a dry run)');
 
+    // ── copyData ───────────────────────────────────────────────────────────────────────────
     enter('copyData', `${inventory.objects} objects, ${inventory.bytes} bytes`);
     const copyId = `${workflowInfo().workflowId}/copy/1`;
     status.copy = { workflowId: copyId };
     const copied = await untilRollback(() =>
       executeChild(copyDataWorkflow, {
         workflowId: copyId,
-        args: [
-          {
-            migration: spec.name,
-            source: spec.source,
-            target: spec.target,
-            copy: spec.copy,
-            mode: 'initial',
-            expected: { objects: inventory.objects, bytes: inventory.bytes },
-            estimatedMiBps: report.copyTime.mibPerSecond || undefined,
-          },
-        ],
+        args: [{ ...copyInput('initial'), expected: { objects: inventory.objects, bytes: inventory.bytes }, estimatedMiBps: report.copyTime.mibPerSecond || undefined }],
       }),
     );
     status.copy = { workflowId: copyId, ...copied };
     if (copied.plan) {
       leave('copyData', 'succeeded', `dry run: ${copied.plan.objects} objects, ${copied.plan.bytes} bytes would be copied`);
+      for (const phase of ['shadow', 'canary', 'teardown'] as const) leave(phase, 'skipped', 'dry run');
+      await compensate();
       status.state = 'completed';
       details('dry run done; nothing was copied');
-      return { name: spec.name, outcome: 'completed', status };
+      return { name: migration, outcome: 'completed', status };
     }
     const p = copied.progress;
     leave(
@@ -191,20 +241,173 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
         (p.vanishedCount ? `; ${p.vanishedCount} vanished from the source during the copy` : ''),
     );
 
-    status.state = 'completed';
-    details(`copied and verified ${p.verifiedObjects} objects; shadow, canary and teardown are not built yet`);
-    return { name: spec.name, outcome: 'completed', status };
-  } catch (error) {
-    if (error instanceof RollbackRequested) {
-      // Nothing has been created on the target yet at these phases: there is nothing to undo.
-      leave(status.phase, 'compensated', error.reason);
-      status.state = 'rolledBack';
-      status.reason = error.reason;
-      upsertSearchAttributes([{ key: phaseSearchAttribute, value: 'rolledBack' }]);
-      details(`rolled back: ${error.reason}`);
-      return { name: spec.name, outcome: 'rolledBack', status };
+    // ── shadow ─────────────────────────────────────────────────────────────────────────────
+    if (!workload) {
+      leave('shadow', 'skipped', 'no workload in the spec: no model to compare');
+    } else {
+      enter('shadow', `${workload.holdout.path} through the model on both clouds`);
+      const expectedModelSha256 = await untilRollback(() => target.modelChecksum({ migration, source: spec.source, target: spec.target, modelPath: workload.model.path }));
+      const side = (which: 'source' | 'target'): ShadowInferenceInput => ({
+        migration,
+        side: which,
+        location: spec[which],
+        workload,
+        executionProvider: spec.shadow.executionProvider,
+        batchSize: spec.shadow.batchSize,
+        expectedModelSha256,
+        // Once is enough to know the jitter; the target is where it would be mistaken for drift.
+        measureNoise: which === 'target',
+      });
+      const [sourceRun, targetRun] = await untilRollback(() => Promise.all([source.runShadowInference(side('source')), target.runShadowInference(side('target'))]));
+      const { location: _s, ...sourceSummary } = sourceRun;
+      const { location: _t, ...targetSummary } = targetRun;
+      status.shadow = { sides: { source: sourceSummary, target: targetSummary } };
+      const verdict = await untilRollback(() =>
+        comparison.compareShadow({ migration, task: workload.holdout.task, source: sourceRun, target: targetRun, shadow: spec.shadow }),
+      );
+      status.shadow.verdict = verdict;
+      if (!verdict.passed) {
+        const failed = verdict.criteria.filter((c) => c.gate && !c.passed).map((c) => `${c.name} ${c.value.toPrecision(4)} (limit ${c.comparator} ${c.threshold})`);
+        throw new RollbackRequested(`the shadow gate failed: ${failed.join(', ')}; report ${verdict.reportHtml}`, true);
+      }
+      if (spec.approval.afterShadow === 'manual') {
+        await gate('shadow', 'an approve (phase shadow) after reviewing the shadow report', verdict.reportHtml);
+      }
+      leave('shadow', 'succeeded', `${verdict.rows} rows within tolerance; report ${verdict.reportHtml}`);
     }
-    status.state = 'failed';
-    throw error;
+
+    // ── canary ─────────────────────────────────────────────────────────────────────────────
+    if (!workload) {
+      leave('canary', 'skipped', 'no workload in the spec: no traffic to move');
+    } else {
+      enter('canary', `steps ${spec.canary.steps.join(', ')} %`);
+      const gateway = await untilRollback(() => control.ensureGateway({ migration, source: status.endpoints!.source!, target: status.endpoints!.target! }));
+      compensations.push({ phase: 'canary', what: 'all traffic back to the source', undo: () => setTraffic(0, false) });
+      const canary = {
+        gatewayUrl: gateway.url,
+        steps: spec.canary.steps,
+        step: 0,
+        targetPercent: gateway.route.targetPercent,
+        mirror: gateway.route.mirror,
+        analyses: [] as NonNullable<MigrationStatus['canary']>['analyses'],
+      };
+      status.canary = canary;
+      for (const [index, weight] of spec.canary.steps.entries()) {
+        const mirror = spec.canary.mirror && weight < 100;
+        canary.step = index + 1;
+        details(`canary step ${index + 1}/${spec.canary.steps.length}: ${weight} % on the target`);
+        await untilRollback(() => setTraffic(weight, mirror));
+        Object.assign(canary, { targetPercent: weight, mirror });
+        await untilRollback(() => control.openCanaryWindow({ migration }));
+        await untilRollback(() => sleep(spec.canary.intervalSeconds * 1000));
+        const analysis = await untilRollback(() => control.analyseCanaryWindow({ migration, thresholds: spec.canary.thresholds }));
+        const { route: _route, ...window } = analysis.window;
+        canary.analyses.push({ targetPercent: weight, passed: analysis.passed, reasons: analysis.reasons, window });
+        if (!analysis.passed) throw new RollbackRequested(`canary step ${weight} % failed: ${analysis.reasons.join('; ')}`, true);
+        const next = spec.canary.steps[index + 1];
+        if (next !== undefined && spec.approval.betweenCanarySteps === 'manual') {
+          await gate('canary', `an approve (phase canary) to go from ${weight} % to ${next} %`, `canary analysis at ${weight} %: status.canary.analyses[${index}]`);
+        }
+      }
+      leave('canary', 'succeeded', `100 % of traffic on the target through ${gateway.url}`);
+    }
+
+    // ── teardown ───────────────────────────────────────────────────────────────────────────
+    if (spec.approval.beforeTeardown === 'manual') {
+      await gate('teardown', 'an approve (phase teardown) to retire the source: after it, no rollback', 'status.canary and status.copy');
+    }
+    enter('teardown', 'catch-up sync, then retiring the source');
+    // The source is still whole during the catch-up: a rollback stays possible until it is done.
+    const catchUpId = `${workflowInfo().workflowId}/copy/catch-up`;
+    status.teardown = { catchUp: { workflowId: catchUpId } };
+    const caughtUp = await untilRollback(() => executeChild(copyDataWorkflow, { workflowId: catchUpId, args: [copyInput('catchUp')] }));
+    status.teardown.catchUp = { workflowId: catchUpId, ...caughtUp };
+    gates.pointOfNoReturn = true;
+    if (workload && spec.teardown.stopSourceEndpoint) {
+      await source.stopEndpoint({ migration, side: 'source' });
+      status.teardown.sourceEndpointStopped = true;
+    }
+    if (spec.teardown.deleteSourceData) await retireSourceData();
+    const t = status.teardown;
+    leave(
+      'teardown',
+      'succeeded',
+      `catch-up copied ${caughtUp.progress.copiedObjects}, verified ${caughtUp.progress.verifiedObjects}` +
+        (t.sourceEndpointStopped ? '; source endpoint stopped' : '') +
+        (spec.teardown.deleteSourceData ? `; ${t.sourceDeleted} source objects deleted, ${t.sourceKept} kept (not verified at the target)` : '; source data kept'),
+    );
+
+    status.state = 'completed';
+    upsertSearchAttributes([{ key: phaseSearchAttribute, value: 'completed' }]);
+    details('migration completed');
+    return { name: migration, outcome: 'completed', status };
+  } catch (error) {
+    const rolledBack = error instanceof RollbackRequested;
+    if (gates.pointOfNoReturn) {
+      status.state = 'failed';
+      status.reason = error instanceof Error ? error.message : String(error);
+      throw error;
+    }
+    const reason = rolledBack ? error.reason : error instanceof Error ? error.message : String(error);
+    leave(status.phase, rolledBack && !error.failedCheck ? 'compensated' : 'failed', reason);
+    await compensate();
+    status.reason = reason;
+    if (!rolledBack) {
+      // A failure before the point of no return still leaves traffic on the source.
+      status.state = 'failed';
+      upsertSearchAttributes([{ key: phaseSearchAttribute, value: 'failed' }]);
+      throw error;
+    }
+    status.state = 'rolledBack';
+    upsertSearchAttributes([{ key: phaseSearchAttribute, value: 'rolledBack' }]);
+    details(`rolled back: ${reason}`);
+    return { name: migration, outcome: 'rolledBack', status };
+  }
+
+  /** Runs the compensations in reverse, each to the end even if an earlier one failed. */
+  async function compensate(): Promise<void> {
+    status.compensations = [];
+    await CancellationScope.nonCancellable(async () => {
+      for (const c of compensations.reverse()) {
+        try {
+          await c.undo();
+          status.compensations!.push({ phase: c.phase, what: c.what, outcome: 'done' });
+          if (record(c.phase).state === 'succeeded') record(c.phase).state = 'compensated';
+        } catch (error) {
+          status.compensations!.push({ phase: c.phase, what: c.what, outcome: 'failed', error: error instanceof Error ? error.message : String(error) });
+        }
+      }
+    });
+    compensations.length = 0;
+  }
+
+  async function deleteMigratedTargetData(): Promise<void> {
+    let cursor: string | undefined;
+    do {
+      const page = await target.deleteMigratedTargetPage({ migration, target: spec.target, cursor, pageSize: RETIRE_PAGE, concurrency: spec.copy.concurrency });
+      cursor = page.cursor;
+    } while (cursor);
+  }
+
+  async function retireSourceData(): Promise<void> {
+    const t = status.teardown!;
+    Object.assign(t, { sourceDeleted: 0, sourceKept: 0, sourceKeptKeys: [] });
+    let cursor: string | undefined;
+    do {
+      const page = await source.deleteVerifiedSourcePage({
+        migration,
+        source: spec.source,
+        target: spec.target,
+        include: spec.copy.include,
+        exclude: spec.copy.exclude,
+        cursor,
+        pageSize: RETIRE_PAGE,
+        concurrency: spec.copy.concurrency,
+      });
+      t.sourceDeleted! += page.deleted;
+      t.sourceKept! += page.kept;
+      t.sourceKeptKeys = [...t.sourceKeptKeys!, ...page.keptKeys].slice(0, 20);
+      cursor = page.cursor;
+    } while (cursor);
   }
 }

@@ -1,5 +1,7 @@
 /** What the `status` query returns; plain data, safe for workflow code and clients alike. */
+import type { ShadowSideSummary, ShadowVerdict } from '../activities/shadow.js';
 import type { AuditReport } from '../audit/report.js';
+import type { CanaryAnalysis } from '../traffic/analysis.js';
 import type { Cloud } from '../spec.js';
 import type { CopyDataResult } from './copy-data.js';
 import type { Decision, PendingGate } from './gates.js';
@@ -39,6 +41,24 @@ export interface MigrationStatus {
   audit?: AuditReport;
   /** The copy child workflow (query it for live progress) and, once done, its result. */
   copy?: { workflowId: string } & Partial<CopyDataResult>;
+  /** The endpoints serving the model as stored in each cloud. */
+  endpoints?: { source?: string; target?: string };
+  shadow?: {
+    verdict?: ShadowVerdict;
+    sides?: Partial<Record<'source' | 'target', Omit<ShadowSideSummary, 'location'>>>;
+  };
+  canary?: {
+    gatewayUrl: string;
+    steps: number[];
+    /** The step running or last run, 1-based; 0 before the first. */
+    step: number;
+    targetPercent: number;
+    mirror: boolean;
+    analyses: { targetPercent: number; passed: boolean; reasons: string[]; window: Omit<CanaryAnalysis['window'], 'route'> }[];
+  };
+  teardown?: { catchUp?: { workflowId: string } & Partial<CopyDataResult>; sourceEndpointStopped?: boolean; sourceDeleted?: number; sourceKept?: number; sourceKeptKeys?: string[] };
+  /** Compensations run on rollback, in the order they ran. */
+  compensations?: { phase: Phase; what: string; outcome: 'done' | 'failed'; error?: string }[];
   /** What the migration waits for, if anything. */
   pendingGate?: PendingGate;
   /** Every approve, rollback and gate timeout, who and when, applied or not. */
