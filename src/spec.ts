@@ -165,7 +165,14 @@ const auditSchema = z.strictObject({
 
 const workloadSchema = z
   .strictObject({
-    model: z.strictObject({ path: relativeKey }),
+    model: z.strictObject({
+      path: relativeKey,
+      /**
+       * The model the target serves, when it is not the source's (e.g. re-exported for the
+       * target's runtime). It is copied with the rest; the shadow gate is what proves it equivalent.
+       */
+      targetPath: relativeKey.optional(),
+    }),
     holdout: z.strictObject({
       path: relativeKey,
       format: z.enum(['csv', 'jsonl']),

@@ -77,6 +77,8 @@ interface Compensation {
 
 const RETIRE_PAGE = 1000;
 
+const targetModelPath = (workload: NonNullable<MigrationSpec['workload']>) => workload.model.targetPath ?? workload.model.path;
+
 /**
  * One migration of one ML workload. Takes a single JSON argument (what the Temporal UI's start
  * form passes): the spec, validated here so a bad one fails the execution at once.
@@ -196,13 +198,13 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
     if (workload) {
       // The model goes first, so the target endpoint loads it from target storage; the copy
       // phase then finds it in place and skips it.
-      const model = await untilRollback(() => source.describeSourceObject({ source: spec.source, relativeKey: workload.model.path }));
+      const model = await untilRollback(() => source.describeSourceObject({ source: spec.source, relativeKey: targetModelPath(workload) }));
       await untilRollback(() => target.copyBatch({ source: spec.source, target: spec.target, objects: [model], concurrency: 1, partSizeMiB: spec.copy.partSizeMiB }));
       const endpoint = (side: 'source' | 'target') => ({
         migration,
         side,
         location: spec[side],
-        modelPath: workload.model.path,
+        modelPath: side === 'target' ? targetModelPath(workload) : workload.model.path,
         executionProvider: spec.shadow.executionProvider,
         verifyRecordedChecksum: side === 'target',
       });
@@ -246,15 +248,16 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
       leave('shadow', 'skipped', 'no workload in the spec: no model to compare');
     } else {
       enter('shadow', `${workload.holdout.path} through the model on both clouds`);
-      const expectedModelSha256 = await untilRollback(() => target.modelChecksum({ migration, source: spec.source, target: spec.target, modelPath: workload.model.path }));
+      const checksum = (modelPath: string) => untilRollback(() => target.modelChecksum({ migration, source: spec.source, target: spec.target, modelPath }));
+      const expected = { source: await checksum(workload.model.path), target: await checksum(targetModelPath(workload)) };
       const side = (which: 'source' | 'target'): ShadowInferenceInput => ({
         migration,
         side: which,
         location: spec[which],
-        workload,
+        workload: which === 'target' ? { ...workload, model: { path: targetModelPath(workload) } } : workload,
         executionProvider: spec.shadow.executionProvider,
         batchSize: spec.shadow.batchSize,
-        expectedModelSha256,
+        expectedModelSha256: expected[which],
         // Once is enough to know the jitter; the target is where it would be mistaken for drift.
         measureNoise: which === 'target',
       });
@@ -316,13 +319,13 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
     if (spec.approval.beforeTeardown === 'manual') {
       await gate('teardown', 'an approve (phase teardown) to retire the source: after it, no rollback', 'status.canary and status.copy');
     }
+    // The point of no return: from here a rollback is refused (and recorded as refused).
+    gates.pointOfNoReturn = true;
     enter('teardown', 'catch-up sync, then retiring the source');
-    // The source is still whole during the catch-up: a rollback stays possible until it is done.
     const catchUpId = `${workflowInfo().workflowId}/copy/catch-up`;
     status.teardown = { catchUp: { workflowId: catchUpId } };
-    const caughtUp = await untilRollback(() => executeChild(copyDataWorkflow, { workflowId: catchUpId, args: [copyInput('catchUp')] }));
+    const caughtUp = await executeChild(copyDataWorkflow, { workflowId: catchUpId, args: [copyInput('catchUp')] });
     status.teardown.catchUp = { workflowId: catchUpId, ...caughtUp };
-    gates.pointOfNoReturn = true;
     if (workload && spec.teardown.stopSourceEndpoint) {
       await source.stopEndpoint({ migration, side: 'source' });
       status.teardown.sourceEndpointStopped = true;

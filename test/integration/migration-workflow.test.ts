@@ -49,10 +49,11 @@ describe('migrationWorkflow on the dev server', () => {
         name,
         source: { cloud: 'aws', profile: 'local-s3', bucket, prefix: 'data/' },
         target: { cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-target` },
+        approval: { beforeTeardown: 'auto' },
       });
       const result = (await handle.result()) as MigrationResult;
       const description = await handle.describe();
-      expect(description.typedSearchAttributes.get(phaseSearchAttribute)).toBe('copyData');
+      expect(description.typedSearchAttributes.get(phaseSearchAttribute)).toBe('completed');
       return result;
     });
 
@@ -66,7 +67,10 @@ describe('migrationWorkflow on the dev server', () => {
     expect(result.status.phases.find((p) => p.phase === 'audit')?.state).toBe('succeeded');
     // The copy ran as a child workflow on the target's queue and verified every object.
     expect(result.status.copy).toMatchObject({ workflowId: `${name}/copy/1`, progress: { copiedObjects: 20, verifiedObjects: 20, mismatches: 0 } });
-    expect(result.status.phases.filter((p) => p.state === 'succeeded').map((p) => p.phase)).toEqual(['validate', 'audit', 'standUpTarget', 'copyData']);
+    expect(result.status.phases.filter((p) => p.state === 'succeeded').map((p) => p.phase)).toEqual(['validate', 'audit', 'standUpTarget', 'copyData', 'teardown']);
+    // No workload in this spec: nothing to shadow or to route.
+    expect(result.status.phases.filter((p) => p.state === 'skipped').map((p) => p.phase)).toEqual(['shadow', 'canary']);
+    expect(result.status.teardown?.catchUp?.progress).toMatchObject({ copiedObjects: 0, verifiedObjects: 20 });
   });
 
   it('fails a bad spec at once, non-retryably, naming every bad field', async () => {
@@ -148,7 +152,7 @@ describe('blocking audit findings', () => {
         { kind: 'queue', service: 'sqs', name: 'requests' },
       ],
     },
-    approval,
+    approval: { beforeTeardown: 'auto', ...approval },
   });
 
   it('hold the migration until an approve for the audit phase, ignoring one for another phase', async () => {
@@ -164,7 +168,8 @@ describe('blocking audit findings', () => {
       expect(waiting.audit?.copyTime.basis).toBe('measured');
       expect(waiting.audit?.copyTime.perObjectMs).toBeGreaterThan(0);
       expect(waiting.audit?.copyTime.seconds).toBeGreaterThan(0);
-      expect((await handle.describe()).typedSearchAttributes.get(phaseSearchAttribute)).toBe('audit');
+      // The Web UI lists every migration waiting for someone: CloudshiftPhase = "awaitingApproval".
+      expect((await handle.describe()).typedSearchAttributes.get(phaseSearchAttribute)).toBe('awaitingApproval');
 
       await handle.signal(approveSignal, { by: 'bob', phase: 'shadow', comment: 'wrong gate' });
       await eventually(async () => ((await handle.query(statusQuery)).decisions.length === 1 ? true : undefined));

@@ -3,7 +3,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Work
 import { LOCAL_ENDPOINTS } from '../../src/dev/local-stack.js';
 import type { StoreResolver } from '../../src/clouds/profiles.js';
 import type { QueueSelector } from '../../src/config.js';
-import { createWorkers, localActivityDeps, WORKFLOWS_PATH } from '../../src/worker.js';
+import { closeLocalDeps, createWorkers, type LocalDeps, localActivityDeps, WORKFLOWS_PATH } from '../../src/worker.js';
 
 export interface TemporalTestContext {
   client: Client;
@@ -39,7 +39,10 @@ export async function connectTemporal(): Promise<TemporalTestContext> {
 const noop = () => {};
 const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: console.error };
 
-/** Runs every worker until `work` settles, then shuts them all down. */
+/** Endpoints and gateways the test workers started in this process, stopped with them. */
+const localDeps = new Set<ReturnType<typeof localActivityDeps>>();
+
+/** Runs every worker until `work` settles, then shuts them all down with what they served. */
 export async function runWorkersUntil<T>(workers: Worker[], work: () => Promise<T>): Promise<T> {
   const runs = workers.map((w) => w.run());
   try {
@@ -47,19 +50,24 @@ export async function runWorkersUntil<T>(workers: Worker[], work: () => Promise<
   } finally {
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
     await Promise.all(runs);
+    const started = [...localDeps];
+    localDeps.clear();
+    await Promise.all(started.map(closeLocalDeps));
   }
 }
 
 /** Workers on the dev server for one test, with the test's stores and the file's bundle. */
 export function testWorkers(
   temporal: TemporalTestContext,
-  options: { queues: QueueSelector[]; stores: StoreResolver; pageSize?: number; identity: string },
+  options: { queues: QueueSelector[]; stores: StoreResolver; pageSize?: number; identity: string; faults?: LocalDeps['faults']; stateDir?: string },
 ): Promise<Worker[]> {
+  const deps = localActivityDeps({ stores: options.stores, pageSize: options.pageSize, faults: options.faults, stateDir: options.stateDir });
+  localDeps.add(deps);
   return createWorkers({
     connection: temporal.nativeConnection,
     namespace: 'default',
     queues: options.queues,
-    activityDeps: localActivityDeps({ stores: options.stores, pageSize: options.pageSize }),
+    activityDeps: deps,
     workflowBundle: temporal.workflowBundle,
     identity: options.identity,
   });

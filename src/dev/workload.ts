@@ -1,0 +1,44 @@
+/**
+ * The shipped workload (assets/, made by scripts/models/train_models.py): the breast-cancer
+ * classifier, its variants and holdout set, seeded into a source cloud for the demo and the tests,
+ * and its rows as prediction requests for the load generator.
+ */
+import { createReadStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ObjectStore } from '../clouds/object-store.js';
+import type { MigrationSpecInput } from '../spec.js';
+import { PROJECT_ROOT } from './paths.js';
+
+export const ASSETS_DIR = join(PROJECT_ROOT, 'assets');
+export const CLASSIFIER_FEATURES = Array.from({ length: 30 }, (_, i) => `f${i}`);
+/** The models shipped beside the base one: same bytes, weights nudged by 1e-6, weights +30 % noise. */
+export const MODEL_VARIANTS = ['breast-cancer.onnx', 'breast-cancer-copy.onnx', 'breast-cancer-slight.onnx', 'breast-cancer-strong.onnx'] as const;
+
+/** Writes the models and the holdout under `prefix` (skipping what is there with the same size). */
+export async function seedWorkload(store: ObjectStore, prefix: string): Promise<void> {
+  const files = [...MODEL_VARIANTS.map((m) => [`model/${m}`, m] as const), ['holdout/holdout.csv', 'breast-cancer-holdout.csv'] as const];
+  for (const [key, asset] of files) {
+    const size = readFileSync(join(ASSETS_DIR, asset)).length;
+    const existing = await store.head(`${prefix}${key}`).catch(() => undefined);
+    if (existing?.size === size) continue;
+    await store.write(`${prefix}${key}`, createReadStream(join(ASSETS_DIR, asset)), { contentType: asset.endsWith('.csv') ? 'text/csv' : 'application/octet-stream' });
+  }
+}
+
+/** The spec's workload section for what seedWorkload wrote; `targetModel` names a variant. */
+export function workloadSpec(targetModel?: (typeof MODEL_VARIANTS)[number]): NonNullable<MigrationSpecInput['workload']> {
+  return {
+    model: { path: 'model/breast-cancer.onnx', ...(targetModel ? { targetPath: `model/${targetModel}` } : {}) },
+    holdout: { path: 'holdout/holdout.csv', format: 'csv', features: CLASSIFIER_FEATURES, label: 'label', task: 'binary' },
+  };
+}
+
+/** The holdout's feature rows, as prediction requests carry them. */
+export function holdoutRows(): number[][] {
+  const [header, ...lines] = readFileSync(join(ASSETS_DIR, 'breast-cancer-holdout.csv'), 'utf8').trim().split('\n');
+  const columns = CLASSIFIER_FEATURES.map((f) => header!.split(',').indexOf(f));
+  return lines.map((line) => {
+    const cells = line.split(',');
+    return columns.map((c) => Number(cells[c]));
+  });
+}

@@ -1,0 +1,239 @@
+/**
+ * The whole migration with a workload, on the dev server and the emulators: shadow, canary with
+ * real requests through the gateway, teardown; and the ways it rolls back.
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ObjectStore } from '../../src/clouds/object-store.js';
+import { holdoutRows, seedWorkload, workloadSpec } from '../../src/dev/workload.js';
+import { LoadGenerator } from '../../src/traffic/load.js';
+import { approveSignal, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, statusQuery } from '../../src/workflows/definitions.js';
+import type { MigrationResult } from '../../src/workflows/migration.js';
+import type { MigrationStatus } from '../../src/workflows/status.js';
+import { md5OfStream, patternMd5, patternStream, uniqueBucket } from '../support/data.js';
+import { testResolver } from '../support/stores.js';
+import { connectTemporal, runWorkersUntil, type TemporalTestContext, testWorkers } from '../support/temporal.js';
+import { eventually } from '../support/wait.js';
+
+let temporal: TemporalTestContext;
+const stores = testResolver();
+const rows = holdoutRows();
+
+const DATA = Array.from({ length: 12 }, (_, i) => ({ key: `data/part-${i}.bin`, size: 1000 + i * 37, seed: i + 1 }));
+let bucket: string;
+let source: ObjectStore;
+
+beforeAll(async () => {
+  temporal = await connectTemporal();
+  bucket = uniqueBucket('phases');
+  source = stores.store({ cloud: 'aws', profile: 'local-s3', bucket });
+  await source.ensureContainer();
+  await seedWorkload(source, 'fraud/');
+  await Promise.all(DATA.map((d) => source.write(`fraud/${d.key}`, patternStream(d.size, d.seed))));
+});
+afterAll(async () => {
+  await temporal?.close();
+});
+
+const uniqueName = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
+
+function specFor(name: string, overrides: Record<string, unknown> = {}) {
+  return {
+    name,
+    source: { cloud: 'aws', profile: 'local-s3', bucket, prefix: 'fraud/' },
+    target: { cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t`, prefix: `${name}/` },
+    workload: workloadSpec(),
+    audit: { throughputMiBps: 50 },
+    canary: { steps: [10, 50, 100], intervalSeconds: 1.5, thresholds: { minRequests: 10 } },
+    approval: { beforeTeardown: 'auto' },
+    ...overrides,
+  };
+}
+
+const start = (spec: { name: string }) => temporal.client.workflow.start(MIGRATION_WORKFLOW_TYPE, { taskQueue: CONTROL_TASK_QUEUE, workflowId: spec.name, args: [spec] });
+
+/** Sends holdout rows through the migration's gateway from the moment it exists until stopped. */
+function loadThrough(handle: WorkflowHandle) {
+  let load: LoadGenerator | undefined;
+  let stopped = false;
+  const started = eventually(async () => {
+    const s = await handle.query(statusQuery);
+    return s.canary?.gatewayUrl ?? (s.state === 'running' ? undefined : '');
+  }, 60_000).then((url) => {
+    if (url && !stopped) load = new LoadGenerator({ url, rows, rps: 150, concurrency: 4 }).start();
+  });
+  return async () => {
+    stopped = true;
+    await started.catch(() => undefined);
+    return load?.stop();
+  };
+}
+
+async function routeOf(status: MigrationStatus) {
+  const gateway = status.canary?.gatewayUrl;
+  if (!gateway) return undefined;
+  // Through the prediction port: the answer says which backend served it.
+  const answer = await fetch(new URL('/v1/predict', gateway), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [rows[0]] }) });
+  return answer.headers.get('x-cloudshift-backend');
+}
+
+async function expectSourceUntouched() {
+  for (const d of DATA) expect(await md5OfStream(await source.read(`fraud/${d.key}`))).toEqual({ md5: patternMd5(d.size, d.seed), size: d.size });
+}
+
+describe('a migration with a workload', () => {
+  it('runs every phase: shadow passes, the canary moves all traffic, teardown catches up and retires the source', async () => {
+    const name = uniqueName('happy');
+    const spec = specFor(name, { approval: { beforeTeardown: 'manual' }, teardown: { deleteSourceData: false } });
+    const { result, load, servedBy } = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'phases-test' }), async () => {
+      const handle = await start(spec);
+      const stop = loadThrough(handle);
+      const waiting = await eventually(async () => {
+        const s = await handle.query(statusQuery);
+        return s.pendingGate?.phase === 'teardown' ? s : undefined;
+      }, 90_000);
+      // Written during the canary: the catch-up before teardown must carry it over.
+      await source.write('fraud/data/late-arrival.bin', patternStream(4321, 77));
+      expect(waiting.canary?.targetPercent).toBe(100);
+      await handle.signal(approveSignal, { by: 'erin', phase: 'teardown', comment: 'canary clean' });
+      const result = (await handle.result()) as MigrationResult;
+      return { result, load: await stop(), servedBy: await routeOf(result.status) };
+    });
+
+    expect(result.outcome).toBe('completed');
+    expect(result.status.phases.map((p) => p.state)).toEqual(Array(7).fill('succeeded'));
+    const verdict = result.status.shadow?.verdict;
+    expect(verdict).toMatchObject({ passed: true, failed: [], rows: 200 });
+    expect(verdict?.criteria.find((c) => c.name === 'meanRelativeDiff')?.value).toBe(0);
+    expect(result.status.shadow?.sides?.target?.noise).toMatchObject({ rows: 200 });
+    // Both reports were written to the target, in its migration folder.
+    const target = stores.store({ cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t` });
+    const report = JSON.parse(await text(target, `${name}/.cloudshift/${name}/shadow/report.json`)) as { passed: boolean; criteria: unknown[]; sides: { source: { rows: number } } };
+    expect(report).toMatchObject({ passed: true, sides: { source: { rows: 200 } } });
+    expect(await text(target, `${name}/.cloudshift/${name}/shadow/report.html`)).toMatch(/Verdict: PASSED[\s\S]*<svg/);
+    // Every step judged on real requests, none failed.
+    expect(result.status.canary?.analyses.map((a) => [a.targetPercent, a.passed])).toEqual([[10, true], [50, true], [100, true]]);
+    expect(result.status.canary?.analyses[0]?.window.mirror.agreement).toBe(1);
+    expect(load?.errors).toBe(0);
+    expect(load?.byBackend.target).toBeGreaterThan(0);
+    expect(load?.byBackend.source).toBeGreaterThan(0);
+    expect(servedBy).toBe('target');
+    // The catch-up copied what arrived during the canary; the source endpoint is stopped.
+    expect(result.status.teardown).toMatchObject({ catchUp: { progress: { copiedObjects: 1 } }, sourceEndpointStopped: true });
+    expect(await md5OfStream(await target.read(`${name}/data/late-arrival.bin`))).toEqual({ md5: patternMd5(4321, 77), size: 4321 });
+    expect(result.status.decisions).toEqual([expect.objectContaining({ action: 'approve', by: 'erin', phase: 'teardown', applied: true })]);
+    await source.delete('fraud/data/late-arrival.bin');
+  });
+
+  it('rolls back by itself when the shadow gate fails, with the report as evidence', async () => {
+    const name = uniqueName('shadow-fails');
+    const result = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'phases-test' }), async () =>
+      (await start(specFor(name, { workload: workloadSpec('breast-cancer-strong.onnx') }))).result() as Promise<MigrationResult>,
+    );
+    expect(result.outcome).toBe('rolledBack');
+    expect(result.status.reason).toMatch(/the shadow gate failed: .*meanRelativeDiff/);
+    expect(result.status.phases.find((p) => p.phase === 'shadow')?.state).toBe('failed');
+    expect(result.status.phases.find((p) => p.phase === 'canary')?.state).toBe('pending');
+    expect(result.status.shadow?.verdict?.failed).toContain('meanRelativeDiff');
+    expect(result.status.compensations).toEqual([expect.objectContaining({ what: 'stop the target endpoint', outcome: 'done' })]);
+    await expectSourceUntouched();
+  });
+
+  it('passes the shadow gate with the slightly perturbed model', async () => {
+    const name = uniqueName('shadow-slight');
+    const result = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'phases-test' }), async () => {
+      const handle = await start(specFor(name, { workload: workloadSpec('breast-cancer-slight.onnx'), approval: { afterShadow: 'manual' } }));
+      await eventually(async () => ((await handle.query(statusQuery)).pendingGate?.phase === 'shadow' ? true : undefined), 60_000);
+      await handle.signal(rollbackSignal, { by: 'frank', reason: 'stop after the shadow check' });
+      return (await handle.result()) as MigrationResult;
+    });
+    expect(result.status.shadow?.verdict?.passed).toBe(true);
+    const meanRelative = result.status.shadow?.verdict?.criteria.find((c) => c.name === 'meanRelativeDiff')?.value;
+    expect(meanRelative).toBeGreaterThan(0);
+    expect(meanRelative).toBeLessThan(0.001);
+    expect(result).toMatchObject({ outcome: 'rolledBack', status: { reason: 'rollback by frank: stop after the shadow check' } });
+    expect(result.status.decisions[0]).toMatchObject({ action: 'rollback', by: 'frank', evidence: expect.stringMatching(/report\.html$/) });
+  });
+
+  it('catches a failing target endpoint at the first canary step and returns all traffic to the source', async () => {
+    const name = uniqueName('canary-fails');
+    const workers = await testWorkers(temporal, {
+      queues: ['control', 'aws', 'gcp'],
+      stores,
+      identity: 'phases-test',
+      faults: (migration, side) => (migration === name && side === 'target' ? { errorRate: 0.3 } : undefined),
+    });
+    const result = await runWorkersUntil(workers, async () => {
+      const handle = await start(specFor(name));
+      const stop = loadThrough(handle);
+      const result = (await handle.result()) as MigrationResult;
+      await stop();
+      expect(await routeOf(result.status)).toBe('source');
+      return result;
+    });
+    expect(result.outcome).toBe('rolledBack');
+    expect(result.status.reason).toMatch(/canary step 10 % failed: target error rate/);
+    expect(result.status.canary?.analyses).toHaveLength(1);
+    expect(result.status.compensations?.map((c) => [c.what, c.outcome])).toEqual([
+      ['all traffic back to the source', 'done'],
+      ['stop the target endpoint', 'done'],
+    ]);
+    await expectSourceUntouched();
+  });
+
+  it('rolls back from a canary gate, and from the teardown gate, with traffic back on the source', async () => {
+    for (const [phase, approval] of [
+      ['canary', { betweenCanarySteps: 'manual' }],
+      ['teardown', { beforeTeardown: 'manual' }],
+    ] as const) {
+      const name = uniqueName(`rb-${phase}`);
+      const result = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'phases-test' }), async () => {
+        const handle = await start(specFor(name, { approval }));
+        const stop = loadThrough(handle);
+        await eventually(async () => ((await handle.query(statusQuery)).pendingGate?.phase === phase ? true : undefined), 90_000);
+        await handle.signal(rollbackSignal, { by: 'gina', reason: `stop at ${phase}` });
+        const result = (await handle.result()) as MigrationResult;
+        await stop();
+        expect(await routeOf(result.status)).toBe('source');
+        return result;
+      });
+      expect(result).toMatchObject({ outcome: 'rolledBack', status: { reason: `rollback by gina: stop at ${phase}` } });
+      expect(result.status.compensations?.[0]).toMatchObject({ what: 'all traffic back to the source', outcome: 'done' });
+      await expectSourceUntouched();
+    }
+  });
+
+  it('refuses a rollback once teardown has begun, and deletes only verified source objects', async () => {
+    const name = uniqueName('retire');
+    const retireBucket = uniqueBucket('retire');
+    const retireSource = stores.store({ cloud: 'aws', profile: 'local-s3', bucket: retireBucket });
+    await retireSource.ensureContainer();
+    await seedWorkload(retireSource, 'fraud/');
+    await Promise.all(DATA.map((d) => retireSource.write(`fraud/${d.key}`, patternStream(d.size, d.seed))));
+    const spec = { ...specFor(name, { teardown: { deleteSourceData: true } }), source: { cloud: 'aws', profile: 'local-s3', bucket: retireBucket, prefix: 'fraud/' } };
+    const result = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'phases-test' }), async () => {
+      const handle = await start(spec);
+      const stop = loadThrough(handle);
+      await eventually(async () => ((await handle.query(statusQuery)).phase === 'teardown' ? true : undefined), 90_000);
+      await handle.signal(rollbackSignal, { by: 'hank', reason: 'too late' });
+      const result = (await handle.result()) as MigrationResult;
+      await stop();
+      return result;
+    });
+    expect(result.outcome).toBe('completed');
+    const refusal = result.status.decisions.find((d) => d.by === 'hank');
+    expect(refusal?.applied).toBe(false);
+    expect(refusal?.note).toMatch(/refused: teardown has begun/);
+    expect(result.status.teardown).toMatchObject({ sourceDeleted: DATA.length + 5, sourceKept: 0 });
+    expect((await retireSource.list('fraud/')).objects.filter((o) => !o.key.includes('/.cloudshift/'))).toEqual([]);
+    const target = stores.store({ cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t` });
+    for (const d of DATA) expect(await md5OfStream(await target.read(`${name}/${d.key}`))).toEqual({ md5: patternMd5(d.size, d.seed), size: d.size });
+  });
+});
+
+async function text(store: ObjectStore, key: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of await store.read(key)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
