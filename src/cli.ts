@@ -1,22 +1,80 @@
 /**
  * The `cloudshift` command. Spec files may be JSON or YAML. Exit codes: 0 done, 1 the migration
- * failed or rolled back, 2 bad usage or a bad spec, 3 something could not be reached.
+ * failed, 2 bad usage or a bad spec, 3 something could not be reached, 4 the migration rolled back.
  */
+import { WorkflowFailedError } from '@temporalio/client';
 import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { InvalidMigrationSpecError, MigrationClient } from './client/index.js';
+import { InvalidMigrationSpecError, MigrationClient, type MigrationResult, type Progress } from './client/index.js';
+import { progressLine, resultLines } from './client/progress.js';
 import { loadConfig } from './config.js';
 import { CLOUDS, type Cloud, formatSpecIssues, parseSpec } from './spec.js';
 
 const USAGE = `usage: cloudshift <command> [options]
   validate --spec FILE [--json]     check a spec without starting anything
   audit --spec FILE [--json]        the audit alone (exit 1 when it has blocking findings)
-  start --spec FILE [--wait]        start a migration (id = the spec's name)
-  status ID [--json]                phase, progress and decisions of a migration
+  start --spec FILE [--wait]        start a migration (id = the spec's name); --wait follows it
+  status ID [--json] [--follow]     phase, progress and decisions; --follow until it ends
+  approve ID [--phase P] [--comment C] [--by NAME]
+                                    approve the gate waiting (only if it is phase P, when given)
+  rollback ID --reason TEXT [--by NAME]
+                                    roll back (refused once teardown has begun)
+  list [--phase P] [--json]         migrations, newest first (P: a phase, awaitingApproval, …)
   worker [--queues LIST]            run a worker (control,aws,gcp,azure,onprem or all)
   dev                               start the local stack and a worker serving every queue
-  demo [--source C] [--target C]    the demo migration on the local stack (default aws → gcp)`;
+  demo [--source C] [--target C] [--wait-for-approval]
+                                    the demo migration on the local stack (default aws → gcp)
+The operator's name (--by) defaults to the OS user. Exit codes: 0 completed, 1 failed, 2 usage or
+spec, 3 unreachable, 4 rolled back.`;
+
+const EXIT = { completed: 0, failed: 1, usage: 2, unreachable: 3, rolledBack: 4 } as const;
+
+const operator = (by: string | undefined) => by ?? userInfo().username;
+
+/** Follows a migration to its end: live lines on a terminal, a line per change otherwise. */
+async function follow(client: MigrationClient, id: string, json: boolean): Promise<number> {
+  let last = '';
+  const live = process.stdout.isTTY && !json;
+  const onProgress = (progress: Progress) => {
+    const line = json ? JSON.stringify(progress) : progressLine(progress);
+    if (line === last) return;
+    last = line;
+    if (live) process.stdout.write(`\r\x1b[2K${line.slice(0, (process.stdout.columns || 120) - 1)}`);
+    else console.log(line);
+  };
+  let result: MigrationResult;
+  try {
+    result = await client.followMigration(id, onProgress);
+  } catch (error) {
+    if (live) process.stdout.write('\n');
+    if (error instanceof WorkflowFailedError) {
+      console.error(`${id} failed: ${error.cause?.message ?? error.message}`);
+      return EXIT.failed;
+    }
+    throw error;
+  }
+  if (live) process.stdout.write('\n');
+  console.log(json ? JSON.stringify(result) : resultLines(result.status).join('\n'));
+  return result.outcome === 'completed' ? EXIT.completed : EXIT.rolledBack;
+}
+
+function needId(positionals: string[], command: string): string {
+  const id = positionals[0];
+  if (!id) throw new UsageError(`${command} needs a migration id`);
+  return id;
+}
+
+async function withClient<T>(work: (client: MigrationClient) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const client = await MigrationClient.connect(config.temporal.address, config.temporal.namespace);
+  try {
+    return await work(client);
+  } finally {
+    await client.close();
+  }
+}
 
 function readSpecFile(path: string | undefined): unknown {
   if (!path) throw new UsageError('--spec FILE is required');
@@ -41,10 +99,16 @@ async function main(argv: string[]): Promise<number> {
       spec: { type: 'string' },
       json: { type: 'boolean', default: false },
       wait: { type: 'boolean', default: false },
+      follow: { type: 'boolean', default: false },
+      phase: { type: 'string' },
+      comment: { type: 'string' },
+      reason: { type: 'string' },
+      by: { type: 'string' },
       queues: { type: 'string' },
       source: { type: 'string' },
       target: { type: 'string' },
       objects: { type: 'string' },
+      'wait-for-approval': { type: 'boolean', default: false },
     },
   });
   switch (command) {
@@ -52,7 +116,7 @@ async function main(argv: string[]): Promise<number> {
       const parsed = parseSpec(readSpecFile(values.spec));
       if (values.json) console.log(JSON.stringify(parsed.ok ? { ok: true, spec: parsed.spec } : parsed, null, 2));
       else console.log(parsed.ok ? `${values.spec}: valid migration spec "${parsed.spec.name}"` : formatSpecIssues(parsed.issues));
-      return parsed.ok ? 0 : 2;
+      return parsed.ok ? EXIT.completed : EXIT.usage;
     }
     case 'audit': {
       const parsed = parseSpec(readSpecFile(values.spec));
@@ -68,40 +132,53 @@ async function main(argv: string[]): Promise<number> {
       return report.blocking.length > 0 ? 1 : 0;
     }
     case 'start': {
-      const config = loadConfig();
-      const client = await MigrationClient.connect(config.temporal.address, config.temporal.namespace);
-      try {
-        const { workflowId, runId } = await client.startMigration(readSpecFile(values.spec) as never);
+      const spec = readSpecFile(values.spec);
+      return withClient(async (client) => {
+        const { workflowId, runId } = await client.startMigration(spec as never);
         console.log(values.json ? JSON.stringify({ workflowId, runId }) : `started ${workflowId} (run ${runId})`);
-        if (!values.wait) return 0;
-        const result = await client.waitForResult(workflowId);
-        console.log(JSON.stringify(result, null, 2));
-        return result.outcome === 'completed' ? 0 : 1;
-      } finally {
-        await client.close();
-      }
+        return values.wait ? follow(client, workflowId, values.json) : EXIT.completed;
+      });
     }
     case 'status': {
-      const id = positionals[0];
-      if (!id) throw new UsageError('status needs a migration id');
-      const config = loadConfig();
-      const client = await MigrationClient.connect(config.temporal.address, config.temporal.namespace);
-      try {
+      const id = needId(positionals, 'status');
+      return withClient(async (client) => {
+        if (values.follow) return follow(client, id, values.json);
         const status = await client.getStatus(id);
         if (values.json) console.log(JSON.stringify(status, null, 2));
         else {
-          console.log(`${status.name}: ${status.source.cloud} → ${status.target.cloud}, phase ${status.phase} (${status.state})`);
-          for (const p of status.phases) console.log(`  ${p.phase.padEnd(14)} ${p.state.padEnd(10)} ${p.detail ?? ''}`);
+          console.log(resultLines(status).join('\n'));
           if (status.pendingGate) console.log(`waiting since ${status.pendingGate.since}: ${status.pendingGate.waitingFor}`);
-          for (const d of status.decisions) {
-            console.log(`  ${d.at} ${d.action} by ${d.by}${d.phase ? ` (${d.phase})` : ''}${d.comment ? `: ${d.comment}` : ''}${d.applied ? '' : ` [${d.note}]`}`);
-          }
           if (status.audit) console.log(`\n${(await import('./audit/report.js')).renderAuditReport(status.audit)}`);
         }
-        return 0;
-      } finally {
-        await client.close();
-      }
+        return EXIT.completed;
+      });
+    }
+    case 'approve': {
+      const id = needId(positionals, 'approve');
+      return withClient(async (client) => {
+        const approval = { by: operator(values.by), ...(values.phase ? { phase: values.phase } : {}), ...(values.comment ? { comment: values.comment } : {}) };
+        await client.approve(id, approval);
+        console.log(values.json ? JSON.stringify({ sent: 'approve', ...approval }) : `approve sent to ${id} by ${approval.by}; \`cloudshift status ${id}\` shows whether it applied`);
+        return EXIT.completed;
+      });
+    }
+    case 'rollback': {
+      const id = needId(positionals, 'rollback');
+      if (!values.reason) throw new UsageError('rollback needs --reason TEXT: the decision log keeps why');
+      const reason = values.reason;
+      return withClient(async (client) => {
+        await client.rollback(id, { by: operator(values.by), reason });
+        console.log(values.json ? JSON.stringify({ sent: 'rollback', by: operator(values.by), reason }) : `rollback sent to ${id} by ${operator(values.by)}`);
+        return EXIT.completed;
+      });
+    }
+    case 'list': {
+      return withClient(async (client) => {
+        const migrations = await client.list({ phase: values.phase });
+        if (values.json) console.log(JSON.stringify(migrations, null, 2));
+        else for (const m of migrations) console.log(`${m.workflowId.padEnd(48)} ${m.execution.padEnd(10)} ${(m.phase ?? '').padEnd(17)} ${m.source ?? '?'} → ${m.target ?? '?'}  ${m.startTime}`);
+        return EXIT.completed;
+      });
     }
     case 'worker': {
       const { runWorker } = await import('./worker.js');
@@ -121,6 +198,7 @@ async function main(argv: string[]): Promise<number> {
         source: cloudOption(values.source, 'aws'),
         target: cloudOption(values.target, 'gcp'),
         objects: values.objects ? Number(values.objects) : undefined,
+        waitForApproval: values['wait-for-approval'],
       });
     }
     default:
@@ -133,13 +211,13 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof UsageError) {
       console.error(`cloudshift: ${error.message}\n${USAGE}`);
-      process.exit(2);
+      process.exit(EXIT.usage);
     }
     if (error instanceof InvalidMigrationSpecError) {
       console.error(error.message);
-      process.exit(2);
+      process.exit(EXIT.usage);
     }
     console.error(`cloudshift: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(3);
+    process.exit(EXIT.unreachable);
   },
 );

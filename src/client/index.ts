@@ -4,14 +4,18 @@
  */
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { formatSpecIssues, type MigrationSpec, type MigrationSpecInput, parseSpec, type SpecIssue } from '../spec.js';
+import { type CopyStatus, copyStatusQuery } from '../workflows/copy-data.js';
 import {
   type ApproveSignal,
   approveSignal,
   CONTROL_TASK_QUEUE,
   MIGRATION_WORKFLOW_TYPE,
+  phaseSearchAttribute,
   type RollbackSignal,
   rollbackSignal,
+  sourceSearchAttribute,
   statusQuery,
+  targetSearchAttribute,
 } from '../workflows/definitions.js';
 import type { MigrationResult } from '../workflows/migration.js';
 import type { MigrationStatus } from '../workflows/status.js';
@@ -30,6 +34,24 @@ export interface StartMigrationOptions {
   workflowId?: string;
   /** @default 'cloudshift' */
   taskQueue?: string;
+}
+
+export interface MigrationSummary {
+  workflowId: string;
+  /** Temporal's view: RUNNING, COMPLETED, FAILED, … */
+  execution: string;
+  /** cloudshift's phase search attribute: a phase, awaitingApproval, completed, rolledBack, failed. */
+  phase?: string;
+  source?: string;
+  target?: string;
+  startTime: string;
+}
+
+/** What `followMigration` hands its callback on every poll. */
+export interface Progress {
+  status: MigrationStatus;
+  /** The running copy's own progress, while a copy runs. */
+  copy?: CopyStatus;
 }
 
 export interface StartedMigration {
@@ -75,6 +97,47 @@ export class MigrationClient {
 
   async waitForResult(workflowId: string): Promise<MigrationResult> {
     return (await this.handle(workflowId).result()) as MigrationResult;
+  }
+
+  /** Migrations known to Temporal, newest first; `phase` filters on the phase search attribute. */
+  async list(options: { phase?: string; limit?: number } = {}): Promise<MigrationSummary[]> {
+    if (options.phase && !/^[A-Za-z]+$/.test(options.phase)) throw new Error(`expected a phase name (letters only), got "${options.phase}"`);
+    const query = `WorkflowType = '${MIGRATION_WORKFLOW_TYPE}'${options.phase ? ` AND ${phaseSearchAttribute.name} = '${options.phase}'` : ''}`;
+    const found: MigrationSummary[] = [];
+    for await (const w of this.client.workflow.list({ query })) {
+      found.push({
+        workflowId: w.workflowId,
+        execution: w.status.name,
+        phase: w.typedSearchAttributes.get(phaseSearchAttribute),
+        source: w.typedSearchAttributes.get(sourceSearchAttribute),
+        target: w.typedSearchAttributes.get(targetSearchAttribute),
+        startTime: w.startTime.toISOString(),
+      });
+      if (found.length >= (options.limit ?? 100)) break;
+    }
+    return found;
+  }
+
+  /**
+   * Polls a migration's status (and its running copy's) until it ends, calling `onProgress` on
+   * every poll; resolves with the result.
+   */
+  async followMigration(workflowId: string, onProgress: (progress: Progress) => void, intervalMs = 1000): Promise<MigrationResult> {
+    const result = this.waitForResult(workflowId);
+    let done = false;
+    void result.finally(() => (done = true)).catch(() => undefined);
+    while (!done) {
+      try {
+        const status = await this.getStatus(workflowId);
+        const copyId = status.phase === 'copyData' ? status.copy?.workflowId : status.phase === 'teardown' ? status.teardown?.catchUp?.workflowId : undefined;
+        const copy = copyId ? await this.handle(copyId).query(copyStatusQuery).catch(() => undefined) : undefined;
+        onProgress({ status, copy });
+      } catch {
+        // Between runs or before the first workflow task a query can fail; the next poll retries.
+      }
+      await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, intervalMs))]);
+    }
+    return result;
   }
 
   async approve(workflowId: string, approval: ApproveSignal): Promise<void> {

@@ -5,14 +5,18 @@
  */
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Readable } from 'node:stream';
+import { userInfo } from 'node:os';
 import { renderAuditReport } from '../audit/report.js';
-import { MigrationClient } from '../client/index.js';
+import { MigrationClient, type Progress } from '../client/index.js';
+import { progressLine, resultLines } from '../client/progress.js';
 import type { ObjectStore } from '../clouds/object-store.js';
 import { StoreResolver } from '../clouds/profiles.js';
 import { loadConfig } from '../config.js';
 import type { Cloud, Dependency, MigrationSpecInput } from '../spec.js';
-import { createWorkers, localActivityDeps } from '../worker.js';
+import { LoadGenerator } from '../traffic/load.js';
+import { closeLocalDeps, createWorkers, localActivityDeps } from '../worker.js';
 import { ensureStack, LOCAL_ENDPOINTS } from './local-stack.js';
+import { holdoutRows, seedWorkload, workloadSpec } from './workload.js';
 
 export const LOCAL_PROFILE_OF: Record<Cloud, string> = { aws: 'local-s3', gcp: 'local-gcs', azure: 'local-azure', onprem: 'local-fs' };
 
@@ -23,6 +27,8 @@ export interface DemoOptions {
   target?: Cloud;
   /** Objects in the seeded data set. @default 3000 */
   objects?: number;
+  /** Leave the approval gates to an operator (`cloudshift approve …`) instead of approving them itself. */
+  waitForApproval?: boolean;
 }
 
 /** A typical deployment of the fraud detector on the source cloud, for the audit to read. */
@@ -79,7 +85,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   const sourceLocation = { cloud: source, profile: LOCAL_PROFILE_OF[source], bucket: 'cloudshift-demo-source', prefix: 'fraud-detector/' };
   const sourceStore = stores.store(sourceLocation);
   await sourceStore.ensureContainer();
-  log(`seeding ${objects} objects into ${sourceStore.uri}/${sourceLocation.prefix}data/`);
+  log(`seeding the model, its holdout set and ${objects} data objects into ${sourceStore.uri}/${sourceLocation.prefix}`);
+  await seedWorkload(sourceStore, sourceLocation.prefix);
   await seedDataSet(sourceStore, `${sourceLocation.prefix}data/`, objects);
 
   const now = new Date();
@@ -90,31 +97,63 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     source: sourceLocation,
     // A prefix per run, so every demo copies (and verifies) the whole data set afresh.
     target: { cloud: target, profile: LOCAL_PROFILE_OF[target], bucket: 'cloudshift-demo-target', prefix: `${name}/` },
+    workload: workloadSpec(),
     deployment: { dependencies: demoDeployment(source) },
+    canary: { steps: [1, 5, 25, 50, 100], intervalSeconds: 3 },
+    // The demo's audit finds blocking items (it is a real SageMaker-style deployment): a person
+    // acknowledges them, and approves the teardown, the point of no return.
+    approval: { onBlockingFindings: 'approve', beforeTeardown: 'manual' },
   };
 
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const workers = await createWorkers({ connection, namespace: config.temporal.namespace, queues: config.queues, activityDeps: localActivityDeps({ stores }) });
+  const deps = localActivityDeps({ stores });
+  const workers = await createWorkers({ connection, namespace: config.temporal.namespace, queues: config.queues, activityDeps: deps });
   const runs = workers.map((w) => w.run());
   const client = await MigrationClient.connect(config.temporal.address, config.temporal.namespace);
+  let load: LoadGenerator | undefined;
+  const approved = new Set<string>();
   try {
     const { workflowId } = await client.startMigration(spec);
     log(`started ${workflowId}: ${source} → ${target}`);
     log(`watch it: ${LOCAL_ENDPOINTS.temporalUi}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`);
-    const result = await client.waitForResult(workflowId);
+    let last = '';
+    const onProgress = (progress: Progress) => {
+      const { status } = progress;
+      const line = progressLine(progress);
+      if (line !== last) log((last = line));
+      // Real requests for the canary: the holdout's rows through the gateway, from the moment it exists.
+      if (status.canary?.gatewayUrl && !load) {
+        load = new LoadGenerator({ url: status.canary.gatewayUrl, rows: holdoutRows(), rps: 200, concurrency: 4 }).start();
+        log(`load generator: 200 requests/s of holdout rows through the gateway ${status.canary.gatewayUrl}`);
+      }
+      const gate = status.pendingGate;
+      if (gate && !approved.has(`${gate.phase}@${gate.since}`)) {
+        approved.add(`${gate.phase}@${gate.since}`);
+        if (options.waitForApproval) {
+          log(`waiting for you: cloudshift approve ${workflowId} --phase ${gate.phase}   (or: cloudshift rollback ${workflowId} --reason …)`);
+        } else {
+          log(`approving the ${gate.phase} gate as ${userInfo().username} (run with --wait-for-approval to decide yourself)`);
+          void client.approve(workflowId, { by: userInfo().username, phase: gate.phase, comment: 'approved by the demo' });
+        }
+      }
+    };
+    const result = await client.followMigration(workflowId, onProgress, 500);
+    const tally = await load?.stop();
     if (result.status.audit) console.log(`\n${renderAuditReport(result.status.audit)}\n`);
-    const decided = result.status.decisions.map((d) => `${d.action} by ${d.by}${d.applied ? '' : ` (${d.note})`}`);
-    if (decided.length) log(`decisions: ${decided.join('; ')}`);
+    console.log(resultLines(result.status).join('\n'));
     const copy = result.status.copy?.progress;
-    if (copy) {
-      log(`copy: ${copy.copiedObjects} copied, ${copy.skippedObjects} already there, ${copy.verifiedObjects} verified, ${copy.mismatches} mismatches; manifest ${result.status.copy?.manifestPrefix}`);
-    }
+    if (copy) log(`copy: ${copy.copiedObjects} copied, ${copy.skippedObjects} already there, ${copy.verifiedObjects} verified, ${copy.mismatches} mismatches; manifest ${result.status.copy?.manifestPrefix}`);
+    if (tally) log(`load: ${tally.sent} requests, ${tally.errors} errors, served by ${Object.entries(tally.byBackend).map(([b, n]) => `${b} ${n}`).join(', ')}`);
     log(`${result.outcome}: ${result.status.phases.filter((p) => p.state === 'succeeded').map((p) => p.phase).join(' → ')}`);
-    log(`the stack stays up for the Web UI at ${LOCAL_ENDPOINTS.temporalUi}; stop it with: bash scripts/stack.sh stop`);
-    return result.outcome === 'completed' ? 0 : 1;
+    log(`the shadow report: ${result.status.shadow?.verdict?.reportHtml ?? 'none'}`);
+    log(`in the Temporal Web UI: ${LOCAL_ENDPOINTS.temporalUi}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`);
+    log('the stack stays up for the Web UI; stop it with: bash scripts/stack.sh stop');
+    return result.outcome === 'completed' ? 0 : 4;
   } finally {
+    await load?.stop();
     for (const w of workers) w.shutdown();
     await Promise.all(runs);
+    await closeLocalDeps(deps);
     await client.close();
     await connection.close();
   }

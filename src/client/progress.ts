@@ -1,0 +1,59 @@
+/** Progress as a person reads it: one line per poll, with bars for the copy and the canary. */
+import type { Progress } from './index.js';
+
+const MiB = 1024 * 1024;
+
+export function bar(fraction: number, width = 24): string {
+  const f = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
+  const full = Math.round(f * width);
+  return `[${'#'.repeat(full)}${'-'.repeat(width - full)}] ${(f * 100).toFixed(0).padStart(3)}%`;
+}
+
+export function progressLine({ status, copy }: Progress): string {
+  const head = `${status.name} ${status.phase}`;
+  if (status.pendingGate) return `${head}: waiting for ${status.pendingGate.waitingFor}`;
+  if (copy) {
+    const p = copy.progress;
+    const done = p.copiedObjects + p.skippedObjects;
+    const total = copy.expected?.objects ?? Math.max(p.listedObjects, done);
+    const eta = copy.etaSeconds !== undefined ? `, ${Math.ceil(copy.etaSeconds)} s left` : '';
+    const stage = copy.stage === 'copy' ? '' : ` (${copy.stage}: ${p.verifiedObjects} verified)`;
+    return `${head} ${bar(total ? done / total : 0)} ${done}/${total} objects, ${((p.copiedBytes + p.skippedBytes) / MiB).toFixed(1)} MiB at ${copy.mibPerSecond.toFixed(1)} MiB/s${eta}${stage}`;
+  }
+  if (status.phase === 'canary' && status.canary) {
+    const c = status.canary;
+    const last = c.analyses.at(-1);
+    return `${head} ${bar(c.targetPercent / 100)} on the target, step ${c.step}/${c.steps.length}${last ? `, last analysis ${last.passed ? 'passed' : 'failed'} (${last.window.target.requests} target requests)` : ''}`;
+  }
+  if (status.phase === 'shadow' && status.shadow?.verdict) return `${head}: ${status.shadow.verdict.passed ? 'passed' : 'failed'} (${status.shadow.verdict.reportHtml})`;
+  return `${head} (${status.state})`;
+}
+
+/** The end of a migration in a few lines: each phase, the gate verdicts, the decisions. */
+export function resultLines(status: Progress['status']): string[] {
+  const lines = [`${status.name}: ${status.source.cloud} → ${status.target.cloud}, ${status.state}${status.reason ? ` (${status.reason})` : ''}`];
+  for (const p of status.phases) lines.push(`  ${p.phase.padEnd(14)} ${p.state.padEnd(11)} ${p.detail ?? ''}`);
+  const verdict = status.shadow?.verdict;
+  if (verdict) {
+    lines.push(`shadow gate ${verdict.passed ? 'passed' : `FAILED on ${verdict.failed.join(', ')}`}; report ${verdict.reportHtml}`);
+    for (const c of verdict.criteria) {
+      lines.push(`  ${c.name.padEnd(18)} ${c.value.toPrecision(4).padStart(11)} ${c.threshold === undefined ? 'monitor' : `${c.comparator} ${c.threshold}`}${c.gate ? (c.passed ? '  ok' : '  FAIL') : ''}`);
+    }
+    const noise = verdict.noise.target ?? verdict.noise.source;
+    if (noise) lines.push(`  noise floor (${noise.comparison}): max |Δ| ${noise.maxAbsolute.toExponential(2)}, mean relative ${noise.meanRelative.toExponential(2)}`);
+  }
+  for (const a of status.canary?.analyses ?? []) {
+    const w = a.window;
+    const ms = (s?: number) => (s === undefined ? '–' : `${(s * 1000).toFixed(1)} ms`);
+    lines.push(
+      `canary ${String(a.targetPercent).padStart(3)} %: ${a.passed ? 'passed' : 'FAILED'}; source ${w.source.requests} req, p99 ${ms(w.source.p99)}; target ${w.target.requests} req, ${(w.target.errorRate * 100).toFixed(2)} % errors, p99 ${ms(w.target.p99)}` +
+        (w.mirror.agreement !== undefined ? `; mirrored agreement ${(w.mirror.agreement * 100).toFixed(2)} %` : '') +
+        (a.reasons.length ? ` (${a.reasons.join('; ')})` : ''),
+    );
+  }
+  for (const c of status.compensations ?? []) lines.push(`compensation (${c.phase}): ${c.what}: ${c.outcome}${c.error ? ` (${c.error})` : ''}`);
+  for (const d of status.decisions) {
+    lines.push(`decision ${d.at} ${d.action} by ${d.by}${d.phase ? ` (${d.phase})` : ''}${d.comment ? `: ${d.comment}` : ''}${d.applied ? '' : ` [${d.note}]`}`);
+  }
+  return lines;
+}
