@@ -1,0 +1,132 @@
+/** The CLI driving migrations as an operator would: spawned processes against the dev server. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MigrationSummary } from '../../src/client/index.js';
+import { PROJECT_ROOT } from '../../src/dev/paths.js';
+import type { MigrationStatus } from '../../src/workflows/status.js';
+import { patternStream, uniqueBucket } from '../support/data.js';
+import { testResolver } from '../support/stores.js';
+import { connectTemporal, runWorkersUntil, type TemporalTestContext, testWorkers } from '../support/temporal.js';
+import { eventually } from '../support/wait.js';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'cs-cli-mig-'));
+const stores = testResolver();
+let temporal: TemporalTestContext;
+let bucket: string;
+
+async function cloudshift(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(join(PROJECT_ROOT, 'node_modules/.bin/tsx'), ['src/cli.ts', ...args], { cwd: PROJECT_ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+function specFile(name: string, extra: string[] = []): string {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(
+    file,
+    [
+      `name: ${name}`,
+      `source: { cloud: aws, profile: local-s3, bucket: ${bucket}, prefix: data/ }`,
+      `target: { cloud: azure, profile: local-azure, bucket: ${bucket}-t, prefix: ${name}/ }`,
+      'audit: { throughputMiBps: 10 }',
+      'approval: { beforeTeardown: manual }',
+      ...extra,
+    ].join('\n'),
+  );
+  return file;
+}
+
+beforeAll(async () => {
+  temporal = await connectTemporal();
+  bucket = uniqueBucket('climig');
+  const source = stores.store({ cloud: 'aws', profile: 'local-s3', bucket });
+  await source.ensureContainer();
+  await Promise.all(Array.from({ length: 6 }, (_, i) => source.write(`data/f-${i}.bin`, patternStream(2000 + i, i + 1))));
+});
+afterAll(async () => {
+  await temporal?.close();
+});
+
+const workers = () => testWorkers(temporal, { queues: ['control', 'aws', 'azure'], stores, identity: 'cli-migration-test' });
+
+describe('cloudshift start, list, approve, status', () => {
+  it('refuses a bad spec before anything starts, naming the field (exit 2)', async () => {
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ name: 'ok-name', source: { cloud: 'aws', profile: 'local-s3', bucket: 'B!' }, target: { cloud: 'gcp', profile: 'local-gcs', bucket: 'fine-bucket' }, password: 'x' }));
+    for (const command of ['validate', 'start']) {
+      const { code, stdout, stderr } = await cloudshift(command, '--spec', file);
+      expect(code).toBe(2);
+      expect(stdout + stderr).toMatch(/source\.bucket: expected a bucket or container name/);
+      expect(stdout + stderr).toMatch(/password: not allowed: a spec never holds credentials/);
+    }
+  });
+
+  it('starts once, lists the migration waiting, takes an approve, follows it to the end', async () => {
+    const name = `cli-${randomBytes(3).toString('hex')}`;
+    const file = specFile(name);
+    await runWorkersUntil(await workers(), async () => {
+      const first = await cloudshift('start', '--spec', file, '--json');
+      const second = await cloudshift('start', '--spec', file, '--json');
+      expect(first.code).toBe(0);
+      // The same migration started twice is one execution.
+      expect(JSON.parse(second.stdout)).toEqual(JSON.parse(first.stdout));
+
+      const waiting = await eventually(async () => {
+        const { stdout } = await cloudshift('list', '--phase', 'awaitingApproval', '--json');
+        return (JSON.parse(stdout) as MigrationSummary[]).find((m) => m.workflowId === name);
+      }, 60_000);
+      expect(waiting).toMatchObject({ execution: 'RUNNING', source: 'aws', target: 'azure' });
+
+      const wrong = await cloudshift('approve', name, '--phase', 'canary', '--by', 'ops-bot');
+      expect(wrong.code).toBe(0);
+      const approve = await cloudshift('approve', name, '--phase', 'teardown', '--comment', 'all green', '--by', 'ops-alice');
+      expect(approve.stdout).toContain(`approve sent to ${name} by ops-alice`);
+
+      const followed = await cloudshift('status', name, '--follow');
+      expect(followed.code).toBe(0);
+      expect(followed.stdout).toMatch(new RegExp(`${name}: aws → azure, completed`));
+      expect(followed.stdout).toMatch(/teardown\s+succeeded/);
+
+      const { stdout } = await cloudshift('status', name, '--json');
+      const status = JSON.parse(stdout) as MigrationStatus;
+      expect(status.decisions.map((d) => [d.by, d.phase, d.applied])).toEqual([
+        ['ops-bot', 'canary', false],
+        ['ops-alice', 'teardown', true],
+      ]);
+    });
+  });
+
+  it('rolls back on request and says so in the exit code (4)', async () => {
+    const name = `cli-rb-${randomBytes(3).toString('hex')}`;
+    await runWorkersUntil(await workers(), async () => {
+      const waitingStart = cloudshift('start', '--spec', specFile(name), '--wait');
+      await eventually(async () => {
+        const { stdout, code } = await cloudshift('status', name, '--json');
+        return code === 0 && (JSON.parse(stdout) as MigrationStatus).pendingGate ? true : undefined;
+      }, 60_000);
+      const noReason = await cloudshift('rollback', name);
+      expect(noReason.code).toBe(2);
+      expect(noReason.stderr).toContain('rollback needs --reason');
+      expect((await cloudshift('rollback', name, '--reason', 'change freeze', '--by', 'ops-bob')).code).toBe(0);
+      const started = await waitingStart;
+      expect(started.code).toBe(4);
+      expect(started.stdout).toMatch(/rolledBack \(rollback by ops-bob: change freeze\)/);
+    });
+  });
+
+  it('says what it could not find (exit 3)', async () => {
+    const { code, stderr } = await cloudshift('status', 'no-such-migration');
+    expect(code).toBe(3);
+    expect(stderr).toMatch(/cloudshift: .*no-such-migration|not found/i);
+  });
+});
