@@ -13,7 +13,7 @@ export interface CanaryAnalysis {
 }
 
 /** Latencies this small are timer noise on one machine; a ratio of them says nothing. */
-const LATENCY_FLOOR_SECONDS = 0.002;
+const LATENCY_FLOOR_SECONDS = 0.005;
 
 export function analyseCanary(window: CanaryWindow, thresholds: MigrationSpec['canary']['thresholds']): CanaryAnalysis {
   const { source, target } = window;

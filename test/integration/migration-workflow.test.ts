@@ -14,6 +14,7 @@ import type { MigrationResult } from '../../src/workflows/migration.js';
 import { md5OfStream, patternMd5, patternStream, uniqueBucket } from '../support/data.js';
 import { testResolver } from '../support/stores.js';
 import { connectTemporal, runWorkersUntil, type TemporalTestContext, testWorkers } from '../support/temporal.js';
+import { recordHistory } from '../support/histories.js';
 import { eventually } from '../support/wait.js';
 
 let temporal: TemporalTestContext;
@@ -125,6 +126,7 @@ describe('rollback during the copy', () => {
       await handle.signal(rollbackSignal, { by: 'dave', reason: 'copy window closed' });
       return (await handle.result()) as MigrationResult;
     });
+    await recordHistory(name, 'migration-rollback-during-copy');
     expect(result).toMatchObject({ outcome: 'rolledBack', status: { reason: 'rollback by dave: copy window closed' } });
     expect(result.status.phases.find((p) => p.phase === 'copyData')?.state).toBe('compensated');
     const child = await temporal.client.workflow.getHandle(`${name}/copy/1`).describe();
@@ -178,6 +180,7 @@ describe('blocking audit findings', () => {
       await handle.signal(approveSignal, { by: 'alice', phase: 'audit', comment: 'Inferentia endpoint will be rebuilt on GPUs' });
       return (await handle.result()) as MigrationResult;
     });
+    await recordHistory(name, 'migration-audit-gate-approved');
     expect(result.outcome).toBe('completed');
     expect(result.status.decisions).toEqual([
       expect.objectContaining({ action: 'approve', by: 'bob', phase: 'shadow', applied: false, note: expect.stringMatching(/waiting is audit, not shadow/) }),
@@ -204,6 +207,7 @@ describe('blocking audit findings', () => {
     const result = await runWorkersUntil(await workers(), async () =>
       (await startMigration(specWith(name, { timeoutSeconds: 2, onTimeout: 'rollback' }))).result() as Promise<MigrationResult>,
     );
+    await recordHistory(name, 'migration-approval-timeout');
     expect(result.outcome).toBe('rolledBack');
     expect(result.status.reason).toMatch(/no approval of audit within 2s/);
     expect(result.status.decisions).toEqual([expect.objectContaining({ action: 'timeout', by: 'cloudshift', applied: true })]);

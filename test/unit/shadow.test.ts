@@ -1,0 +1,139 @@
+/**
+ * One side of the shadow run on a filesystem store (inference on its own thread, predictions
+ * streamed back), the report built from two sides, and the canary analysis.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LocalFsStore } from '../../src/clouds/local-store.js';
+import { renderReportHtml } from '../../src/compare/html.js';
+import { buildShadowReport } from '../../src/compare/report.js';
+import { ASSETS_DIR, MODEL_VARIANTS, seedWorkload, workloadSpec } from '../../src/dev/workload.js';
+import { ExecutionProviderUnavailable } from '../../src/inference/session.js';
+import { readPredictions } from '../../src/shadow/predictions.js';
+import { ModelChecksumMismatch, runShadowSide } from '../../src/shadow/run.js';
+import { migrationSpecSchema } from '../../src/spec.js';
+import { analyseCanary } from '../../src/traffic/analysis.js';
+import type { CanaryWindow } from '../../src/traffic/window.js';
+
+const store = new LocalFsStore(mkdtempSync(join(tmpdir(), 'cs-shadow-')), 'models');
+const holdout = workloadSpec().holdout as Parameters<typeof runShadowSide>[0]['holdout'];
+const sha256 = (name: string) => createHash('sha256').update(readFileSync(join(ASSETS_DIR, name))).digest('hex');
+const defaults = migrationSpecSchema.parse({ name: 'x', source: { cloud: 'aws', profile: 'p', bucket: 'bbb' }, target: { cloud: 'gcp', profile: 'p', bucket: 'bbb' } });
+
+beforeAll(async () => {
+  await store.ensureContainer();
+  await seedWorkload(store, 'w/');
+});
+
+async function side(model: (typeof MODEL_VARIANTS)[number], options: { measureNoise?: boolean; batchSize?: number } = {}) {
+  const result = await runShadowSide({
+    store,
+    modelKey: `w/model/${model}`,
+    holdoutKey: 'w/holdout/holdout.csv',
+    predictionsKey: `w/out/${model}-${options.batchSize ?? 64}.csv`,
+    holdout,
+    executionProvider: 'cpu',
+    batchSize: options.batchSize ?? 64,
+    expectedModelSha256: sha256(model),
+    measureNoise: options.measureNoise ?? false,
+  });
+  return { result, columns: await readPredictions(await store.read(result.predictionsKey), result.rows, result.predictionsKey) };
+}
+
+describe('a shadow side', () => {
+  it('predicts every holdout row on its own thread, writes them in order, and measures the noise floor', async () => {
+    const { result, columns } = await side('breast-cancer.onnx', { measureNoise: true, batchSize: 7 });
+    expect(result).toMatchObject({ rows: 200, provider: 'cpu', modelSha256: sha256('breast-cancer.onnx') });
+    expect(result.noise).toMatchObject({ rows: 200, comparison: 'cpu against cpu with 1 thread' });
+    expect(result.noise!.maxAbsolute).toBeLessThan(1e-6);
+    expect(columns.truth.reduce((a, b) => a + b, 0)).toBeGreaterThan(100);
+    const again = await side('breast-cancer.onnx', { batchSize: 64 });
+    // Batch size changes nothing: the same rows in the same order.
+    expect(Array.from(again.columns.scores)).toEqual(Array.from(columns.scores));
+  });
+
+  it('refuses a model whose bytes differ from the manifest checksum', async () => {
+    await store.write('w/model/corrupt.onnx', Readable.from([Buffer.concat([readFileSync(join(ASSETS_DIR, 'breast-cancer.onnx')).subarray(0, 500), Buffer.alloc(10)])]));
+    const error = await runShadowSide({
+      store,
+      modelKey: 'w/model/corrupt.onnx',
+      holdoutKey: 'w/holdout/holdout.csv',
+      predictionsKey: 'w/out/corrupt.csv',
+      holdout,
+      executionProvider: 'cpu',
+      batchSize: 64,
+      expectedModelSha256: sha256('breast-cancer.onnx'),
+      measureNoise: false,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelChecksumMismatch);
+    expect((error as Error).message).toMatch(/w\/model\/corrupt\.onnx hashes to SHA-256 [0-9a-f]{64}, but the copy manifest records/);
+  });
+
+  it('fails clearly when cuda is asked for on a machine without it, from inside the thread', async () => {
+    const error = await runShadowSide({
+      store,
+      modelKey: 'w/model/breast-cancer.onnx',
+      holdoutKey: 'w/holdout/holdout.csv',
+      predictionsKey: 'w/out/cuda.csv',
+      holdout,
+      executionProvider: 'cuda',
+      batchSize: 64,
+      measureNoise: false,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ExecutionProviderUnavailable);
+  });
+});
+
+describe('the shadow report', () => {
+  it('passes the identical and the slight variant, fails the strong one on the paired criteria', async () => {
+    const base = (await side('breast-cancer.onnx')).columns;
+    const verdict = async (model: (typeof MODEL_VARIANTS)[number]) =>
+      buildShadowReport({ migration: 'm', task: 'binary', source: base, target: (await side(model)).columns, shadow: defaults.shadow });
+    expect((await verdict('breast-cancer-copy.onnx')).passed).toBe(true);
+    const slight = await verdict('breast-cancer-slight.onnx');
+    expect(slight).toMatchObject({ passed: true, failed: [] });
+    expect(slight.paired.relative.mean).toBeGreaterThan(0);
+    const strong = await verdict('breast-cancer-strong.onnx');
+    expect(strong.passed).toBe(false);
+    expect(strong.failed).toContain('meanRelativeDiff');
+    // The distribution statistics are monitors unless the spec makes them gates.
+    expect(strong.criteria.find((c) => c.name === 'ksStatistic')).toMatchObject({ gate: false, passed: true });
+    const gated = buildShadowReport({
+      migration: 'm',
+      task: 'binary',
+      source: base,
+      target: (await side('breast-cancer-strong.onnx')).columns,
+      shadow: { ...defaults.shadow, driftGates: { maxWasserstein: 1e-9 } },
+    });
+    expect(gated.failed).toContain('wasserstein1');
+    const html = renderReportHtml(strong);
+    expect(html).toMatch(/Verdict: FAILED \(.*meanRelativeDiff/);
+    expect(html.match(/<svg/g)).toHaveLength(2);
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+  });
+});
+
+describe('canary analysis', () => {
+  const window = (target: Partial<CanaryWindow['target']>, agreement?: number): CanaryWindow => ({
+    since: '2026-11-23T00:00:00Z',
+    seconds: 60,
+    source: { requests: 500, errors: 0, errorRate: 0, p50: 0.004, p99: 0.01 },
+    target: { requests: 500, errors: 0, errorRate: 0, p50: 0.004, p99: 0.01, ...target },
+    mirror: { rows: agreement === undefined ? 0 : 1000, agreeing: 0, agreement },
+  });
+  const thresholds = defaults.canary.thresholds;
+
+  it('passes a healthy target and names each failed check with its figures', () => {
+    expect(analyseCanary(window({}, 1), thresholds)).toMatchObject({ passed: true, reasons: [] });
+    expect(analyseCanary(window({ errors: 25, errorRate: 0.05 }), thresholds).reasons).toEqual([
+      'target error rate 5.00 % against 0.00 % at the source (more than 1.00 % above)',
+    ]);
+    expect(analyseCanary(window({ p99: 0.05 }), thresholds).reasons).toEqual(['target p99 latency 50.0 ms against 10.0 ms at the source (×5.00, limit ×2)']);
+    expect(analyseCanary(window({}, 0.99), thresholds).reasons[0]).toMatch(/mirrored predictions agree on 99\.00 % of 1000 rows/);
+    expect(analyseCanary(window({ requests: 3 }), thresholds).reasons[0]).toMatch(/only 3 request\(s\) reached the target/);
+  });
+});
