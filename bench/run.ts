@@ -1,6 +1,8 @@
 /** `npm run bench -- <name>`: runs one benchmark; each prints JSON lines on stdout. */
 const BENCHES: Record<string, () => Promise<unknown>> = {
   copy: () => import('./copy.js'),
+  shadow: () => import('./shadow.js'),
+  gateway: () => import('./gateway.js'),
 };
 
 const name = process.argv[2];

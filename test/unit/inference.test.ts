@@ -80,3 +80,21 @@ describe('inference on the shipped models', () => {
     await expect(rows.next()).rejects.toThrow(/lacks column\(s\) diagnosis/);
   });
 });
+
+describe('parseDecimal', () => {
+  it('reads every decimal exactly as Number() does', async () => {
+    const { parseDecimal } = await import('../../src/inference/holdout.js');
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const samples = ['0', '-0', '+1', '1.', '.5', '00012.5000', '1e5', '1E-5', '-2.5e+3', '123456789012345', '1234567890123456789', '0.1', '9007199254740993', '1e400', '1e-400', ' 3.25 ', 'Infinity', '0x10', '1e', 'abc', '', ' ', '1,5'];
+    for (let i = 0; i < 20_000; i++) {
+      const v = (random() - 0.5) * 10 ** Math.floor(random() * 40 - 20);
+      samples.push(String(v), v.toPrecision(1 + Math.floor(random() * 17)), v.toExponential(Math.floor(random() * 10)), v.toFixed(Math.floor(random() * 12)));
+    }
+    for (const text of samples) {
+      const buf = Buffer.from(`x${text}y`, 'latin1');
+      const expected = text.trim() === '' ? Number.NaN : Number(text);
+      expect([text, parseDecimal(buf, 1, buf.length - 1)]).toEqual([text, expected]);
+    }
+  });
+});
