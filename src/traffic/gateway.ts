@@ -54,6 +54,11 @@ export class Gateway {
   private readonly latency = new Histogram('cloudshift_gateway_backend_seconds', 'Backend latency by backend and role');
   private readonly mirrorRows = new Counter('cloudshift_gateway_mirror_rows_total', 'Mirrored prediction rows compared, by agreement');
   private window = newWindow();
+  /** Metric handles per backend and role, built once: the hot path only adds. */
+  private readonly meters = {
+    source: { served: this.meter('source', 'served'), mirrored: this.meter('source', 'mirrored') },
+    target: { served: this.meter('target', 'served'), mirrored: this.meter('target', 'mirrored') },
+  };
 
   private constructor(
     private route: Route | undefined,
@@ -178,21 +183,30 @@ export class Gateway {
     }
   }
 
+  private meter(backend: 'source' | 'target', role: 'served' | 'mirrored') {
+    return {
+      ok: this.requests.child({ backend, role, outcome: 'ok' }),
+      error: this.requests.child({ backend, role, outcome: 'error' }),
+      latency: this.latency.child({ backend, role }),
+    };
+  }
+
   private async call(base: string, req: IncomingMessage, path: string, body: Buffer, backend: 'source' | 'target', role: 'served' | 'mirrored', window: Window) {
+    const meter = this.meters[backend][role];
     const started = performance.now();
     try {
-      const answer = await send(this.agent, new URL(path, base), req.method ?? 'POST', req.headers['content-type'], body);
+      const answer = await send(this.agent, base, path, req.method ?? 'POST', req.headers['content-type'], body);
       const ok = answer.status < 500;
-      this.requests.inc({ backend, role, outcome: ok ? 'ok' : 'error' });
+      (ok ? meter.ok : meter.error).inc();
       window[backend].record((performance.now() - started) / 1000, ok);
       return answer;
     } catch (error) {
-      this.requests.inc({ backend, role, outcome: 'error' });
+      meter.error.inc();
       window[backend].record((performance.now() - started) / 1000, false);
       if (role === 'served') throw new HttpError(502, `the ${backend} endpoint did not answer: ${error instanceof Error ? error.message : String(error)}`);
       throw error;
     } finally {
-      this.latency.observe({ backend, role }, (performance.now() - started) / 1000);
+      meter.latency.observe((performance.now() - started) / 1000);
     }
   }
 
@@ -231,11 +245,11 @@ function chooseTarget(targetPercent: number, key: string | string[] | undefined)
   return point < targetPercent;
 }
 
-function send(agent: Agent, url: URL, method: string, contentType: string | undefined, body: Buffer) {
+function send(agent: Agent, base: string, path: string, method: string, contentType: string | undefined, body: Buffer) {
+  const { hostname, port } = backendAddress(base);
   return new Promise<{ status: number; headers: Record<string, string>; body: Buffer }>((resolve, reject) => {
     const out = request(
-      url,
-      { method, agent, headers: { 'content-type': contentType ?? 'application/json', 'content-length': body.length }, timeout: 30_000 },
+      { hostname, port, path, method, agent, headers: { 'content-type': contentType ?? 'application/json', 'content-length': body.length }, timeout: 30_000 },
       (answer) => {
         const chunks: Buffer[] = [];
         answer.on('data', (c: Buffer) => chunks.push(c));
@@ -250,6 +264,18 @@ function send(agent: Agent, url: URL, method: string, contentType: string | unde
     out.on('error', reject);
     out.end(body);
   });
+}
+
+/** Parsing a URL per request shows in a profile; a backend's address is parsed once. */
+const addresses = new Map<string, { hostname: string; port: number }>();
+function backendAddress(base: string) {
+  let address = addresses.get(base);
+  if (!address) {
+    const url = new URL(base);
+    address = { hostname: url.hostname, port: Number(url.port) || 80 };
+    addresses.set(base, address);
+  }
+  return address;
 }
 
 interface Window {

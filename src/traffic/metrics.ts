@@ -15,10 +15,19 @@ export class Counter {
   constructor(readonly name: string, readonly help: string) {}
 
   inc(labels: Labels = {}, by = 1): void {
+    this.child(labels).inc(by);
+  }
+
+  /** A handle on one label set, for hot paths: no key built per increment. */
+  child(labels: Labels): { inc(by?: number): void } {
     const key = JSON.stringify(labels);
-    const entry = this.values.get(key) ?? { labels, value: 0 };
-    entry.value += by;
-    this.values.set(key, entry);
+    let entry = this.values.get(key);
+    if (!entry) {
+      entry = { labels, value: 0 };
+      this.values.set(key, entry);
+    }
+    const e = entry;
+    return { inc: (by = 1) => void (e.value += by) };
   }
 
   render(): string {
@@ -36,21 +45,35 @@ export class Histogram {
   constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[] = LATENCY_BUCKETS) {}
 
   observe(labels: Labels, value: number): void {
+    this.child(labels).observe(value);
+  }
+
+  /** A handle on one label set, for hot paths. Counts per bucket; render() makes them cumulative. */
+  child(labels: Labels): { observe(value: number): void } {
     const key = JSON.stringify(labels);
-    let s = this.series.get(key);
-    if (!s) {
-      s = { labels, counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0 };
-      this.series.set(key, s);
+    let series = this.series.get(key);
+    if (!series) {
+      series = { labels, counts: new Array<number>(this.buckets.length + 1).fill(0), sum: 0, count: 0 };
+      this.series.set(key, series);
     }
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
-    s.sum += value;
-    s.count++;
+    const s = series;
+    const buckets = this.buckets;
+    return {
+      observe: (value) => {
+        let i = 0;
+        while (i < buckets.length && value > buckets[i]!) i++;
+        s.counts[i]!++;
+        s.sum += value;
+        s.count++;
+      },
+    };
   }
 
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const s of this.series.values()) {
-      this.buckets.forEach((le, i) => lines.push(`${this.name}_bucket${labelText(s.labels, { le: String(le) })} ${s.counts[i]}`));
+      let cumulative = 0;
+      this.buckets.forEach((le, i) => lines.push(`${this.name}_bucket${labelText(s.labels, { le: String(le) })} ${(cumulative += s.counts[i]!)}`));
       lines.push(`${this.name}_bucket${labelText(s.labels, { le: '+Inf' })} ${s.count}`);
       lines.push(`${this.name}_sum${labelText(s.labels)} ${s.sum}`);
       lines.push(`${this.name}_count${labelText(s.labels)} ${s.count}`);
