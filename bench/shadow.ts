@@ -1,7 +1,8 @@
 /**
  * Shadow inference throughput and memory, on a filesystem store (the store is not what is measured):
- * - cloudshift: one shadow side as the activity runs it: the holdout CSV streamed from the store,
- *   parsed in batches, inference on its own thread, predictions streamed back to the store;
+ * - cloudshift: the whole shadow path as the workflow runs it: both sides at once (each streams the
+ *   holdout from the store, parses it in batches, infers on its own thread and streams its
+ *   predictions back), then the comparison (both prediction files read, paired, every statistic);
  * - raw: the same model on the same rows already parsed in memory, ONNX Runtime called in a loop
  *   on the main thread, nothing read or written: the limit.
  * Peak RSS is measured in a child process per size (100k and 1M rows), whose whole life is one
@@ -16,6 +17,8 @@ import { promisify } from 'node:util';
 import { LocalFsStore } from '../src/clouds/local-store.js';
 import { ASSETS_DIR, CLASSIFIER_FEATURES, holdoutRows, seedWorkload, workloadSpec } from '../src/dev/workload.js';
 import { loadSession, predict } from '../src/inference/session.js';
+import { buildShadowReport } from '../src/compare/report.js';
+import { readPredictions } from '../src/shadow/predictions.js';
 import { runShadowSide } from '../src/shadow/run.js';
 
 const BATCH = 1024;
@@ -37,25 +40,37 @@ async function writeHoldout(path: string, rows: number): Promise<void> {
   await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
 }
 
-async function shadowSide(root: string, rows: number) {
+async function shadowPath(root: string, rows: number) {
   const store = new LocalFsStore(root, 'bench');
-  return runShadowSide({
-    store,
-    modelKey: 'w/model/breast-cancer.onnx',
-    holdoutKey: `w/holdout-${rows}.csv`,
-    predictionsKey: `w/out-${rows}.csv`,
-    holdout: workloadSpec().holdout as Parameters<typeof runShadowSide>[0]['holdout'],
-    executionProvider: 'cpu',
-    batchSize: BATCH,
-    measureNoise: false,
+  const started = performance.now();
+  const side = (model: string, name: string) =>
+    runShadowSide({
+      store,
+      modelKey: `w/model/${model}`,
+      holdoutKey: `w/holdout-${rows}.csv`,
+      predictionsKey: `w/out-${rows}-${name}.csv`,
+      holdout: workloadSpec().holdout as Parameters<typeof runShadowSide>[0]['holdout'],
+      executionProvider: 'cpu',
+      batchSize: BATCH,
+      measureNoise: false,
+    });
+  const [source, target] = await Promise.all([side('breast-cancer.onnx', 'source'), side('breast-cancer-slight.onnx', 'target')]);
+  const read = async (key: string) => readPredictions(await store.read(key), rows, key);
+  const report = buildShadowReport({
+    migration: 'bench',
+    task: 'binary',
+    source: await read(source.predictionsKey),
+    target: await read(target.predictionsKey),
+    shadow: { tolerances: { maxMetricDelta: 0.001, maxMeanRelativeDiff: 0.001, minLabelAgreement: 0.999 }, driftGates: {} },
   });
+  return { rows: report.rows, seconds: (performance.now() - started) / 1000, passed: report.passed };
 }
 
 if (process.argv[3] === '--child') {
-  // One shadow side of `rows` rows, then this process's peak RSS.
+  // The whole shadow path over `rows` rows, then this process's peak RSS.
   const [root, rows] = [process.argv[4]!, Number(process.argv[5])];
-  const result = await shadowSide(root, rows);
-  console.log(JSON.stringify({ rows: result.rows, seconds: result.seconds, peakRssMb: process.resourceUsage().maxRSS / 1024 }));
+  const result = await shadowPath(root, rows);
+  console.log(JSON.stringify({ ...result, peakRssMb: process.resourceUsage().maxRSS / 1024 }));
   process.exit(0);
 }
 

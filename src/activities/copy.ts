@@ -57,13 +57,17 @@ export interface CopyBatchResult {
   vanished: string[];
 }
 
-export interface RetirePageInput extends Filters {
-  migration: string;
+/** One page of a pass over the source, compared with the target (prune, verify, retire). */
+export interface PagePassInput extends Filters {
   source: StorageLocation;
   target: StorageLocation;
   cursor?: string;
   pageSize: number;
   concurrency: number;
+}
+
+export interface RetirePageInput extends PagePassInput {
+  migration: string;
 }
 
 export interface RetirePageResult {
@@ -73,21 +77,10 @@ export interface RetirePageResult {
   cursor?: string;
 }
 
-export interface PruneInput extends Filters {
-  source: StorageLocation;
-  target: StorageLocation;
-  cursor?: string;
-  pageSize: number;
-  concurrency: number;
-}
+export type PruneInput = PagePassInput;
 
-export interface VerifyPageInput extends Filters {
+export interface VerifyPageInput extends PagePassInput {
   migration: string;
-  source: StorageLocation;
-  target: StorageLocation;
-  cursor?: string;
-  pageSize: number;
-  concurrency: number;
   /** Manifest part number, so a retried page rewrites its own part. */
   part: number;
   /** Re-read every target object and recompute its SHA-256. */
@@ -206,6 +199,17 @@ async function listedTargets(target: ObjectStore, keys: readonly string[], maxPa
 export function createCopyActivities(deps: CopyDeps) {
   const storeOf = (location: StorageLocation, partSizeMiB?: number): ObjectStore =>
     deps.stores.store(location, partSizeMiB ? { partSizeBytes: partSizeMiB * MiB } : undefined);
+
+  /** One page of the source that the filters accept, and what the target holds of it. */
+  const sourcePageWithTargets = async (input: Filters & { source: StorageLocation; target: StorageLocation; cursor?: string; pageSize: number }) => {
+    const source = storeOf(input.source);
+    const target = storeOf(input.target);
+    const accept = keyFilter(input.include, input.exclude);
+    const page = await source.list(input.source.prefix, { cursor: input.cursor, pageSize: input.pageSize });
+    const objects = page.objects.filter((o) => accept(relativeTo(input.source.prefix, o.key)));
+    const listed = await listedTargets(target, objects.map((o) => targetKeyOf(input.source, input.target, o.key)));
+    return { source, target, objects, listed, cursor: page.cursor };
+  };
 
   return {
     /** One page of the source listing, filtered; runs on the source cloud's queue. */
@@ -345,19 +349,14 @@ export function createCopyActivities(deps: CopyDeps) {
     async verifyPage(input: VerifyPageInput): Promise<VerifyPageResult> {
       return asActivity(
         withLocation(input.target, async () => {
-          const source = storeOf(input.source);
-          const target = storeOf(input.target);
-          const accept = keyFilter(input.include, input.exclude);
-          const page = await source.list(input.source.prefix, { cursor: input.cursor, pageSize: input.pageSize });
-          const objects = page.objects.filter((o) => accept(relativeTo(input.source.prefix, o.key)));
+          const { target, objects, listed, cursor } = await sourcePageWithTargets(input);
           const lines: string[] = new Array(objects.length);
-          const result: VerifyPageResult = { objects: 0, bytes: 0, mismatches: 0, mismatchKeys: [], cursor: page.cursor };
+          const result: VerifyPageResult = { objects: 0, bytes: 0, mismatches: 0, mismatchKeys: [], cursor };
           const mismatch = (key: string, why: string, index: number) => {
             result.mismatches++;
             if (result.mismatchKeys.length < MAX_REPORTED_KEYS) result.mismatchKeys.push(`${key}: ${why}`);
             lines[index] = '';
           };
-          const listed = await listedTargets(target, objects.map((o) => targetKeyOf(input.source, input.target, o.key)));
           await forEachLimited(objects, input.concurrency, async (o, index) => {
             const targetKey = targetKeyOf(input.source, input.target, o.key);
             const stored = await storedAt(target, listed, targetKey);
@@ -393,13 +392,8 @@ export function createCopyActivities(deps: CopyDeps) {
     async deleteVerifiedSourcePage(input: RetirePageInput): Promise<RetirePageResult> {
       return asActivity(
         withLocation(input.source, async () => {
-          const source = storeOf(input.source);
-          const target = storeOf(input.target);
-          const accept = keyFilter(input.include, input.exclude);
-          const page = await source.list(input.source.prefix, { cursor: input.cursor, pageSize: input.pageSize });
-          const objects = page.objects.filter((o) => accept(relativeTo(input.source.prefix, o.key)));
-          const listed = await listedTargets(target, objects.map((o) => targetKeyOf(input.source, input.target, o.key)));
-          const result: RetirePageResult = { deleted: 0, kept: 0, keptKeys: [], cursor: page.cursor };
+          const { source, target, objects, listed, cursor } = await sourcePageWithTargets(input);
+          const result: RetirePageResult = { deleted: 0, kept: 0, keptKeys: [], cursor };
           await forEachLimited(objects, input.concurrency, async (o) => {
             const stored = await storedAt(target, listed, targetKeyOf(input.source, input.target, o.key));
             const verified = stored && stored.size === o.size && stored.checksums.sha256 && stored.metadata?.[SOURCE_VERSION_METADATA_KEY] === versionOf(o);

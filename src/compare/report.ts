@@ -51,6 +51,7 @@ export interface Histogram {
 /** Differences that are execution noise, not migration, measured on one side. */
 export interface NoiseSummary {
   rows: number;
+  /** What the second run was, e.g. `cpu against cpu with 1 thread`. */
   comparison: string;
   maxAbsolute: number;
   meanAbsolute: number;

@@ -66,6 +66,8 @@ export class LocalEndpointDeployer implements EndpointDeployer {
   }
 
   private async start(request: EndpointRequest) {
+    const faults = this.options.faults?.(request.migration, request.side);
+    if (faults?.startupDelayMs) await new Promise((resolve) => setTimeout(resolve, faults.startupDelayMs));
     const chunks: Buffer[] = [];
     for await (const chunk of await request.store.read(request.modelKey)) chunks.push(chunk as Buffer);
     const model = Buffer.concat(chunks);
@@ -82,7 +84,7 @@ export class LocalEndpointDeployer implements EndpointDeployer {
       executionProvider: request.executionProvider,
       host: this.options.host,
       name: `${request.side}:${request.store.uri}/${request.modelKey}`,
-      faults: this.options.faults?.(request.migration, request.side),
+      faults,
       log: this.options.log,
     });
     return { server, endpoint: { url: server.url, provider: server.provider, modelSha256 } };

@@ -15,6 +15,8 @@ export interface Faults {
   /** Share of prediction requests answered 500. */
   errorRate?: number;
   addedLatencyMs?: number;
+  /** A slow rollout: the deployer waits this long before the endpoint starts. */
+  startupDelayMs?: number;
 }
 
 export interface InferenceServerOptions {

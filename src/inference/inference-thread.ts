@@ -1,26 +1,25 @@
 /**
- * The main thread's handle on one inference thread (see thread.ts): start it with a model, send
- * batches, await their predictions, close it. Errors in the thread come back as rejections with
- * the thread's message.
+ * The activity's handle on one inference thread (see thread.ts): start it with a model and the
+ * holdout's schema, feed it the holdout's bytes, take its predictions text in row order. Errors in
+ * the thread come back as rejections with the thread's message.
  */
 import { Worker } from 'node:worker_threads';
 import type { ExecutionProvider } from '../spec.js';
+import type { HoldoutSchema } from './holdout.js';
 import { ExecutionProviderUnavailable } from './session.js';
-import type { ThreadReply, ThreadRequest } from './thread.js';
-
-export interface ThreadPredictions {
-  scores: Float64Array;
-  labels?: Int32Array;
-  /** The same batch on the noise-floor session, when asked for. */
-  noiseScores?: Float64Array;
-}
+import type { NoiseSums, ThreadReply, ThreadRequest } from './thread.js';
 
 export interface InferenceThreadOptions {
   executionProvider: ExecutionProvider;
+  holdout: HoldoutSchema;
+  batchSize: number;
   intraOpThreads?: number;
   noise?: boolean;
   log?: (line: string) => void;
 }
+
+/** Chunks handed over but not yet taken by the thread: bounds memory whatever the holdout's size. */
+const MAX_CHUNKS_IN_FLIGHT = 8;
 
 const THREAD_URL = new URL(import.meta.url.endsWith('.ts') ? './thread.ts' : './thread.js', import.meta.url);
 
@@ -35,29 +34,42 @@ function spawnThread(): Worker {
 }
 
 export class InferenceThread {
-  private readonly pending = new Map<number, { resolve: (p: ThreadPredictions) => void; reject: (e: Error) => void }>();
-  private nextId = 0;
+  private inFlight = 0;
+  private waiters: (() => void)[] = [];
   private failure?: Error;
   private closed = false;
+  private readonly finished: Promise<{ rows: number; noise?: NoiseSums }>;
 
   private constructor(
     private readonly worker: Worker,
     readonly provider: 'cpu' | 'cuda',
     readonly fallbackReason: string | undefined,
+    onOutput: (text: string, rows: number) => void,
   ) {
-    worker.on('message', (reply: ThreadReply) => {
-      if (reply.type === 'result') {
-        this.pending.get(reply.id)?.resolve(reply);
-        this.pending.delete(reply.id);
-      } else if (reply.type === 'error') this.fail(threadError(reply));
+    this.finished = new Promise((resolve, reject) => {
+      const fail = (error: Error) => {
+        this.failure ??= error;
+        reject(error);
+        this.release();
+      };
+      worker.on('message', (reply: ThreadReply) => {
+        if (reply.type === 'ack') {
+          this.inFlight--;
+          this.release();
+        } else if (reply.type === 'output') onOutput(reply.text, reply.rows);
+        else if (reply.type === 'done') resolve(reply);
+        else if (reply.type === 'error') fail(threadError(reply));
+      });
+      worker.on('error', fail);
+      worker.on('exit', (code) => {
+        if (!this.closed) fail(new Error(`the inference thread exited (code ${code})`));
+      });
     });
-    worker.on('error', (error) => this.fail(error));
-    worker.on('exit', (code) => {
-      if (!this.closed) this.fail(new Error(`the inference thread exited (code ${code})`));
-    });
+    this.finished.catch(() => undefined);
   }
 
-  static async start(model: Uint8Array, options: InferenceThreadOptions): Promise<InferenceThread> {
+  /** Loads the model in a new thread; `onOutput` receives each batch's predictions text, in order. */
+  static async start(model: Uint8Array, options: InferenceThreadOptions, onOutput: (text: string, rows: number) => void): Promise<InferenceThread> {
     const worker = spawnThread();
     const listeners: { message?: (reply: ThreadReply) => void; error?: (e: Error) => void; exit?: (code: number) => void } = {};
     const ready = await new Promise<Extract<ThreadReply, { type: 'ready' }>>((resolve, reject) => {
@@ -73,6 +85,8 @@ export class InferenceThread {
         model,
         executionProvider: options.executionProvider,
         intraOpThreads: options.intraOpThreads,
+        holdout: options.holdout,
+        batchSize: options.batchSize,
         noise: options.noise ?? false,
       };
       worker.postMessage(init);
@@ -83,29 +97,37 @@ export class InferenceThread {
     // Only our own listeners: the Worker keeps internal ones that deliver messages.
     worker.off('message', listeners.message!).off('error', listeners.error!).off('exit', listeners.exit!);
     for (const line of ready.log) options.log?.(line);
-    return new InferenceThread(worker, ready.provider, ready.fallbackReason);
+    return new InferenceThread(worker, ready.provider, ready.fallbackReason, onOutput);
   }
 
-  /** Predicts one batch; `features` is transferred to the thread and unusable afterwards. */
-  predict(features: Float32Array, rows: number): Promise<ThreadPredictions> {
-    if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      const batch: ThreadRequest = { type: 'batch', id, rows, features };
-      this.worker.postMessage(batch, [features.buffer as ArrayBuffer]);
-    });
+  /** Hands over one chunk of holdout bytes; waits while the thread is behind. */
+  async push(chunk: Buffer): Promise<void> {
+    while (this.inFlight >= MAX_CHUNKS_IN_FLIGHT && !this.failure) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (this.failure) throw this.failure;
+    this.inFlight++;
+    // A copy the thread owns: the chunk may share its memory with the stream's pool.
+    const data = Uint8Array.from(chunk);
+    const message: ThreadRequest = { type: 'chunk', data };
+    this.worker.postMessage(message, [data.buffer]);
+  }
+
+  /** Ends the holdout; resolves when every row is predicted and handed to `onOutput`. */
+  async end(): Promise<{ rows: number; noise?: NoiseSums }> {
+    if (this.failure) throw this.failure;
+    this.worker.postMessage({ type: 'end' } satisfies ThreadRequest);
+    return this.finished;
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.release();
     await this.worker.terminate();
   }
 
-  private fail(error: Error): void {
-    this.failure ??= error;
-    for (const { reject } of this.pending.values()) reject(error);
-    this.pending.clear();
+  private release(): void {
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiting) resolve();
   }
 }
 

@@ -5,10 +5,10 @@
 import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { ObjectStore } from '../clouds/object-store.js';
+import type { NoiseSummary } from '../compare/report.js';
 import { InferenceThread } from '../inference/inference-thread.js';
-import { readHoldout } from '../inference/holdout.js';
 import type { ExecutionProvider, MigrationSpec } from '../spec.js';
-import { PREDICTIONS_HEADER, predictionLines } from './predictions.js';
+import { PREDICTIONS_HEADER } from './predictions.js';
 
 export type Workload = NonNullable<MigrationSpec['workload']>;
 
@@ -29,15 +29,7 @@ export interface ShadowSideOptions {
 }
 
 /** Differences between two runs of the same model on the same rows: what is not migration. */
-export interface NoiseFloor {
-  rows: number;
-  /** What the second run was: `cpu, 1 thread` against the primary provider. */
-  comparison: string;
-  maxAbsolute: number;
-  meanAbsolute: number;
-  maxRelative: number;
-  meanRelative: number;
-}
+export type NoiseFloor = NoiseSummary;
 
 export interface ShadowSideResult {
   rows: number;
@@ -54,9 +46,6 @@ export class ModelChecksumMismatch extends Error {
   override readonly name = 'ModelChecksumMismatch';
 }
 
-/** The floor of relative differences, the same as pairedDifferences' (see compare/statistics.ts). */
-const RELATIVE_FLOOR = 1e-3;
-
 export async function runShadowSide(options: ShadowSideOptions): Promise<ShadowSideResult> {
   const started = performance.now();
   const model = await readWhole(options.store, options.modelKey);
@@ -66,32 +55,29 @@ export async function runShadowSide(options: ShadowSideOptions): Promise<ShadowS
       `the model ${options.store.uri}/${options.modelKey} hashes to SHA-256 ${modelSha256}, but the copy manifest records ${options.expectedModelSha256}: it was changed or corrupted after the copy. Re-run the copy (or restore the model) before the shadow phase.`,
     );
   }
-  const thread = await InferenceThread.start(model, { executionProvider: options.executionProvider, noise: options.measureNoise, log: options.log });
   const out = new PassThrough();
+  let rowsWritten = 0;
+  const thread = await InferenceThread.start(
+    model,
+    { executionProvider: options.executionProvider, holdout: options.holdout, batchSize: options.batchSize, noise: options.measureNoise, log: options.log },
+    (text, rows) => {
+      out.write(text);
+      rowsWritten += rows;
+      options.onProgress?.(rowsWritten);
+    },
+  );
   const upload = options.store.write(options.predictionsKey, out, { contentType: 'text/csv' });
-  // A failed upload must not leave the writer below waiting for a drain that never comes.
+  // A failed upload must not leave the reader below waiting for a drain that never comes.
   upload.catch(() => out.destroy());
-  const noise = { rows: 0, maxAbsolute: 0, sumAbsolute: 0, maxRelative: 0, sumRelative: 0 };
-  let rows = 0;
+  let done: Awaited<ReturnType<InferenceThread['end']>>;
   try {
-    await write(out, `${PREDICTIONS_HEADER}\n`);
-    let previous: Promise<void> | undefined;
-    for await (const batch of readHoldout(await options.store.read(options.holdoutKey), options.holdout, options.batchSize)) {
-      const truth = batch.labels;
-      const first = rows;
-      rows += batch.rows;
-      const predicted = thread.predict(batch.features, batch.rows);
-      // One batch computes on the thread while the next is read and parsed here.
-      const done = (previous ?? Promise.resolve()).then(async () => {
-        const p = await predicted;
-        if (p.noiseScores) accumulateNoise(noise, p.scores, p.noiseScores);
-        await write(out, predictionLines(first, p.scores, p.labels, truth));
-        options.onProgress?.(first + batch.rows);
-      });
-      await previous;
-      previous = done;
+    out.write(`${PREDICTIONS_HEADER}\n`);
+    for await (const chunk of await options.store.read(options.holdoutKey)) {
+      // The upload sets the pace: predictions waiting for it are not left to pile up in memory.
+      if (out.writableNeedDrain) await drained(out);
+      await thread.push(chunk as Buffer);
     }
-    await previous;
+    done = await thread.end();
     out.end();
     await upload;
   } catch (error) {
@@ -102,15 +88,16 @@ export async function runShadowSide(options: ShadowSideOptions): Promise<ShadowS
     await thread.close();
   }
   const seconds = (performance.now() - started) / 1000;
+  const noise = done.noise;
   return {
-    rows,
+    rows: done.rows,
     predictionsKey: options.predictionsKey,
     modelSha256,
     provider: thread.provider,
     ...(thread.fallbackReason ? { fallbackReason: thread.fallbackReason } : {}),
     seconds,
-    rowsPerSecond: rows / seconds,
-    ...(options.measureNoise
+    rowsPerSecond: done.rows / seconds,
+    ...(noise
       ? {
           noise: {
             rows: noise.rows,
@@ -125,35 +112,17 @@ export async function runShadowSide(options: ShadowSideOptions): Promise<ShadowS
   };
 }
 
-function accumulateNoise(
-  noise: { rows: number; maxAbsolute: number; sumAbsolute: number; maxRelative: number; sumRelative: number },
-  a: Float64Array,
-  b: Float64Array,
-): void {
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    const r = d / Math.max(Math.abs(a[i]!), Math.abs(b[i]!), RELATIVE_FLOOR);
-    noise.maxAbsolute = Math.max(noise.maxAbsolute, d);
-    noise.maxRelative = Math.max(noise.maxRelative, r);
-    noise.sumAbsolute += d;
-    noise.sumRelative += r;
-  }
-  noise.rows += a.length;
-}
-
-async function write(out: PassThrough, text: string): Promise<void> {
-  if (out.destroyed) throw new Error('the predictions upload stopped');
-  if (out.write(text)) return;
-  await new Promise<void>((resolve, reject) => {
-    const drained = () => {
-      out.off('close', closed);
+function drained(out: PassThrough): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onDrain = () => {
+      out.off('close', onClose);
       resolve();
     };
-    const closed = () => {
-      out.off('drain', drained);
+    const onClose = () => {
+      out.off('drain', onDrain);
       reject(new Error('the predictions upload stopped'));
     };
-    out.once('drain', drained).once('close', closed);
+    out.once('drain', onDrain).once('close', onClose);
   });
 }
 

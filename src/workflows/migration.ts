@@ -211,6 +211,7 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
       // The source's endpoint is the one serving today (the local deployer starts it if need be).
       const sourceEndpoint = await untilRollback(() => source.deployEndpoint(endpoint('source')));
       compensations.push({ phase: 'standUpTarget', what: 'stop the target endpoint', undo: () => target.stopEndpoint({ migration, side: 'target' }) });
+      record('standUpTarget').detail = `deploying the target endpoint (source endpoint ${sourceEndpoint.url})`;
       const targetEndpoint = await untilRollback(() => target.deployEndpoint(endpoint('target')));
       status.endpoints = { source: sourceEndpoint.url, target: targetEndpoint.url };
     }

@@ -1,27 +1,15 @@
 /** The CLI driven as an operator would: a spawned process against the real emulators. */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../src/dev/paths.js';
 import { patternStream, uniqueBucket } from '../support/data.js';
+import { cloudshift } from '../support/cli.js';
 import { testResolver } from '../support/stores.js';
 
-const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'cs-cli-'));
 
-async function cloudshift(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(join(PROJECT_ROOT, 'node_modules/.bin/tsx'), ['src/cli.ts', ...args], { cwd: PROJECT_ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('cloudshift audit', () => {
   const container = uniqueBucket('cli');

@@ -1,34 +1,22 @@
 /** The CLI driving migrations as an operator would: spawned processes against the dev server. */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MigrationSummary } from '../../src/client/index.js';
-import { PROJECT_ROOT } from '../../src/dev/paths.js';
 import type { MigrationStatus } from '../../src/workflows/status.js';
 import { patternStream, uniqueBucket } from '../support/data.js';
+import { cloudshift } from '../support/cli.js';
 import { testResolver } from '../support/stores.js';
 import { connectTemporal, runWorkersUntil, type TemporalTestContext, testWorkers } from '../support/temporal.js';
 import { eventually } from '../support/wait.js';
 
-const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'cs-cli-mig-'));
 const stores = testResolver();
 let temporal: TemporalTestContext;
 let bucket: string;
 
-async function cloudshift(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(join(PROJECT_ROOT, 'node_modules/.bin/tsx'), ['src/cli.ts', ...args], { cwd: PROJECT_ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 function specFile(name: string, extra: string[] = []): string {
   const file = join(dir, `${name}.yaml`);

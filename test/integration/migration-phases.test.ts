@@ -189,6 +189,31 @@ describe('a migration with a workload', () => {
     await expectSourceUntouched();
   });
 
+  it('rolls back while the target endpoint is being stood up, stopping it', async () => {
+    const name = uniqueName('rb-standup');
+    const workers = await testWorkers(temporal, {
+      queues: ['control', 'aws', 'gcp'],
+      stores,
+      identity: 'phases-test',
+      faults: (migration, side) => (migration === name && side === 'target' ? { startupDelayMs: 3000 } : undefined),
+    });
+    const result = await runWorkersUntil(workers, async () => {
+      const handle = await start(specFor(name));
+      await eventually(async () => {
+        const s = await handle.query(statusQuery);
+        return s.phases.find((p) => p.phase === 'standUpTarget')?.detail?.startsWith('deploying the target endpoint') ? true : undefined;
+      }, 60_000);
+      await handle.signal(rollbackSignal, { by: 'ivy', reason: 'wrong target region' });
+      return (await handle.result()) as MigrationResult;
+    });
+    await recordHistory(name, 'migration-rollback-at-stand-up');
+    expect(result).toMatchObject({ outcome: 'rolledBack', status: { reason: 'rollback by ivy: wrong target region' } });
+    expect(result.status.phases.find((p) => p.phase === 'standUpTarget')?.state).toBe('compensated');
+    expect(result.status.compensations).toEqual([expect.objectContaining({ what: 'stop the target endpoint', outcome: 'done' })]);
+    expect(result.status.phases.find((p) => p.phase === 'copyData')?.state).toBe('pending');
+    await expectSourceUntouched();
+  });
+
   it('rolls back from a canary gate, and from the teardown gate, with traffic back on the source', async () => {
     for (const [phase, approval] of [
       ['canary', { betweenCanarySteps: 'manual' }],
