@@ -55,6 +55,7 @@ async function shadowPath(root: string, rows: number) {
       measureNoise: false,
     });
   const [source, target] = await Promise.all([side('breast-cancer.onnx', 'source'), side('breast-cancer-slight.onnx', 'target')]);
+  const sidesSeconds = (performance.now() - started) / 1000;
   const read = async (key: string) => readPredictions(await store.read(key), rows, key);
   const report = buildShadowReport({
     migration: 'bench',
@@ -63,7 +64,9 @@ async function shadowPath(root: string, rows: number) {
     target: await read(target.predictionsKey),
     shadow: { tolerances: { maxMetricDelta: 0.001, maxMeanRelativeDiff: 0.001, minLabelAgreement: 0.999 }, driftGates: {} },
   });
-  return { rows: report.rows, seconds: (performance.now() - started) / 1000, passed: report.passed };
+  const seconds = (performance.now() - started) / 1000;
+  log(`${rows} rows: both sides ${sidesSeconds.toFixed(2)} s (each ${source.rowsPerSecond.toFixed(0)} rows/s), comparison ${(seconds - sidesSeconds).toFixed(2)} s`);
+  return { rows: report.rows, seconds, passed: report.passed };
 }
 
 if (process.argv[3] === '--child') {
@@ -85,7 +88,8 @@ try {
   }
 
   const child = async (rows: number) => {
-    const { stdout } = await promisify(execFile)(process.execPath, [...process.execArgv, process.argv[1]!, 'shadow', '--child', root, String(rows)], { maxBuffer: 1 << 20 });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [...process.execArgv, process.argv[1]!, 'shadow', '--child', root, String(rows)], { maxBuffer: 1 << 20 });
+    process.stderr.write(stderr);
     return JSON.parse(stdout.trim().split('\n').at(-1)!) as { rows: number; seconds: number; peakRssMb: number };
   };
   log('cloudshift: 100k rows in a child process');

@@ -67,24 +67,30 @@ export function agreement(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 export const accuracy = agreement;
 
-/** Area under the ROC curve from ranks (Mann-Whitney U), ties given their average rank. */
+/**
+ * Area under the ROC curve from ranks (Mann-Whitney U), ties given their average rank. Two typed
+ * sorts (all scores, the positives' scores) and a merge: no comparator calls, which dominate a
+ * million-row sort.
+ */
 export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): number {
   const n = labels.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => scores[i]! - scores[j]!);
-  let positives = 0;
+  const all = Float64Array.from(scores).sort();
+  const positiveScores: number[] = [];
+  for (let i = 0; i < n; i++) if (labels[i] === 1) positiveScores.push(scores[i]!);
+  const positive = Float64Array.from(positiveScores).sort();
   let rankSum = 0;
-  for (let start = 0; start < n; ) {
-    let end = start;
-    while (end + 1 < n && scores[order[end + 1]!] === scores[order[start]!]) end++;
-    const rank = (start + end) / 2 + 1;
-    for (let k = start; k <= end; k++) {
-      if (labels[order[k]!] === 1) {
-        positives++;
-        rankSum += rank;
-      }
-    }
-    start = end + 1;
+  let i = 0;
+  for (let k = 0; k < positive.length; ) {
+    const value = positive[k]!;
+    while (all[i]! < value) i++;
+    let j = i;
+    while (j + 1 < n && all[j + 1] === value) j++;
+    let m = k;
+    while (m < positive.length && positive[m] === value) m++;
+    rankSum += ((i + j) / 2 + 1) * (m - k);
+    k = m;
   }
+  const positives = positive.length;
   const negatives = n - positives;
   if (positives === 0 || negatives === 0) return Number.NaN;
   return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);

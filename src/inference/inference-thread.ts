@@ -106,7 +106,8 @@ export class InferenceThread {
     if (this.failure) throw this.failure;
     this.inFlight++;
     // A copy the thread owns: the chunk may share its memory with the stream's pool.
-    const data = Uint8Array.from(chunk);
+    const data = new Uint8Array(chunk.byteLength);
+    data.set(chunk);
     const message: ThreadRequest = { type: 'chunk', data };
     this.worker.postMessage(message, [data.buffer]);
   }
