@@ -54,15 +54,15 @@ describe('the inference server', () => {
 });
 
 describe('the gateway', () => {
-  it('splits traffic by weight within statistical tolerance', async () => {
+  it('splits traffic by weight within statistical tolerance', { timeout: 60_000 }, async () => {
     const gateway = await Gateway.start({ stateFile: stateFile() });
     try {
       await gateway.change({ source: source.url, target: target.url, targetPercent: 25 });
       const load = new LoadGenerator({ url: gateway.url, rows, concurrency: 8 }).start();
-      await new Promise((r) => setTimeout(r, 2500));
+      // A count, not a duration: a slow machine sends fewer per second, never fewer in all.
+      while (load.tally.sent < 800) await new Promise((r) => setTimeout(r, 50));
       const tally = await load.stop();
       const n = tally.sent;
-      expect(n).toBeGreaterThan(400);
       expect(tally.errors).toBe(0);
       // Binomial: 4 standard deviations either side of 25 %.
       const sd = Math.sqrt(n * 0.25 * 0.75);
