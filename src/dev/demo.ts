@@ -5,7 +5,11 @@
  */
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Readable } from 'node:stream';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { renderAuditReport } from '../audit/report.js';
 import { MigrationClient, type Progress } from '../client/index.js';
 import { progressLine, resultLines } from '../client/progress.js';
@@ -16,6 +20,7 @@ import type { Cloud, Dependency, MigrationSpecInput } from '../spec.js';
 import { LoadGenerator } from '../traffic/load.js';
 import { closeLocalDeps, createWorkers, localActivityDeps } from '../worker.js';
 import { ensureStack, LOCAL_ENDPOINTS } from './local-stack.js';
+import { STATE_DIR } from './paths.js';
 import { holdoutRows, seedWorkload, workloadSpec } from './workload.js';
 
 export const LOCAL_PROFILE_OF: Record<Cloud, string> = { aws: 'local-s3', gcp: 'local-gcs', azure: 'local-azure', onprem: 'local-fs' };
@@ -68,6 +73,21 @@ async function seedDataSet(store: ObjectStore, prefix: string, count: number): P
       }
     }),
   );
+}
+
+/** The HTML report lives in the (emulated) target cloud; a copy on disk opens in a browser. */
+async function saveShadowReport(stores: StoreResolver, spec: MigrationSpecInput, name: string): Promise<string | undefined> {
+  const target = { ...spec.target, prefix: spec.target.prefix ?? '' };
+  const key = `${target.prefix}.cloudshift/${name}/shadow/report.html`;
+  const body = await stores
+    .store(target)
+    .read(key)
+    .catch(() => undefined);
+  if (!body) return undefined;
+  const path = join(STATE_DIR, 'reports', `${name}.html`);
+  await mkdir(dirname(path), { recursive: true });
+  await pipeline(body, createWriteStream(path));
+  return path;
 }
 
 export async function runDemo(options: DemoOptions = {}): Promise<number> {
@@ -145,7 +165,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     if (copy) log(`copy: ${copy.copiedObjects} copied, ${copy.skippedObjects} already there, ${copy.verifiedObjects} verified, ${copy.mismatches} mismatches; manifest ${result.status.copy?.manifestPrefix}`);
     if (tally) log(`load: ${tally.sent} requests, ${tally.errors} errors, served by ${Object.entries(tally.byBackend).map(([b, n]) => `${b} ${n}`).join(', ')}`);
     log(`${result.outcome}: ${result.status.phases.filter((p) => p.state === 'succeeded').map((p) => p.phase).join(' → ')}`);
-    log(`the shadow report: ${result.status.shadow?.verdict?.reportHtml ?? 'none'}`);
+    const report = await saveShadowReport(stores, spec, name);
+    if (report) log(`the shadow report: ${result.status.shadow?.verdict?.reportHtml}, saved for your browser as ${report}`);
     log(`in the Temporal Web UI: ${LOCAL_ENDPOINTS.temporalUi}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`);
     log('the stack stays up for the Web UI; stop it with: bash scripts/stack.sh stop');
     return result.outcome === 'completed' ? 0 : 4;
