@@ -189,6 +189,27 @@ describe('a migration with a workload', () => {
     await expectSourceUntouched();
   });
 
+  it('catches a slow target endpoint at the first canary step', async () => {
+    const name = uniqueName('canary-slow');
+    const workers = await testWorkers(temporal, {
+      queues: ['control', 'aws', 'gcp'],
+      stores,
+      identity: 'phases-test',
+      faults: (migration, side) => (migration === name && side === 'target' ? { addedLatencyMs: 80 } : undefined),
+    });
+    const result = await runWorkersUntil(workers, async () => {
+      const handle = await start(specFor(name));
+      const stop = loadThrough(handle);
+      const result = (await handle.result()) as MigrationResult;
+      await stop();
+      expect(await routeOf(result.status)).toBe('source');
+      return result;
+    });
+    expect(result.outcome).toBe('rolledBack');
+    expect(result.status.reason).toMatch(/canary step 10 % failed: target p50 latency \d+\.\d ms against \d+\.\d ms at the source/);
+    await expectSourceUntouched();
+  });
+
   it('rolls back while the target endpoint is being stood up, stopping it', async () => {
     const name = uniqueName('rb-standup');
     const workers = await testWorkers(temporal, {
