@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { StoreResolver } from '../clouds/profiles.js';
 import { renderReportHtml } from '../compare/html.js';
 import { buildShadowReport, type Criterion, type ShadowReport } from '../compare/report.js';
-import { findManifestEntry } from '../shadow/manifest.js';
+import { findManifestEntries } from '../shadow/manifest.js';
 import { readPredictions } from '../shadow/predictions.js';
 import { runShadowSide, type ShadowSideResult, type Workload } from '../shadow/run.js';
 import { type ExecutionProvider, keyIn, type MigrationSpec, type StorageLocation } from '../spec.js';
@@ -21,7 +21,7 @@ export interface ModelChecksumInput {
   migration: string;
   source: StorageLocation;
   target: StorageLocation;
-  modelPath: string;
+  modelPaths: string[];
 }
 
 export interface ShadowInferenceInput {
@@ -62,19 +62,24 @@ export interface ShadowVerdict {
 export function createShadowActivities(deps: ShadowDeps) {
   const uri = (location: StorageLocation, key: string) => `${deps.stores.store(location).uri}/${key}`;
   return {
-    /** The model's SHA-256 as the copy manifest recorded it (read on the target's queue). */
-    async modelChecksum(input: ModelChecksumInput): Promise<string> {
+    /** The models' SHA-256 as the copy manifest recorded them (read on the target's queue), by model path. */
+    async modelChecksums(input: ModelChecksumInput): Promise<Record<string, string>> {
       return asActivity(async () => {
-        const sourceKey = keyIn(input.source, input.modelPath);
-        const entry = await findManifestEntry(deps.stores.store(input.target), migrationFolder(input.target, input.migration, 'manifest/'), sourceKey);
-        if (!entry) {
-          const error = new Error(
-            `the model ${sourceKey} is not in the copy manifest under ${uri(input.target, migrationFolder(input.target, input.migration, 'manifest/'))}: check workload.model.path and the copy filters (include/exclude).`,
-          );
-          error.name = 'ModelNotInManifest';
-          throw error;
+        const manifest = migrationFolder(input.target, input.migration, 'manifest/');
+        const entries = await findManifestEntries(deps.stores.store(input.target), manifest, input.modelPaths.map((path) => keyIn(input.source, path)));
+        const checksums: Record<string, string> = {};
+        for (const path of input.modelPaths) {
+          const entry = entries.get(keyIn(input.source, path));
+          if (!entry) {
+            const error = new Error(
+              `the model ${keyIn(input.source, path)} is not in the copy manifest under ${uri(input.target, manifest)}: check workload.model and the copy filters (include/exclude).`,
+            );
+            error.name = 'ModelNotInManifest';
+            throw error;
+          }
+          checksums[path] = entry.sha256;
         }
-        return entry.sha256;
+        return checksums;
       });
     },
 

@@ -13,18 +13,22 @@ export interface ManifestEntry {
   sourceVersion: string;
 }
 
-export async function findManifestEntry(store: ObjectStore, manifestPrefix: string, sourceKey: string): Promise<ManifestEntry | undefined> {
+/** The entries of these source keys, in one pass over the parts that stops when all are found. */
+export async function findManifestEntries(store: ObjectStore, manifestPrefix: string, sourceKeys: readonly string[]): Promise<Map<string, ManifestEntry>> {
+  const found = new Map<string, ManifestEntry>();
+  const quoted = sourceKeys.map((key) => JSON.stringify(key));
   let cursor: string | undefined;
   do {
     const page = await store.list(manifestPrefix, { cursor });
     for (const part of page.objects) {
       for await (const line of createInterface({ input: await store.read(part.key), crlfDelay: Infinity })) {
-        if (!line.includes(JSON.stringify(sourceKey))) continue;
+        if (!quoted.some((q) => line.includes(q))) continue;
         const entry = JSON.parse(line) as ManifestEntry;
-        if (entry.key === sourceKey) return entry;
+        if (sourceKeys.includes(entry.key)) found.set(entry.key, entry);
+        if (found.size === new Set(sourceKeys).size) return found;
       }
     }
     cursor = page.cursor;
   } while (cursor);
-  return undefined;
+  return found;
 }

@@ -249,8 +249,9 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
       leave('shadow', 'skipped', 'no workload in the spec: no model to compare');
     } else {
       enter('shadow', `${workload.holdout.path} through the model on both clouds`);
-      const checksum = (modelPath: string) => untilRollback(() => target.modelChecksum({ migration, source: spec.source, target: spec.target, modelPath }));
-      const expected = { source: await checksum(workload.model.path), target: await checksum(targetModelPath(workload)) };
+      const modelPaths = [workload.model.path, targetModelPath(workload)];
+      const checksums = await untilRollback(() => target.modelChecksums({ migration, source: spec.source, target: spec.target, modelPaths }));
+      const expected = { source: checksums[modelPaths[0]!]!, target: checksums[modelPaths[1]!]! };
       const side = (which: 'source' | 'target'): ShadowInferenceInput => ({
         migration,
         side: which,

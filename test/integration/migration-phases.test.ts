@@ -162,53 +162,38 @@ describe('a migration with a workload', () => {
     expect(result.status.decisions[0]).toMatchObject({ action: 'rollback', by: 'frank', evidence: expect.stringMatching(/report\.html$/) });
   });
 
-  it('catches a failing target endpoint at the first canary step and returns all traffic to the source', async () => {
-    const name = uniqueName('canary-fails');
-    const workers = await testWorkers(temporal, {
-      queues: ['control', 'aws', 'gcp'],
-      stores,
-      identity: 'phases-test',
-      faults: (migration, side) => (migration === name && side === 'target' ? { errorRate: 0.3 } : undefined),
+  const faultyTargets = [
+    { label: 'failing', faults: { errorRate: 0.3 }, reason: /canary step 10 % failed: target error rate/, history: 'migration-canary-failed' },
+    { label: 'slow', faults: { addedLatencyMs: 80 }, reason: /canary step 10 % failed: target p50 latency \d+\.\d ms against \d+\.\d ms at the source/ },
+  ];
+  for (const { label, faults, reason, history } of faultyTargets) {
+    it(`catches a ${label} target endpoint at the first canary step and returns all traffic to the source`, async () => {
+      const name = uniqueName(`canary-${label}`);
+      const workers = await testWorkers(temporal, {
+        queues: ['control', 'aws', 'gcp'],
+        stores,
+        identity: 'phases-test',
+        faults: (migration, side) => (migration === name && side === 'target' ? faults : undefined),
+      });
+      const result = await runWorkersUntil(workers, async () => {
+        const handle = await start(specFor(name));
+        const stop = loadThrough(handle);
+        const result = (await handle.result()) as MigrationResult;
+        await stop();
+        expect(await routeOf(result.status)).toBe('source');
+        return result;
+      });
+      if (history) await recordHistory(name, history);
+      expect(result.outcome).toBe('rolledBack');
+      expect(result.status.reason).toMatch(reason);
+      expect(result.status.canary?.analyses).toHaveLength(1);
+      expect(result.status.compensations?.map((c) => [c.what, c.outcome])).toEqual([
+        ['all traffic back to the source', 'done'],
+        ['stop the target endpoint', 'done'],
+      ]);
+      await expectSourceUntouched();
     });
-    const result = await runWorkersUntil(workers, async () => {
-      const handle = await start(specFor(name));
-      const stop = loadThrough(handle);
-      const result = (await handle.result()) as MigrationResult;
-      await stop();
-      expect(await routeOf(result.status)).toBe('source');
-      return result;
-    });
-    await recordHistory(name, 'migration-canary-failed');
-    expect(result.outcome).toBe('rolledBack');
-    expect(result.status.reason).toMatch(/canary step 10 % failed: target error rate/);
-    expect(result.status.canary?.analyses).toHaveLength(1);
-    expect(result.status.compensations?.map((c) => [c.what, c.outcome])).toEqual([
-      ['all traffic back to the source', 'done'],
-      ['stop the target endpoint', 'done'],
-    ]);
-    await expectSourceUntouched();
-  });
-
-  it('catches a slow target endpoint at the first canary step', async () => {
-    const name = uniqueName('canary-slow');
-    const workers = await testWorkers(temporal, {
-      queues: ['control', 'aws', 'gcp'],
-      stores,
-      identity: 'phases-test',
-      faults: (migration, side) => (migration === name && side === 'target' ? { addedLatencyMs: 80 } : undefined),
-    });
-    const result = await runWorkersUntil(workers, async () => {
-      const handle = await start(specFor(name));
-      const stop = loadThrough(handle);
-      const result = (await handle.result()) as MigrationResult;
-      await stop();
-      expect(await routeOf(result.status)).toBe('source');
-      return result;
-    });
-    expect(result.outcome).toBe('rolledBack');
-    expect(result.status.reason).toMatch(/canary step 10 % failed: target p50 latency \d+\.\d ms against \d+\.\d ms at the source/);
-    await expectSourceUntouched();
-  });
+  }
 
   it('rolls back while the target endpoint is being stood up, stopping it', async () => {
     const name = uniqueName('rb-standup');
