@@ -54,6 +54,7 @@ export class Gateway {
   private readonly latency = new Histogram('cloudshift_gateway_backend_seconds', 'Backend latency by backend and role');
   private readonly mirrorRows = new Counter('cloudshift_gateway_mirror_rows_total', 'Mirrored prediction rows compared, by agreement');
   private window = newWindow();
+  private changes: Promise<unknown> = Promise.resolve();
   /** Metric handles per backend and role, built once: the hot path only adds. */
   private readonly meters = {
     source: { served: this.meter('source', 'served'), mirrored: this.meter('source', 'mirrored') },
@@ -92,8 +93,17 @@ export class Gateway {
     this.agent.destroy();
   }
 
-  /** Applies a change unless its revision is not newer; persisted before it takes effect. */
-  async change(change: RouteChange): Promise<{ route: Route; applied: boolean }> {
+  /**
+   * Applies a change unless its revision is not newer; persisted before it takes effect. Changes
+   * apply one at a time, so two arriving together cannot land out of revision order.
+   */
+  change(change: RouteChange): Promise<{ route: Route; applied: boolean }> {
+    const applied = this.changes.then(() => this.applyChange(change));
+    this.changes = applied.catch(() => undefined);
+    return applied;
+  }
+
+  private async applyChange(change: RouteChange): Promise<{ route: Route; applied: boolean }> {
     const current = this.route;
     if (change.revision !== undefined && current && change.revision <= current.revision) return { route: current, applied: false };
     const next: Route = {
