@@ -147,6 +147,8 @@ async function main(argv: string[]): Promise<number> {
         if (values.json) console.log(JSON.stringify(status, null, 2));
         else {
           console.log(resultLines(status).join('\n'));
+          const live = status.copy?.progress ? status.teardown?.catchUp?.live : status.copy?.live;
+          if (live) console.log(progressLine({ status, copy: live }));
           if (status.pendingGate) console.log(`waiting since ${status.pendingGate.since}: ${status.pendingGate.waitingFor}`);
           if (status.audit) console.log(`\n${(await import('./audit/report.js')).renderAuditReport(status.audit)}`);
         }

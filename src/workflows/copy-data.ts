@@ -1,4 +1,4 @@
-import { ApplicationFailure, continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew, defineQuery, defineSignal, getExternalWorkflowHandle, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { CopyBatchResult, CopyObjectRef } from '../activities/copy.js';
 import type { MigrationSpec, StorageLocation } from '../spec.js';
@@ -19,6 +19,8 @@ export interface CopyDataInput {
   maxBatchesPerRun?: number;
   /** How long a silent copy activity is presumed dead and retried elsewhere. @default 60 */
   heartbeatTimeoutSeconds?: number;
+  /** The migration to send progress to (the `copyProgress` signal), at most every 15 s. */
+  reportTo?: string;
   /** Carried across continue-as-new; absent on the first run. */
   state?: CopyState;
 }
@@ -72,6 +74,11 @@ export interface CopyDataResult {
 }
 
 export const copyStatusQuery = defineQuery<CopyStatus>('status');
+/** A copy's progress, sent to the migration that started it, so its own `status` shows it. */
+export const copyProgressSignal = defineSignal<[{ workflowId: string; status: CopyStatus }]>('copyProgress');
+
+/** Often enough to watch, rarely enough that a million-object copy adds few history events. */
+const REPORT_EVERY_MS = 15_000;
 
 const MAX_KEYS = 20;
 const VERIFY_PAGE = 1000;
@@ -138,6 +145,15 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
   const maxBatches = input.maxBatchesPerRun ?? 400;
   let batchesThisRun = 0;
   const rollOver = () => batchesThisRun >= maxBatches || workflowInfo().continueAsNewSuggested;
+  let lastReport = 0;
+  const report = () => {
+    const now = new Date().getTime();
+    if (!input.reportTo || now - lastReport < REPORT_EVERY_MS) return;
+    lastReport = now;
+    const { workflowId } = workflowInfo();
+    // Fire and forget: a migration that is gone must not fail its copy.
+    getExternalWorkflowHandle(input.reportTo).signal(copyProgressSignal, { workflowId, status: statusOf(state, input.expected) }).catch(() => undefined);
+  };
   const nextStage = (stage: CopyStage) => {
     state.stage = stage;
     state.cursor = undefined;
@@ -179,6 +195,7 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
                 p.skippedBytes += r.skippedBytes;
                 p.vanishedCount += r.vanished.length;
                 appendBounded(p.vanished, r.vanished);
+                report();
               },
               (e: unknown) => {
                 failure ??= e;
@@ -236,6 +253,7 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
     appendBounded(p.mismatchKeys, page.mismatchKeys);
     state.cursor = page.cursor;
     state.listingDone = !page.cursor;
+    report();
   }
   if (p.mismatches > 0) {
     throw ApplicationFailure.nonRetryable(

@@ -13,7 +13,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import type { ShadowInferenceInput } from '../activities/shadow.js';
 import { formatSpecIssues, type MigrationSpec, parseSpec } from '../spec.js';
-import { copyDataWorkflow, type CopyDataInput } from './copy-data.js';
+import { copyDataWorkflow, type CopyDataInput, copyProgressSignal } from './copy-data.js';
 import {
   approveSignal,
   CLOUD_RETRY,
@@ -105,6 +105,10 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
   setHandler(statusQuery, () => ({ ...status, pendingGate: gates.pending }));
   setHandler(approveSignal, (signal) => gates.onApprove(signal));
   setHandler(rollbackSignal, (signal) => gates.onRollback(signal));
+  setHandler(copyProgressSignal, ({ workflowId, status: live }) => {
+    if (status.copy?.workflowId === workflowId && status.copy.progress === undefined) status.copy.live = live;
+    else if (status.teardown?.catchUp?.workflowId === workflowId && status.teardown.catchUp.progress === undefined) status.teardown.catchUp.live = live;
+  });
   upsertSearchAttributes([
     { key: sourceSearchAttribute, value: spec.source.cloud },
     { key: targetSearchAttribute, value: spec.target.cloud },
@@ -150,7 +154,14 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
     throw new RollbackRequested(`rollback by ${gates.rollbackRequested!.by}: ${gates.rollbackRequested!.reason}`);
   };
 
-  const copyInput = (mode: CopyDataInput['mode']): CopyDataInput => ({ migration, source: spec.source, target: spec.target, copy: spec.copy, mode });
+  const copyInput = (mode: CopyDataInput['mode']): CopyDataInput => ({
+    migration,
+    source: spec.source,
+    target: spec.target,
+    copy: spec.copy,
+    mode,
+    reportTo: workflowInfo().workflowId,
+  });
 
   try {
     enter('validate', 'spec parsed');

@@ -3,7 +3,7 @@ import type { ShadowSideSummary, ShadowVerdict } from '../activities/shadow.js';
 import type { AuditReport } from '../audit/report.js';
 import type { CanaryAnalysis } from '../traffic/analysis.js';
 import type { Cloud } from '../spec.js';
-import type { CopyDataResult } from './copy-data.js';
+import type { CopyDataResult, CopyStatus } from './copy-data.js';
 import type { Decision, PendingGate } from './gates.js';
 
 export const PHASES = ['validate', 'audit', 'standUpTarget', 'copyData', 'shadow', 'canary', 'teardown'] as const;
@@ -39,8 +39,8 @@ export interface MigrationStatus {
   phases: PhaseRecord[];
   inventory?: SourceInventory;
   audit?: AuditReport;
-  /** The copy child workflow (query it for live progress) and, once done, its result. */
-  copy?: { workflowId: string } & Partial<CopyDataResult>;
+  /** The copy child workflow, its progress while it runs (every 15 s at most) and, once done, its result. */
+  copy?: { workflowId: string; live?: CopyStatus } & Partial<CopyDataResult>;
   /** The endpoints serving the model as stored in each cloud. */
   endpoints?: { source?: string; target?: string };
   shadow?: {
@@ -56,7 +56,7 @@ export interface MigrationStatus {
     mirror: boolean;
     analyses: { targetPercent: number; passed: boolean; reasons: string[]; window: Omit<CanaryAnalysis['window'], 'route'> }[];
   };
-  teardown?: { catchUp?: { workflowId: string } & Partial<CopyDataResult>; sourceEndpointStopped?: boolean; sourceDeleted?: number; sourceKept?: number; sourceKeptKeys?: string[] };
+  teardown?: { catchUp?: { workflowId: string; live?: CopyStatus } & Partial<CopyDataResult>; sourceEndpointStopped?: boolean; sourceDeleted?: number; sourceKept?: number; sourceKeptKeys?: string[] };
   /** Compensations run on rollback, in the order they ran. */
   compensations?: { phase: Phase; what: string; outcome: 'done' | 'failed'; error?: string }[];
   /** What the migration waits for, if anything. */

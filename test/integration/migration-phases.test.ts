@@ -100,6 +100,10 @@ describe('a migration with a workload', () => {
       expect(waiting.canary?.targetPercent).toBe(100);
       await handle.signal(approveSignal, { by: 'erin', phase: 'teardown', comment: 'canary clean' });
       const result = (await handle.result()) as MigrationResult;
+      // The copy child reported its progress to the migration (what `status.copy.live` showed meanwhile).
+      const history = await handle.fetchHistory();
+      const reports = history.events?.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'copyProgress') ?? [];
+      expect(reports.length).toBeGreaterThan(0);
       return { result, load: await stop(), servedBy: await routeOf(result.status) };
     });
 
