@@ -29,10 +29,8 @@ export class LoadGenerator {
   private stopped = false;
   private running?: Promise<void>;
   readonly tally: LoadTally = { sent: 0, ok: 0, errors: 0, byBackend: {}, latenciesMs: [] };
-  url: string;
 
   constructor(private readonly options: LoadOptions) {
-    this.url = options.url;
     this.agent = new Agent({ keepAlive: true, maxSockets: options.concurrency ?? 8 });
   }
 
@@ -65,7 +63,7 @@ export class LoadGenerator {
     const started = performance.now();
     return new Promise((resolve) => {
       const out = request(
-        new URL('/v1/predict', this.url),
+        new URL('/v1/predict', this.options.url),
         {
           method: 'POST',
           agent: this.agent,
