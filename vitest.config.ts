@@ -7,6 +7,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // Some unit tests start threads and loopback servers; a busy CI machine is slower.
+          testTimeout: 30_000,
         },
       },
       {

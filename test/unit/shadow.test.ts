@@ -89,7 +89,7 @@ describe('a shadow side', () => {
 });
 
 describe('the shadow report', () => {
-  it('passes the identical and the slight variant, fails the strong one on the paired criteria', async () => {
+  it('passes the identical and the slight variant, fails the strong one on the paired criteria', { timeout: 30_000 }, async () => {
     const base = (await side('breast-cancer.onnx')).columns;
     const verdict = async (model: (typeof MODEL_VARIANTS)[number]) =>
       buildShadowReport({ migration: 'm', task: 'binary', source: base, target: (await side(model)).columns, shadow: defaults.shadow });
