@@ -7,7 +7,7 @@ export interface TrafficDeps {
   router: TrafficRouter;
 }
 
-export interface SetTrafficInput {
+export interface SetWeightsInput {
   migration: string;
   targetPercent: number;
   mirror: boolean;
@@ -22,7 +22,7 @@ export function createTrafficActivities(deps: TrafficDeps) {
       return deps.router.ensureGateway(input.migration, { source: input.source, target: input.target });
     },
 
-    async setTraffic(input: SetTrafficInput): Promise<Route> {
+    async setWeights(input: SetWeightsInput): Promise<Route> {
       const { route } = await deps.router.setRoute(input.migration, { targetPercent: input.targetPercent, mirror: input.mirror, revision: input.revision });
       return route;
     },

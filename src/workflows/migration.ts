@@ -120,7 +120,7 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
   // Gateway revisions must rise across runs of a migration with the same name, so they start
   // from this run's start time (workflow time, deterministic on replay).
   let revision = workflowInfo().runStartTime.getTime() * 1000;
-  const setTraffic = (targetPercent: number, mirror: boolean) => control.setTraffic({ migration, targetPercent, mirror, revision: ++revision });
+  const setWeights = (targetPercent: number, mirror: boolean) => control.setWeights({ migration, targetPercent, mirror, revision: ++revision });
 
   const details = (text: string) => setCurrentDetails(`**${migration}**: ${spec.source.cloud} → ${spec.target.cloud}, ${text}`);
   const record = (phase: Phase) => status.phases.find((p) => p.phase === phase)!;
@@ -298,7 +298,7 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
     } else {
       enter('canary', `steps ${spec.canary.steps.join(', ')} %`);
       const gateway = await untilRollback(() => control.ensureGateway({ migration, source: status.endpoints!.source!, target: status.endpoints!.target! }));
-      compensations.push({ phase: 'canary', what: 'all traffic back to the source', undo: () => setTraffic(0, false) });
+      compensations.push({ phase: 'canary', what: 'all traffic back to the source', undo: () => setWeights(0, false) });
       const canary = {
         gatewayUrl: gateway.url,
         steps: spec.canary.steps,
@@ -312,7 +312,7 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
         const mirror = spec.canary.mirror && weight < 100;
         canary.step = index + 1;
         details(`canary step ${index + 1}/${spec.canary.steps.length}: ${weight} % on the target`);
-        await untilRollback(() => setTraffic(weight, mirror));
+        await untilRollback(() => setWeights(weight, mirror));
         Object.assign(canary, { targetPercent: weight, mirror });
         await untilRollback(() => control.openCanaryWindow({ migration }));
         await untilRollback(() => sleep(spec.canary.intervalSeconds * 1000));
