@@ -5,7 +5,7 @@ import { StoreError } from '../clouds/errors.js';
 import { type ObjectInfo, type ObjectStore, SOURCE_VERSION_METADATA_KEY } from '../clouds/object-store.js';
 import type { StoreResolver } from '../clouds/profiles.js';
 import { hashingTap } from '../clouds/streaming.js';
-import { keyFilter, relativeTo } from '../copy/filters.js';
+import { keyFilter, migrationFolder, relativeTo } from '../copy/filters.js';
 import { Bandwidth } from '../copy/throttle.js';
 import { keyIn, type StorageLocation } from '../spec.js';
 import { asActivity } from './failures.js';
@@ -375,7 +375,7 @@ export function createCopyActivities(deps: CopyDeps) {
           });
           const body = lines.filter(Boolean).join('\n');
           if (body) {
-            const manifestKey = keyIn(input.target, `.cloudshift/${input.migration}/manifest/part-${String(input.part).padStart(6, '0')}.jsonl`);
+            const manifestKey = migrationFolder(input.target, input.migration, `manifest/part-${String(input.part).padStart(6, '0')}.jsonl`);
             await target.write(manifestKey, Readable.from([Buffer.from(`${body}\n`)]), { contentType: 'application/x-ndjson' });
             result.manifestKey = manifestKey;
           }
@@ -420,7 +420,7 @@ export function createCopyActivities(deps: CopyDeps) {
         withLocation(input.target, async () => {
           const target = storeOf(input.target);
           const page = await target.list(input.target.prefix, { cursor: input.cursor, pageSize: input.pageSize });
-          const ownFolder = keyIn(input.target, `.cloudshift/${input.migration}/`);
+          const ownFolder = migrationFolder(input.target, input.migration, '');
           const result: RetirePageResult = { deleted: 0, kept: 0, keptKeys: [], cursor: page.cursor };
           await forEachLimited(page.objects, input.concurrency, async (o) => {
             const ours = o.key.startsWith(ownFolder) || (await storedAt(target, undefined, o.key))?.metadata?.[SOURCE_VERSION_METADATA_KEY] !== undefined;

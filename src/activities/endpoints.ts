@@ -1,5 +1,6 @@
 import type { StoreResolver } from '../clouds/profiles.js';
 import type { Endpoint, EndpointDeployer } from '../endpoints/deployer.js';
+import { ModelChecksumMismatch } from '../inference/model.js';
 import { keyIn, type ExecutionProvider, type StorageLocation } from '../spec.js';
 import { asActivity } from './failures.js';
 
@@ -30,9 +31,7 @@ export function createEndpointActivities(deps: EndpointDeps) {
         const modelKey = keyIn(input.location, input.modelPath);
         const recorded = input.verifyRecordedChecksum ? (await store.head(modelKey)).checksums.sha256 : undefined;
         if (input.verifyRecordedChecksum && !recorded) {
-          const error = new Error(`the model ${store.uri}/${modelKey} carries no SHA-256 recorded by cloudshift: it was not written by this migration's copy`);
-          error.name = 'ModelChecksumMismatch';
-          throw error;
+          throw new ModelChecksumMismatch(`the model ${store.uri}/${modelKey} carries no SHA-256 recorded by cloudshift: it was not written by this migration's copy`);
         }
         return deps.deployer.deploy({
           migration: input.migration,

@@ -2,6 +2,7 @@ import { heartbeat } from '@temporalio/activity';
 import { Readable } from 'node:stream';
 import type { StoreResolver } from '../clouds/profiles.js';
 import { renderReportHtml } from '../compare/html.js';
+import { migrationFolder } from '../copy/filters.js';
 import { buildShadowReport, type Criterion, type ShadowReport } from '../compare/report.js';
 import { findManifestEntries } from '../shadow/manifest.js';
 import { readPredictions } from '../shadow/predictions.js';
@@ -14,8 +15,6 @@ export interface ShadowDeps {
   log?: (line: string) => void;
 }
 
-/** The migration's own folder under a location's prefix; the copy never lists it. */
-export const migrationFolder = (location: StorageLocation, migration: string, path: string) => keyIn(location, `.cloudshift/${migration}/${path}`);
 
 export interface ModelChecksumInput {
   migration: string;

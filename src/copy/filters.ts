@@ -3,7 +3,12 @@
  * segment, `**` across segments, `?` one character. An object is copied when it matches some
  * include (or there are none) and no exclude. cloudshift's own folder is never copied.
  */
+import { keyIn, type StorageLocation } from '../spec.js';
+
 export const CLOUDSHIFT_FOLDER = '.cloudshift/';
+
+/** A path in one migration's own folder under a location's prefix (manifest, predictions, reports). */
+export const migrationFolder = (location: StorageLocation, migration: string, path: string): string => keyIn(location, `${CLOUDSHIFT_FOLDER}${migration}/${path}`);
 
 export function globToRegExp(glob: string): RegExp {
   let re = '';

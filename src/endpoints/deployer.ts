@@ -3,8 +3,8 @@
  * a Kubernetes, Cloud Run or SageMaker deployer implements it without touching workflow code.
  * The local one runs the server inside the worker that serves that cloud's queue.
  */
-import { createHash } from 'node:crypto';
 import type { ObjectStore } from '../clouds/object-store.js';
+import { loadModel } from '../inference/model.js';
 import type { ExecutionProvider } from '../spec.js';
 import { type Faults, type RunningServer, startInferenceServer } from './server.js';
 
@@ -39,46 +39,37 @@ export interface LocalDeployerOptions {
 }
 
 export class LocalEndpointDeployer implements EndpointDeployer {
-  private readonly running = new Map<string, Promise<{ server: RunningServer; endpoint: Endpoint }>>();
+  /** By `migration/side`. */
+  private readonly running = new Map<string, { migration: string; side: 'source' | 'target'; started: Promise<{ server: RunningServer; endpoint: Endpoint }> }>();
 
   constructor(private readonly options: LocalDeployerOptions = {}) {}
 
   deploy(request: EndpointRequest): Promise<Endpoint> {
     const id = `${request.migration}/${request.side}`;
-    let entry = this.running.get(id);
-    if (!entry) {
-      entry = this.start(request);
-      this.running.set(id, entry);
-      entry.catch(() => this.running.delete(id));
+    let started = this.running.get(id)?.started;
+    if (!started) {
+      started = this.start(request);
+      this.running.set(id, { migration: request.migration, side: request.side, started });
+      started.catch(() => this.running.delete(id));
     }
-    return entry.then((e) => e.endpoint);
+    return started.then((e) => e.endpoint);
   }
 
   async stop(migration: string, side: 'source' | 'target'): Promise<void> {
     const id = `${migration}/${side}`;
     const entry = this.running.get(id);
     this.running.delete(id);
-    if (entry) await (await entry.catch(() => undefined))?.server.close();
+    if (entry) await (await entry.started.catch(() => undefined))?.server.close();
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all([...this.running.keys()].map((id) => this.stop(id.slice(0, id.lastIndexOf('/')), id.slice(id.lastIndexOf('/') + 1) as 'source' | 'target')));
+    await Promise.all([...this.running.values()].map(({ migration, side }) => this.stop(migration, side)));
   }
 
   private async start(request: EndpointRequest) {
     const faults = this.options.faults?.(request.migration, request.side);
     if (faults?.startupDelayMs) await new Promise((resolve) => setTimeout(resolve, faults.startupDelayMs));
-    const chunks: Buffer[] = [];
-    for await (const chunk of await request.store.read(request.modelKey)) chunks.push(chunk as Buffer);
-    const model = Buffer.concat(chunks);
-    const modelSha256 = createHash('sha256').update(model).digest('hex');
-    if (request.expectedModelSha256 && request.expectedModelSha256 !== modelSha256) {
-      const error = new Error(
-        `the model ${request.store.uri}/${request.modelKey} hashes to SHA-256 ${modelSha256}, but the copy manifest records ${request.expectedModelSha256}: refusing to serve it`,
-      );
-      error.name = 'ModelChecksumMismatch';
-      throw error;
-    }
+    const { bytes: model, sha256: modelSha256 } = await loadModel(request.store, request.modelKey, request.expectedModelSha256, 'the copy that wrote it');
     const server = await startInferenceServer({
       model,
       executionProvider: request.executionProvider,

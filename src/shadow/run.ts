@@ -2,11 +2,11 @@
  * One side of the shadow run: the model and holdout as stored in one cloud, inference on a thread
  * of its own, predictions streamed back to the same cloud. Only a summary leaves.
  */
-import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { ObjectStore } from '../clouds/object-store.js';
 import type { NoiseSummary } from '../compare/report.js';
 import { InferenceThread } from '../inference/inference-thread.js';
+import { loadModel } from '../inference/model.js';
 import type { ExecutionProvider, MigrationSpec } from '../spec.js';
 import { PREDICTIONS_HEADER } from './predictions.js';
 
@@ -42,19 +42,9 @@ export interface ShadowSideResult {
   noise?: NoiseFloor;
 }
 
-export class ModelChecksumMismatch extends Error {
-  override readonly name = 'ModelChecksumMismatch';
-}
-
 export async function runShadowSide(options: ShadowSideOptions): Promise<ShadowSideResult> {
   const started = performance.now();
-  const model = await readWhole(options.store, options.modelKey);
-  const modelSha256 = createHash('sha256').update(model).digest('hex');
-  if (options.expectedModelSha256 && modelSha256 !== options.expectedModelSha256) {
-    throw new ModelChecksumMismatch(
-      `the model ${options.store.uri}/${options.modelKey} hashes to SHA-256 ${modelSha256}, but the copy manifest records ${options.expectedModelSha256}: it was changed or corrupted after the copy. Re-run the copy (or restore the model) before the shadow phase.`,
-    );
-  }
+  const { bytes: model, sha256: modelSha256 } = await loadModel(options.store, options.modelKey, options.expectedModelSha256);
   const out = new PassThrough();
   let rowsWritten = 0;
   const thread = await InferenceThread.start(
@@ -124,11 +114,4 @@ function drained(out: PassThrough): Promise<void> {
     };
     out.once('drain', onDrain).once('close', onClose);
   });
-}
-
-/** A model is loaded whole by ONNX Runtime anyway; its size is what the session needs. */
-async function readWhole(store: ObjectStore, key: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await store.read(key)) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
