@@ -5,6 +5,7 @@ import { StoreError } from '../clouds/errors.js';
 import { type ObjectInfo, type ObjectStore, SOURCE_VERSION_METADATA_KEY } from '../clouds/object-store.js';
 import type { StoreResolver } from '../clouds/profiles.js';
 import { hashingTap } from '../clouds/streaming.js';
+import { ChecksumRecords } from '../copy/checksum-records.js';
 import { keyFilter, migrationFolder, relativeTo } from '../copy/filters.js';
 import { Bandwidth } from '../copy/throttle.js';
 import { keyIn, type StorageLocation } from '../spec.js';
@@ -38,6 +39,8 @@ export interface ListPageResult {
 }
 
 export interface CopyBatchInput {
+  /** The migration whose folder keeps checksum records of objects that cannot carry them. */
+  migration: string;
   source: StorageLocation;
   target: StorageLocation;
   objects: CopyObjectRef[];
@@ -157,13 +160,14 @@ const headIfExists = (store: ObjectStore, key: string): Promise<ObjectInfo | und
 
 /**
  * What the target holds at `key`: absent if the listing of the range lacks it, the listing's entry
- * where it carries cloudshift's metadata (GCS, Azure), a head otherwise (S3, filesystem).
+ * where it carries cloudshift's metadata (GCS, Azure), a head otherwise (S3, filesystem); with the
+ * SHA-256 from the checksum record where the object could not carry it.
  */
-async function storedAt(target: ObjectStore, listing: Map<string, ObjectInfo> | undefined, key: string): Promise<ObjectInfo | undefined> {
+async function storedAt(target: ObjectStore, records: ChecksumRecords, listing: Map<string, ObjectInfo> | undefined, key: string): Promise<ObjectInfo | undefined> {
   const listed = listing?.get(key);
   if (listing && !listed) return undefined;
-  if (listed?.checksums.sha256 && listed.metadata?.[SOURCE_VERSION_METADATA_KEY]) return listed;
-  return headIfExists(target, key);
+  const info = listed?.metadata?.[SOURCE_VERSION_METADATA_KEY] ? listed : await headIfExists(target, key);
+  return info && records.resolve(info);
 }
 
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -201,14 +205,15 @@ export function createCopyActivities(deps: CopyDeps) {
     deps.stores.store(location, partSizeMiB ? { partSizeBytes: partSizeMiB * MiB } : undefined);
 
   /** One page of the source that the filters accept, and what the target holds of it. */
-  const sourcePageWithTargets = async (input: Filters & { source: StorageLocation; target: StorageLocation; cursor?: string; pageSize: number }) => {
+  const sourcePageWithTargets = async (input: Filters & { migration: string; source: StorageLocation; target: StorageLocation; cursor?: string; pageSize: number }) => {
     const source = storeOf(input.source);
     const target = storeOf(input.target);
+    const records = new ChecksumRecords(target, input.target, input.migration);
     const accept = keyFilter(input.include, input.exclude);
     const page = await source.list(input.source.prefix, { cursor: input.cursor, pageSize: input.pageSize });
     const objects = page.objects.filter((o) => accept(relativeTo(input.source.prefix, o.key)));
     const listed = await listedTargets(target, objects.map((o) => targetKeyOf(input.source, input.target, o.key)));
-    return { source, target, objects, listed, cursor: page.cursor };
+    return { source, target, records, objects, listed, cursor: page.cursor };
   };
 
   return {
@@ -239,6 +244,7 @@ export function createCopyActivities(deps: CopyDeps) {
         withLocation(input.target, async () => {
           const source = storeOf(input.source);
           const target = storeOf(input.target, input.partSizeMiB);
+          const records = new ChecksumRecords(target, input.target, input.migration);
           const resumed = activityInfo().heartbeatDetails as BatchProgress | undefined;
           const done = new Set(resumed?.done ?? []);
           const result: CopyBatchResult = resumed?.result ?? { copied: 0, copiedBytes: 0, skipped: 0, skippedBytes: 0, vanished: [] };
@@ -254,7 +260,7 @@ export function createCopyActivities(deps: CopyDeps) {
           const ticker = setInterval(beat, Math.min(10_000, Math.max(500, timeoutMs / 4)));
           const copyOne = async (ref: CopyObjectRef, index: number, present: Map<string, ObjectInfo> | undefined): Promise<void> => {
             const targetKey = targetKeyOf(input.source, input.target, ref.key);
-            const existing = await storedAt(target, present, targetKey);
+            const existing = await storedAt(target, records, present, targetKey);
             if (existing && existing.size === ref.size && existing.metadata?.[SOURCE_VERSION_METADATA_KEY] === ref.version && existing.checksums.sha256) {
               result.skipped++;
               result.skippedBytes += ref.size;
@@ -277,11 +283,13 @@ export function createCopyActivities(deps: CopyDeps) {
                 size: info.size,
                 contentType: info.contentType,
                 metadata: { ...info.metadata, [SOURCE_VERSION_METADATA_KEY]: versionOf(info) },
+                sha256Metadata: 'with-upload',
               });
               // Where the source holds a whole-object MD5, the bytes read must match it too.
               if (info.checksums.md5 && info.checksums.md5 !== written.md5) {
                 throw new StoreError('ChecksumMismatch', { store: source.uri, operation: 'read', key: ref.key }, `source reports MD5 ${info.checksums.md5}, bytes read hash to ${written.md5}`);
               }
+              await records.keep(written.stored, written.sha256);
               result.copied++;
               result.copiedBytes += written.size;
             }
@@ -349,7 +357,7 @@ export function createCopyActivities(deps: CopyDeps) {
     async verifyPage(input: VerifyPageInput): Promise<VerifyPageResult> {
       return asActivity(
         withLocation(input.target, async () => {
-          const { target, objects, listed, cursor } = await sourcePageWithTargets(input);
+          const { target, records, objects, listed, cursor } = await sourcePageWithTargets(input);
           const lines: string[] = new Array(objects.length);
           const result: VerifyPageResult = { objects: 0, bytes: 0, mismatches: 0, mismatchKeys: [], cursor };
           const mismatch = (key: string, why: string, index: number) => {
@@ -359,7 +367,7 @@ export function createCopyActivities(deps: CopyDeps) {
           };
           await forEachLimited(objects, input.concurrency, async (o, index) => {
             const targetKey = targetKeyOf(input.source, input.target, o.key);
-            const stored = await storedAt(target, listed, targetKey);
+            const stored = await storedAt(target, records, listed, targetKey);
             if (!stored) return mismatch(o.key, 'missing at the target', index);
             if (stored.size !== o.size) return mismatch(o.key, `size ${stored.size} at the target, ${o.size} at the source`, index);
             if (stored.metadata?.[SOURCE_VERSION_METADATA_KEY] !== versionOf(o)) return mismatch(o.key, 'the target holds another source version', index);
@@ -392,10 +400,10 @@ export function createCopyActivities(deps: CopyDeps) {
     async deleteVerifiedSourcePage(input: RetirePageInput): Promise<RetirePageResult> {
       return asActivity(
         withLocation(input.source, async () => {
-          const { source, target, objects, listed, cursor } = await sourcePageWithTargets(input);
+          const { source, target, records, objects, listed, cursor } = await sourcePageWithTargets(input);
           const result: RetirePageResult = { deleted: 0, kept: 0, keptKeys: [], cursor };
           await forEachLimited(objects, input.concurrency, async (o) => {
-            const stored = await storedAt(target, listed, targetKeyOf(input.source, input.target, o.key));
+            const stored = await storedAt(target, records, listed, targetKeyOf(input.source, input.target, o.key));
             const verified = stored && stored.size === o.size && stored.checksums.sha256 && stored.metadata?.[SOURCE_VERSION_METADATA_KEY] === versionOf(o);
             if (!verified) {
               result.kept++;
@@ -423,7 +431,7 @@ export function createCopyActivities(deps: CopyDeps) {
           const ownFolder = migrationFolder(input.target, input.migration, '');
           const result: RetirePageResult = { deleted: 0, kept: 0, keptKeys: [], cursor: page.cursor };
           await forEachLimited(page.objects, input.concurrency, async (o) => {
-            const ours = o.key.startsWith(ownFolder) || (await storedAt(target, undefined, o.key))?.metadata?.[SOURCE_VERSION_METADATA_KEY] !== undefined;
+            const ours = o.key.startsWith(ownFolder) || (o.metadata ?? (await headIfExists(target, o.key))?.metadata)?.[SOURCE_VERSION_METADATA_KEY] !== undefined;
             if (!ours) {
               result.kept++;
               return;

@@ -1,4 +1,5 @@
 import type { StoreResolver } from '../clouds/profiles.js';
+import { ChecksumRecords } from '../copy/checksum-records.js';
 import type { Endpoint, EndpointDeployer } from '../endpoints/deployer.js';
 import { ModelChecksumMismatch } from '../inference/model.js';
 import { keyIn, type ExecutionProvider, type StorageLocation } from '../spec.js';
@@ -29,7 +30,8 @@ export function createEndpointActivities(deps: EndpointDeps) {
       return asActivity(async () => {
         const store = deps.stores.store(input.location);
         const modelKey = keyIn(input.location, input.modelPath);
-        const recorded = input.verifyRecordedChecksum ? (await store.head(modelKey)).checksums.sha256 : undefined;
+        const records = new ChecksumRecords(store, input.location, input.migration);
+        const recorded = input.verifyRecordedChecksum ? (await records.resolve(await store.head(modelKey))).checksums.sha256 : undefined;
         if (input.verifyRecordedChecksum && !recorded) {
           throw new ModelChecksumMismatch(`the model ${store.uri}/${modelKey} carries no SHA-256 recorded by cloudshift: it was not written by this migration's copy`);
         }

@@ -1,6 +1,8 @@
 import type { File, Storage } from '@google-cloud/storage';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
 import { guard, isNetworkError, kindForHttpStatus, type StoreErrorKind, type StoreOperation } from './errors.js';
 import {
   DEFAULT_MULTIPART,
@@ -15,7 +17,7 @@ import {
   type WriteOptions,
   type WriteResult,
 } from './object-store.js';
-import { firstPart, hashingTap, md5Hex, readParts, sha256Hex } from './streaming.js';
+import { hashingParts, md5Hex, sha256Hex, startOf } from './streaming.js';
 import { verifyWrite } from './verify.js';
 
 export function classifyGcsError(error: unknown): StoreErrorKind {
@@ -47,6 +49,42 @@ function toInfo(key: string, m: GcsMetadata): ObjectInfo {
     contentType: m.contentType,
     metadata,
   };
+}
+
+/**
+ * Sends all the bytes of a resumable session in one streamed request, as the SDK does, without its
+ * extra stream layers. The session URI itself authorises the upload. The request names the
+ * content type again: GCS takes it from the session, fake-gcs-server only from this request (and
+ * would otherwise need a PATCH, which it answers by rewriting the whole object).
+ */
+async function uploadToSession(session: string, body: AsyncIterable<Buffer>, contentType: string | undefined): Promise<GcsMetadata> {
+  const url = new URL(session);
+  const request = (url.protocol === 'https:' ? https : http).request(url, {
+    method: 'PUT',
+    // `0-*/*`: from the first byte, total unknown until the body ends.
+    headers: { 'Content-Range': 'bytes 0-*/*', ...(contentType ? { 'Content-Type': contentType } : {}) },
+  });
+  const answered = once(request, 'response') as Promise<[http.IncomingMessage]>;
+  try {
+    for await (const chunk of body) if (!request.write(chunk)) await once(request, 'drain');
+    request.end();
+  } catch (error) {
+    request.destroy(error as Error);
+    throw error;
+  }
+  const [response] = await answered;
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  const status = response.statusCode ?? 0;
+  if (status < 200 || status >= 300) throw Object.assign(new Error(`the upload session answered ${status}: ${text.slice(0, 300)}`), { code: status });
+  return JSON.parse(text) as GcsMetadata;
+}
+
+/** Whether an object holds the content type and metadata a write asked for. */
+function holdsRequested(stored: ObjectInfo, options: WriteOptions): boolean {
+  if (options.contentType !== undefined && stored.contentType !== options.contentType) return false;
+  return Object.entries(options.metadata ?? {}).every(([k, v]) => stored.metadata?.[k] === v);
 }
 
 export class GcsStore implements ObjectStore {
@@ -122,8 +160,9 @@ export class GcsStore implements ObjectStore {
   async write(key: string, body: Readable, options: WriteOptions = {}): Promise<WriteResult> {
     return this.call('write', key, async () => {
       const file = this.bucket.file(key);
-      const { first, rest } = await firstPart(readParts(body, this.multipart.partSizeBytes));
-      if (!rest) {
+      const start = await startOf(body, this.multipart.partSizeBytes);
+      if ('whole' in start) {
+        const first = start.whole;
         // One part: the bytes are in hand, so the SHA-256 goes up with them in one request.
         const streamed = { size: first.length, md5: md5Hex(first), sha256: sha256Hex(first) };
         await file.save(first, {
@@ -135,22 +174,22 @@ export class GcsStore implements ObjectStore {
         // The upload's response carries the object's metadata, md5Hash included.
         return verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5, toInfo(key, file.metadata));
       }
-      // Larger objects stream through a resumable upload, which survives a dropped connection.
-      // GCS has no parallel-part upload on the JSON API (only XML multipart or compose).
-      const { tap, result } = hashingTap();
-      const sink = file.createWriteStream({
-        resumable: true,
-        // We hash the bytes ourselves (tap) and compare with the md5Hash GCS computed, below;
-        // the SDK's own validation would hash every byte a second time.
-        validation: false,
-        contentType: options.contentType,
-        metadata: { contentType: options.contentType, metadata: options.metadata },
+      // No parallel parts on the JSON API (only XML multipart or compose): the rest streams in
+      // the source's own chunks, without gathering them into parts.
+      const { parts, result } = hashingParts(start.stream);
+      const [session] = await file.createResumableUpload({ metadata: { contentType: options.contentType, metadata: options.metadata } });
+      const uploaded = await uploadToSession(session, parts, options.contentType).catch((error: unknown) => {
+        // Whatever the source still holds is not wanted any more.
+        body.destroy();
+        throw error;
       });
-      await pipeline(Readable.from(rest), tap, sink);
       const streamed = result();
-      await verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5);
-      // The SHA-256 is known only now; one PATCH records it (and, on fake-gcs-server, which drops
-      // a resumable upload's first-request metadata, the content type and metadata too).
+      // GCS answers with the object it stored, md5Hash included, which must be the MD5 we streamed.
+      const verified = await verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5, toInfo(key, uploaded));
+      if (options.sha256Metadata === 'with-upload' && holdsRequested(verified.stored, options)) return verified;
+      // The SHA-256 is known only now; one PATCH records it. It also restores a content type or
+      // metadata the server dropped: fake-gcs-server takes the content type from the upload's
+      // PUT, not from the session's X-Upload-Content-Type as GCS does.
       const [patched] = await file.setMetadata({
         contentType: options.contentType,
         metadata: { ...options.metadata, [SHA256_METADATA_KEY]: streamed.sha256 },

@@ -60,6 +60,14 @@ export interface WriteOptions {
   size?: number;
   contentType?: string;
   metadata?: Record<string, string>;
+  /**
+   * 'always': the object's metadata ends up holding the SHA-256 even where that takes a second
+   * request after the upload. 'with-upload': only where it goes up with the bytes (a
+   * single-request upload, an Azure block commit); `stored.checksums.sha256` in the result says
+   * whether it did, and the caller keeps it elsewhere.
+   * @default 'always'
+   */
+  sha256Metadata?: 'always' | 'with-upload';
 }
 
 export interface OpenedObject {
@@ -72,9 +80,12 @@ export interface WriteResult {
   size: number;
   /** MD5 computed while the bytes streamed, hex. */
   md5: string;
-  /** SHA-256 computed while the bytes streamed, hex; also stored with the object. */
+  /** SHA-256 computed while the bytes streamed, hex. */
   sha256: string;
-  /** What the store reports holding after the write (already checked against md5 and size). */
+  /**
+   * What the store reports holding after the write (already checked against md5 and size); its
+   * `checksums.sha256` is set where the object's metadata holds the SHA-256.
+   */
   stored: ObjectInfo;
 }
 

@@ -165,7 +165,7 @@ export class S3Store implements ObjectStore {
         return verifyWrite(this, key, { size: first.length, md5, sha256 }, (stored) => stored.checksums.etag === md5, reported);
       }
       const upload = await this.multipartUpload(key, rest, options);
-      if (upload.size <= MAX_COPY_OBJECT_BYTES) {
+      if (upload.size <= MAX_COPY_OBJECT_BYTES && options.sha256Metadata !== 'with-upload') {
         // Metadata goes with CreateMultipartUpload, before the SHA-256 is known; a server-side
         // copy onto itself records it (no bytes pass through us).
         await this.client.send(
@@ -260,7 +260,7 @@ function infoFromHeaders(key: string, o: ObjectHeaders): ObjectInfo {
   };
 }
 
-/** CopyObject's limit; larger objects keep their SHA-256 in the manifest only. */
+/** CopyObject's limit; larger objects cannot have their SHA-256 added to their metadata. */
 const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
 
 /** A single-part ETag is the object's MD5; a multipart one (`…-N`) is not. */

@@ -114,6 +114,44 @@ export const stripQuotes = (etag: string | undefined): string | undefined => eta
 export const md5Hex = (data: Buffer): string => createHash('md5').update(data).digest('hex');
 export const sha256Hex = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
+/**
+ * Reads at most `limit` bytes (and one chunk more): the whole object when it is that small, else a
+ * stream of all of it, in the source's own chunks.
+ */
+export async function startOf(body: Readable, limit: number): Promise<{ whole: Buffer } | { stream: AsyncGenerator<Buffer> }> {
+  const chunks = (body as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let size = 0;
+  while (size <= limit) {
+    const next = await chunks.next();
+    if (next.done) return { whole: Buffer.concat(head, size) };
+    const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+    head.push(chunk);
+    size += chunk.length;
+  }
+  async function* all(): AsyncGenerator<Buffer> {
+    yield* head;
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+  }
+  return { stream: all() };
+}
+
+/** Hashes (MD5 and SHA-256) and counts the parts as they are consumed. */
+export function hashingParts(source: AsyncIterable<Buffer>): { parts: AsyncGenerator<Buffer>; result: () => { size: number; md5: string; sha256: string } } {
+  const md5 = createHash('md5');
+  const sha = createHash('sha256');
+  let size = 0;
+  async function* parts(): AsyncGenerator<Buffer> {
+    for await (const part of source) {
+      md5.update(part);
+      sha.update(part);
+      size += part.length;
+      yield part;
+    }
+  }
+  return { parts: parts(), result: () => ({ size, md5: md5.digest('hex'), sha256: sha.digest('hex') }) };
+}
+
 /** A pass-through that hashes (MD5 and SHA-256) and counts what flows through it. */
 export function hashingTap(): { tap: Transform; result: () => { size: number; md5: string; sha256: string } } {
   const md5 = createHash('md5');

@@ -21,5 +21,5 @@ export async function verifyWrite(
       `streamed ${streamed.size} bytes with MD5 ${streamed.md5}, store holds ${stored.size} bytes with ${JSON.stringify(stored.checksums)}`,
     );
   }
-  return { key, size: streamed.size, md5: streamed.md5, sha256: streamed.sha256, stored: { ...stored, checksums: { ...stored.checksums, sha256: streamed.sha256 } } };
+  return { key, size: streamed.size, md5: streamed.md5, sha256: streamed.sha256, stored };
 }

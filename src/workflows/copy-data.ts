@@ -180,6 +180,7 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
           batchesThisRun++;
           const task: Promise<void> = onTarget
             .copyBatch({
+              migration: input.migration,
               source: input.source,
               target: input.target,
               objects,

@@ -210,7 +210,7 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
       // The model goes first, so the target endpoint loads it from target storage; the copy
       // phase then finds it in place and skips it.
       const model = await untilRollback(() => source.describeSourceObject({ source: spec.source, relativeKey: targetModelPath(workload) }));
-      await untilRollback(() => target.copyBatch({ source: spec.source, target: spec.target, objects: [model], concurrency: 1, partSizeMiB: spec.copy.partSizeMiB }));
+      await untilRollback(() => target.copyBatch({ migration, source: spec.source, target: spec.target, objects: [model], concurrency: 1, partSizeMiB: spec.copy.partSizeMiB }));
       const endpoint = (side: 'source' | 'target') => ({
         migration,
         side,

@@ -87,6 +87,21 @@ describe.each(CLOUDS)('ObjectStore contract: %s', (cloud) => {
     await store.delete(key);
   });
 
+  it('with sha256Metadata: with-upload, records the SHA-256 only where it goes up with the bytes, and says so', async () => {
+    const size = 2 * PART + 99;
+    const written = await store.write('lazy/big.bin', patternStream(size, 3), { contentType: 'application/octet-stream', metadata: { origin: 'contract' }, sha256Metadata: 'with-upload' });
+    expect(written.sha256).toBe(patternSha256(size, 3));
+    const head = await store.head('lazy/big.bin');
+    expect(head.metadata).toEqual({ origin: 'contract' });
+    // S3 and GCS take metadata before the first byte; Azure's block commit and the filesystem's sidecar come after the last.
+    const recordsLater = cloud === 'azure' || cloud === 'onprem';
+    expect(head.checksums.sha256).toBe(recordsLater ? written.sha256 : undefined);
+    expect(written.stored.checksums.sha256).toBe(head.checksums.sha256);
+    expect(written.stored.version).toBe(head.version);
+    const small = await store.write('lazy/small.bin', patternStream(100, 4), { sha256Metadata: 'with-upload' });
+    expect((await store.head('lazy/small.bin')).checksums.sha256).toBe(small.sha256);
+  });
+
   it('keeps keys with spaces and unicode intact', async () => {
     const key = 'odd keys/ünïcødé ✓ + spaces (1).txt';
     await store.write(key, patternStream(64, 5));
