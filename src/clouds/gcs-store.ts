@@ -65,6 +65,9 @@ async function uploadToSession(session: string, body: AsyncIterable<Buffer>, con
     headers: { 'Content-Range': 'bytes 0-*/*', ...(contentType ? { 'Content-Type': contentType } : {}) },
   });
   const answered = once(request, 'response') as Promise<[http.IncomingMessage]>;
+  // Awaited below; when the body fails first, its error is the one thrown, and this one must not
+  // surface as an unhandled rejection (which would end the worker).
+  answered.catch(() => undefined);
   try {
     for await (const chunk of body) if (!request.write(chunk)) await once(request, 'drain');
     request.end();

@@ -2,6 +2,7 @@
  * One contract, four stores, each against its real emulator (MinIO, fake-gcs-server, Azurite, a
  * directory). Every store must behave the same to the copy and shadow phases.
  */
+import { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/clouds/errors.js';
 import type { ObjectStore } from '../../src/clouds/object-store.js';
@@ -100,6 +101,15 @@ describe.each(CLOUDS)('ObjectStore contract: %s', (cloud) => {
     expect(written.stored.version).toBe(head.version);
     const small = await store.write('lazy/small.bin', patternStream(100, 4), { sha256Metadata: 'with-upload' });
     expect((await store.head('lazy/small.bin')).checksums.sha256).toBe(small.sha256);
+  });
+
+  it('fails a write whose source breaks mid-object, leaving no object behind', async () => {
+    async function* breaking() {
+      yield* patternStream(2 * PART + 10, 8);
+      throw new Error('source connection reset');
+    }
+    await expect(store.write('broken/big.bin', Readable.from(breaking()), { sha256Metadata: 'with-upload' })).rejects.toThrow(/source connection reset/);
+    await expectStoreError(store.head('broken/big.bin'), 'NotFound');
   });
 
   it('keeps keys with spaces and unicode intact', async () => {
