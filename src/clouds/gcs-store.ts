@@ -22,11 +22,11 @@ import { verifyWrite } from './verify.js';
 
 export function classifyGcsError(error: unknown): StoreErrorKind {
   const code = (error as { code?: unknown }).code;
+  const message = (error as { message?: string }).message ?? '';
+  // GCS refusing bytes that do not hash to the declared MD5 (a 400), or the SDK's own check.
+  if ((code === 400 || typeof code !== 'number') && /checksum|mismatch|FILE_NO_UPLOAD|MD5 hash .* match|CRC32C .* match/i.test(message)) return 'ChecksumMismatch';
   if (typeof code === 'number') return kindForHttpStatus(code);
   if (isNetworkError(error)) return 'Unavailable';
-  const message = (error as { message?: string }).message ?? '';
-  // The SDK's own check of the server's hash against the streamed bytes.
-  if (/checksum|mismatch|FILE_NO_UPLOAD/i.test(message)) return 'ChecksumMismatch';
   return 'InvalidRequest';
 }
 
@@ -170,9 +170,15 @@ export class GcsStore implements ObjectStore {
         const streamed = { size: first.length, md5: md5Hex(first), sha256: sha256Hex(first) };
         await file.save(first, {
           resumable: false,
-          validation: 'md5',
+          // Declared, the MD5 makes GCS itself refuse bytes that changed on the way; the SDK's
+          // own validation would only hash them once more after the upload.
+          validation: false,
           contentType: options.contentType,
-          metadata: { contentType: options.contentType, metadata: { ...options.metadata, [SHA256_METADATA_KEY]: streamed.sha256 } },
+          metadata: {
+            contentType: options.contentType,
+            md5Hash: Buffer.from(streamed.md5, 'hex').toString('base64'),
+            metadata: { ...options.metadata, [SHA256_METADATA_KEY]: streamed.sha256 },
+          },
         });
         // The upload's response carries the object's metadata, md5Hash included.
         return verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5, toInfo(key, file.metadata));

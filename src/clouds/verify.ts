@@ -4,7 +4,8 @@ import type { ObjectInfo, ObjectStore, WriteResult } from './object-store.js';
 /**
  * Checks an object just written against what was streamed. `matches` compares the provider's
  * own checksum (an ETag, a Content-MD5, an MD5 hash) with the streamed MD5. What the provider
- * reported in the write's own response is used when given; otherwise the object is headed.
+ * reported in the write's own response is used when given; otherwise the object is headed. An
+ * object that does not match is deleted.
  */
 export async function verifyWrite(
   store: ObjectStore,
@@ -15,6 +16,9 @@ export async function verifyWrite(
 ): Promise<WriteResult> {
   const stored = reported ?? (await store.head(key));
   if (stored.size !== streamed.size || !matches(stored)) {
+    // What was stored may carry metadata claiming the bytes we meant (the SHA-256, the source
+    // version); gone, nothing can mistake it for a verified copy. The retry writes it again.
+    await store.delete(key).catch(() => undefined);
     throw new StoreError(
       'ChecksumMismatch',
       { store: store.uri, operation: 'write', key },

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/clouds/errors.js';
 import type { ObjectStore } from '../../src/clouds/object-store.js';
+import { verifyWrite } from '../../src/clouds/verify.js';
 import type { Cloud } from '../../src/spec.js';
 import { md5OfStream, patternMd5, patternSha256, patternStream, uniqueBucket } from '../support/data.js';
 import { LOCAL_PROFILE, testResolver } from '../support/stores.js';
@@ -110,6 +111,14 @@ describe.each(CLOUDS)('ObjectStore contract: %s', (cloud) => {
     }
     await expect(store.write('broken/big.bin', Readable.from(breaking()), { sha256Metadata: 'with-upload' })).rejects.toThrow(/source connection reset/);
     await expectStoreError(store.head('broken/big.bin'), 'NotFound');
+  });
+
+  it('deletes an object that fails the check against the streamed bytes, so nothing takes it for a verified copy', async () => {
+    const written = await store.write('mismatch/a.bin', patternStream(300, 9));
+    const claimed = { size: written.size, md5: '0'.repeat(32), sha256: written.sha256 };
+    const error = await expectStoreError(verifyWrite(store, 'mismatch/a.bin', claimed, (stored) => stored.checksums.md5 === claimed.md5), 'ChecksumMismatch');
+    expect(error.retryable).toBe(true);
+    await expectStoreError(store.head('mismatch/a.bin'), 'NotFound');
   });
 
   it('keeps keys with spaces and unicode intact', async () => {

@@ -26,6 +26,7 @@ describe('provider error classification', () => {
     [{ code: 400 }, 'InvalidRequest'],
     [{ code: 'ECONNRESET' }, 'Unavailable'],
     [new Error('The uploaded data did not match the data from the server (FILE_NO_UPLOAD)'), 'ChecksumMismatch'],
+    [Object.assign(new Error('Provided MD5 hash "x" doesn\'t match calculated MD5 hash "y".'), { code: 400 }), 'ChecksumMismatch'],
   ])('GCS %o → %s', (error, kind) => expect(classifyGcsError(error)).toBe(kind));
 
   it.each([
