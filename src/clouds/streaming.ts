@@ -1,6 +1,32 @@
 import { createHash } from 'node:crypto';
 import { type Readable, Transform } from 'node:stream';
 
+export interface StreamedDigest {
+  size: number;
+  md5: string;
+  sha256: string;
+}
+
+/** The whole-object MD5 (what providers check) and SHA-256 (cloudshift's own), with the size. */
+class ObjectDigest {
+  private readonly md5 = createHash('md5');
+  private readonly sha256 = createHash('sha256');
+  private size = 0;
+
+  update(chunk: Buffer): void {
+    this.md5.update(chunk);
+    this.sha256.update(chunk);
+    this.size += chunk.length;
+  }
+
+  result(): StreamedDigest {
+    return { size: this.size, md5: this.md5.digest('hex'), sha256: this.sha256.digest('hex') };
+  }
+}
+
+/** Streams not in object mode hand out Buffers, unless an encoding was set. */
+const asBuffer = (chunk: Buffer | string): Buffer => (typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+
 /**
  * Cuts a stream into parts of exactly `partSize` bytes (the last may be shorter, and an empty
  * stream yields one empty part, so every object has at least one part to upload).
@@ -10,7 +36,7 @@ export async function* readParts(body: Readable, partSize: number): AsyncGenerat
   let pendingBytes = 0;
   let yielded = false;
   for await (const chunk of body as AsyncIterable<Buffer | string>) {
-    let buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    let buf = asBuffer(chunk);
     while (pendingBytes + buf.length >= partSize) {
       const take = partSize - pendingBytes;
       pending.push(buf.subarray(0, take));
@@ -36,11 +62,8 @@ export interface Part {
   md5Base64: string;
 }
 
-export interface PartedUpload<R> {
+export interface PartedUpload<R> extends StreamedDigest {
   results: R[];
-  size: number;
-  md5: string;
-  sha256: string;
   partMd5s: Buffer[];
 }
 
@@ -54,24 +77,20 @@ export async function uploadInParts<R>(
   concurrency: number,
   upload: (part: Part) => Promise<R>,
 ): Promise<PartedUpload<R>> {
-  const whole = createHash('md5');
-  const sha = createHash('sha256');
+  const digest = new ObjectDigest();
   const results: R[] = [];
   const partMd5s: Buffer[] = [];
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
-  let size = 0;
   let number = 0;
   for await (const body of parts) {
     if (failure) break;
     number++;
-    whole.update(body);
-    sha.update(body);
-    size += body.length;
-    const digest = createHash('md5').update(body).digest();
-    partMd5s.push(digest);
+    digest.update(body);
+    const partMd5 = createHash('md5').update(body).digest();
+    partMd5s.push(partMd5);
     const index = number - 1;
-    const task: Promise<void> = upload({ number, body, md5Base64: digest.toString('base64') }).then(
+    const task: Promise<void> = upload({ number, body, md5Base64: partMd5.toString('base64') }).then(
       (r) => {
         results[index] = r;
       },
@@ -85,7 +104,7 @@ export async function uploadInParts<R>(
   }
   await Promise.all(inFlight);
   if (failure) throw failure;
-  return { results, size, md5: whole.digest('hex'), sha256: sha.digest('hex'), partMd5s };
+  return { results, ...digest.result(), partMd5s };
 }
 
 /** The ETag S3 gives a multipart object: MD5 of the concatenated part MD5s, then `-N`. */
@@ -125,45 +144,37 @@ export async function startOf(body: Readable, limit: number): Promise<{ whole: B
   while (size <= limit) {
     const next = await chunks.next();
     if (next.done) return { whole: Buffer.concat(head, size) };
-    const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+    const chunk = asBuffer(next.value);
     head.push(chunk);
     size += chunk.length;
   }
   async function* all(): AsyncGenerator<Buffer> {
     yield* head;
-    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield asBuffer(next.value);
   }
   return { stream: all() };
 }
 
 /** Hashes (MD5 and SHA-256) and counts the parts as they are consumed. */
-export function hashingParts(source: AsyncIterable<Buffer>): { parts: AsyncGenerator<Buffer>; result: () => { size: number; md5: string; sha256: string } } {
-  const md5 = createHash('md5');
-  const sha = createHash('sha256');
-  let size = 0;
+export function hashingParts(source: AsyncIterable<Buffer>): { parts: AsyncGenerator<Buffer>; result: () => StreamedDigest } {
+  const digest = new ObjectDigest();
   async function* parts(): AsyncGenerator<Buffer> {
     for await (const part of source) {
-      md5.update(part);
-      sha.update(part);
-      size += part.length;
+      digest.update(part);
       yield part;
     }
   }
-  return { parts: parts(), result: () => ({ size, md5: md5.digest('hex'), sha256: sha.digest('hex') }) };
+  return { parts: parts(), result: () => digest.result() };
 }
 
 /** A pass-through that hashes (MD5 and SHA-256) and counts what flows through it. */
-export function hashingTap(): { tap: Transform; result: () => { size: number; md5: string; sha256: string } } {
-  const md5 = createHash('md5');
-  const sha = createHash('sha256');
-  let size = 0;
+export function hashingTap(): { tap: Transform; result: () => StreamedDigest } {
+  const digest = new ObjectDigest();
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      md5.update(chunk);
-      sha.update(chunk);
-      size += chunk.length;
+      digest.update(chunk);
       done(null, chunk);
     },
   });
-  return { tap, result: () => ({ size, md5: md5.digest('hex'), sha256: sha.digest('hex') }) };
+  return { tap, result: () => digest.result() };
 }

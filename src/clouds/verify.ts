@@ -1,5 +1,6 @@
 import { StoreError } from './errors.js';
 import type { ObjectInfo, ObjectStore, WriteResult } from './object-store.js';
+import type { StreamedDigest } from './streaming.js';
 
 /**
  * Checks an object just written against what was streamed. `matches` compares the provider's
@@ -10,7 +11,7 @@ import type { ObjectInfo, ObjectStore, WriteResult } from './object-store.js';
 export async function verifyWrite(
   store: ObjectStore,
   key: string,
-  streamed: { size: number; md5: string; sha256: string },
+  streamed: StreamedDigest,
   matches: (stored: ObjectInfo) => boolean,
   reported?: ObjectInfo,
 ): Promise<WriteResult> {

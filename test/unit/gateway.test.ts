@@ -31,6 +31,17 @@ afterAll(async () => {
 
 const stateFile = () => join(mkdtempSync(join(tmpdir(), 'cs-gw-')), 'route.json');
 
+/** A gateway on a fresh state file with this route, closed afterwards whatever happens. */
+async function withGateway(route: Parameters<Gateway['change']>[0], use: (gateway: Gateway) => Promise<void>): Promise<void> {
+  const gateway = await Gateway.start({ stateFile: stateFile() });
+  try {
+    await gateway.change(route);
+    await use(gateway);
+  } finally {
+    await gateway.close();
+  }
+}
+
 async function predict(url: string, headers: Record<string, string> = {}) {
   const answer = await fetch(new URL('/v1/predict', url), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ instances: [rows[0], rows[1]] }) });
   return { status: answer.status, backend: answer.headers.get('x-cloudshift-backend'), body: (await answer.json()) as { predictions: { score: number; label: number }[]; model: string } };
@@ -54,10 +65,8 @@ describe('the inference server', () => {
 });
 
 describe('the gateway', () => {
-  it('splits traffic by weight within statistical tolerance', { timeout: 60_000 }, async () => {
-    const gateway = await Gateway.start({ stateFile: stateFile() });
-    try {
-      await gateway.change({ source: source.url, target: target.url, targetPercent: 25 });
+  it('splits traffic by weight within statistical tolerance', { timeout: 60_000 }, () =>
+    withGateway({ source: source.url, target: target.url, targetPercent: 25 }, async (gateway) => {
       const load = new LoadGenerator({ url: gateway.url, rows, concurrency: 8 }).start();
       // A count, not a duration: a slow machine sends fewer per second, never fewer in all.
       while (load.tally.sent < 800) await new Promise((r) => setTimeout(r, 50));
@@ -68,24 +77,16 @@ describe('the gateway', () => {
       const sd = Math.sqrt(n * 0.25 * 0.75);
       expect(tally.byBackend.target).toBeGreaterThan(n * 0.25 - 4 * sd);
       expect(tally.byBackend.target).toBeLessThan(n * 0.25 + 4 * sd);
-    } finally {
-      await gateway.close();
-    }
-  });
+    }));
 
-  it('keeps a sticky key on one backend while the weights hold', async () => {
-    const gateway = await Gateway.start({ stateFile: stateFile() });
-    try {
-      await gateway.change({ source: source.url, target: target.url, targetPercent: 50 });
+  it('keeps a sticky key on one backend while the weights hold', () =>
+    withGateway({ source: source.url, target: target.url, targetPercent: 50 }, async (gateway) => {
       for (const key of ['customer-1', 'customer-2', 'customer-3']) {
         const seen = new Set<string | null>();
         for (let i = 0; i < 10; i++) seen.add((await predict(gateway.url, { 'x-cloudshift-key': key })).backend);
         expect(seen.size).toBe(1);
       }
-    } finally {
-      await gateway.close();
-    }
-  });
+    }));
 
   it('keeps its route, and its ports, across a restart; a replayed change is a no-op', async () => {
     const file = stateFile();
@@ -106,10 +107,8 @@ describe('the gateway', () => {
     }
   });
 
-  it('mirrors to the target without ever answering from it, and measures the agreement', async () => {
-    const gateway = await Gateway.start({ stateFile: stateFile() });
-    try {
-      await gateway.change({ source: source.url, target: strongTarget.url, targetPercent: 0, mirror: true });
+  it('mirrors to the target without ever answering from it, and measures the agreement', () =>
+    withGateway({ source: source.url, target: strongTarget.url, targetPercent: 0, mirror: true }, async (gateway) => {
       const direct = await predict(source.url);
       for (let i = 0; i < 20; i++) {
         const { backend, body } = await predict(gateway.url);
@@ -124,15 +123,10 @@ describe('the gateway', () => {
       expect(window.mirror.rows).toBe(40);
       const metrics = await (await fetch(new URL('/metrics', gateway.adminUrl))).text();
       expect(metrics).toMatch(/cloudshift_gateway_requests_total\{backend="target",role="mirrored",outcome="ok"\} 20/);
-    } finally {
-      await gateway.close();
-    }
-  });
+    }));
 
-  it('serves its admin API only on the admin port', async () => {
-    const gateway = await Gateway.start({ stateFile: stateFile() });
-    try {
-      await gateway.change({ source: source.url, target: target.url, targetPercent: 0 });
+  it('serves its admin API only on the admin port', () =>
+    withGateway({ source: source.url, target: target.url, targetPercent: 0 }, async (gateway) => {
       const onPredictionPort = await fetch(new URL('/routes', gateway.url), { method: 'PUT', body: JSON.stringify({ targetPercent: 100 }) });
       // Forwarded to a backend like any request, which has no such route: the weights are untouched.
       expect(onPredictionPort.status).toBe(404);
@@ -142,8 +136,5 @@ describe('the gateway', () => {
       expect(gateway.currentRoute?.targetPercent).toBe(100);
       const refused = await fetch(new URL('/routes', gateway.adminUrl), { method: 'PUT', body: JSON.stringify({ targetPercent: 140 }) });
       expect(refused.status).toBe(400);
-    } finally {
-      await gateway.close();
-    }
-  });
+    }));
 });
