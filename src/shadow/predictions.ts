@@ -1,20 +1,31 @@
 /**
- * The predictions file each side of the shadow run writes to its own cloud: CSV with a header,
- * one row per holdout row in holdout order, so two files pair by line. `label` is empty for
- * regressors; `truth` is the holdout's label column.
+ * The predictions file each side of the shadow run writes to its own cloud, one record per holdout
+ * row in holdout order, so two files pair by position. Binary, because formatting and parsing
+ * decimal text cost more than a small model's inference:
+ *   16 bytes  the magic `cloudshift.pred1`
+ *   20 bytes a row, little-endian: float64 score, float64 truth (the holdout's label column),
+ *            int32 predicted class (−1 for regressors)
+ * numpy reads it as `np.fromfile(path, dtype=[('score','<f8'),('truth','<f8'),('label','<i4')], offset=16)`.
  */
 import type { Readable } from 'node:stream';
-import { parseDecimal } from '../inference/holdout.js';
 
-export const PREDICTIONS_HEADER = 'row,score,label,truth';
+export const PREDICTIONS_MAGIC = 'cloudshift.pred1';
+const HEADER_BYTES = 16;
+export const RECORD_BYTES = 20;
+const NO_LABEL = -1;
 
-export function predictionLines(firstRow: number, scores: Float64Array, labels: Int32Array | undefined, truth: Float64Array): string {
-  let text = '';
-  for (let i = 0; i < scores.length; i++) {
-    // Shortest round-trip form: the file carries the exact float64 ONNX Runtime returned.
-    text += `${firstRow + i},${scores[i]},${labels ? labels[i] : ''},${truth[i]}\n`;
+export const predictionsHeader = (): Buffer => Buffer.from(PREDICTIONS_MAGIC, 'latin1');
+
+/** One batch's records. */
+export function predictionRecords(scores: Float64Array, labels: Int32Array | undefined, truth: Float64Array): Uint8Array {
+  const bytes = new Uint8Array(scores.length * RECORD_BYTES);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0, at = 0; i < scores.length; i++, at += RECORD_BYTES) {
+    view.setFloat64(at, scores[i]!, true);
+    view.setFloat64(at + 8, truth[i]!, true);
+    view.setInt32(at + 16, labels ? labels[i]! : NO_LABEL, true);
   }
-  return text;
+  return bytes;
 }
 
 export interface PredictionColumns {
@@ -24,49 +35,38 @@ export interface PredictionColumns {
   truth: Float64Array;
 }
 
-/** Reads a predictions file of `rows` rows into columns (20 bytes a row), parsing the bytes. */
+/** Reads a predictions file of `rows` rows into columns (20 bytes a row). */
 export async function readPredictions(body: Readable, rows: number, where: string): Promise<PredictionColumns> {
   const scores = new Float64Array(rows);
   const labels = new Int32Array(rows);
   const truth = new Float64Array(rows);
-  let hasLabels = false;
   let n = 0;
-  let line = 0;
-  const cells = [0, 0, 0, 0, 0];
-  const parseLine = (buf: Buffer, start: number, end: number) => {
-    line++;
-    if (line === 1) {
-      const header = buf.toString('utf8', start, end).trimEnd();
-      if (header !== PREDICTIONS_HEADER) throw new Error(`${where}: expected the header "${PREDICTIONS_HEADER}", found "${header.slice(0, 80)}"`);
-      return;
-    }
-    if (end === start) return;
-    // The offsets of the four cells: row, score, label, truth.
-    let count = 1;
-    cells[0] = start;
-    for (let i = start; i < end && count < 4; i++) if (buf[i] === 44) cells[count++] = i + 1;
-    cells[count] = end + 1;
-    const row = count === 4 ? parseDecimal(buf, cells[0]!, cells[1]! - 1) : Number.NaN;
-    if (row !== n || n >= rows) throw new Error(`${where} line ${line}: expected row ${n} of ${rows}, found "${buf.toString('utf8', start, Math.min(end, start + 40))}"`);
-    scores[n] = parseDecimal(buf, cells[1]!, cells[2]! - 1);
-    if (cells[3]! - 1 > cells[2]!) {
-      hasLabels = true;
-      labels[n] = parseDecimal(buf, cells[2]!, cells[3]! - 1);
-    }
-    truth[n] = parseDecimal(buf, cells[3]!, end);
-    n++;
-  };
-  let carry: Buffer | undefined;
+  let labelled = 0;
+  let pending: Buffer = Buffer.alloc(0);
+  let headerSeen = false;
   for await (const chunk of body) {
-    const buf = carry?.length ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
-    let start = 0;
-    for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
-      parseLine(buf, start, nl);
-      start = nl + 1;
+    pending = pending.length ? Buffer.concat([pending, chunk as Buffer]) : (chunk as Buffer);
+    if (!headerSeen) {
+      if (pending.length < HEADER_BYTES) continue;
+      const magic = pending.toString('latin1', 0, HEADER_BYTES);
+      if (magic !== PREDICTIONS_MAGIC) throw new Error(`${where}: not a cloudshift predictions file (it starts with ${JSON.stringify(magic)}, expected "${PREDICTIONS_MAGIC}")`);
+      headerSeen = true;
+      pending = pending.subarray(HEADER_BYTES);
     }
-    carry = buf.subarray(start);
+    const whole = Math.floor(pending.length / RECORD_BYTES);
+    if (n + whole > rows) throw new Error(`${where}: more than the ${rows} rows the side reported`);
+    const view = new DataView(pending.buffer, pending.byteOffset, whole * RECORD_BYTES);
+    for (let at = 0; at < whole * RECORD_BYTES; at += RECORD_BYTES, n++) {
+      scores[n] = view.getFloat64(at, true);
+      truth[n] = view.getFloat64(at + 8, true);
+      const label = view.getInt32(at + 16, true);
+      labels[n] = label;
+      if (label !== NO_LABEL) labelled++;
+    }
+    pending = pending.subarray(whole * RECORD_BYTES);
   }
-  if (carry?.length) parseLine(carry, 0, carry.length);
-  if (n !== rows) throw new Error(`${where}: ${n} rows, expected ${rows}`);
-  return { scores, labels: hasLabels ? labels : undefined, truth };
+  if (!headerSeen) throw new Error(`${where}: not a cloudshift predictions file (${pending.length} bytes, shorter than its header)`);
+  if (n !== rows || pending.length) throw new Error(`${where}: ${n} rows${pending.length ? ` and ${pending.length} bytes of a row` : ''}, expected ${rows}`);
+  if (labelled !== 0 && labelled !== rows) throw new Error(`${where}: ${labelled} of ${rows} rows carry a predicted class; a file is all classifier or all regressor`);
+  return { scores, labels: labelled ? labels : undefined, truth };
 }

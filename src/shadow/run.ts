@@ -8,7 +8,7 @@ import type { NoiseSummary } from '../compare/report.js';
 import { InferenceThread } from '../inference/inference-thread.js';
 import { loadModel } from '../inference/model.js';
 import type { ExecutionProvider, MigrationSpec } from '../spec.js';
-import { PREDICTIONS_HEADER } from './predictions.js';
+import { predictionsHeader } from './predictions.js';
 
 export type Workload = NonNullable<MigrationSpec['workload']>;
 
@@ -50,18 +50,18 @@ export async function runShadowSide(options: ShadowSideOptions): Promise<ShadowS
   const thread = await InferenceThread.start(
     model,
     { executionProvider: options.executionProvider, holdout: options.holdout, batchSize: options.batchSize, noise: options.measureNoise, log: options.log },
-    (text, rows) => {
-      out.write(text);
+    (records, rows) => {
+      out.write(records);
       rowsWritten += rows;
       options.onProgress?.(rowsWritten);
     },
   );
-  const upload = options.store.write(options.predictionsKey, out, { contentType: 'text/csv' });
+  const upload = options.store.write(options.predictionsKey, out, { contentType: 'application/octet-stream' });
   // A failed upload must not leave the reader below waiting for a drain that never comes.
   upload.catch(() => out.destroy());
   let done: Awaited<ReturnType<InferenceThread['end']>>;
   try {
-    out.write(`${PREDICTIONS_HEADER}\n`);
+    out.write(predictionsHeader());
     for await (const chunk of await options.store.read(options.holdoutKey)) {
       // The upload sets the pace: predictions waiting for it are not left to pile up in memory.
       if (out.writableNeedDrain) await drained(out);

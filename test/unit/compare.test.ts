@@ -9,6 +9,7 @@ import {
   ksTwoSample,
   mae,
   pairedDifferences,
+  quantileSorted,
   psi,
   rmse,
   rocAuc,
@@ -67,6 +68,19 @@ describe('paired differences', () => {
     expect(d.meanRelativeCi95[0]).toBeLessThan(d.relative.mean);
     expect(d.meanRelativeCi95[1]).toBeGreaterThan(d.relative.mean);
     expect(agreement([1, 0, 1, 1], [1, 0, 0, 1])).toBe(0.75);
+  });
+
+  it('takes the p99 by selection exactly as a sort would give it, ties and all', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    for (const [n, levels] of [[1, 0], [2, 0], [101, 0], [1000, 0], [5000, 3], [777, 1]] as const) {
+      // `levels` > 0 makes few distinct values, so many rows tie (an identical model gives all zeros).
+      const a = f64(Array.from({ length: n }, () => (levels ? Math.floor(random() * levels) : random())));
+      const b = f64(Array.from({ length: n }, () => (levels ? Math.floor(random() * levels) : random())));
+      const absolute = Float64Array.from(a, (v, i) => Math.abs(v - b[i]!)).sort();
+      expect(pairedDifferences(a, b).absolute.p99, `n=${n}`).toBe(quantileSorted(absolute, 0.99));
+      expect(pairedDifferences(a, b).absolute.max).toBe(absolute[n - 1]);
+    }
   });
 
   it('refuses unpaired inputs', () => {

@@ -4,9 +4,11 @@
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { accuracy, agreement, pairedDifferences, rmse } from '../../src/compare/statistics.js';
-import { readHoldout } from '../../src/inference/holdout.js';
+import { type HoldoutBatch, readHoldout } from '../../src/inference/holdout.js';
+import { npyHeader } from '../../src/inference/npy.js';
 import { ExecutionProviderUnavailable, loadSession, predict } from '../../src/inference/session.js';
 
 const assets = join(import.meta.dirname, '../../assets');
@@ -78,6 +80,49 @@ describe('inference on the shipped models', () => {
   it('names a missing holdout column', async () => {
     const rows = readHoldout(createReadStream(join(assets, 'breast-cancer-holdout.csv')), { ...CANCER, label: 'diagnosis' }, 10);
     await expect(rows.next()).rejects.toThrow(/lacks column\(s\) diagnosis/);
+  });
+});
+
+describe('the .npy holdout reader', () => {
+  const fixtures = join(import.meta.dirname, '../fixtures');
+  const NPY = { ...CANCER, format: 'npy' as const };
+  async function all(batches: AsyncGenerator<HoldoutBatch>) {
+    const features: number[] = [];
+    const labels: number[] = [];
+    for await (const batch of batches) {
+      features.push(...batch.features);
+      labels.push(...batch.labels);
+    }
+    return { features, labels };
+  }
+  // Tiny chunks: rows, values and even the header split across chunk boundaries.
+  const chunked = (bytes: Buffer, size: number) => Readable.from(Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.subarray(i * size, (i + 1) * size)));
+
+  it('reads what numpy.save wrote (float64 and float32) as the CSV reader reads the same rows', async () => {
+    const csv = await all(readHoldout(createReadStream(join(assets, 'breast-cancer-holdout.csv')), CANCER, 64));
+    for (const file of ['breast-cancer-holdout-f8.npy', 'breast-cancer-holdout-f4.npy']) {
+      const bytes = readFileSync(join(fixtures, file));
+      expect(await all(readHoldout(Readable.from([bytes]), NPY, 64)), file).toEqual(csv);
+      expect(await all(readHoldout(chunked(bytes, 37), NPY, 7)), `${file} in 37-byte chunks`).toEqual(csv);
+    }
+  });
+
+  it('refuses a wrong column count, another element type, Fortran order and a truncated file, saying what to do', async () => {
+    const bytes = readFileSync(join(fixtures, 'breast-cancer-holdout-f4.npy'));
+    const first = async (body: Readable, schema = NPY) => readHoldout(body, schema, 64).next();
+    await expect(first(Readable.from([bytes]), { ...NPY, features: NPY.features.slice(1) })).rejects.toThrow(
+      /has 31 columns; workload\.holdout\.features names 29, so expected 30 \(the features in that order, then label\)/,
+    );
+    const header = (dict: string) => {
+      const h = npyHeader('float32', 1, 31);
+      h.write(dict.padEnd(h.length - 11), 10, 'latin1');
+      return h;
+    };
+    await expect(first(Readable.from([header("{'descr': '<i8', 'fortran_order': False, 'shape': (1, 31), }")]))).rejects.toThrow(/holds '<i8'; a holdout must be little-endian float32/);
+    await expect(first(Readable.from([header("{'descr': '<f4', 'fortran_order': True, 'shape': (1, 31), }")]))).rejects.toThrow(/Fortran order/);
+    await expect(first(Readable.from([header("{'descr': '<f4', 'fortran_order': False, 'shape': (31,), }")]))).rejects.toThrow(/a holdout is 2-D/);
+    await expect(first(Readable.from([Buffer.from('f0,f1\n1,2\n')]))).rejects.toThrow(/not a NumPy \.npy file/);
+    await expect(all(readHoldout(Readable.from([bytes.subarray(0, bytes.length - 10)]), NPY, 64))).rejects.toThrow(/truncated: its shape says 200 rows, it holds 199 and 114 bytes of a row/);
   });
 });
 

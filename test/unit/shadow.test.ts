@@ -14,7 +14,7 @@ import { buildShadowReport } from '../../src/compare/report.js';
 import { ASSETS_DIR, MODEL_VARIANTS, seedWorkload, workloadSpec } from '../../src/dev/workload.js';
 import { ModelChecksumMismatch } from '../../src/inference/model.js';
 import { ExecutionProviderUnavailable } from '../../src/inference/session.js';
-import { readPredictions } from '../../src/shadow/predictions.js';
+import { predictionRecords, predictionsHeader, readPredictions } from '../../src/shadow/predictions.js';
 import { runShadowSide } from '../../src/shadow/run.js';
 import { migrationSpecSchema } from '../../src/spec.js';
 import { analyseCanary } from '../../src/traffic/analysis.js';
@@ -35,7 +35,7 @@ async function side(model: (typeof MODEL_VARIANTS)[number], options: { measureNo
     store,
     modelKey: `w/model/${model}`,
     holdoutKey: 'w/holdout/holdout.csv',
-    predictionsKey: `w/out/${model}-${options.batchSize ?? 64}.csv`,
+    predictionsKey: `w/out/${model}-${options.batchSize ?? 64}.bin`,
     holdout,
     executionProvider: 'cpu',
     batchSize: options.batchSize ?? 64,
@@ -63,7 +63,7 @@ describe('a shadow side', () => {
       store,
       modelKey: 'w/model/corrupt.onnx',
       holdoutKey: 'w/holdout/holdout.csv',
-      predictionsKey: 'w/out/corrupt.csv',
+      predictionsKey: 'w/out/corrupt.bin',
       holdout,
       executionProvider: 'cpu',
       batchSize: 64,
@@ -79,13 +79,31 @@ describe('a shadow side', () => {
       store,
       modelKey: 'w/model/breast-cancer.onnx',
       holdoutKey: 'w/holdout/holdout.csv',
-      predictionsKey: 'w/out/cuda.csv',
+      predictionsKey: 'w/out/cuda.bin',
       holdout,
       executionProvider: 'cuda',
       batchSize: 64,
       measureNoise: false,
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ExecutionProviderUnavailable);
+  });
+});
+
+describe('the predictions file', () => {
+  const records = (scores: number[], labels: number[] | undefined) =>
+    Buffer.concat([predictionsHeader(), predictionRecords(Float64Array.from(scores), labels && Int32Array.from(labels), Float64Array.from(scores, (_, i) => i % 2))]);
+  // Records split across chunks: the reader must not assume a chunk holds whole rows.
+  const read = (bytes: Buffer, rows: number) => readPredictions(Readable.from([bytes.subarray(0, 29), bytes.subarray(29, 57), bytes.subarray(57)]), rows, 'p.bin');
+
+  it('reads back exactly what was written, with and without predicted classes', async () => {
+    expect(await read(records([0.25, 1e-300, 0.75], [0, 0, 1]), 3)).toEqual({ scores: Float64Array.from([0.25, 1e-300, 0.75]), labels: Int32Array.from([0, 0, 1]), truth: Float64Array.from([0, 1, 0]) });
+    expect(await read(records([151.5, -3], undefined), 2)).toEqual({ scores: Float64Array.from([151.5, -3]), labels: undefined, truth: Float64Array.from([0, 1]) });
+  });
+
+  it('refuses another file, a short one and a long one, naming it', async () => {
+    await expect(read(Buffer.from('row,score,label,truth\n0,0.5,1,1\n'), 1)).rejects.toThrow(/p\.bin: not a cloudshift predictions file \(it starts with "row,score,label,"/);
+    await expect(read(records([0.5, 0.5, 0.5], [1, 1, 1]).subarray(0, 70), 3)).rejects.toThrow(/p\.bin: 2 rows and 14 bytes of a row, expected 3/);
+    await expect(read(records([0.5, 0.5, 0.5], [1, 1, 1]), 2)).rejects.toThrow(/p\.bin: more than the 2 rows the side reported/);
   });
 });
 
