@@ -116,9 +116,11 @@ export const accuracy = agreement;
 export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): number {
   const n = labels.length;
   const all = scores instanceof Float64Array ? sortedCopy(scores) : Float64Array.from(scores).sort();
-  const positiveScores: number[] = [];
-  for (let i = 0; i < n; i++) if (labels[i] === 1) positiveScores.push(scores[i]!);
-  const positive = Float64Array.from(positiveScores).sort();
+  let positives = 0;
+  for (let i = 0; i < n; i++) if (labels[i] === 1) positives++;
+  const positive = new Float64Array(positives);
+  for (let i = 0, k = 0; i < n; i++) if (labels[i] === 1) positive[k++] = scores[i]!;
+  positive.sort();
   let rankSum = 0;
   let i = 0;
   for (let k = 0; k < positive.length; ) {
@@ -131,7 +133,6 @@ export function rocAuc(labels: ArrayLike<number>, scores: ArrayLike<number>): nu
     rankSum += ((i + j) / 2 + 1) * (m - k);
     k = m;
   }
-  const positives = positive.length;
   const negatives = n - positives;
   if (positives === 0 || negatives === 0) return Number.NaN;
   return (rankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
