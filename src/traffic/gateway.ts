@@ -8,7 +8,8 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { Agent, createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Pool } from 'undici';
 import { dirname } from 'node:path';
 import { closeServer, HttpError, listen, readBody, sendJson, sendText } from './http.js';
 import { Counter, Histogram, renderMetrics } from './metrics.js';
@@ -49,7 +50,8 @@ export const STICKY_HEADER = 'x-cloudshift-key';
 export const BACKEND_HEADER = 'x-cloudshift-backend';
 
 export class Gateway {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  /** One keep-alive connection pool per backend. */
+  private readonly pools = new Map<string, Pool>();
   private readonly requests = new Counter('cloudshift_gateway_requests_total', 'Requests by backend, role (served or mirrored) and outcome');
   private readonly latency = new Histogram('cloudshift_gateway_backend_seconds', 'Backend latency by backend and role');
   private readonly mirrorRows = new Counter('cloudshift_gateway_mirror_rows_total', 'Mirrored prediction rows compared, by agreement');
@@ -90,7 +92,7 @@ export class Gateway {
 
   async close(): Promise<void> {
     await Promise.all([closeServer(this.traffic), closeServer(this.admin)]);
-    this.agent.destroy();
+    await Promise.all([...this.pools.values()].map((pool) => pool.destroy()));
   }
 
   /**
@@ -193,6 +195,12 @@ export class Gateway {
     }
   }
 
+  private poolFor(base: string): Pool {
+    let pool = this.pools.get(base);
+    if (!pool) this.pools.set(base, (pool = new Pool(base, { connections: 256, keepAliveTimeout: 60_000 })));
+    return pool;
+  }
+
   private meter(backend: 'source' | 'target', role: 'served' | 'mirrored') {
     return {
       ok: this.requests.child({ backend, role, outcome: 'ok' }),
@@ -205,7 +213,7 @@ export class Gateway {
     const meter = this.meters[backend][role];
     const started = performance.now();
     try {
-      const answer = await send(this.agent, base, path, req.method ?? 'POST', req.headers['content-type'], body);
+      const answer = await send(this.poolFor(base), path, req.method ?? 'POST', req.headers['content-type'], body);
       const ok = answer.status < 500;
       (ok ? meter.ok : meter.error).inc();
       window[backend].record((performance.now() - started) / 1000, ok);
@@ -255,37 +263,19 @@ function chooseTarget(targetPercent: number, key: string | string[] | undefined)
   return point < targetPercent;
 }
 
-function send(agent: Agent, base: string, path: string, method: string, contentType: string | undefined, body: Buffer) {
-  const { hostname, port } = backendAddress(base);
-  return new Promise<{ status: number; headers: Record<string, string>; body: Buffer }>((resolve, reject) => {
-    const out = request(
-      { hostname, port, path, method, agent, headers: { 'content-type': contentType ?? 'application/json', 'content-length': body.length }, timeout: 30_000 },
-      (answer) => {
-        const chunks: Buffer[] = [];
-        answer.on('data', (c: Buffer) => chunks.push(c));
-        answer.on('end', () => {
-          const type = answer.headers['content-type'];
-          resolve({ status: answer.statusCode ?? 502, headers: type ? { 'content-type': type } : {}, body: Buffer.concat(chunks) });
-        });
-        answer.on('error', reject);
-      },
-    );
-    out.on('timeout', () => out.destroy(new Error('timed out after 30 s')));
-    out.on('error', reject);
-    out.end(body);
+// undici instead of node:http's client: per forwarded request it costs about half the CPU, and
+// the gateway shares its host's cores with what it routes to.
+async function send(pool: Pool, path: string, method: string, contentType: string | undefined, body: Buffer) {
+  const answer = await pool.request({
+    path,
+    method: method as 'POST',
+    headers: { 'content-type': contentType ?? 'application/json' },
+    body,
+    headersTimeout: 30_000,
+    bodyTimeout: 30_000,
   });
-}
-
-/** Parsing a URL per request shows in a profile; a backend's address is parsed once. */
-const addresses = new Map<string, { hostname: string; port: number }>();
-function backendAddress(base: string) {
-  let address = addresses.get(base);
-  if (!address) {
-    const url = new URL(base);
-    address = { hostname: url.hostname, port: Number(url.port) || 80 };
-    addresses.set(base, address);
-  }
-  return address;
+  const type = answer.headers['content-type'];
+  return { status: answer.statusCode, headers: typeof type === 'string' ? { 'content-type': type } : {}, body: Buffer.from(await answer.body.arrayBuffer()) };
 }
 
 interface Window {

@@ -125,6 +125,19 @@ describe('the gateway', () => {
       expect(metrics).toMatch(/cloudshift_gateway_requests_total\{backend="target",role="mirrored",outcome="ok"\} 20/);
     }));
 
+  it('answers 502 naming the backend when it cannot be reached, and counts it as that backend\'s error', async () => {
+    // A port that was just free: nothing listens there.
+    const closed = await Gateway.start({ stateFile: stateFile() });
+    const downUrl = closed.url;
+    await closed.close();
+    await withGateway({ source: downUrl, target: target.url, targetPercent: 0 }, async (gateway) => {
+      const answer = await fetch(new URL('/v1/predict', gateway.url), { method: 'POST', body: JSON.stringify({ instances: [rows[0]] }) });
+      expect(answer.status).toBe(502);
+      expect(await answer.text()).toMatch(/the source endpoint did not answer: .*ECONNREFUSED/);
+      expect(gateway.readWindow().source).toMatchObject({ requests: 1, errors: 1 });
+    });
+  });
+
   it('serves its admin API only on the admin port', () =>
     withGateway({ source: source.url, target: target.url, targetPercent: 0 }, async (gateway) => {
       const onPredictionPort = await fetch(new URL('/routes', gateway.url), { method: 'PUT', body: JSON.stringify({ targetPercent: 100 }) });
