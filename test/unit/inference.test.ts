@@ -127,15 +127,31 @@ describe('the .npy holdout reader', () => {
 });
 
 describe('parseDecimal', () => {
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const samples = ['0', '-0', '+1', '1.', '.5', '00012.5000', '1e5', '1E-5', '-2.5e+3', '123456789012345', '1234567890123456789', '0.1', '9007199254740993', '1e400', '1e-400', ' 3.25 ', 'Infinity', '0x10', '1e', 'abc', '', ' ', '1,5'];
+  samples.push('0.00000000000000000000001', '0.000000000000000000000012345', '-.0', '1.2.3', '-', '+', '.', '5 ', ' 5', '1-2');
+  for (let i = 0; i < 20_000; i++) {
+    const v = (random() - 0.5) * 10 ** Math.floor(random() * 40 - 20);
+    samples.push(String(v), v.toPrecision(1 + Math.floor(random() * 17)), v.toExponential(Math.floor(random() * 10)), v.toFixed(Math.floor(random() * 12)));
+  }
+
+  it('reads every number in a CSV cell exactly as Number() does', async () => {
+    // The cell under test comes first, so its end is a comma; the label column keeps full precision.
+    const readable = samples.filter((text) => !text.includes(',') && text.trim() !== '' && !Number.isNaN(Number(text)));
+    const csv = `y,x\n${readable.map((text) => `${text},0`).join('\n')}\n`;
+    const labels: number[] = [];
+    for await (const batch of readHoldout(Readable.from([Buffer.from(csv, 'latin1')]), { format: 'csv', features: ['x'], label: 'y' }, 4096)) labels.push(...batch.labels);
+    expect(readable.length).toBeGreaterThan(80_000);
+    expect(readable.filter((text, i) => !Object.is(labels[i], Number(text)))).toEqual([]);
+    const rejected = samples.filter((text) => !text.includes(',') && (text.trim() === '' || Number.isNaN(Number(text))));
+    for (const text of rejected) {
+      await expect(readHoldout(Readable.from([Buffer.from(`y,x\n${text},0\n`)]), { format: 'csv', features: ['x'], label: 'y' }, 8).next(), JSON.stringify(text)).rejects.toThrow(/column y is not a number/);
+    }
+  }, 30_000);
+
   it('reads every decimal exactly as Number() does', async () => {
     const { parseDecimal } = await import('../../src/inference/holdout.js');
-    let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-    const samples = ['0', '-0', '+1', '1.', '.5', '00012.5000', '1e5', '1E-5', '-2.5e+3', '123456789012345', '1234567890123456789', '0.1', '9007199254740993', '1e400', '1e-400', ' 3.25 ', 'Infinity', '0x10', '1e', 'abc', '', ' ', '1,5'];
-    for (let i = 0; i < 20_000; i++) {
-      const v = (random() - 0.5) * 10 ** Math.floor(random() * 40 - 20);
-      samples.push(String(v), v.toPrecision(1 + Math.floor(random() * 17)), v.toExponential(Math.floor(random() * 10)), v.toFixed(Math.floor(random() * 12)));
-    }
     const differing = samples.filter((text) => {
       const buf = Buffer.from(`x${text}y`, 'latin1');
       const expected = text.trim() === '' ? Number.NaN : Number(text);
