@@ -1,4 +1,4 @@
-import type { File, Storage } from '@google-cloud/storage';
+import type { Bucket, File, Storage } from '@google-cloud/storage';
 import { once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
@@ -93,6 +93,7 @@ function holdsRequested(stored: ObjectInfo, options: WriteOptions): boolean {
 export class GcsStore implements ObjectStore {
   readonly uri: string;
   private readonly multipart: Required<MultipartOptions>;
+  private bucketHandle?: Bucket;
 
   constructor(
     private readonly storage: Storage,
@@ -103,8 +104,10 @@ export class GcsStore implements ObjectStore {
     this.multipart = { ...DEFAULT_MULTIPART, ...multipart };
   }
 
+  /** Kept: the SDK builds a new Bucket (ACL, IAM and notification helpers) on every storage.bucket(). */
   private get bucket() {
-    return this.storage.bucket(this.bucketName);
+    this.bucketHandle ??= this.storage.bucket(this.bucketName);
+    return this.bucketHandle;
   }
 
   private call<T>(operation: StoreOperation, key: string | undefined, run: () => Promise<T>): Promise<T> {
