@@ -242,15 +242,14 @@ const POWERS_OF_TEN = Array.from({ length: 23 }, (_, i) => 10 ** i);
 let cellEnd = 0;
 
 /**
- * The number in the CSV cell from `start`, in one pass over its bytes that also finds the cell's
- * end (left in `cellEnd`). Plain decimals (sign, at most 15 significant digits, a point) are read
- * here; anything else — exponents, blanks, longer mantissas — goes to parseDecimal, so the value
- * is always what parseDecimal, and so Number(), gives.
+ * What readSignificand last read: the digits as an integer (leading zeros dropped, at most 15
+ * counted — `digits` over 15 means it stopped early), the power of ten the point implies, and
+ * where it stopped. Module state rather than a returned object: it runs once per CSV cell.
  */
-function scanCell(buf: Buffer, start: number, end: number): number {
-  let i = start;
-  const negative = buf[i] === 45;
-  if (negative || buf[i] === 43) i++;
+const significand = { mantissa: 0, digits: 0, scale: 0, seenDigit: false, end: 0 };
+
+/** Reads digits with at most one point from `i`, up to `end` or the first other byte. */
+function readSignificand(buf: Buffer, i: number, end: number): void {
   let mantissa = 0;
   let digits = 0;
   let scale = 0;
@@ -270,12 +269,28 @@ function scanCell(buf: Buffer, start: number, end: number): number {
     } else if (c === 46 && !seenDot) seenDot = true;
     else break;
   }
-  if ((i === end || buf[i] === COMMA) && seenDigit && digits <= 15 && scale >= -22) {
-    cellEnd = i;
+  significand.mantissa = mantissa;
+  significand.digits = digits;
+  significand.scale = scale;
+  significand.seenDigit = seenDigit;
+  significand.end = i;
+}
+
+/**
+ * The number in the CSV cell from `start`, in one pass over its bytes that also finds the cell's
+ * end (left in `cellEnd`). Plain decimals (sign, at most 15 significant digits, a point) are read
+ * here; anything else — exponents, blanks, longer mantissas — goes to parseDecimal, so the value
+ * is always what parseDecimal, and so Number(), gives.
+ */
+function scanCell(buf: Buffer, start: number, end: number): number {
+  const negative = buf[start] === 45;
+  readSignificand(buf, negative || buf[start] === 43 ? start + 1 : start, end);
+  const { mantissa, digits, scale, seenDigit, end: stop } = significand;
+  cellEnd = stop;
+  if ((stop === end || buf[stop] === COMMA) && seenDigit && digits <= 15 && scale >= -22) {
     const value = scale < 0 ? mantissa / POWERS_OF_TEN[-scale]! : mantissa;
     return negative ? -value : value;
   }
-  cellEnd = i;
   while (cellEnd < end && buf[cellEnd] !== COMMA) cellEnd++;
   return parseDecimal(buf, start, cellEnd);
 }
@@ -290,29 +305,11 @@ export function parseDecimal(buf: Buffer, start: number, end: number): number {
   while (start < end && (buf[start] === 32 || buf[start] === 9)) start++;
   while (end > start && (buf[end - 1] === 32 || buf[end - 1] === 9)) end--;
   if (start === end) return Number.NaN;
-  let i = start;
-  let negative = false;
-  if (buf[i] === 45 || buf[i] === 43) negative = buf[i++] === 45;
-  let mantissa = 0;
-  let digits = 0;
-  let scale = 0;
-  let seenDigit = false;
-  let seenDot = false;
-  for (; i < end; i++) {
-    const c = buf[i]!;
-    if (c >= 48 && c <= 57) {
-      seenDigit = true;
-      if (mantissa === 0 && c === 48) {
-        if (seenDot) scale--;
-        continue;
-      }
-      if (++digits > 15) return slow(buf, start, end);
-      mantissa = mantissa * 10 + (c - 48);
-      if (seenDot) scale--;
-    } else if (c === 46 && !seenDot) seenDot = true;
-    else break;
-  }
-  if (!seenDigit) return slow(buf, start, end);
+  const negative = buf[start] === 45;
+  readSignificand(buf, negative || buf[start] === 43 ? start + 1 : start, end);
+  const { mantissa, digits, seenDigit } = significand;
+  let { scale, end: i } = significand;
+  if (!seenDigit || digits > 15) return slow(buf, start, end);
   if (i < end) {
     if (buf[i] !== 101 && buf[i] !== 69) return slow(buf, start, end);
     i++;
