@@ -104,7 +104,8 @@ async function* readNpy(body: Readable, schema: HoldoutSchema, batchSize: number
     pending = pending.subarray(whole * rowBytes);
   }
   if (!header) throw new HoldoutFormatError('the holdout .npy ends before its header does');
-  if (rows !== header.rows || pending.length > 0) throw new HoldoutFormatError(`the holdout .npy is truncated: its shape says ${header.rows} rows, it holds ${rows}${pending.length ? ` and ${pending.length} bytes of a row` : ''}`);
+  if (rows === header.rows && pending.length > 0) throw new HoldoutFormatError(`the holdout .npy holds ${pending.length} bytes after the ${header.rows} rows its shape says`);
+  if (rows !== header.rows) throw new HoldoutFormatError(`the holdout .npy is truncated: its shape says ${header.rows} rows, it holds ${rows}${pending.length ? ` and ${pending.length} bytes of a row` : ''}`);
   if (batch.rows > 0) yield batch.take();
 }
 

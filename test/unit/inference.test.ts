@@ -123,6 +123,7 @@ describe('the .npy holdout reader', () => {
     await expect(first(Readable.from([header("{'descr': '<f4', 'fortran_order': False, 'shape': (31,), }")]))).rejects.toThrow(/a holdout is 2-D/);
     await expect(first(Readable.from([Buffer.from('f0,f1\n1,2\n')]))).rejects.toThrow(/not a NumPy \.npy file/);
     await expect(all(readHoldout(Readable.from([bytes.subarray(0, bytes.length - 10)]), NPY, 64))).rejects.toThrow(/truncated: its shape says 200 rows, it holds 199 and 114 bytes of a row/);
+    await expect(all(readHoldout(Readable.from([bytes, Buffer.alloc(5)]), NPY, 64))).rejects.toThrow(/holds 5 bytes after the 200 rows its shape says/);
   });
 });
 
