@@ -4,7 +4,11 @@
  * its libraries (matching onnxruntime-node's version and the machine's CUDA major) on the host.
  */
 import * as ort from 'onnxruntime-node';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { ExecutionProvider } from '../spec.js';
 
 export interface SessionOptions {
@@ -50,14 +54,44 @@ export async function loadSession(model: Uint8Array, options: SessionOptions = {
       const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
       if (wanted === 'cuda') {
         throw new ExecutionProviderUnavailable(
-          `executionProvider "cuda" was asked for but ONNX Runtime could not start it: ${reason}. Install the CUDA provider libraries for onnxruntime-node ${ort.env.versions.common} on this worker, or set shadow.executionProvider to "auto" or "cpu".`,
+          `executionProvider "cuda" was asked for but ONNX Runtime could not start it: ${reason}; ${cudaProviderHint()}. Fix that on this worker, or set shadow.executionProvider to "auto" or "cpu".`,
         );
       }
-      options.log?.(`ONNX Runtime: CUDA unavailable (${reason}); running on CPU`);
+      options.log?.(`ONNX Runtime: CUDA unavailable (${reason}; ${cudaProviderHint()}); running on CPU`);
       return { session: await ort.InferenceSession.create(model, { ...base, executionProviders: ['cpu'] }), provider: 'cpu', fallbackReason: reason };
     }
   }
   return { session: await ort.InferenceSession.create(model, { ...base, executionProviders: ['cpu'] }), provider: 'cpu' };
+}
+
+/** Where onnxruntime-node's native library is, and where ONNX Runtime looks for providers. */
+const ORT_BINARY_DIR = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
+
+/**
+ * Why the CUDA provider did not load, as far as this host shows it: ONNX Runtime itself says only
+ * "Failed to load shared library", whether the provider is absent or a library it needs is.
+ */
+export function cudaProviderHint(dir = ORT_BINARY_DIR): string {
+  const provider = join(dir, 'libonnxruntime_providers_cuda.so');
+  if (process.platform !== 'linux') return `see ONNX Runtime's CUDA requirements for ${process.platform}`;
+  if (!existsSync(provider)) return `the CUDA provider for onnxruntime-node ${ort.env.versions.common} is not installed here (bash scripts/install-cuda.sh installs it)`;
+  let missing: string[];
+  try {
+    missing = missingLibraries(execFileSync('ldd', [provider], { encoding: 'utf8' }));
+  } catch {
+    return 'the CUDA provider is installed, but ldd could not say what it lacks';
+  }
+  return missing.length
+    ? `the CUDA provider is installed, but not on the library path: ${missing.join(', ')} (CUDA 13 runtime libraries and the NVIDIA driver)`
+    : 'the CUDA provider and the libraries it links are installed, so the GPU or its driver refused';
+}
+
+/** The libraries `ldd` reports as not found. */
+export function missingLibraries(lddOutput: string): string[] {
+  return lddOutput
+    .split('\n')
+    .filter((line) => line.includes('=> not found'))
+    .map((line) => line.trim().split(/\s+/)[0]!);
 }
 
 export interface Predictions {

@@ -2,14 +2,15 @@
  * The shipped models on onnxruntime-node's CPU build: holdout readers, predictions, the CUDA
  * fallback, and that the committed variants sit on the right side of the 0.1 % gate.
  */
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { accuracy, agreement, pairedDifferences, rmse } from '../../src/compare/statistics.js';
 import { type HoldoutBatch, readHoldout } from '../../src/inference/holdout.js';
 import { npyHeader } from '../../src/inference/npy.js';
-import { ExecutionProviderUnavailable, loadSession, predict } from '../../src/inference/session.js';
+import { cudaProviderHint, ExecutionProviderUnavailable, loadSession, missingLibraries, predict } from '../../src/inference/session.js';
 
 const assets = join(import.meta.dirname, '../../assets');
 const model = (name: string) => new Uint8Array(readFileSync(join(assets, name)));
@@ -75,6 +76,19 @@ describe('inference on the shipped models', () => {
     const error = await loadSession(model('breast-cancer.onnx'), { executionProvider: 'cuda' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ExecutionProviderUnavailable);
     expect((error as Error).message).toMatch(/"cuda" was asked for.*set shadow\.executionProvider to "auto" or "cpu"/);
+    // Whether or not scripts/install-cuda.sh ran on this host, the reason says which it is.
+    expect((error as Error).message).toMatch(/CUDA provider for onnxruntime-node [\d.]+ is not installed here \(bash scripts\/install-cuda\.sh|CUDA provider is installed, but/);
+  });
+
+  it('says whether the CUDA provider is absent or which libraries it lacks', () => {
+    expect(cudaProviderHint(mkdtempSync(join(tmpdir(), 'cs-ort-')))).toMatch(/^the CUDA provider for onnxruntime-node [\d.]+ is not installed here \(bash scripts\/install-cuda\.sh installs it\)$/);
+    const ldd = [
+      '\tlinux-vdso.so.1 (0x00007ffd5a1e2000)',
+      '\tlibcublasLt.so.13 => not found',
+      '\tlibdl.so.2 => /lib/x86_64-linux-gnu/libdl.so.2 (0x00007f0e1c2a0000)',
+      '\tlibcudart.so.13 => not found',
+    ].join('\n');
+    expect(missingLibraries(ldd)).toEqual(['libcublasLt.so.13', 'libcudart.so.13']);
   });
 
   it('names a missing holdout column', async () => {
