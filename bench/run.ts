@@ -3,6 +3,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   copy: () => import('./copy.js'),
   shadow: () => import('./shadow.js'),
   gateway: () => import('./gateway.js'),
+  scale: () => import('./scale.js'),
 };
 
 const name = process.argv[2];
