@@ -54,10 +54,10 @@ export async function loadSession(model: Uint8Array, options: SessionOptions = {
       const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
       if (wanted === 'cuda') {
         throw new ExecutionProviderUnavailable(
-          `executionProvider "cuda" was asked for but ONNX Runtime could not start it: ${reason}; ${cudaProviderHint()}. Fix that on this worker, or set shadow.executionProvider to "auto" or "cpu".`,
+          `executionProvider "cuda" was asked for but ONNX Runtime could not start it: ${reason}; ${hostCudaHint()}. Fix that on this worker, or set shadow.executionProvider to "auto" or "cpu".`,
         );
       }
-      options.log?.(`ONNX Runtime: CUDA unavailable (${reason}; ${cudaProviderHint()}); running on CPU`);
+      options.log?.(`ONNX Runtime: CUDA unavailable (${reason}; ${hostCudaHint()}); running on CPU`);
       return { session: await ort.InferenceSession.create(model, { ...base, executionProviders: ['cpu'] }), provider: 'cpu', fallbackReason: reason };
     }
   }
@@ -85,6 +85,10 @@ export function cudaProviderHint(dir = ORT_BINARY_DIR): string {
     ? `the CUDA provider is installed, but not on the library path: ${missing.join(', ')} (CUDA 13 runtime libraries and the NVIDIA driver)`
     : 'the CUDA provider and the libraries it links are installed, so the GPU or its driver refused';
 }
+
+/** This host's hint, worked out once: every session that falls back would ask `ldd` again. */
+let hostHint: string | undefined;
+const hostCudaHint = () => (hostHint ??= cudaProviderHint());
 
 /** The libraries `ldd` reports as not found. */
 export function missingLibraries(lddOutput: string): string[] {
