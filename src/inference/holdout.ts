@@ -6,7 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
-import { npyHeaderLength, parseNpyHeader } from './npy.js';
+import { type NpyHeader, npyHeaderLength, parseNpyHeader } from './npy.js';
 
 export interface HoldoutSchema {
   /** `npy`: a 2-D float array, its columns the features in the spec's order, then the label. */
@@ -75,7 +75,7 @@ export async function* readHoldout(body: Readable, schema: HoldoutSchema, batchS
 async function* readNpy(body: Readable, schema: HoldoutSchema, batchSize: number): AsyncGenerator<HoldoutBatch> {
   const width = schema.features.length;
   const batch = new Batcher(width, batchSize);
-  let header: ReturnType<typeof parseNpyHeader> | undefined;
+  let header: NpyHeader | undefined;
   let rowBytes = 0;
   let rows = 0;
   let pending: Buffer = Buffer.alloc(0);
@@ -111,7 +111,7 @@ async function* readNpy(body: Readable, schema: HoldoutSchema, batchSize: number
 
 const npyHoldoutHeaderLength = (bytes: Buffer) => asHoldoutError(() => npyHeaderLength(bytes));
 
-function npyHoldoutHeader(bytes: Buffer, schema: HoldoutSchema): ReturnType<typeof parseNpyHeader> {
+function npyHoldoutHeader(bytes: Buffer, schema: HoldoutSchema): NpyHeader {
   const header = asHoldoutError(() => parseNpyHeader(bytes));
   if (header.columns !== schema.features.length + 1) {
     throw new HoldoutFormatError(

@@ -9,9 +9,9 @@
  */
 import type { Readable } from 'node:stream';
 
-export const PREDICTIONS_MAGIC = 'cloudshift.pred1';
+const PREDICTIONS_MAGIC = 'cloudshift.pred1';
 const HEADER_BYTES = 16;
-export const RECORD_BYTES = 20;
+const RECORD_BYTES = 20;
 const NO_LABEL = -1;
 
 export const predictionsHeader = (): Buffer => Buffer.from(PREDICTIONS_MAGIC, 'latin1');
