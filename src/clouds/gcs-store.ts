@@ -1,7 +1,4 @@
-import type { Bucket, File, Storage } from '@google-cloud/storage';
-import { once } from 'node:events';
-import http from 'node:http';
-import https from 'node:https';
+import type { Bucket, Storage } from '@google-cloud/storage';
 import type { Readable } from 'node:stream';
 import { guard, isNetworkError, kindForHttpStatus, type StoreErrorKind, type StoreOperation } from './errors.js';
 import {
@@ -17,6 +14,7 @@ import {
   type WriteOptions,
   type WriteResult,
 } from './object-store.js';
+import { type GcsJsonApi, type GcsMetadata, gcsJsonApi } from './gcs-json-api.js';
 import { hashingParts, md5Hex, sha256Hex, startOf } from './streaming.js';
 import { verifyWrite } from './verify.js';
 
@@ -29,8 +27,6 @@ export function classifyGcsError(error: unknown): StoreErrorKind {
   if (isNetworkError(error)) return 'Unavailable';
   return 'InvalidRequest';
 }
-
-type GcsMetadata = File['metadata'];
 
 function toInfo(key: string, m: GcsMetadata): ObjectInfo {
   const { metadata, sha256 } = splitMetadata(Object.fromEntries(Object.entries(m.metadata ?? {}).map(([k, v]) => [k, String(v)])));
@@ -51,39 +47,6 @@ function toInfo(key: string, m: GcsMetadata): ObjectInfo {
   };
 }
 
-/**
- * Sends all the bytes of a resumable session in one streamed request, as the SDK does, without its
- * extra stream layers. The session URI itself authorises the upload. The request names the
- * content type again: GCS takes it from the session, fake-gcs-server only from this request (and
- * would otherwise need a PATCH, which it answers by rewriting the whole object).
- */
-async function uploadToSession(session: string, body: AsyncIterable<Buffer>, contentType: string | undefined): Promise<GcsMetadata> {
-  const url = new URL(session);
-  const request = (url.protocol === 'https:' ? https : http).request(url, {
-    method: 'PUT',
-    // `0-*/*`: from the first byte, total unknown until the body ends.
-    headers: { 'Content-Range': 'bytes 0-*/*', ...(contentType ? { 'Content-Type': contentType } : {}) },
-  });
-  const answered = once(request, 'response') as Promise<[http.IncomingMessage]>;
-  // Awaited below; when the body fails first, its error is the one thrown, and this one must not
-  // surface as an unhandled rejection (which would end the worker).
-  answered.catch(() => undefined);
-  try {
-    for await (const chunk of body) if (!request.write(chunk)) await once(request, 'drain');
-    request.end();
-  } catch (error) {
-    request.destroy(error as Error);
-    throw error;
-  }
-  const [response] = await answered;
-  const chunks: Buffer[] = [];
-  for await (const chunk of response) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  const status = response.statusCode ?? 0;
-  if (status < 200 || status >= 300) throw Object.assign(new Error(`the upload session answered ${status}: ${text.slice(0, 300)}`), { code: status });
-  return JSON.parse(text) as GcsMetadata;
-}
-
 /** Whether an object holds the content type and metadata a write asked for. */
 function holdsRequested(stored: ObjectInfo, options: WriteOptions): boolean {
   if (options.contentType !== undefined && stored.contentType !== options.contentType) return false;
@@ -94,6 +57,7 @@ export class GcsStore implements ObjectStore {
   readonly uri: string;
   private readonly multipart: Required<MultipartOptions>;
   private bucketHandle?: Bucket;
+  private readonly api: GcsJsonApi;
 
   constructor(
     private readonly storage: Storage,
@@ -102,6 +66,7 @@ export class GcsStore implements ObjectStore {
   ) {
     this.uri = `gs://${bucketName}`;
     this.multipart = { ...DEFAULT_MULTIPART, ...multipart };
+    this.api = gcsJsonApi(storage);
   }
 
   /** Kept: the SDK builds a new Bucket (ACL, IAM and notification helpers) on every storage.bucket(). */
@@ -171,26 +136,25 @@ export class GcsStore implements ObjectStore {
         const first = start.whole;
         // One part: the bytes are in hand, so the SHA-256 goes up with them in one request.
         const streamed = { size: first.length, md5: md5Hex(first), sha256: sha256Hex(first) };
-        await file.save(first, {
-          resumable: false,
-          // Declared, the MD5 makes GCS itself refuse bytes that changed on the way; the SDK's
-          // own validation would only hash them once more after the upload.
-          validation: false,
-          contentType: options.contentType,
-          metadata: {
+        // Declared, the MD5 makes GCS itself refuse bytes that changed on the way.
+        const uploaded = await this.api.insert(
+          this.bucketName,
+          {
+            name: key,
             contentType: options.contentType,
             md5Hash: Buffer.from(streamed.md5, 'hex').toString('base64'),
             metadata: { ...options.metadata, [SHA256_METADATA_KEY]: streamed.sha256 },
           },
-        });
+          first,
+        );
         // The upload's response carries the object's metadata, md5Hash included.
-        return verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5, toInfo(key, file.metadata));
+        return verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5, toInfo(key, uploaded));
       }
       // No parallel parts on the JSON API (only XML multipart or compose): the rest streams in
       // the source's own chunks, without gathering them into parts.
       const { parts, result } = hashingParts(start.stream);
       const [session] = await file.createResumableUpload({ metadata: { contentType: options.contentType, metadata: options.metadata } });
-      const uploaded = await uploadToSession(session, parts, options.contentType).catch((error: unknown) => {
+      const uploaded = await this.api.uploadToSession(session, parts, options.contentType).catch((error: unknown) => {
         // Whatever the source still holds is not wanted any more.
         body.destroy();
         throw error;

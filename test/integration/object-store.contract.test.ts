@@ -2,11 +2,15 @@
  * One contract, four stores, each against its real emulator (MinIO, fake-gcs-server, Azurite, a
  * directory). Every store must behave the same to the copy and shadow phases.
  */
+import { Storage } from '@google-cloud/storage';
 import { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/clouds/errors.js';
+import { gcsJsonApi } from '../../src/clouds/gcs-json-api.js';
+import { classifyGcsError } from '../../src/clouds/gcs-store.js';
 import type { ObjectStore } from '../../src/clouds/object-store.js';
 import { verifyWrite } from '../../src/clouds/verify.js';
+import { LOCAL_ENDPOINTS } from '../../src/dev/local-stack.js';
 import type { Cloud } from '../../src/spec.js';
 import { md5OfStream, patternMd5, patternSha256, patternStream, uniqueBucket } from '../support/data.js';
 import { LOCAL_PROFILE, testResolver } from '../support/stores.js';
@@ -166,6 +170,17 @@ describe('ObjectStore error mapping against real endpoints', () => {
     const error = await expectStoreError(store.list(''), 'AccessDenied');
     expect(error.retryable).toBe(false);
     expect(error.message).toContain('check the credentials');
+  });
+
+  it('gcp: bytes that do not hash to the MD5 declared with them are refused, a ChecksumMismatch that is retried', async () => {
+    const bucket = uniqueBucket('md5');
+    await resolver.store({ cloud: 'gcp', profile: 'local-gcs', bucket }).ensureContainer();
+    const api = gcsJsonApi(new Storage({ projectId: 'cloudshift-local', apiEndpoint: LOCAL_ENDPOINTS.gcs }));
+    const refused = await api.insert(bucket, { name: 'declared.bin', md5Hash: Buffer.alloc(16).toString('base64') }, Buffer.from('other bytes')).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 400 });
+    expect(classifyGcsError(refused)).toBe('ChecksumMismatch');
+    const stored = await api.insert(bucket, { name: 'dir/ü b.txt', contentType: 'text/plain', metadata: { owner: 'ml' } }, Buffer.from('hello'));
+    expect(stored).toMatchObject({ name: 'dir/ü b.txt', size: '5', contentType: 'text/plain', metadata: { owner: 'ml' }, md5Hash: 'XUFAKrxLKna5cZ2REBfFkg==' });
   });
 
   it('onprem: a key escaping the bucket is an InvalidRequest', async () => {
