@@ -5,4 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 node_modules/.bin/tsc --noEmit
+# STYLE.md's rules the compiler does not check: floating promises, type-only imports, import
+# cycles, and nothing non-deterministic in src/workflows.
+node_modules/.bin/eslint .
 exec node_modules/.bin/vitest run "$@"

@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { LocalFsStore } from '../../src/clouds/local-store.js';
 import { renderReportHtml } from '../../src/compare/html.js';
 import { buildShadowReport } from '../../src/compare/report.js';
-import { ASSETS_DIR, MODEL_VARIANTS, seedWorkload, workloadSpec } from '../../src/dev/workload.js';
+import { ASSETS_DIR, type MODEL_VARIANTS, seedWorkload, workloadSpec } from '../../src/dev/workload.js';
 import { ModelChecksumMismatch } from '../../src/inference/model.js';
 import { ExecutionProviderUnavailable } from '../../src/inference/session.js';
 import { predictionRecords, predictionsHeader, readPredictions } from '../../src/shadow/predictions.js';
