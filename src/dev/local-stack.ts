@@ -254,6 +254,23 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * Stops the stack and removes everything its services stored (histories, buckets, the on-prem
+ * folder); installed binaries stay. Every test run adds buckets under unique names, so a
+ * developer's stack only grows. Refuses while a service still answers on its port, since that one
+ * may be using the data.
+ */
+export async function resetStackData(): Promise<{ stopped: ServiceName[]; removed: string }> {
+  const stopped = await stopServices();
+  const stillUp = Object.entries(await stackStatus()).filter(([, up]) => up).map(([name]) => name);
+  if (stillUp.length > 0) {
+    throw new Error(`not resetting: ${stillUp.join(', ')} still answer on their ports but were not started by this stack (no pid file); stop them first`);
+  }
+  const removed = join(STATE_DIR, 'data');
+  rmSync(removed, { recursive: true, force: true });
+  return { stopped, removed };
+}
+
 export async function stackStatus(): Promise<Record<ServiceName, boolean>> {
   const defs = definitions();
   const entries = await Promise.all(SERVICE_NAMES.map(async (name) => [name, await defs[name].ready()] as const));

@@ -1,5 +1,5 @@
-/** `scripts/stack.sh start|stop|status`: the local stack by hand. */
-import { ensureStack, LOCAL_ENDPOINTS, stackStatus, stopServices } from './local-stack.js';
+/** `scripts/stack.sh start|stop|status|reset`: the local stack by hand. */
+import { ensureStack, LOCAL_ENDPOINTS, resetStackData, stackStatus, stopServices } from './local-stack.js';
 
 const command = process.argv[2] ?? 'status';
 switch (command) {
@@ -14,6 +14,11 @@ switch (command) {
     console.log(`[stack] stopped: ${stopped.join(', ') || 'nothing of ours was running'}`);
     break;
   }
+  case 'reset': {
+    const { stopped, removed } = await resetStackData();
+    console.log(`[stack] stopped: ${stopped.join(', ') || 'nothing of ours was running'}; removed ${removed}`);
+    break;
+  }
   case 'status': {
     const status = await stackStatus();
     for (const [name, up] of Object.entries(status)) console.log(`[stack] ${name}: ${up ? 'answering' : 'down'}`);
@@ -21,6 +26,6 @@ switch (command) {
     break;
   }
   default:
-    console.error(`usage: scripts/stack.sh start|stop|status (got "${command}")`);
+    console.error(`usage: scripts/stack.sh start|stop|status|reset (got "${command}")`);
     process.exitCode = 2;
 }
