@@ -130,7 +130,6 @@ export class GcsStore implements ObjectStore {
 
   async write(key: string, body: Readable, options: WriteOptions = {}): Promise<WriteResult> {
     return this.call('write', key, async () => {
-      const file = this.bucket.file(key);
       const start = await startOf(body, this.multipart.partSizeBytes);
       if ('whole' in start) {
         const first = start.whole;
@@ -153,6 +152,7 @@ export class GcsStore implements ObjectStore {
       // No parallel parts on the JSON API (only XML multipart or compose): the rest streams in
       // the source's own chunks, without gathering them into parts.
       const { parts, result } = hashingParts(start.stream);
+      const file = this.bucket.file(key);
       const [session] = await file.createResumableUpload({ metadata: { contentType: options.contentType, metadata: options.metadata } });
       const uploaded = await this.api.uploadToSession(session, parts, options.contentType).catch((error: unknown) => {
         // Whatever the source still holds is not wanted any more.
