@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { type NpyHeader, npyHeaderLength, parseNpyHeader } from './npy.js';
+import { RecordReader } from './records.js';
 
 export interface HoldoutSchema {
   /** `npy`: a 2-D float array, its columns the features in the spec's order, then the label. */
@@ -73,39 +74,29 @@ export async function* readHoldout(body: Readable, schema: HoldoutSchema, batchS
 
 /** Binary rows need no parsing: the bytes are copied into the batch, the label split off. */
 async function* readNpy(body: Readable, schema: HoldoutSchema, batchSize: number): AsyncGenerator<HoldoutBatch> {
-  const width = schema.features.length;
-  const batch = new Batcher(width, batchSize);
-  let header: NpyHeader | undefined;
-  let rowBytes = 0;
+  const batch = new Batcher(schema.features.length, batchSize);
+  const reader = new RecordReader((bytes) => {
+    const length = npyHoldoutHeaderLength(bytes);
+    if (length === undefined || bytes.length < length) return undefined;
+    const header = npyHoldoutHeader(bytes, schema);
+    return { header, headerBytes: header.dataOffset, recordBytes: header.columns * (header.dtype === 'float32' ? 4 : 8) };
+  });
   let rows = 0;
-  let pending: Buffer = Buffer.alloc(0);
-  for await (const chunk of body) {
-    pending = pending.length ? Buffer.concat([pending, chunk as Buffer]) : (chunk as Buffer);
-    if (!header) {
-      const length = npyHoldoutHeaderLength(pending);
-      if (length === undefined || pending.length < length) continue;
-      header = npyHoldoutHeader(pending, schema);
-      rowBytes = header.columns * (header.dtype === 'float32' ? 4 : 8);
-      pending = pending.subarray(header.dataOffset);
-    }
-    const whole = Math.floor(pending.length / rowBytes);
-    if (whole === 0) continue;
-    if (rows + whole > header.rows) throw new HoldoutFormatError(`the holdout .npy holds more bytes than its shape (${header.rows} rows) says`);
+  for await (const { header, records, count } of reader.runs(body)) {
+    if (rows + count > header.rows) throw new HoldoutFormatError(`the holdout .npy holds more bytes than its shape (${header.rows} rows) says`);
     // A copy: typed arrays need aligned memory, and a stream's chunks start anywhere.
-    const bytes = new Uint8Array(whole * rowBytes);
-    bytes.set(pending.subarray(0, whole * rowBytes));
+    const bytes = new Uint8Array(records);
     const values = header.dtype === 'float32' ? new Float32Array(bytes.buffer) : new Float64Array(bytes.buffer);
-    for (let r = 0; r < whole; ) {
-      const taken = batch.fill(values, r, whole - r);
-      r += taken;
+    for (let r = 0; r < count; ) {
+      r += batch.fill(values, r, count - r);
       if (batch.full) yield batch.take();
     }
-    rows += whole;
-    pending = pending.subarray(whole * rowBytes);
+    rows += count;
   }
+  const { header, leftover } = reader;
   if (!header) throw new HoldoutFormatError('the holdout .npy ends before its header does');
-  if (rows === header.rows && pending.length > 0) throw new HoldoutFormatError(`the holdout .npy holds ${pending.length} bytes after the ${header.rows} rows its shape says`);
-  if (rows !== header.rows) throw new HoldoutFormatError(`the holdout .npy is truncated: its shape says ${header.rows} rows, it holds ${rows}${pending.length ? ` and ${pending.length} bytes of a row` : ''}`);
+  if (rows === header.rows && leftover > 0) throw new HoldoutFormatError(`the holdout .npy holds ${leftover} bytes after the ${header.rows} rows its shape says`);
+  if (rows !== header.rows) throw new HoldoutFormatError(`the holdout .npy is truncated: its shape says ${header.rows} rows, it holds ${rows}${leftover ? ` and ${leftover} bytes of a row` : ''}`);
   if (batch.rows > 0) yield batch.take();
 }
 

@@ -8,6 +8,7 @@
  * numpy reads it as `np.fromfile(path, dtype=[('score','<f8'),('truth','<f8'),('label','<i4')], offset=16)`.
  */
 import type { Readable } from 'node:stream';
+import { RecordReader } from '../inference/records.js';
 
 const PREDICTIONS_MAGIC = 'cloudshift.pred1';
 const HEADER_BYTES = 16;
@@ -42,31 +43,26 @@ export async function readPredictions(body: Readable, rows: number, where: strin
   const truth = new Float64Array(rows);
   let n = 0;
   let labelled = 0;
-  let pending: Buffer = Buffer.alloc(0);
-  let headerSeen = false;
-  for await (const chunk of body) {
-    pending = pending.length ? Buffer.concat([pending, chunk as Buffer]) : (chunk as Buffer);
-    if (!headerSeen) {
-      if (pending.length < HEADER_BYTES) continue;
-      const magic = pending.toString('latin1', 0, HEADER_BYTES);
-      if (magic !== PREDICTIONS_MAGIC) throw new Error(`${where}: not a cloudshift predictions file (it starts with ${JSON.stringify(magic)}, expected "${PREDICTIONS_MAGIC}")`);
-      headerSeen = true;
-      pending = pending.subarray(HEADER_BYTES);
-    }
-    const whole = Math.floor(pending.length / RECORD_BYTES);
-    if (n + whole > rows) throw new Error(`${where}: more than the ${rows} rows the side reported`);
-    const view = new DataView(pending.buffer, pending.byteOffset, whole * RECORD_BYTES);
-    for (let at = 0; at < whole * RECORD_BYTES; at += RECORD_BYTES, n++) {
+  const reader = new RecordReader((bytes) => {
+    if (bytes.length < HEADER_BYTES) return undefined;
+    const magic = bytes.toString('latin1', 0, HEADER_BYTES);
+    if (magic !== PREDICTIONS_MAGIC) throw new Error(`${where}: not a cloudshift predictions file (it starts with ${JSON.stringify(magic)}, expected "${PREDICTIONS_MAGIC}")`);
+    return { header: true, headerBytes: HEADER_BYTES, recordBytes: RECORD_BYTES };
+  });
+  for await (const { records, count } of reader.runs(body)) {
+    if (n + count > rows) throw new Error(`${where}: more than the ${rows} rows the side reported`);
+    const view = new DataView(records.buffer, records.byteOffset, records.length);
+    for (let at = 0; at < records.length; at += RECORD_BYTES, n++) {
       scores[n] = view.getFloat64(at, true);
       truth[n] = view.getFloat64(at + 8, true);
       const label = view.getInt32(at + 16, true);
       labels[n] = label;
       if (label !== NO_LABEL) labelled++;
     }
-    pending = pending.subarray(whole * RECORD_BYTES);
   }
-  if (!headerSeen) throw new Error(`${where}: not a cloudshift predictions file (${pending.length} bytes, shorter than its header)`);
-  if (n !== rows || pending.length) throw new Error(`${where}: ${n} rows${pending.length ? ` and ${pending.length} bytes of a row` : ''}, expected ${rows}`);
+  const { leftover } = reader;
+  if (!reader.header) throw new Error(`${where}: not a cloudshift predictions file (${leftover} bytes, shorter than its header)`);
+  if (n !== rows || leftover) throw new Error(`${where}: ${n} rows${leftover ? ` and ${leftover} bytes of a row` : ''}, expected ${rows}`);
   if (labelled !== 0 && labelled !== rows) throw new Error(`${where}: ${labelled} of ${rows} rows carry a predicted class; a file is all classifier or all regressor`);
   return { scores, labels: labelled ? labels : undefined, truth };
 }
