@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_LARGE_OBJECTS_AT_ONCE } from './copy/transfer-slots.js';
 import { loadProfilesFile, localStackProfiles, type Profile } from './clouds/profiles.js';
 import { PROJECT_ROOT } from './dev/paths.js';
 import { CLOUD_TASK_QUEUES, CONTROL_TASK_QUEUE } from './workflows/definitions.js';
@@ -19,6 +20,8 @@ const envSchema = z.object({
   /** A YAML or JSON file of connection profiles, merged over the local stack's. */
   CLOUDSHIFT_PROFILES: z.string().optional(),
   CLOUDSHIFT_STATE_DIR: z.string().default(join(PROJECT_ROOT, '.stack')),
+  /** Objects above the copy's part size that this worker transfers at once, over all its batches. */
+  CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE: z.coerce.number().int().min(1).default(DEFAULT_LARGE_OBJECTS_AT_ONCE),
 });
 
 export interface Config {
@@ -26,6 +29,7 @@ export interface Config {
   queues: QueueSelector[];
   profiles: Record<string, Profile>;
   stateDir: string;
+  largeObjectsAtOnce: number;
 }
 
 export function parseQueues(value: string): QueueSelector[] {
@@ -53,5 +57,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     queues: parseQueues(queuesOverride ?? e.CLOUDSHIFT_QUEUES),
     profiles: { ...localStackProfiles(e.CLOUDSHIFT_STATE_DIR), ...(e.CLOUDSHIFT_PROFILES ? loadProfilesFile(e.CLOUDSHIFT_PROFILES) : {}) },
     stateDir: e.CLOUDSHIFT_STATE_DIR,
+    largeObjectsAtOnce: e.CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE,
   };
 }

@@ -22,6 +22,7 @@ export interface LocalDeps {
   stateDir?: string;
   pageSize?: number;
   faults?: LocalDeployerOptions['faults'];
+  largeObjectsAtOnce?: number;
 }
 
 /**
@@ -32,6 +33,7 @@ export function localActivityDeps(options: LocalDeps): ActivityDeps & { deployer
   return {
     stores: options.stores,
     pageSize: options.pageSize,
+    largeObjectsAtOnce: options.largeObjectsAtOnce,
     deployer: new LocalEndpointDeployer({ faults: options.faults }),
     router: new LocalTrafficRouter(join(options.stateDir ?? STATE_DIR, 'gateways')),
   };
@@ -82,7 +84,7 @@ function queuesFlag(argv: readonly string[]): string | undefined {
 export async function runWorker(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   const config = loadConfig(process.env, queuesFlag(argv));
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const deps = localActivityDeps({ stores: new StoreResolver(config.profiles), stateDir: config.stateDir });
+  const deps = localActivityDeps({ stores: new StoreResolver(config.profiles), stateDir: config.stateDir, largeObjectsAtOnce: config.largeObjectsAtOnce });
   try {
     const workers = await createWorkers({
       connection,

@@ -8,11 +8,14 @@ import { hashingTap } from '../clouds/streaming.js';
 import { ChecksumRecords } from '../copy/checksum-records.js';
 import { keyFilter, migrationFolder, relativeTo } from '../copy/filters.js';
 import { Bandwidth } from '../copy/throttle.js';
+import { DEFAULT_LARGE_OBJECTS_AT_ONCE, TransferSlots } from '../copy/transfer-slots.js';
 import { keyIn, type StorageLocation } from '../spec.js';
 import { asActivity } from './failures.js';
 
 export interface CopyDeps {
   stores: StoreResolver;
+  /** Objects above the part size in transfer at once across all of this worker's batches. @default 4 */
+  largeObjectsAtOnce?: number;
 }
 
 /** One source object as the listing saw it; small, since pages of these pass through history. */
@@ -203,6 +206,7 @@ async function listedTargets(target: ObjectStore, keys: readonly string[], maxPa
 export function createCopyActivities(deps: CopyDeps) {
   const storeOf = (location: StorageLocation, partSizeMiB?: number): ObjectStore =>
     deps.stores.store(location, partSizeMiB ? { partSizeBytes: partSizeMiB * MiB } : undefined);
+  const largeTransfers = new TransferSlots(deps.largeObjectsAtOnce ?? DEFAULT_LARGE_OBJECTS_AT_ONCE);
 
   /** One page of the source that the filters accept, and what the target holds of it. */
   const sourcePageWithTargets = async (input: Filters & { migration: string; source: StorageLocation; target: StorageLocation; cursor?: string; pageSize: number }) => {
@@ -261,6 +265,26 @@ export function createCopyActivities(deps: CopyDeps) {
           // object finished since the last beat is found at the target on a retry, and skipped.
           const timeoutMs = activityInfo().heartbeatTimeoutMs ?? 60_000;
           const ticker = setInterval(beat, Math.min(1_000, Math.max(250, timeoutMs / 4)));
+          /** Streams one object to the target; undefined when it left the source after the listing. */
+          const transfer = async (ref: CopyObjectRef, targetKey: string) => {
+            const opened = await source.open(ref.key).catch(undefinedIfNotFound);
+            if (!opened) return undefined;
+            const { body, info } = opened;
+            open.add(body);
+            body.once('close', () => open.delete(body));
+            let stream: Readable = body;
+            if (bandwidth) {
+              stream = body.pipe(bandwidth.stream());
+              body.once('error', (e) => stream.destroy(e));
+            }
+            const written = await target.write(targetKey, stream, {
+              size: info.size,
+              contentType: info.contentType,
+              metadata: { ...info.metadata, [SOURCE_VERSION_METADATA_KEY]: versionOf(info) },
+              sha256Metadata: 'with-upload',
+            });
+            return { info, written };
+          };
           const copyOne = async (ref: CopyObjectRef, index: number, present: Map<string, ObjectInfo> | undefined): Promise<void> => {
             const targetKey = targetKeyOf(input.source, input.target, ref.key);
             const existing = await storedAt(target, records, present, targetKey);
@@ -268,33 +292,22 @@ export function createCopyActivities(deps: CopyDeps) {
               result.skipped++;
               result.skippedBytes += ref.size;
             } else {
-              const opened = await source.open(ref.key).catch(undefinedIfNotFound);
-              if (!opened) {
+              // The slot covers the bytes in transfer only: the checksum record is a small write
+              // that, on a target finalising other large objects, can wait behind them.
+              const large = ref.size > input.partSizeMiB * MiB;
+              const copied = await (large ? largeTransfers.run(() => transfer(ref, targetKey), cancelled) : transfer(ref, targetKey));
+              if (!copied) {
                 if (result.vanished.length < MAX_REPORTED_KEYS) result.vanished.push(ref.key);
-                done.add(index);
-                return;
+              } else {
+                const { info, written } = copied;
+                // Where the source holds a whole-object MD5, the bytes read must match it too.
+                if (info.checksums.md5 && info.checksums.md5 !== written.md5) {
+                  throw new StoreError('ChecksumMismatch', { store: source.uri, operation: 'read', key: ref.key }, `source reports MD5 ${info.checksums.md5}, bytes read hash to ${written.md5}`);
+                }
+                await records.keep(written.stored, written.sha256);
+                result.copied++;
+                result.copiedBytes += written.size;
               }
-              const { body, info } = opened;
-              open.add(body);
-              body.once('close', () => open.delete(body));
-              let stream: Readable = body;
-              if (bandwidth) {
-                stream = body.pipe(bandwidth.stream());
-                body.once('error', (e) => stream.destroy(e));
-              }
-              const written = await target.write(targetKey, stream, {
-                size: info.size,
-                contentType: info.contentType,
-                metadata: { ...info.metadata, [SOURCE_VERSION_METADATA_KEY]: versionOf(info) },
-                sha256Metadata: 'with-upload',
-              });
-              // Where the source holds a whole-object MD5, the bytes read must match it too.
-              if (info.checksums.md5 && info.checksums.md5 !== written.md5) {
-                throw new StoreError('ChecksumMismatch', { store: source.uri, operation: 'read', key: ref.key }, `source reports MD5 ${info.checksums.md5}, bytes read hash to ${written.md5}`);
-              }
-              await records.keep(written.stored, written.sha256);
-              result.copied++;
-              result.copiedBytes += written.size;
             }
             done.add(index);
           };

@@ -25,4 +25,10 @@ describe('worker configuration', () => {
     writeFileSync(bad, JSON.stringify({ profiles: { x: { cloud: 'azure' }, y: { cloud: 'aws', accessKey: 'k' } } }));
     expect(() => loadConfig({ CLOUDSHIFT_PROFILES: bad })).toThrow(/profiles\.x.*connectionStringEnv[\s\S]*profiles\.y/);
   });
+
+  it('caps large objects in transfer at 4 unless told otherwise, and names the variable when the value is wrong', () => {
+    expect(loadConfig({}).largeObjectsAtOnce).toBe(4);
+    expect(loadConfig({ CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE: '8' }).largeObjectsAtOnce).toBe(8);
+    expect(() => loadConfig({ CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE: '0' })).toThrow(/CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE/);
+  });
 });
