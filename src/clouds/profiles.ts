@@ -130,7 +130,7 @@ export class StoreResolver {
   }
 }
 
-function s3Client(profile: z.output<typeof awsProfile>): S3Client {
+export function s3Client(profile: z.output<typeof awsProfile>): S3Client {
   const credentials = profile.credentialsFile
     ? (JSON.parse(readFileSync(profile.credentialsFile, 'utf8')) as { accessKeyId: string; secretAccessKey: string })
     : undefined;

@@ -28,6 +28,7 @@ import {
   type WriteOptions,
   type WriteResult,
 } from './object-store.js';
+import { type ObjectHeaders, type S3RestApi, s3RestApi } from './s3-rest-api.js';
 import { firstPart, md5Hex, multipartEtag, readParts, sha256Hex, stripQuotes, uploadInParts } from './streaming.js';
 import { verifyWrite } from './verify.js';
 
@@ -61,6 +62,7 @@ export function classifyS3Error(error: unknown): StoreErrorKind {
 export class S3Store implements ObjectStore {
   readonly uri: string;
   private readonly multipart: Required<MultipartOptions>;
+  private readonly api: S3RestApi;
 
   constructor(
     private readonly client: S3Client,
@@ -69,6 +71,7 @@ export class S3Store implements ObjectStore {
   ) {
     this.uri = `s3://${bucket}`;
     this.multipart = { ...DEFAULT_MULTIPART, ...multipart };
+    this.api = s3RestApi(client);
   }
 
   private call<T>(operation: StoreOperation, key: string | undefined, run: () => Promise<T>): Promise<T> {
@@ -129,6 +132,16 @@ export class S3Store implements ObjectStore {
 
   async open(key: string): Promise<OpenedObject> {
     return this.call('read', key, async () => {
+      const fast = await this.api.getObject(this.bucket, key).catch((error: unknown) => {
+        const kind = classifyS3Error(error);
+        if (kind === 'NotFound') throw error;
+        // A throttled or unavailable answer the SDK retries with its backoff. Anything else (a
+        // redirect to the bucket's region, a refused signature) only the SDK knows how to follow,
+        // so it reads this bucket from now on; a real refusal it reports itself.
+        if (kind !== 'Throttled' && kind !== 'Unavailable') this.api.forget(this.bucket);
+        return undefined;
+      });
+      if (fast) return { body: fast.body, info: infoFromHeaders(key, fast.headers) };
       const o = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       return { body: o.Body as Readable, info: infoFromHeaders(key, o) };
     });
@@ -233,16 +246,6 @@ export class S3Store implements ObjectStore {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     });
   }
-}
-
-/** What HeadObject and GetObject both answer with. */
-interface ObjectHeaders {
-  ETag?: string;
-  ContentLength?: number;
-  LastModified?: Date;
-  StorageClass?: string;
-  ContentType?: string;
-  Metadata?: Record<string, string>;
 }
 
 function infoFromHeaders(key: string, o: ObjectHeaders): ObjectInfo {

@@ -2,11 +2,15 @@
  * One contract, four stores, each against its real emulator (MinIO, fake-gcs-server, Azurite, a
  * directory). Every store must behave the same to the copy and shadow phases.
  */
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Storage } from '@google-cloud/storage';
 import { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/clouds/errors.js';
 import { gcsJsonApi } from '../../src/clouds/gcs-json-api.js';
+import { localStackProfiles, type Profile, s3Client } from '../../src/clouds/profiles.js';
+import { s3RestApi } from '../../src/clouds/s3-rest-api.js';
+import { STATE_DIR } from '../../src/dev/paths.js';
 import { classifyGcsError } from '../../src/clouds/gcs-store.js';
 import type { ObjectStore } from '../../src/clouds/object-store.js';
 import { verifyWrite } from '../../src/clouds/verify.js';
@@ -181,6 +185,32 @@ describe('ObjectStore error mapping against real endpoints', () => {
     expect(classifyGcsError(refused)).toBe('ChecksumMismatch');
     const stored = await api.insert(bucket, { name: 'dir/ü b.txt', contentType: 'text/plain', metadata: { owner: 'ml' } }, Buffer.from('hello'));
     expect(stored).toMatchObject({ name: 'dir/ü b.txt', size: '5', contentType: 'text/plain', metadata: { owner: 'ml' }, md5Hash: 'XUFAKrxLKna5cZ2REBfFkg==' });
+  });
+
+  it('aws: a GET sent over undici reads what the SDK reads; a refusal still goes through the SDK and is AccessDenied', async () => {
+    const bucket = uniqueBucket('s3get');
+    const store = resolver.store({ cloud: 'aws', profile: 'local-s3', bucket });
+    await store.ensureContainer();
+    const key = "dir/ü b (1)!*'~.txt";
+    await store.write(key, Readable.from([Buffer.from('hello')]), { contentType: 'text/plain', metadata: { owner: 'ml' } });
+    const client = s3Client(localStackProfiles(STATE_DIR)['local-s3'] as Profile & { cloud: 'aws' });
+    const fast = await s3RestApi(client).getObject(bucket, key);
+    expect(fast, 'the bucket takes the undici path').toBeDefined();
+    const sdk = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    expect(fast!.headers).toEqual({
+      ETag: sdk.ETag,
+      ContentLength: sdk.ContentLength,
+      LastModified: sdk.LastModified,
+      StorageClass: sdk.StorageClass,
+      ContentType: sdk.ContentType,
+      Metadata: sdk.Metadata,
+    });
+    expect((await md5OfStream(fast!.body)).md5).toBe('5d41402abc4b2a76b9719d911017c592');
+    await sdk.Body!.transformToByteArray();
+    await expectStoreError(store.read(`${key}.missing`), 'NotFound');
+
+    const denied = await expectStoreError(resolver.store({ cloud: 'aws', profile: 'denied-s3', bucket }).read(key), 'AccessDenied');
+    expect(denied.message).toContain(`read s3://${bucket}/${key}`);
   });
 
   it('onprem: a key escaping the bucket is an InvalidRequest', async () => {
