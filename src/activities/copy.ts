@@ -52,6 +52,11 @@ export interface CopyBatchInput {
   partSizeMiB: number;
   /** This batch's share of the bandwidth limit. */
   bandwidthMiBps?: number;
+  /**
+   * The target held nothing under its prefix when the initial pass began, so a first attempt has
+   * nothing to skip and need not list the target. A retry lists: its earlier attempt wrote some.
+   */
+  targetEmptyAtStart?: boolean;
 }
 
 export interface CopyBatchResult {
@@ -312,7 +317,11 @@ export function createCopyActivities(deps: CopyDeps) {
             done.add(index);
           };
           try {
-            const present = await listedTargets(target, input.objects.map((o) => targetKeyOf(input.source, input.target, o.key)));
+            // A listing per batch is a request per batch on a real cloud and, on fake-gcs-server, a
+            // walk of the whole bucket that holds back every write meanwhile (154–171 objects/s
+            // with it, 195–207 without, 10,000 small objects).
+            const nothingToSkip = input.targetEmptyAtStart === true && activityInfo().attempt === 1;
+            const present = nothingToSkip ? new Map<string, ObjectInfo>() : await listedTargets(target, input.objects.map((o) => targetKeyOf(input.source, input.target, o.key)));
             await forEachLimited(input.objects, input.concurrency, async (ref, index) => {
               if (done.has(index)) return;
               if (cancelled.aborted) throw new CancelledFailure('copy cancelled');
@@ -466,6 +475,16 @@ export function createCopyActivities(deps: CopyDeps) {
         withLocation(source, async () => {
           const info = await storeOf(source).head(keyIn(source, relativeKey));
           return { key: info.key, size: info.size, version: versionOf(info) };
+        }),
+      );
+    },
+
+    /** Whether the target holds no object under its prefix (a missing bucket holds none). */
+    async targetIsEmpty({ target }: { target: StorageLocation }): Promise<boolean> {
+      return asActivity(
+        withLocation(target, async () => {
+          const page = await storeOf(target).list(target.prefix, { pageSize: 1 }).catch(undefinedIfNotFound);
+          return !page || page.objects.length === 0;
         }),
       );
     },

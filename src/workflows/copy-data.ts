@@ -1,4 +1,4 @@
-import { ApplicationFailure, continueAsNew, defineQuery, defineSignal, getExternalWorkflowHandle, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew, defineQuery, defineSignal, getExternalWorkflowHandle, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { CopyBatchResult, CopyObjectRef } from '../activities/copy.js';
 import type { MigrationSpec, StorageLocation } from '../spec.js';
@@ -53,6 +53,8 @@ export interface CopyState {
   manifestParts: number;
   startedAt: string;
   runs: number;
+  /** Checked once, before the initial pass lists anything; carried across continue-as-new. */
+  targetEmptyAtStart?: boolean;
 }
 
 export interface CopyStatus {
@@ -86,6 +88,8 @@ const VERIFY_PAGE = 1000;
 const BATCH_BYTES = 512 * 1024 * 1024;
 /** Objects one batch copies at once. */
 const PER_BATCH_CONCURRENCY = 8;
+/** Histories recorded before the copy asked whether its target was empty replay without asking. */
+const EMPTY_TARGET_CHECK = 'copy-checks-for-an-empty-target';
 
 
 const emptyProgress = (): CopyProgress => ({
@@ -160,6 +164,10 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
     state.listingDone = false;
   };
 
+  if (state.stage === 'copy' && input.mode === 'initial' && p.listedObjects === 0 && state.targetEmptyAtStart === undefined && patched(EMPTY_TARGET_CHECK)) {
+    state.targetEmptyAtStart = await onTarget.targetIsEmpty({ target: input.target });
+  }
+
   if (state.stage === 'plan' || state.stage === 'copy') {
     const inFlight = new Set<Promise<void>>();
     let slots = 0;
@@ -187,6 +195,7 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
               concurrency: cost,
               partSizeMiB: input.copy.partSizeMiB,
               bandwidthMiBps: input.copy.bandwidthMiBps ? (input.copy.bandwidthMiBps * cost) / concurrency : undefined,
+              targetEmptyAtStart: state.targetEmptyAtStart,
             })
             .then(
               (r: CopyBatchResult) => {

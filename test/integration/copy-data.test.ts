@@ -4,10 +4,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ListPageResult } from '../../src/activities/copy.js';
+import { createActivities } from '../../src/activities/index.js';
 import type { ObjectStore } from '../../src/clouds/object-store.js';
 import { parseSpec, type Cloud, type StorageLocation } from '../../src/spec.js';
 import { type CopyDataInput, type CopyDataResult, copyStatusQuery } from '../../src/workflows/copy-data.js';
+import { localActivityDeps } from '../../src/worker.js';
 import { CONTROL_TASK_QUEUE } from '../../src/workflows/definitions.js';
 import { md5OfStream, patternMd5, patternSha256, patternStream, uniqueBucket } from '../support/data.js';
 import { LOCAL_PROFILE, testResolver } from '../support/stores.js';
@@ -173,6 +177,34 @@ describe('copyDataWorkflow re-runs', () => {
     await expect(target.head('ds/small/b.csv')).rejects.toMatchObject({ kind: 'NotFound' });
     // Its own manifest is under the prefix, yet never pruned.
     expect((await target.list('ds/.cloudshift/')).objects.length).toBeGreaterThan(0);
+  });
+
+  it('trusts a target found empty at the start on a first attempt only: a retry lists it and skips what is there', async () => {
+    const srcBucket = uniqueBucket('empty-s');
+    const dstBucket = uniqueBucket('empty-t');
+    const source = stores.store(location('aws', srcBucket, ''));
+    await source.ensureContainer();
+    await source.write('one.bin', patternStream(1000, 5));
+    await stores.store(location('gcp', dstBucket, '')).ensureContainer();
+    const activities = createActivities(localActivityDeps({ stores }));
+    const refs: ListPageResult = await new MockActivityEnvironment().run(activities.listSourcePage, { source: location('aws', srcBucket, ''), pageSize: 10, include: [], exclude: [] });
+    expect(await new MockActivityEnvironment().run(activities.targetIsEmpty, { target: location('gcp', dstBucket, '') })).toBe(true);
+    const batch = (targetEmptyAtStart: boolean) => ({
+      migration: 'empty',
+      source: location('aws', srcBucket, ''),
+      target: location('gcp', dstBucket, ''),
+      objects: refs.objects,
+      concurrency: 1,
+      partSizeMiB: 5,
+      targetEmptyAtStart,
+    });
+    expect(await new MockActivityEnvironment({ attempt: 1 }).run(activities.copyBatch, batch(true))).toMatchObject({ copied: 1, skipped: 0 });
+    expect(await new MockActivityEnvironment().run(activities.targetIsEmpty, { target: location('gcp', dstBucket, '') })).toBe(false);
+    // A first attempt takes the flag at its word: it lists nothing, and so writes the object again.
+    expect(await new MockActivityEnvironment({ attempt: 1 }).run(activities.copyBatch, batch(true))).toMatchObject({ copied: 1, skipped: 0 });
+    // A retry cannot know what its earlier attempt finished after the last heartbeat: it lists.
+    expect(await new MockActivityEnvironment({ attempt: 2 }).run(activities.copyBatch, batch(true))).toMatchObject({ copied: 0, skipped: 1 });
+    expect(await new MockActivityEnvironment({ attempt: 1 }).run(activities.copyBatch, batch(false))).toMatchObject({ copied: 0, skipped: 1 });
   });
 
   it('honours include and exclude globs, and a dry run copies nothing', async () => {
