@@ -83,6 +83,7 @@ export class S3RestApi {
   private endpoint(bucket: string, key: string): Promise<BucketEndpoint | undefined> {
     let endpoint = this.endpoints.get(bucket);
     if (!endpoint) {
+      // Rules this path cannot resolve here leave the bucket to the SDK, which reports what is wrong.
       endpoint = this.resolve(bucket, key).catch(() => undefined);
       this.endpoints.set(bucket, endpoint);
     }
