@@ -2,6 +2,7 @@ import type { File, Storage } from '@google-cloud/storage';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
+import { perClient } from './per-client.js';
 
 export type GcsMetadata = File['metadata'];
 
@@ -88,11 +89,4 @@ export class GcsJsonApi {
 
 }
 
-const apis = new WeakMap<Storage, GcsJsonApi>();
-
-/** One per SDK client, so the stores of a profile share its connections. */
-export function gcsJsonApi(storage: Storage): GcsJsonApi {
-  let api = apis.get(storage);
-  if (!api) apis.set(storage, (api = new GcsJsonApi(storage)));
-  return api;
-}
+export const gcsJsonApi = perClient((storage: Storage) => new GcsJsonApi(storage));

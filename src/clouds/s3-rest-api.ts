@@ -3,6 +3,7 @@ import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
+import { perClient } from './per-client.js';
 
 /** What HeadObject and GetObject both answer with, as the SDK names it. */
 export interface ObjectHeaders {
@@ -132,11 +133,4 @@ export class S3RestApi {
   }
 }
 
-const apis = new WeakMap<S3Client, S3RestApi>();
-
-/** One per SDK client, so the stores of a profile share its connections and endpoints. */
-export function s3RestApi(client: S3Client): S3RestApi {
-  let api = apis.get(client);
-  if (!api) apis.set(client, (api = new S3RestApi(client)));
-  return api;
-}
+export const s3RestApi = perClient((client: S3Client) => new S3RestApi(client));

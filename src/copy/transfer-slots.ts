@@ -1,3 +1,6 @@
+/** What a worker runs with unless CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE says otherwise. */
+export const DEFAULT_LARGE_OBJECTS_AT_ONCE = 4;
+
 /**
  * A worker-wide cap on large objects in transfer at once, shared by every copy batch the worker
  * runs. Measured on the local stack (16 × 64 MiB, S3 → GCS): 16 at once took 16.5–17.5 s, 4 at
@@ -6,9 +9,6 @@
  * lock) while nothing streams; fewer at once keeps finalising and streaming overlapped. It also
  * bounds what a worker buffers for parallel parts: (part concurrency + 1) × part size an object.
  */
-/** What a worker runs with unless CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE says otherwise. */
-export const DEFAULT_LARGE_OBJECTS_AT_ONCE = 4;
-
 export class TransferSlots {
   private inUse = 0;
   private readonly waiting: (() => void)[] = [];
