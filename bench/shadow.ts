@@ -84,7 +84,7 @@ async function shadowPath(root: string, rows: number, format: 'csv' | 'npy', bat
     task: 'binary',
     source: await read(source.predictionsKey),
     target: await read(target.predictionsKey),
-    shadow: { tolerances: { maxMetricDelta: 0.001, maxMeanRelativeDiff: 0.001, minLabelAgreement: 0.999 }, driftGates: {} },
+    shadow: { tolerances: { maxMetricDelta: 0.001, maxMeanRelativeDiff: 0.001, minLabelAgreement: 0.999, maxProbabilityDelta: 0.001 }, driftGates: {} },
   });
   const seconds = (performance.now() - started) / 1000;
   log(`${model}, ${rows} rows of ${format}, batches of ${batchSize}: both sides ${sidesSeconds.toFixed(2)} s (each ${source.rowsPerSecond.toFixed(0)} rows/s), comparison ${(seconds - sidesSeconds).toFixed(2)} s`);

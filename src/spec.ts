@@ -71,8 +71,17 @@ const shadowSchema = z.strictObject({
       maxMetricDelta: z.number().nonnegative().default(0.001),
       maxMeanRelativeDiff: z.number().nonnegative().default(0.001),
       minLabelAgreement: probability.default(0.999),
+      /** Mean over rows of the largest per-class probability difference (classifiers). */
+      maxProbabilityDelta: probability.default(0.001),
     })
     .prefault({}),
+  /** `upperBound`: accuracy and agreement pass only when their 95 % interval lies within the tolerance. */
+  gateOn: z.enum(['estimate', 'upperBound']).default('estimate'),
+  /**
+   * A holdout too small to resolve the tolerance (one row is more than it) gives "inconclusive":
+   * `approve` waits for an operator, `fail` rolls back, `pass` goes on.
+   */
+  onInconclusive: z.enum(['approve', 'fail', 'pass']).default('approve'),
   /** Distribution-level statistics are drift monitors; each becomes a gate when given here. */
   driftGates: z
     .strictObject({

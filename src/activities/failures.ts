@@ -3,7 +3,16 @@ import { StoreError } from '../clouds/errors.js';
 import { UnknownProfileError } from '../clouds/profiles.js';
 
 /** Errors of ours (by name) that a retry cannot fix: a wrong model, holdout or provider. */
-const CANNOT_BE_RETRIED = new Set(['ModelChecksumMismatch', 'ExecutionProviderUnavailable', 'HoldoutFormatError', 'ModelNotInManifest']);
+const CANNOT_BE_RETRIED = new Set([
+  'ModelChecksumMismatch',
+  'ExecutionProviderUnavailable',
+  'HoldoutFormatError',
+  'ModelNotInManifest',
+  'UnsupportedModelOutput',
+  'PredictionsFormatError',
+  'ShadowInputError',
+  'OnnxFormatError',
+]);
 
 /**
  * Runs activity work and turns our domain errors into ApplicationFailures whose `type` the

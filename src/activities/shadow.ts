@@ -1,14 +1,15 @@
-import { heartbeat } from '@temporalio/activity';
+import { Context, heartbeat } from '@temporalio/activity';
 import { Readable } from 'node:stream';
 import type { StoreResolver } from '../clouds/profiles.js';
-import { renderReportHtml } from '../compare/html.js';
 import { migrationFolder } from '../copy/filters.js';
-import { buildShadowReport, type Criterion, type ShadowReport } from '../compare/report.js';
+import type { Criterion, ShadowReport, ShadowVerdictKind } from '../compare/report.js';
+import { compareOffThread } from '../shadow/compare.js';
 import { findManifestEntries } from '../shadow/manifest.js';
 import { readPredictions } from '../shadow/predictions.js';
 import { runShadowSide, type ShadowSideResult, type Workload } from '../shadow/run.js';
 import { type ExecutionProvider, keyIn, type MigrationSpec, type StorageLocation } from '../spec.js';
 import { asActivity } from './failures.js';
+import { ShadowInputError } from '../compare/report.js';
 
 export interface ShadowDeps {
   stores: StoreResolver;
@@ -44,13 +45,17 @@ export interface CompareInput {
   task: Workload['holdout']['task'];
   source: ShadowSideSummary;
   target: ShadowSideSummary;
-  shadow: Pick<MigrationSpec['shadow'], 'tolerances' | 'driftGates'>;
+  shadow: Pick<MigrationSpec['shadow'], 'tolerances' | 'driftGates'> & Partial<Pick<MigrationSpec['shadow'], 'gateOn'>>;
 }
 
 /** What history carries of the report: the verdict, the criteria, where the full report lies. */
 export interface ShadowVerdict {
+  verdict: ShadowVerdictKind;
   passed: boolean;
   failed: string[];
+  /** Why the verdict is inconclusive. */
+  inconclusive: string[];
+  noiseWarnings: string[];
   criteria: Criterion[];
   rows: number;
   noise: ShadowReport['noise'];
@@ -110,7 +115,7 @@ export function createShadowActivities(deps: ShadowDeps) {
     async compareShadow(input: CompareInput): Promise<ShadowVerdict> {
       return asActivity(async () => {
         if (input.source.rows !== input.target.rows) {
-          throw new Error(`the source predicted ${input.source.rows} rows and the target ${input.target.rows}: the holdout sets differ, so the runs cannot be paired`);
+          throw new ShadowInputError(`the source predicted ${input.source.rows} rows and the target ${input.target.rows}: the holdout sets differ, so the runs cannot be paired`);
         }
         const read = async (side: ShadowSideSummary) =>
           readPredictions(await deps.stores.store(side.location).read(side.predictionsKey), side.rows, uri(side.location, side.predictionsKey));
@@ -120,16 +125,29 @@ export function createShadowActivities(deps: ShadowDeps) {
           ...(input.source.noise ? { source: input.source.noise } : {}),
           ...(input.target.noise ? { target: input.target.noise } : {}),
         };
-        const report = buildShadowReport({ migration: input.migration, task: input.task, source, target, shadow: input.shadow, noise });
+        const { report, html } = await compareOffThread(
+          {
+            migration: input.migration,
+            task: input.task,
+            source: { ...source, ...(input.source.classes ? { classes: input.source.classes } : {}) },
+            target: { ...target, ...(input.target.classes ? { classes: input.target.classes } : {}) },
+            shadow: input.shadow,
+            noise,
+          },
+          { heartbeat: () => heartbeat(), signal: Context.current().cancellationSignal },
+        );
         const store = deps.stores.store(input.target.location);
         const jsonKey = migrationFolder(input.target.location, input.migration, 'shadow/report.json');
         const htmlKey = migrationFolder(input.target.location, input.migration, 'shadow/report.html');
         const sides = { source: summary(input.source), target: summary(input.target) };
         await store.write(jsonKey, Readable.from([Buffer.from(JSON.stringify({ ...report, sides }, null, 2))]), { contentType: 'application/json' });
-        await store.write(htmlKey, Readable.from([Buffer.from(renderReportHtml(report))]), { contentType: 'text/html; charset=utf-8' });
+        await store.write(htmlKey, Readable.from([Buffer.from(html)]), { contentType: 'text/html; charset=utf-8' });
         return {
+          verdict: report.verdict,
           passed: report.passed,
           failed: report.failed,
+          inconclusive: report.inconclusive,
+          noiseWarnings: report.noiseWarnings,
           criteria: report.criteria,
           rows: report.rows,
           noise,

@@ -1,4 +1,5 @@
 /** Progress as a person reads it: one line per poll, with bars for the copy and the canary. */
+import { formatNumber } from '../workflows/verdict.js';
 import type { Progress } from './index.js';
 
 const MiB = 1024 * 1024;
@@ -35,10 +36,14 @@ export function resultLines(status: Progress['status']): string[] {
   for (const p of status.phases) lines.push(`  ${p.phase.padEnd(14)} ${p.state.padEnd(11)} ${p.detail ?? ''}`);
   const verdict = status.shadow?.verdict;
   if (verdict) {
-    lines.push(`shadow gate ${verdict.passed ? 'passed' : `FAILED on ${verdict.failed.join(', ')}`}; report ${verdict.reportHtml}`);
+    const kind = verdict.verdict ?? (verdict.passed ? 'passed' : 'failed');
+    lines.push(`shadow gate ${kind === 'failed' ? `FAILED on ${verdict.failed.join(', ')}` : kind === 'inconclusive' ? `INCONCLUSIVE (${(verdict.inconclusive ?? []).join('; ')})` : 'passed'}; report ${verdict.reportHtml}`);
     for (const c of verdict.criteria) {
-      lines.push(`  ${c.name.padEnd(18)} ${c.value.toPrecision(4).padStart(11)} ${c.threshold === undefined ? 'monitor' : `${c.comparator} ${c.threshold}`}${c.gate ? (c.passed ? '  ok' : '  FAIL') : ''}`);
+      const value = c.value === undefined || c.value === null ? (c.reason ?? 'n/a') : formatNumber(c.value);
+      const verdictWord = c.status === 'notApplicable' ? '  n/a' : c.gate ? (c.passed ? '  ok' : '  FAIL') : '';
+      lines.push(`  ${c.name.padEnd(18)} ${value.padStart(11)} ${c.threshold === undefined ? 'monitor' : `${c.comparator} ${c.threshold}`}${verdictWord}`);
     }
+    for (const warning of verdict.noiseWarnings ?? []) lines.push(`  noise: ${warning}`);
     const noise = verdict.noise.target ?? verdict.noise.source;
     if (noise) lines.push(`  noise floor (${noise.comparison}): max |Δ| ${noise.maxAbsolute.toExponential(2)}, mean relative ${noise.meanRelative.toExponential(2)}`);
   }

@@ -2,10 +2,9 @@
  * The shadow report as one self-contained HTML page: the criteria table, both score histograms
  * overlaid, the paired-difference histogram. Inline SVG, no scripts, nothing fetched.
  */
-import type { Histogram, ShadowReport } from './report.js';
+import { fmt, type Histogram, type ShadowReport } from './report.js';
 
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const fmt = (v: number) => (v === 0 ? '0' : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toPrecision(4) : v.toExponential(3));
 
 const SERIES = [
   { name: 'source', colour: '#1f77b4' },
@@ -43,8 +42,10 @@ ${bars}
 export function renderReportHtml(report: ShadowReport): string {
   const rows = report.criteria
     .map(
-      (c) => `<tr class="${c.gate ? (c.passed ? 'pass' : 'fail') : 'monitor'}"><td>${escape(c.name)}</td><td>${escape(c.description)}</td><td>${fmt(c.value)}</td>` +
-        `<td>${c.threshold === undefined ? '—' : `${c.comparator} ${fmt(c.threshold)}`}</td><td>${c.gate ? (c.passed ? 'pass' : 'FAIL') : 'monitor'}</td></tr>`,
+      (c) =>
+        `<tr class="${c.status === 'notApplicable' ? 'monitor' : c.gate ? (c.passed ? 'pass' : 'fail') : 'monitor'}"><td>${escape(c.name)}</td><td>${escape(c.description)}${c.reason ? ` <em>(${escape(c.reason)})</em>` : ''}</td>` +
+        `<td>${fmt(c.value)}${c.ci95 ? ` <small>[${fmt(c.ci95[0])}, ${fmt(c.ci95[1])}]</small>` : ''}${c.count ? ` <small>${c.count.observed} rows, ≤ ${c.count.allowed} allowed</small>` : ''}</td>` +
+        `<td>${c.threshold === undefined ? '—' : `${c.comparator} ${fmt(c.threshold)}`}</td><td>${c.status === 'notApplicable' ? 'not applicable' : c.gate ? (c.passed ? 'pass' : 'FAIL') : 'monitor'}</td></tr>`,
     )
     .join('\n');
   const metrics = report.metrics
@@ -53,14 +54,17 @@ export function renderReportHtml(report: ShadowReport): string {
   const noise = Object.entries(report.noise)
     .map(([side, n]) => `<tr><td>${escape(side)}</td><td>${escape(n.comparison)}</td><td>${fmt(n.maxAbsolute)}</td><td>${fmt(n.meanRelative)}</td></tr>`)
     .join('\n');
-  const verdict = report.passed ? 'PASSED' : `FAILED (${report.failed.join(', ')})`;
+  const verdict =
+    report.verdict === 'passed' ? 'PASSED' : report.verdict === 'failed' ? `FAILED (${report.failed.join(', ')})` : `INCONCLUSIVE (${report.inconclusive.join('; ')})`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>cloudshift shadow report: ${escape(report.migration)}</title>
 <style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
 tr.pass td:last-child{color:#060}tr.fail td:last-child{color:#b00;font-weight:bold}tr.monitor td:last-child{color:#666}.plots{display:flex;flex-wrap:wrap;gap:1em}</style></head>
 <body>
 <h1>Shadow comparison: ${escape(report.migration)}</h1>
-<p><strong>Verdict: ${escape(verdict)}</strong>. ${report.rows} paired rows, ${escape(report.task)} model.</p>
+<p><strong>Verdict: ${escape(verdict)}</strong>. ${report.rows} paired rows (one row is ${fmt(report.resolution)} of them), ${escape(report.task)} model.</p>
+${report.noiseWarnings.map((w) => `<p><strong>Noise:</strong> ${escape(w)}</p>`).join('\n')}
+${report.pairedMeasure ? `<p>Paired predictions are measured as ${escape(report.pairedMeasure)}.</p>` : ''}
 <h2>Criteria</h2>
 <table><tr><th>criterion</th><th>what</th><th>value</th><th>threshold</th><th>verdict</th></tr>
 ${rows}

@@ -22,7 +22,7 @@ import { LoadGenerator } from '../traffic/load.js';
 import { closeLocalDeps, createWorkers, localActivityDeps } from '../worker.js';
 import { ensureStack, LOCAL_ENDPOINTS } from './local-stack.js';
 import { STATE_DIR } from './paths.js';
-import { holdoutRows, seedWorkload, workloadSpec } from './workload.js';
+import { holdoutRows, seedWorkload, WORKLOAD_TOLERANCES, workloadSpec } from './workload.js';
 
 export const LOCAL_PROFILE_OF: Record<Cloud, string> = { aws: 'local-s3', gcp: 'local-gcs', azure: 'local-azure', onprem: 'local-fs' };
 
@@ -119,6 +119,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     // A prefix per run, so every demo copies (and verifies) the whole data set afresh.
     target: { cloud: target, profile: LOCAL_PROFILE_OF[target], bucket: 'cloudshift-demo-target', prefix: `${name}/` },
     workload: workloadSpec(),
+    shadow: { tolerances: WORKLOAD_TOLERANCES },
     deployment: { dependencies: demoDeployment(source) },
     canary: { steps: [1, 5, 25, 50, 100], intervalSeconds: 3 },
     // The demo's audit finds blocking items (it is a real SageMaker-style deployment): a person

@@ -33,6 +33,13 @@ export function workloadSpec(targetModel?: (typeof MODEL_VARIANTS)[number]): Non
   };
 }
 
+/**
+ * The shadow tolerances the shipped holdout can resolve. It has 200 rows, so one changed label
+ * is 0.5 % of them: a 0.1 % tolerance on accuracy or agreement would make every verdict
+ * "inconclusive". The continuous criteria (probabilities, paired scores) keep 0.1 %.
+ */
+export const WORKLOAD_TOLERANCES = { maxMetricDelta: 0.005, minLabelAgreement: 0.995 } as const;
+
 /** The holdout's feature rows, as prediction requests carry them. */
 export function holdoutRows(): number[][] {
   const [header, ...lines] = readFileSync(join(ASSETS_DIR, 'breast-cancer-holdout.csv'), 'utf8').trim().split('\n');

@@ -3,10 +3,11 @@
  * holdout's schema, feed it the holdout's bytes, take its prediction records in row order. Errors in
  * the thread come back as rejections with the thread's message.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { ExecutionProvider } from '../spec.js';
 import type { HoldoutSchema } from './holdout.js';
-import { ExecutionProviderUnavailable } from './session.js';
+import { spawnModuleThread } from './spawn-thread.js';
+import { ExecutionProviderUnavailable, UnsupportedModelOutput } from './session.js';
 import type { NoiseSums, ThreadReply, ThreadRequest } from './thread.js';
 
 export interface InferenceThreadOptions {
@@ -26,17 +27,7 @@ const MAX_CHUNKS_IN_FLIGHT = 8;
  */
 const CHUNK_BYTES = 1 << 20;
 
-const THREAD_URL = new URL(import.meta.url.endsWith('.ts') ? './thread.ts' : './thread.js', import.meta.url);
-
-/**
- * Source files need tsx's loader inside the thread too (Node 20 does not pass a parent's loader
- * hooks to worker threads); the built code does not.
- */
-function spawnThread(): Worker {
-  if (!THREAD_URL.pathname.endsWith('.ts')) return new Worker(THREAD_URL);
-  const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(THREAD_URL.href)}); });`;
-  return new Worker(bootstrap, { eval: true });
-}
+const spawnThread = (): Worker => spawnModuleThread(import.meta.url, 'thread');
 
 export class InferenceThread {
   private inFlight = 0;
@@ -51,6 +42,8 @@ export class InferenceThread {
     private readonly worker: Worker,
     readonly provider: 'cpu' | 'cuda',
     readonly fallbackReason: string | undefined,
+    /** The model's class labels in column order, where the model names them. */
+    readonly classes: number[] | undefined,
     onOutput: (records: Uint8Array, rows: number) => void,
   ) {
     this.finished = new Promise((resolve, reject) => {
@@ -104,7 +97,7 @@ export class InferenceThread {
     // Only our own listeners: the Worker keeps internal ones that deliver messages.
     worker.off('message', listeners.message!).off('error', listeners.error!).off('exit', listeners.exit!);
     for (const line of ready.log) options.log?.(line);
-    return new InferenceThread(worker, ready.provider, ready.fallbackReason, onOutput);
+    return new InferenceThread(worker, ready.provider, ready.fallbackReason, ready.classes, onOutput);
   }
 
   /** Hands over holdout bytes; waits while the thread is behind. */
@@ -154,6 +147,7 @@ export class InferenceThread {
 
 function threadError(reply: Extract<ThreadReply, { type: 'error' }>): Error {
   if (reply.name === 'ExecutionProviderUnavailable') return new ExecutionProviderUnavailable(reply.message);
+  if (reply.name === 'UnsupportedModelOutput') return new UnsupportedModelOutput(reply.message);
   const error = new Error(reply.message);
   error.name = reply.name;
   return error;

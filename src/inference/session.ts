@@ -99,32 +99,62 @@ export function missingLibraries(lddOutput: string): string[] {
 }
 
 export interface Predictions {
-  /** One score per row: the positive-class probability (binary), the predicted value (regression). */
+  /** One score per row: the positive class's probability (binary), the winning class's (multi-class), the predicted value (regression). */
   scores: Float64Array;
-  /** Predicted class per row for classifiers. */
-  labels?: Int32Array;
+  /** The class each row is served as (the model's label output); classifiers only. */
+  labels?: Float64Array;
+  /** Every class's probability, row-major, `columns` a row; classifiers only. */
+  probabilities?: Float32Array;
+  columns: number;
 }
 
-/** Runs one batch of rows (row-major float32 features). */
-export async function predict(session: ort.InferenceSession, features: Float32Array, rows: number): Promise<Predictions> {
+/** A model whose served labels cloudshift cannot compare with a numeric holdout label. */
+export class UnsupportedModelOutput extends Error {
+  override readonly name = 'UnsupportedModelOutput';
+}
+
+/**
+ * Runs one batch of rows (row-major float32 features). `classes` are the model's class labels in
+ * column order (see onnx-classes.ts); without them column k is taken to be class k.
+ */
+export async function predict(session: ort.InferenceSession, features: Float32Array, rows: number, classes?: readonly number[]): Promise<Predictions> {
   const columns = rows === 0 ? 0 : features.length / rows;
   const input = new ort.Tensor('float32', features, [rows, columns]);
   const output = await session.run({ [session.inputNames[0]!]: input });
   const probabilities = output.probabilities ?? output.output_probability;
   if (probabilities) {
-    const classes = probabilities.dims[1] ?? 1;
-    const p = probabilities.data as Float32Array;
+    const width = probabilities.dims[1] ?? 1;
+    if (probabilities.type !== 'float32' && probabilities.type !== 'float64') {
+      throw new UnsupportedModelOutput(`the model's probabilities are ${probabilities.type}; cloudshift reads a float tensor of shape [rows, classes] (convert with zipmap disabled)`);
+    }
+    if (classes && classes.length !== width) {
+      throw new UnsupportedModelOutput(`the model names ${classes.length} class labels but its probabilities have ${width} columns`);
+    }
+    const p = Float32Array.from(probabilities.data as Float32Array | Float64Array);
+    const served = servedLabels(output.label, rows);
     const scores = new Float64Array(rows);
-    const labels = new Int32Array(rows);
+    const labels = new Float64Array(rows);
+    // Binary: the probability of the larger class label (scikit-learn's positive class), wherever its column is.
+    const positive = width === 2 ? (classes ? (classes[1]! > classes[0]! ? 1 : 0) : 1) : -1;
     for (let r = 0; r < rows; r++) {
       let best = 0;
-      for (let c = 1; c < classes; c++) if (p[r * classes + c]! > p[r * classes + best]!) best = c;
-      labels[r] = best;
-      // Binary: the positive class's probability; multi-class: the winning class's.
-      scores[r] = classes === 2 ? p[r * 2 + 1]! : p[r * classes + best]!;
+      for (let c = 1; c < width; c++) if (p[r * width + c]! > p[r * width + best]!) best = c;
+      labels[r] = served ? served[r]! : classes ? classes[best]! : best;
+      scores[r] = positive >= 0 ? p[r * width + positive]! : p[r * width + best]!;
     }
-    return { scores, labels };
+    return { scores, labels, probabilities: p, columns: width };
   }
   const values = output[session.outputNames[0]!]!.data as Float32Array;
-  return { scores: Float64Array.from(values) };
+  return { scores: Float64Array.from(values), columns: 0 };
+}
+
+/** The model's label output as numbers, or undefined where it has none. */
+function servedLabels(label: ort.Tensor | undefined, rows: number): Float64Array | undefined {
+  if (!label) return undefined;
+  if (label.type === 'string') {
+    throw new UnsupportedModelOutput('the model serves string class labels; cloudshift compares them with a numeric holdout label column, so export the model with integer classes');
+  }
+  const data = label.data as ArrayLike<number | bigint>;
+  if (data.length !== rows) throw new UnsupportedModelOutput(`the model's label output has ${data.length} values for ${rows} rows`);
+  return Float64Array.from({ length: rows }, (_, r) => Number(data[r]!));
 }

@@ -8,7 +8,6 @@ import type { NoiseSummary } from '../compare/report.js';
 import { InferenceThread } from '../inference/inference-thread.js';
 import { loadModel } from '../inference/model.js';
 import type { ExecutionProvider, MigrationSpec } from '../spec.js';
-import { predictionsHeader } from './predictions.js';
 
 export type Workload = NonNullable<MigrationSpec['workload']>;
 
@@ -22,7 +21,7 @@ export interface ShadowSideOptions {
   batchSize: number;
   /** The SHA-256 the copy manifest holds for the model; a model that does not hash to it is refused. */
   expectedModelSha256?: string;
-  /** Run every batch a second time on a one-thread CPU session and report the differences. */
+  /** Run a sample of rows a second time on a one-thread CPU session and report the differences. */
   measureNoise: boolean;
   onProgress?: (rows: number) => void;
   log?: (line: string) => void;
@@ -37,6 +36,8 @@ export interface ShadowSideResult {
   modelSha256: string;
   provider: 'cpu' | 'cuda';
   fallbackReason?: string;
+  /** The model's class labels in column order, where the model names them. */
+  classes?: number[];
   seconds: number;
   rowsPerSecond: number;
   noise?: NoiseFloor;
@@ -61,7 +62,6 @@ export async function runShadowSide(options: ShadowSideOptions): Promise<ShadowS
   upload.catch(() => out.destroy());
   let done: Awaited<ReturnType<InferenceThread['end']>>;
   try {
-    out.write(predictionsHeader());
     for await (const chunk of await options.store.read(options.holdoutKey)) {
       // The upload sets the pace: predictions waiting for it are not left to pile up in memory.
       if (out.writableNeedDrain) await drained(out);
@@ -85,6 +85,7 @@ export async function runShadowSide(options: ShadowSideOptions): Promise<ShadowS
     modelSha256,
     provider: thread.provider,
     ...(thread.fallbackReason ? { fallbackReason: thread.fallbackReason } : {}),
+    ...(thread.classes ? { classes: thread.classes } : {}),
     seconds,
     rowsPerSecond: done.rows / seconds,
     ...(noise

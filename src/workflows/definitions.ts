@@ -59,6 +59,11 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'ModelNotInManifest',
   'ExecutionProviderUnavailable',
   'HoldoutFormatError',
+  'UnsupportedModelOutput',
+  'PredictionsFormatError',
+  'ShadowInputError',
+  'OnnxFormatError',
+  'InvalidLocations',
 ] as const;
 
 /** Cloud calls retry with backoff for about ten minutes, then fail the step. */

@@ -26,6 +26,7 @@ import {
   taskQueueFor,
 } from './definitions.js';
 import { Gatekeeper } from './gates.js';
+import { readShadowVerdict } from './verdict.js';
 import { type MigrationStatus, type Phase, PHASES, type PhaseRecord } from './status.js';
 
 export interface MigrationResult {
@@ -53,10 +54,15 @@ const control = proxyActivities<Activities>({
   retry: CLOUD_RETRY,
 });
 
-/** Reading both prediction sets and writing the report takes longer than a control call. */
+/**
+ * Reading both prediction sets and writing the report takes longer than a control call. It
+ * computes on a thread and heartbeats, so a silent worker is presumed dead within a minute rather
+ * than after the whole timeout.
+ */
 const comparison = proxyActivities<Activities>({
   taskQueue: CONTROL_TASK_QUEUE,
   startToCloseTimeout: '30m',
+  heartbeatTimeout: '1m',
   retry: CLOUD_RETRY,
 });
 
@@ -271,8 +277,8 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
         executionProvider: spec.shadow.executionProvider,
         batchSize: spec.shadow.batchSize,
         expectedModelSha256: expected[which],
-        // Once is enough to know the jitter; the target is where it would be mistaken for drift.
-        measureNoise: which === 'target',
+        // Both sides: either side's jitter can be mistaken for drift. A sample of rows bounds it.
+        measureNoise: true,
       });
       const [sourceRun, targetRun] = await untilRollback(() => Promise.all([source.runShadowInference(side('source')), target.runShadowInference(side('target'))]));
       const { location: _s, ...sourceSummary } = sourceRun;
@@ -282,14 +288,19 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
         comparison.compareShadow({ migration, task: workload.holdout.task, source: sourceRun, target: targetRun, shadow: spec.shadow }),
       );
       status.shadow.verdict = verdict;
-      if (!verdict.passed) {
-        const failed = verdict.criteria.filter((c) => c.gate && !c.passed).map((c) => `${c.name} ${c.value.toPrecision(4)} (limit ${c.comparator} ${c.threshold})`);
-        throw new RollbackRequested(`the shadow gate failed: ${failed.join(', ')}; report ${verdict.reportHtml}`, true);
+      const read = readShadowVerdict(verdict);
+      if (read.kind === 'failed') {
+        throw new RollbackRequested(`the shadow gate failed: ${read.failures.join(', ')}; report ${read.reportHtml}`, true);
       }
-      if (spec.approval.afterShadow === 'manual') {
-        await gate('shadow', 'an approve (phase shadow) after reviewing the shadow report', verdict.reportHtml);
+      if (read.kind === 'inconclusive') {
+        const why = `the shadow gate is inconclusive: ${read.inconclusive.join('; ') || 'the holdout cannot resolve the tolerance'}`;
+        if (spec.shadow.onInconclusive === 'fail') throw new RollbackRequested(`${why} (shadow.onInconclusive is fail); report ${read.reportHtml}`, true);
+        if (spec.shadow.onInconclusive === 'approve') await gate('shadow', `an approve (phase shadow): ${why}`, read.reportHtml);
+        record('shadow').detail = `${why}; ${spec.shadow.onInconclusive === 'pass' ? 'passed on, as shadow.onInconclusive says' : 'approved'}`;
+      } else if (spec.approval.afterShadow === 'manual') {
+        await gate('shadow', 'an approve (phase shadow) after reviewing the shadow report', read.reportHtml);
       }
-      leave('shadow', 'succeeded', `${verdict.rows} rows within tolerance; report ${verdict.reportHtml}`);
+      leave('shadow', 'succeeded', `${read.rows} rows ${read.kind === 'passed' ? 'within tolerance' : 'inconclusive'}; report ${read.reportHtml}`);
     }
 
     // ── canary ─────────────────────────────────────────────────────────────────────────────

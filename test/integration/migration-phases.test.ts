@@ -6,7 +6,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ObjectStore } from '../../src/clouds/object-store.js';
-import { holdoutRows, seedWorkload, workloadSpec } from '../../src/dev/workload.js';
+import { holdoutRows, seedWorkload, WORKLOAD_TOLERANCES, workloadSpec } from '../../src/dev/workload.js';
 import { LoadGenerator } from '../../src/traffic/load.js';
 import { approveSignal, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, statusQuery } from '../../src/workflows/definitions.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
@@ -45,6 +45,7 @@ function specFor(name: string, overrides: Record<string, unknown> = {}) {
     source: { cloud: 'aws', profile: 'local-s3', bucket, prefix: 'fraud/' },
     target: { cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t`, prefix: `${name}/` },
     workload: workloadSpec(),
+    shadow: { tolerances: WORKLOAD_TOLERANCES },
     audit: { throughputMiBps: 50 },
     // Latency on a shared 2-core machine is noisy; these tests are about errors, gates and routes.
     canary: { steps: [10, 50, 100], intervalSeconds: 1.5, thresholds: { minRequests: 10, maxP50LatencyRatio: 5, maxP99LatencyRatio: 10 } },

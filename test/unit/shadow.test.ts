@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { LocalFsStore } from '../../src/clouds/local-store.js';
 import { renderReportHtml } from '../../src/compare/html.js';
 import { buildShadowReport } from '../../src/compare/report.js';
-import { ASSETS_DIR, type MODEL_VARIANTS, seedWorkload, workloadSpec } from '../../src/dev/workload.js';
+import { ASSETS_DIR, type MODEL_VARIANTS, seedWorkload, WORKLOAD_TOLERANCES, workloadSpec } from '../../src/dev/workload.js';
 import { ModelChecksumMismatch } from '../../src/inference/model.js';
 import { ExecutionProviderUnavailable } from '../../src/inference/session.js';
 import { predictionRecords, predictionsHeader, readPredictions } from '../../src/shadow/predictions.js';
@@ -42,7 +42,8 @@ async function side(model: (typeof MODEL_VARIANTS)[number], options: { measureNo
     expectedModelSha256: sha256(model),
     measureNoise: options.measureNoise ?? false,
   });
-  return { result, columns: await readPredictions(await store.read(result.predictionsKey), result.rows, result.predictionsKey) };
+  const columns = await readPredictions(await store.read(result.predictionsKey), result.rows, result.predictionsKey);
+  return { result, columns: { ...columns, ...(result.classes ? { classes: result.classes } : {}) } };
 }
 
 describe('a shadow side', () => {
@@ -90,32 +91,43 @@ describe('a shadow side', () => {
 });
 
 describe('the predictions file', () => {
-  const records = (scores: number[], labels: number[] | undefined) =>
-    Buffer.concat([predictionsHeader(), predictionRecords(Float64Array.from(scores), labels && Int32Array.from(labels), Float64Array.from(scores, (_, i) => i % 2))]);
+  const records = (scores: number[], labels: number[] | undefined) => {
+    const columns = labels ? 2 : 0;
+    const probabilities = labels ? Float32Array.from(scores.flatMap((s) => [1 - s, s])) : undefined;
+    return Buffer.concat([predictionsHeader(columns), predictionRecords(Float64Array.from(scores), labels && Float64Array.from(labels), Float64Array.from(scores, (_, i) => i % 2), probabilities, columns)]);
+  };
   // Records split across chunks: the reader must not assume a chunk holds whole rows.
   const read = (bytes: Buffer, rows: number) => readPredictions(Readable.from([bytes.subarray(0, 29), bytes.subarray(29, 57), bytes.subarray(57)]), rows, 'p.bin');
 
   it('reads back exactly what was written, with and without predicted classes', async () => {
-    expect(await read(records([0.25, 1e-300, 0.75], [0, 0, 1]), 3)).toEqual({ scores: Float64Array.from([0.25, 1e-300, 0.75]), labels: Int32Array.from([0, 0, 1]), truth: Float64Array.from([0, 1, 0]) });
-    expect(await read(records([151.5, -3], undefined), 2)).toEqual({ scores: Float64Array.from([151.5, -3]), labels: undefined, truth: Float64Array.from([0, 1]) });
+    expect(await read(records([0.25, 1e-300, 0.75], [0, 0, 1]), 3)).toEqual({
+      scores: Float64Array.from([0.25, 1e-300, 0.75]),
+      labels: Float64Array.from([0, 0, 1]),
+      truth: Float64Array.from([0, 1, 0]),
+      probabilities: Float32Array.from([0.75, 0.25, 1, 1e-300, 0.25, 0.75]),
+      columns: 2,
+    });
+    expect(await read(records([151.5, -3], undefined), 2)).toEqual({ scores: Float64Array.from([151.5, -3]), truth: Float64Array.from([0, 1]), columns: 0 });
   });
 
   it('refuses another file, a short one and a long one, naming it', async () => {
     await expect(read(Buffer.from('row,score,label,truth\n0,0.5,1,1\n'), 1)).rejects.toThrow(/p\.bin: not a cloudshift predictions file \(it starts with "row,score,label,"/);
-    await expect(read(records([0.5, 0.5, 0.5], [1, 1, 1]).subarray(0, 70), 3)).rejects.toThrow(/p\.bin: 2 rows and 14 bytes of a row, expected 3/);
+    // 24 bytes of header, then 32-byte rows: 88 bytes are two rows and 0 of the third; 90 leave 2 over.
+    await expect(read(records([0.5, 0.5, 0.5], [1, 1, 1]).subarray(0, 90), 3)).rejects.toThrow(/p\.bin: 2 rows and 2 bytes of a row, expected 3/);
     await expect(read(records([0.5, 0.5, 0.5], [1, 1, 1]), 2)).rejects.toThrow(/p\.bin: more than the 2 rows the side reported/);
   });
 });
 
 describe('the shadow report', () => {
+  const shipped = { ...defaults.shadow, tolerances: { ...defaults.shadow.tolerances, ...WORKLOAD_TOLERANCES } };
   it('passes the identical and the slight variant, fails the strong one on the paired criteria', { timeout: 30_000 }, async () => {
     const base = (await side('breast-cancer.onnx')).columns;
     const verdict = async (model: (typeof MODEL_VARIANTS)[number]) =>
-      buildShadowReport({ migration: 'm', task: 'binary', source: base, target: (await side(model)).columns, shadow: defaults.shadow });
+      buildShadowReport({ migration: 'm', task: 'binary', source: base, target: (await side(model)).columns, shadow: shipped });
     expect((await verdict('breast-cancer-copy.onnx')).passed).toBe(true);
     const slight = await verdict('breast-cancer-slight.onnx');
     expect(slight).toMatchObject({ passed: true, failed: [] });
-    expect(slight.paired.relative.mean).toBeGreaterThan(0);
+    expect(slight.paired!.relative.mean).toBeGreaterThan(0);
     const strong = await verdict('breast-cancer-strong.onnx');
     expect(strong.passed).toBe(false);
     expect(strong.failed).toContain('meanRelativeDiff');
@@ -126,7 +138,7 @@ describe('the shadow report', () => {
       task: 'binary',
       source: base,
       target: (await side('breast-cancer-strong.onnx')).columns,
-      shadow: { ...defaults.shadow, driftGates: { maxWasserstein: 1e-9 } },
+      shadow: { ...shipped, driftGates: { maxWasserstein: 1e-9 } },
     });
     expect(gated.failed).toContain('wasserstein1');
     const html = renderReportHtml(strong);

@@ -21,7 +21,7 @@ describe('migration spec', () => {
     const spec = result.spec;
     expect(spec.source.prefix).toBe('');
     expect(spec.copy).toMatchObject({ concurrency: 16, batchSize: 256, dryRun: false, deleteExtraneous: false, partSizeMiB: 16 });
-    expect(spec.shadow.tolerances).toEqual({ maxMetricDelta: 0.001, maxMeanRelativeDiff: 0.001, minLabelAgreement: 0.999 });
+    expect(spec.shadow.tolerances).toEqual({ maxMetricDelta: 0.001, maxMeanRelativeDiff: 0.001, minLabelAgreement: 0.999, maxProbabilityDelta: 0.001 });
     expect(spec.shadow.executionProvider).toBe('auto');
     expect(spec.canary.steps).toEqual([1, 5, 25, 50, 100]);
     expect(spec.approval).toMatchObject({ onBlockingFindings: 'approve', afterShadow: 'auto', beforeTeardown: 'manual', onTimeout: 'rollback' });
@@ -30,7 +30,7 @@ describe('migration spec', () => {
 
   it('keeps values that are given over the defaults, deep inside nested sections', () => {
     const result = parseSpec({ ...minimal, shadow: { tolerances: { minLabelAgreement: 0.99 } }, canary: { steps: [10, 100] } });
-    expect(result.ok && result.spec.shadow.tolerances).toEqual({ maxMetricDelta: 0.001, maxMeanRelativeDiff: 0.001, minLabelAgreement: 0.99 });
+    expect(result.ok && result.spec.shadow.tolerances).toEqual({ maxMetricDelta: 0.001, maxMeanRelativeDiff: 0.001, minLabelAgreement: 0.99, maxProbabilityDelta: 0.001 });
     expect(result.ok && result.spec.canary.steps).toEqual([10, 100]);
   });
 
