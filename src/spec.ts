@@ -14,45 +14,141 @@ export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 export const MODEL_TASKS = ['binary', 'multiclass', 'regression'] as const;
 export type ModelTask = (typeof MODEL_TASKS)[number];
 
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const MIGRATION_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/**
+ * Object keys longer than every provider accepts are refused up front: S3 and GCS take 1,024
+ * bytes of UTF-8, Azure 1,024 characters, and a filesystem path segment 255 bytes. A prefix and a
+ * relative path each get half, so the keys they make fit.
+ */
+const MAX_PATH_BYTES = 512;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** UTF-8 bytes of a well-formed string, counted without Node's Buffer (workflows parse specs too). */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+  }
+  return bytes;
+}
+
+/**
+ * Why a path (a prefix or a key relative to it) is unsafe, or undefined: it must name the same
+ * object on every cloud and on a filesystem, so no '.' or '..' segment, no empty segment, no
+ * leading '/', no control characters (NUL, CR, LF…), no backslash, and no invalid UTF-16
+ * (which has no UTF-8 form).
+ */
+function unsafePath(path: string): string | undefined {
+  if (path.startsWith('/')) return "starts with '/': give it relative to the bucket";
+  if (/[\u0000-\u001f\u007f]/.test(path)) return 'holds a control character (NUL, CR, LF, tab…)';
+  if (path.includes('\\')) return "holds a backslash; use '/' between segments";
+  if (LONE_SURROGATE.test(path)) return 'is not valid Unicode (a lone surrogate has no UTF-8 form)';
+  if (utf8Length(path) > MAX_PATH_BYTES) return `is ${utf8Length(path)} bytes of UTF-8, more than ${MAX_PATH_BYTES}`;
+  const segments = path.replace(/\/$/, '').split('/');
+  if (path && segments.some((s) => s === '')) return "has an empty segment ('//')";
+  if (segments.some((s) => s === '.' || s === '..')) return "has a '.' or '..' segment";
+  if (segments.some((s) => utf8Length(s) > 255)) return 'has a segment longer than 255 bytes';
+  return undefined;
+}
 
 const relativeKey = z
   .string()
   .min(1, { error: 'expected a non-empty object key, relative to the location prefix' })
-  .refine((key) => !key.startsWith('/') && !key.split('/').includes('..'), {
-    error: "expected a key relative to the prefix, without a leading '/' or '..' segments",
+  .superRefine((key, ctx) => {
+    const why = unsafePath(key) ?? (key.endsWith('/') ? "ends with '/': name an object, not a folder" : undefined);
+    if (why) ctx.addIssue({ code: 'custom', message: `expected an object key relative to the prefix; this one ${why}` });
   });
 
-export const storageLocationSchema = z.strictObject({
-  cloud: z.enum(CLOUDS),
-  profile: z.string().regex(PROFILE_NAME, {
-    error: 'expected the name of a connection profile the worker knows (letters, digits, . _ -), e.g. "local-s3"',
-  }),
-  bucket: z.string().regex(BUCKET_NAME, {
-    error: 'expected a bucket or container name: 3-63 lowercase letters, digits, dots or hyphens',
-  }),
-  prefix: z
-    .string()
-    .refine((prefix) => !prefix.startsWith('/'), { error: "expected a prefix without a leading '/'" })
-    .default(''),
-});
+/**
+ * Bucket and container names by each provider's rules, so a bad one is refused before anything is
+ * created: S3 (3–63 lowercase letters, digits, dots, hyphens; no '..', not an IP address, no
+ * xn-- / sthree- prefix or -s3alias / --ol-s3 suffix), GCS (3–63 of those and underscores, no
+ * 'goog' prefix, no 'google'), Azure (3–63 lowercase letters, digits and single hyphens), and a
+ * directory name for on-prem.
+ */
+function bucketProblem(cloud: Cloud, name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return `expected 3-63 characters, got ${name.length}`;
+  switch (cloud) {
+    case 'aws':
+      if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) return 'an S3 bucket name is lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit';
+      if (name.includes('..') || name.includes('.-') || name.includes('-.')) return "an S3 bucket name has no '..' and no dot next to a hyphen";
+      if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return 'an S3 bucket name is not an IP address';
+      if (/^(xn--|sthree-|amzn-s3-demo-)/.test(name) || /(-s3alias|--ol-s3|\.mrap|--x-s3)$/.test(name)) return 'S3 reserves that prefix or suffix';
+      return undefined;
+    case 'gcp':
+      if (!/^[a-z0-9][a-z0-9._-]*[a-z0-9]$/.test(name)) return 'a GCS bucket name is lowercase letters, digits, dots, hyphens and underscores, starting and ending with a letter or digit';
+      if (name.startsWith('goog') || /g[o0][o0]gle/.test(name)) return "GCS does not allow names starting with 'goog' or containing 'google'";
+      if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return 'a GCS bucket name is not an IP address';
+      return undefined;
+    case 'azure':
+      if (!/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$/.test(name)) return 'an Azure container name is lowercase letters, digits and single hyphens, starting and ending with a letter or digit';
+      return undefined;
+    case 'onprem':
+      if (!/^[a-z0-9][a-z0-9._-]*[a-z0-9]$/.test(name)) return 'an on-prem bucket (a directory) is lowercase letters, digits, dots, hyphens and underscores';
+      if (name.includes('..')) return "an on-prem bucket has no '..'";
+      return undefined;
+  }
+}
+
+export const storageLocationSchema = z
+  .strictObject({
+    cloud: z.enum(CLOUDS),
+    profile: z.string().regex(PROFILE_NAME, {
+      error: 'expected the name of a connection profile the worker knows (letters, digits, . _ -), e.g. "local-s3"',
+    }),
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, {
+      error: 'expected a bucket or container name: 3-63 lowercase letters, digits, dots, hyphens or underscores (each cloud narrows it further)',
+    }),
+    /**
+     * A folder: "fraud" and "fraud/" are the same place, and both become "fraud/", so a listing of
+     * "fraud" never takes in "fraud2/" and two spellings of one place compare equal.
+     */
+    prefix: z
+      .string()
+      .superRefine((prefix, ctx) => {
+        const why = unsafePath(prefix);
+        if (why) ctx.addIssue({ code: 'custom', message: `expected a folder inside the bucket; this prefix ${why}` });
+      })
+      .transform((prefix) => (prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`))
+      .default(''),
+  })
+  .superRefine((location, ctx) => {
+    const why = bucketProblem(location.cloud, location.bucket);
+    if (why) ctx.addIssue({ code: 'custom', path: ['bucket'], message: why });
+  });
 export type StorageLocation = z.output<typeof storageLocationSchema>;
 
 const probability = z.number().min(0).max(1);
+
+/** Globs are matched in time linear in the key (copy/glob.ts); their length is bounded all the same. */
+export const MAX_GLOB_LENGTH = 256;
+const MAX_GLOBS = 100;
+const globSchema = z
+  .string()
+  .min(1)
+  .max(MAX_GLOB_LENGTH, { error: `expected a glob of at most ${MAX_GLOB_LENGTH} characters` })
+  .refine((glob) => !/[\u0000-\u001f\u007f]/.test(glob), { error: 'expected a glob without control characters' });
+
+/** A day in seconds, and thirty: the longest a canary interval and a gate may wait. */
+const DAY_SECONDS = 86_400;
+const MAX_GATE_SECONDS = 30 * DAY_SECONDS;
 
 const copySchema = z.strictObject({
   /** Objects copied at once. */
   concurrency: z.int().min(1).max(256).default(16),
   /** Keys per copy activity: hundreds, so history stays small and heartbeats stay cheap. */
   batchSize: z.int().min(1).max(1000).default(256),
-  include: z.array(z.string().min(1)).default([]),
-  exclude: z.array(z.string().min(1)).default([]),
+  include: z.array(globSchema).max(MAX_GLOBS).default([]),
+  exclude: z.array(globSchema).max(MAX_GLOBS).default([]),
   dryRun: z.boolean().default(false),
   /** Catch-up sync removes from the target what was deleted at the source (under the prefix). */
   deleteExtraneous: z.boolean().default(false),
-  bandwidthMiBps: z.number().positive().optional(),
+  /** A cap on the copy's reads, 0.1 MiB/s to 100 GiB/s. */
+  bandwidthMiBps: z.number().min(0.1).max(102_400).optional(),
   /**
    * The verify pass: `metadata` checks every object's size, source version and recorded SHA-256
    * (each write was already checked by the provider against the streamed MD5); `full` also
@@ -68,8 +164,8 @@ const shadowSchema = z.strictObject({
   batchSize: z.int().min(1).max(65_536).default(1024),
   tolerances: z
     .strictObject({
-      maxMetricDelta: z.number().nonnegative().default(0.001),
-      maxMeanRelativeDiff: z.number().nonnegative().default(0.001),
+      maxMetricDelta: probability.default(0.001),
+      maxMeanRelativeDiff: z.number().nonnegative().max(1000).default(0.001),
       minLabelAgreement: probability.default(0.999),
       /** Mean over rows of the largest per-class probability difference (classifiers). */
       maxProbabilityDelta: probability.default(0.001),
@@ -86,8 +182,8 @@ const shadowSchema = z.strictObject({
   driftGates: z
     .strictObject({
       maxKsStatistic: probability.optional(),
-      maxPsi: z.number().nonnegative().optional(),
-      maxWasserstein: z.number().nonnegative().optional(),
+      maxPsi: z.number().nonnegative().max(1e6).optional(),
+      maxWasserstein: z.number().nonnegative().max(1e300).optional(),
     })
     .prefault({}),
 });
@@ -101,15 +197,16 @@ const canarySchema = z.strictObject({
     })
     .refine((steps) => steps.at(-1) === 100, { error: 'expected the last step to be 100 (all traffic on the target)' })
     .default([1, 5, 25, 50, 100]),
-  intervalSeconds: z.number().positive().max(86_400).default(60),
+  /** Seconds each step is watched: at least one, so the analysis sees requests; at most a day. */
+  intervalSeconds: z.number().min(1, { error: 'expected at least 1 second per canary step' }).max(DAY_SECONDS).default(60),
   thresholds: z
     .strictObject({
       maxErrorRateDelta: probability.default(0.01),
-      maxP50LatencyRatio: z.number().positive().default(1.5),
-      maxP99LatencyRatio: z.number().positive().default(2),
+      maxP50LatencyRatio: z.number().min(1).max(1000).default(1.5),
+      maxP99LatencyRatio: z.number().min(1).max(1000).default(2),
       minAgreement: probability.default(0.999),
       /** Requests the target must see in an interval for the analysis to say anything. */
-      minRequests: z.int().min(1).default(20),
+      minRequests: z.int().min(1).max(1_000_000).default(20),
     })
     .prefault({}),
   /** Mirror source-bound requests to the target during the canary, for agreement and load. */
@@ -123,8 +220,12 @@ const approvalSchema = z.strictObject({
   afterShadow: gate.default('auto'),
   betweenCanarySteps: gate.default('auto'),
   beforeTeardown: gate.default('manual'),
-  /** How long a gate waits; absent means forever. */
-  timeoutSeconds: z.number().positive().optional(),
+  /** How long a gate waits, 1 s to 30 days; absent means forever. */
+  timeoutSeconds: z
+    .number()
+    .min(1, { error: 'expected at least 1 second' })
+    .max(MAX_GATE_SECONDS, { error: `expected at most ${MAX_GATE_SECONDS} seconds (30 days); leave it out to wait without limit` })
+    .optional(),
   onTimeout: z.enum(['rollback', 'wait']).default('rollback'),
 });
 
@@ -154,10 +255,13 @@ export type DependencyKind = (typeof DEPENDENCY_KINDS)[number];
 const dependencySchema = z.strictObject({
   kind: z.enum(DEPENDENCY_KINDS),
   /** The cloud's service name, e.g. sagemaker-endpoint, s3, sqs, secrets-manager, cloudwatch. */
-  service: z.string().min(1),
-  name: z.string().min(1),
+  service: z.string().min(1).max(128),
+  name: z.string().min(1).max(256),
   /** Non-secret settings that matter to the move, e.g. instanceType, engine, sizeGiB, exportable. */
-  settings: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  settings: z
+    .record(z.string().max(128), z.union([z.string().max(1024), z.number(), z.boolean()]))
+    .refine((settings) => Object.keys(settings).length <= 64, { error: 'expected at most 64 settings' })
+    .default({}),
 });
 export type Dependency = z.output<typeof dependencySchema>;
 
@@ -167,7 +271,7 @@ const deploymentSchema = z.strictObject({
 
 const auditSchema = z.strictObject({
   /** Copy throughput for the time estimate; absent means measured from the source. */
-  throughputMiBps: z.number().positive().optional(),
+  throughputMiBps: z.number().min(0.01).max(1_000_000).optional(),
   /** Bytes the throughput measurement reads at most. @default 64 MiB */
   sampleMiB: z.int().min(1).max(4096).default(64),
 });
@@ -186,8 +290,14 @@ const workloadSchema = z
       path: relativeKey,
       /** `npy`: a 2-D float32 or float64 array (numpy.save), columns the features in order, then the label. */
       format: z.enum(['csv', 'jsonl', 'npy']),
-      features: z.array(z.string().min(1)).min(1, { error: 'expected at least one feature column' }),
-      label: z.string().min(1),
+      features: z
+        .array(z.string().min(1).max(256))
+        .min(1, { error: 'expected at least one feature column' })
+        .max(100_000)
+        .refine((features) => new Set(features).size === features.length, {
+          error: (issue) => `expected each feature once; repeated: ${[...new Set((issue.input as string[]).filter((f, i, all) => all.indexOf(f) !== i))].slice(0, 5).join(', ')}`,
+        }),
+      label: z.string().min(1).max(256),
       task: z.enum(MODEL_TASKS),
     }),
   })
@@ -212,14 +322,36 @@ export const migrationSpecSchema = z
     approval: approvalSchema.prefault({}),
     teardown: teardownSchema.prefault({}),
   })
-  .refine((s) => !sameLocation(s.source, s.target), {
-    error: 'expected a target other than the source (cloud, profile, bucket and prefix are all the same)',
-    path: ['target'],
+  .superRefine((s, ctx) => {
+    const overlap = locationOverlap(s.source, s.target);
+    if (overlap) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target'],
+        message: `expected a target apart from the source: ${describeLocation(s.target)} ${overlap} ${describeLocation(s.source)}. A copy into its own source, a prune of it or a clean-up there would delete source data; choose another bucket or a prefix outside the source`,
+      });
+    }
   });
 
-function sameLocation(a: StorageLocation, b: StorageLocation): boolean {
-  return a.cloud === b.cloud && a.profile === b.profile && a.bucket === b.bucket && a.prefix === b.prefix;
+export const describeLocation = (l: Pick<StorageLocation, 'cloud' | 'bucket' | 'prefix'>): string => `${l.cloud}:${l.bucket}/${l.prefix}`;
+
+/**
+ * How two locations overlap, or undefined when they are apart. Two locations of one cloud and
+ * bucket are one store whatever the profile names (a bucket reached through two profiles, or the
+ * same MinIO under two endpoints), so the profile does not count; prefixes are folders, compared
+ * segment by segment (parsing made both end in '/').
+ */
+export function locationOverlap(source: Pick<StorageLocation, 'cloud' | 'bucket' | 'prefix'>, target: Pick<StorageLocation, 'cloud' | 'bucket' | 'prefix'>): string | undefined {
+  if (source.cloud !== target.cloud || source.bucket !== target.bucket) return undefined;
+  const a = asFolder(source.prefix);
+  const b = asFolder(target.prefix);
+  if (a === b) return 'is the same place as the source';
+  if (b.startsWith(a)) return 'lies inside the source';
+  if (a.startsWith(b)) return 'holds the source';
+  return undefined;
 }
+
+const asFolder = (prefix: string) => (prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`);
 
 /** A spec after defaults are applied. */
 export type MigrationSpec = z.output<typeof migrationSpecSchema>;

@@ -2,14 +2,14 @@ import { Context, activityInfo, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Readable } from 'node:stream';
 import { StoreError } from '../clouds/errors.js';
-import { type ObjectInfo, type ObjectStore, SOURCE_VERSION_METADATA_KEY } from '../clouds/object-store.js';
+import { MIGRATION_METADATA_KEY, type ObjectInfo, type ObjectStore, SOURCE_VERSION_METADATA_KEY } from '../clouds/object-store.js';
 import type { StoreResolver } from '../clouds/profiles.js';
 import { hashingTap } from '../clouds/streaming.js';
 import { ChecksumRecords } from '../copy/checksum-records.js';
 import { keyFilter, migrationFolder, relativeTo } from '../copy/filters.js';
 import { Bandwidth } from '../copy/throttle.js';
 import { DEFAULT_LARGE_OBJECTS_AT_ONCE, TransferSlots } from '../copy/transfer-slots.js';
-import { keyIn, type StorageLocation } from '../spec.js';
+import { describeLocation, keyIn, locationOverlap, type StorageLocation } from '../spec.js';
 import { asActivity } from './failures.js';
 
 export interface CopyDeps {
@@ -88,7 +88,10 @@ export interface RetirePageResult {
   cursor?: string;
 }
 
-export type PruneInput = PagePassInput;
+export interface PruneInput extends PagePassInput {
+  /** Only objects this migration copied are pruned. */
+  migration: string;
+}
 
 export interface VerifyPageInput extends PagePassInput {
   migration: string;
@@ -143,6 +146,21 @@ function targetKeyOf(source: StorageLocation, target: StorageLocation, key: stri
 }
 
 /** Says which profile and bucket an access problem is about, so the operator knows where to look. */
+/**
+ * Every activity that writes to or deletes from a target checks first that it lies apart from the
+ * source. The spec refuses overlapping locations, so this holds unless a caller skipped the spec
+ * (or an older workflow passes an input it would refuse); then nothing is touched.
+ */
+export function assertApart(source: StorageLocation, target: StorageLocation, operation: string): void {
+  const overlap = locationOverlap(source, target);
+  if (overlap) {
+    throw ApplicationFailure.nonRetryable(
+      `refused to ${operation}: the target ${describeLocation(target)} ${overlap} ${describeLocation(source)}, so it could write into or delete source data. Nothing was touched; give the migration a target apart from its source.`,
+      'InvalidLocations',
+    );
+  }
+}
+
 function withLocation<T>(location: StorageLocation, work: () => Promise<T>): () => Promise<T> {
   return async () => {
     try {
@@ -249,6 +267,7 @@ export function createCopyActivities(deps: CopyDeps) {
      * Heartbeats the finished indexes: a retry after a worker dies resumes from them.
      */
     async copyBatch(input: CopyBatchInput): Promise<CopyBatchResult> {
+      assertApart(input.source, input.target, 'copy');
       return asActivity(
         withLocation(input.target, async () => {
           const source = storeOf(input.source);
@@ -285,7 +304,7 @@ export function createCopyActivities(deps: CopyDeps) {
             const written = await target.write(targetKey, stream, {
               size: info.size,
               contentType: info.contentType,
-              metadata: { ...info.metadata, [SOURCE_VERSION_METADATA_KEY]: versionOf(info) },
+              metadata: { ...info.metadata, [SOURCE_VERSION_METADATA_KEY]: versionOf(info), [MIGRATION_METADATA_KEY]: input.migration },
               sha256Metadata: 'with-upload',
             });
             return { info, written };
@@ -344,6 +363,7 @@ export function createCopyActivities(deps: CopyDeps) {
 
     /** Catch-up sync: deletes target objects whose source is gone, under the prefix only. */
     async pruneTargetPage(input: PruneInput): Promise<{ deleted: string[]; deletedCount: number; cursor?: string }> {
+      assertApart(input.source, input.target, 'prune the target');
       return asActivity(
         withLocation(input.target, async () => {
           const source = storeOf(input.source);
@@ -364,6 +384,10 @@ export function createCopyActivities(deps: CopyDeps) {
               },
             );
             if (exists) return;
+            // Only what a migration of this name copied: an object someone else put under the
+            // target prefix is not ours to remove because the source lacks it.
+            const metadata = o.metadata ?? (await headIfExists(target, o.key))?.metadata;
+            if (metadata?.[MIGRATION_METADATA_KEY] !== input.migration) return;
             await target.delete(o.key);
             deletedCount++;
             if (deleted.length < MAX_REPORTED_KEYS) deleted.push(o.key);
@@ -422,6 +446,7 @@ export function createCopyActivities(deps: CopyDeps) {
      * Whatever does not verify is kept and reported.
      */
     async deleteVerifiedSourcePage(input: RetirePageInput): Promise<RetirePageResult> {
+      assertApart(input.source, input.target, 'retire the source');
       return asActivity(
         withLocation(input.source, async () => {
           const { source, target, records, objects, listed, cursor } = await sourcePageWithTargets(input);
@@ -445,9 +470,11 @@ export function createCopyActivities(deps: CopyDeps) {
 
     /**
      * Rollback, when the spec asks for it: deletes one page of what this migration wrote under the
-     * target prefix (objects carrying cloudshift's source-version mark, and its own folder).
+     * target prefix (objects marked with this migration's name, and its own folder); everything
+     * else — what was there before, other migrations' copies — is kept.
      */
-    async deleteMigratedTargetPage(input: { migration: string; target: StorageLocation; cursor?: string; pageSize: number; concurrency: number }): Promise<RetirePageResult> {
+    async deleteMigratedTargetPage(input: { migration: string; source?: StorageLocation; target: StorageLocation; cursor?: string; pageSize: number; concurrency: number }): Promise<RetirePageResult> {
+      if (input.source) assertApart(input.source, input.target, 'clean up the target');
       return asActivity(
         withLocation(input.target, async () => {
           const target = storeOf(input.target);
@@ -455,7 +482,7 @@ export function createCopyActivities(deps: CopyDeps) {
           const ownFolder = migrationFolder(input.target, input.migration, '');
           const result: RetirePageResult = { deleted: 0, kept: 0, keptKeys: [], cursor: page.cursor };
           await forEachLimited(page.objects, input.concurrency, async (o) => {
-            const ours = o.key.startsWith(ownFolder) || (o.metadata ?? (await headIfExists(target, o.key))?.metadata)?.[SOURCE_VERSION_METADATA_KEY] !== undefined;
+            const ours = o.key.startsWith(ownFolder) || (o.metadata ?? (await headIfExists(target, o.key))?.metadata)?.[MIGRATION_METADATA_KEY] === input.migration;
             if (!ours) {
               result.kept++;
               return;

@@ -28,6 +28,13 @@ export interface ShadowInferenceInput {
   migration: string;
   side: 'source' | 'target';
   location: StorageLocation;
+  /**
+   * Where the predictions go: the target's migration folder for both sides, so nothing of
+   * cloudshift's is ever written under the source prefix (a source left with a predictions file
+   * after a rollback is not "untouched", and later audits counted it as workload data).
+   * @default location
+   */
+  predictionsLocation?: StorageLocation;
   workload: Workload;
   executionProvider: ExecutionProvider;
   batchSize: number;
@@ -38,6 +45,8 @@ export interface ShadowInferenceInput {
 export interface ShadowSideSummary extends ShadowSideResult {
   side: 'source' | 'target';
   location: StorageLocation;
+  /** Where `predictionsKey` lies. @default location */
+  predictionsLocation?: StorageLocation;
 }
 
 export interface CompareInput {
@@ -93,9 +102,11 @@ export function createShadowActivities(deps: ShadowDeps) {
      */
     async runShadowInference(input: ShadowInferenceInput): Promise<ShadowSideSummary> {
       return asActivity(async () => {
-        const predictionsKey = migrationFolder(input.location, input.migration, `shadow/${input.side}-predictions.bin`);
+        const predictionsLocation = input.predictionsLocation ?? input.location;
+        const predictionsKey = migrationFolder(predictionsLocation, input.migration, `shadow/${input.side}-predictions.bin`);
         const result = await runShadowSide({
           store: deps.stores.store(input.location),
+          predictionsStore: deps.stores.store(predictionsLocation),
           modelKey: keyIn(input.location, input.workload.model.path),
           holdoutKey: keyIn(input.location, input.workload.holdout.path),
           predictionsKey,
@@ -107,7 +118,7 @@ export function createShadowActivities(deps: ShadowDeps) {
           onProgress: (rows) => heartbeat({ rows }),
           log: deps.log ?? ((line) => console.log(`[${input.migration} shadow ${input.side}] ${line}`)),
         });
-        return { side: input.side, location: input.location, ...result };
+        return { side: input.side, location: input.location, predictionsLocation, ...result };
       });
     },
 
@@ -118,7 +129,11 @@ export function createShadowActivities(deps: ShadowDeps) {
           throw new ShadowInputError(`the source predicted ${input.source.rows} rows and the target ${input.target.rows}: the holdout sets differ, so the runs cannot be paired`);
         }
         const read = async (side: ShadowSideSummary) =>
-          readPredictions(await deps.stores.store(side.location).read(side.predictionsKey), side.rows, uri(side.location, side.predictionsKey));
+          readPredictions(
+            await deps.stores.store(side.predictionsLocation ?? side.location).read(side.predictionsKey),
+            side.rows,
+            uri(side.predictionsLocation ?? side.location, side.predictionsKey),
+          );
         const [source, target] = await Promise.all([read(input.source), read(input.target)]);
         heartbeat();
         const noise = {

@@ -19,6 +19,12 @@ export interface Checksums {
 /** Metadata keys cloudshift adds; letters and digits only, so every provider accepts them. */
 export const SHA256_METADATA_KEY = 'cloudshiftsha256';
 export const SOURCE_VERSION_METADATA_KEY = 'cloudshiftsourceversion';
+/**
+ * The migration (by name, which is its workflow id) that wrote a target object. A rollback's
+ * clean-up deletes only objects marked with its own migration: the source-version mark alone is
+ * left by every migration, so deleting by it took other migrations' copies too.
+ */
+export const MIGRATION_METADATA_KEY = 'cloudshiftmigration';
 
 /** Moves cloudshift's checksum out of user metadata into `checksums`. */
 export function splitMetadata(metadata: Record<string, string> | undefined): { metadata: Record<string, string>; sha256?: string } {

@@ -4,31 +4,16 @@
  * include (or there are none) and no exclude. cloudshift's own folder is never copied.
  */
 import { keyIn, type StorageLocation } from '../spec.js';
+import { compileGlob } from './glob.js';
 
 export const CLOUDSHIFT_FOLDER = '.cloudshift/';
 
 /** A path in one migration's own folder under a location's prefix (manifest, predictions, reports). */
 export const migrationFolder = (location: StorageLocation, migration: string, path: string): string => keyIn(location, `${CLOUDSHIFT_FOLDER}${migration}/${path}`);
 
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*' && glob[i + 1] === '*') {
-      // `**/` also matches no directory at all.
-      const slash = glob[i + 2] === '/';
-      re += slash ? '(?:.*/)?' : '.*';
-      i += slash ? 2 : 1;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
-
 export function keyFilter(include: readonly string[], exclude: readonly string[]): (relativeKey: string) => boolean {
-  const inc = include.map(globToRegExp);
-  const exc = exclude.map(globToRegExp);
+  const inc = include.map(compileGlob);
+  const exc = exclude.map(compileGlob);
   return (key) => !key.startsWith(CLOUDSHIFT_FOLDER) && (inc.length === 0 || inc.some((r) => r.test(key))) && !exc.some((r) => r.test(key));
 }
 

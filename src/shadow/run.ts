@@ -12,7 +12,10 @@ import type { ExecutionProvider, MigrationSpec } from '../spec.js';
 export type Workload = NonNullable<MigrationSpec['workload']>;
 
 export interface ShadowSideOptions {
+  /** Where the model and the holdout are read. */
   store: ObjectStore;
+  /** Where the predictions are written. @default store */
+  predictionsStore?: ObjectStore;
   modelKey: string;
   holdoutKey: string;
   predictionsKey: string;
@@ -57,7 +60,7 @@ export async function runShadowSide(options: ShadowSideOptions): Promise<ShadowS
       options.onProgress?.(rowsWritten);
     },
   );
-  const upload = options.store.write(options.predictionsKey, out, { contentType: 'application/octet-stream' });
+  const upload = (options.predictionsStore ?? options.store).write(options.predictionsKey, out, { contentType: 'application/octet-stream' });
   // A failed upload must not leave the reader below waiting for a drain that never comes.
   upload.catch(() => out.destroy());
   let done: Awaited<ReturnType<InferenceThread['end']>>;

@@ -1,4 +1,4 @@
-import { ApplicationFailure, continueAsNew, defineQuery, defineSignal, getExternalWorkflowHandle, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, continueAsNew, defineQuery, defineSignal, getExternalWorkflowHandle, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { CopyBatchResult, CopyObjectRef } from '../activities/copy.js';
 import type { MigrationSpec, StorageLocation } from '../spec.js';
@@ -140,6 +140,9 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
   const onTarget = proxyActivities<Activities>({
     taskQueue: taskQueueFor(input.target.cloud),
     startToCloseTimeout: '12h',
+    // Cancelled with its parent's rollback, the copy ends only when its batches have stopped
+    // writing, so the parent's clean-up runs after the last write (see migration.ts).
+    cancellationType: patched('copy-waits-for-cancellation') ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : ActivityCancellationType.TRY_CANCEL,
     // copyBatch heartbeats every 5 s even while one large object streams.
     heartbeatTimeout: `${input.heartbeatTimeoutSeconds ?? 60}s`,
     retry: CLOUD_RETRY,
@@ -233,7 +236,7 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
   if (state.stage === 'prune') {
     while (!state.listingDone) {
       if (rollOver()) return continueAsNew<typeof copyDataWorkflow>({ ...input, state });
-      const page = await onTarget.pruneTargetPage({ source: input.source, target: input.target, cursor: state.cursor, pageSize: VERIFY_PAGE, concurrency, ...filters });
+      const page = await onTarget.pruneTargetPage({ migration: input.migration, source: input.source, target: input.target, cursor: state.cursor, pageSize: VERIFY_PAGE, concurrency, ...filters });
       batchesThisRun++;
       p.deletedCount += page.deletedCount;
       appendBounded(p.deleted, page.deleted);

@@ -1,8 +1,10 @@
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   condition,
   executeChild,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -38,10 +40,14 @@ export interface MigrationResult {
 /** The search attribute's value while a gate waits, so the UI can list every migration waiting. */
 export const AWAITING_APPROVAL = 'awaitingApproval';
 
-function cloudActivities(spec: MigrationSpec, side: 'source' | 'target') {
+function cloudActivities(spec: MigrationSpec, side: 'source' | 'target', waitForCancellation: boolean) {
   return proxyActivities<Activities>({
     taskQueue: taskQueueFor(spec[side].cloud),
     startToCloseTimeout: '2h',
+    // A rollback's compensations (the clean-up deletes) run only once a cancelled activity has
+    // stopped: with the default (try cancel) a copy kept writing after the clean-up ran. Runs
+    // recorded before this (no patch marker) replay as they ran.
+    cancellationType: waitForCancellation ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : ActivityCancellationType.TRY_CANCEL,
     // Long listings and inference runs heartbeat; a silent worker is presumed dead after this.
     heartbeatTimeout: '2m',
     retry: CLOUD_RETRY,
@@ -65,6 +71,9 @@ const comparison = proxyActivities<Activities>({
   heartbeatTimeout: '1m',
   retry: CLOUD_RETRY,
 });
+
+/** Marks runs whose cancelled activities are awaited before compensations (see cloudActivities). */
+export const WAIT_FOR_CANCELLATION_PATCH = 'rollback-waits-for-cancellation';
 
 /** Raised inside the workflow to end it as rolled back rather than failed. */
 class RollbackRequested {
@@ -108,7 +117,7 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
   };
   const gates = new Gatekeeper(() => status.phase);
   status.decisions = gates.decisions;
-  setHandler(statusQuery, () => ({ ...status, pendingGate: gates.pending }));
+  setHandler(statusQuery, () => ({ ...status, pendingGate: gates.pending, ...(gates.droppedDecisions ? { decisionsDropped: gates.droppedDecisions } : {}) }));
   setHandler(approveSignal, (signal) => gates.onApprove(signal));
   setHandler(rollbackSignal, (signal) => gates.onRollback(signal));
   setHandler(copyProgressSignal, ({ workflowId, status: live }) => {
@@ -120,8 +129,9 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
     { key: targetSearchAttribute, value: spec.target.cloud },
   ]);
 
-  const source = cloudActivities(spec, 'source');
-  const target = cloudActivities(spec, 'target');
+  const waitForCancellation = patched(WAIT_FOR_CANCELLATION_PATCH);
+  const source = cloudActivities(spec, 'source', waitForCancellation);
+  const target = cloudActivities(spec, 'target', waitForCancellation);
   const compensations: Compensation[] = [];
   // Gateway revisions must rise across runs of a migration with the same name, so they start
   // from this run's start time (workflow time, deterministic on replay).
@@ -273,6 +283,7 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
         migration,
         side: which,
         location: spec[which],
+        predictionsLocation: spec.target,
         workload: which === 'target' ? { ...workload, model: { path: targetModelPath(workload) } } : workload,
         executionProvider: spec.shadow.executionProvider,
         batchSize: spec.shadow.batchSize,
@@ -281,8 +292,8 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
         measureNoise: true,
       });
       const [sourceRun, targetRun] = await untilRollback(() => Promise.all([source.runShadowInference(side('source')), target.runShadowInference(side('target'))]));
-      const { location: _s, ...sourceSummary } = sourceRun;
-      const { location: _t, ...targetSummary } = targetRun;
+      const { location: _s, predictionsLocation: _sp, ...sourceSummary } = sourceRun;
+      const { location: _t, predictionsLocation: _tp, ...targetSummary } = targetRun;
       status.shadow = { sides: { source: sourceSummary, target: targetSummary } };
       const verdict = await untilRollback(() =>
         comparison.compareShadow({ migration, task: workload.holdout.task, source: sourceRun, target: targetRun, shadow: spec.shadow }),
@@ -411,7 +422,7 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
   async function deleteMigratedTargetData(): Promise<void> {
     let cursor: string | undefined;
     do {
-      const page = await target.deleteMigratedTargetPage({ migration, target: spec.target, cursor, pageSize: RETIRE_PAGE, concurrency: spec.copy.concurrency });
+      const page = await target.deleteMigratedTargetPage({ migration, source: spec.source, target: spec.target, cursor, pageSize: RETIRE_PAGE, concurrency: spec.copy.concurrency });
       cursor = page.cursor;
     } while (cursor);
   }

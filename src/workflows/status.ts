@@ -61,8 +61,10 @@ export interface MigrationStatus {
   compensations?: { phase: Phase; what: string; outcome: 'done' | 'failed'; error?: string }[];
   /** What the migration waits for, if anything. */
   pendingGate?: PendingGate;
-  /** Every approve, rollback and gate timeout, who and when, applied or not. */
+  /** Every approve, rollback and gate timeout, who and when, applied or not: the latest 100. */
   decisions: Decision[];
+  /** Older decisions left out of `decisions` to keep the status within Temporal's payload limit. */
+  decisionsDropped?: number;
   /** Why the migration failed or rolled back. */
   reason?: string;
 }
