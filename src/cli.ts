@@ -6,11 +6,11 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { InvalidMigrationSpecError, MigrationClient, type MigrationResult, type Progress } from './client/index.js';
 import { progressLine, resultLines } from './client/progress.js';
 import { loadConfig } from './config.js';
 import { CLOUDS, type Cloud, formatSpecIssues, parseSpec } from './spec.js';
+import { parseSpecText, SpecFileError } from './spec-file.js';
 
 const USAGE = `usage: cloudshift <command> [options]
   validate --spec FILE [--json]     check a spec without starting anything
@@ -50,7 +50,7 @@ async function follow(client: MigrationClient, id: string, json: boolean): Promi
   } catch (error) {
     if (live) process.stdout.write('\n');
     if (error instanceof WorkflowFailedError) {
-      console.error(`${id} failed: ${error.cause?.message ?? error.message}`);
+      console.error(`${id} failed: ${causeChain(error)}`);
       return EXIT.failed;
     }
     throw error;
@@ -76,10 +76,24 @@ async function withClient<T>(work: (client: MigrationClient) => Promise<T>): Pro
   }
 }
 
+/** Every message down a failure's causes, so "Child Workflow execution failed" comes with its reason. */
+function causeChain(error: Error): string {
+  const messages: string[] = [];
+  for (let e: unknown = error; e instanceof Error && messages.length < 6; e = e.cause) {
+    if (e.message && !messages.includes(e.message)) messages.push(e.message);
+  }
+  return messages.slice(1).join(': ') || error.message;
+}
+
 function readSpecFile(path: string | undefined): unknown {
   if (!path) throw new UsageError('--spec FILE is required');
-  const text = readFileSync(path, 'utf8');
-  return /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new UsageError(`cannot read the spec file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  return parseSpecText(bytes, path);
 }
 
 class UsageError extends Error {}
@@ -213,6 +227,10 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof UsageError) {
       console.error(`cloudshift: ${error.message}\n${USAGE}`);
+      process.exit(EXIT.usage);
+    }
+    if (error instanceof SpecFileError) {
+      console.error(`cloudshift: ${error.message}`);
       process.exit(EXIT.usage);
     }
     if (error instanceof InvalidMigrationSpecError) {

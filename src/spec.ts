@@ -366,10 +366,66 @@ export interface SpecIssue {
 
 export type ParseSpecResult = { ok: true; spec: MigrationSpec } | { ok: false; issues: SpecIssue[] };
 
+/** Temporal warns above 512 KiB of workflow input and refuses above 2 MiB; a spec is far smaller. */
+export const MAX_SPEC_JSON_BYTES = 512 * 1024;
+
 export function parseSpec(input: unknown): ParseSpecResult {
+  let size: number;
+  try {
+    size = JSON.stringify(input ?? null).length;
+  } catch {
+    return { ok: false, issues: [{ field: '(spec)', message: 'expected a JSON value (it could not be serialised: a cycle, or a BigInt)' }] };
+  }
+  if (size > MAX_SPEC_JSON_BYTES) {
+    return { ok: false, issues: [{ field: '(spec)', message: `expected a spec of at most ${MAX_SPEC_JSON_BYTES} characters of JSON, got ${size}: Temporal refuses workflow inputs this large` }] };
+  }
   const result = migrationSpecSchema.safeParse(input);
-  if (result.success) return { ok: true, spec: result.data };
-  return { ok: false, issues: result.error.issues.flatMap(toSpecIssues) };
+  if (!result.success) return { ok: false, issues: result.error.issues.flatMap(toSpecIssues) };
+  const secrets = credentialLookingValues(result.data);
+  if (secrets.length) return { ok: false, issues: secrets };
+  return { ok: true, spec: result.data };
+}
+
+/**
+ * Values that look like credentials, by shape: a URL with a password, an AWS access key id or
+ * secret key, an Azure account key, SAS signature or connection string, a private key, a token
+ * of a well-known format, a JWT. Refused wherever they sit (settings especially), since a spec is
+ * a workflow input and so lives in history. The message never repeats the value.
+ */
+const SECRET_SHAPES: [RegExp, string][] = [
+  [/[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^/\s@]+@/i, 'a URL with a password in it'],
+  [/\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b/, 'an AWS access key id'],
+  [/(?:AccountKey|SharedAccessSignature|SharedAccessKey)=/i, 'an Azure account key or connection string'],
+  [/[?&]sig=[A-Za-z0-9%/+=]{16,}/, 'a SAS signature'],
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'a private key'],
+  [/\b(?:ghp|gho|ghs|ghu|github_pat|glpat|xox[abpr]|sk_live|sk-[a-z]*|AIza)[-_A-Za-z0-9]{16,}/, 'an API token'],
+  [/\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+/, 'a JSON web token'],
+];
+/** 40 characters of base64 mixing cases and digits, as AWS secret keys are (a hex digest is not). */
+const looksLikeAwsSecret = (value: string) =>
+  (value.match(/(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])/g) ?? []).some((t) => /[a-z]/.test(t) && /[A-Z]/.test(t) && /[0-9]/.test(t));
+const CREDENTIAL_KEY = /^(?:.*[-_.])?(?:secret|password|passwd|pwd|token|credentials?|api.?key|access.?key|account.?key|private.?key|connection.?string|sas)(?:[-_.].*)?$/i;
+
+function credentialLookingValues(spec: MigrationSpec): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const walk = (value: unknown, path: string[]) => {
+    if (issues.length >= 20) return;
+    if (typeof value === 'string') {
+      const shape = SECRET_SHAPES.find(([re]) => re.test(value))?.[1] ?? (looksLikeAwsSecret(value) ? 'an AWS secret access key' : undefined);
+      if (shape) issues.push({ field: path.join('.'), message: `not allowed: this looks like ${shape}, and a spec never holds credentials; name a connection profile and let the worker resolve them` });
+      return;
+    }
+    if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...path, String(i)]));
+    else if (value && typeof value === 'object') {
+      for (const [key, v] of Object.entries(value)) {
+        if (path.at(-1) === 'settings' && CREDENTIAL_KEY.test(key)) {
+          issues.push({ field: [...path, key].join('.'), message: 'not allowed: a setting named like a credential; a spec never holds credentials (they would be kept in workflow history)' });
+        } else walk(v, [...path, key]);
+      }
+    }
+  };
+  walk(spec, []);
+  return issues;
 }
 
 const CREDENTIAL_LIKE = /secret|password|passwd|token|credential|access.?key|account.?key|connection.?string|sas/i;

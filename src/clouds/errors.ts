@@ -50,7 +50,9 @@ export class StoreError extends Error {
 
   constructor(kind: StoreErrorKind, context: StoreErrorContext, detail: string, options?: { cause?: unknown }) {
     const object = context.key === undefined ? context.store : `${context.store}/${context.key}`;
-    const retry = RETRYABLE[kind] ? 'will be retried' : 'not retried';
+    // The message outlives the retries (it is the final failure's too), so it says what kind the
+    // error is, never that a retry is still to come.
+    const retry = RETRYABLE[kind] ? 'retryable (retried with backoff under the step’s retry policy)' : 'not retried';
     super(`${context.operation} ${object}: ${kind} (${detail}); ${retry}: ${ADVICE[kind]}`, options);
     this.kind = kind;
     this.store = context.store;

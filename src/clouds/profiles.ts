@@ -74,7 +74,14 @@ export function localStackProfiles(stateDir: string): Record<string, Profile> {
 
 export function loadProfilesFile(path: string): Record<string, Profile> {
   const text = readFileSync(path, 'utf8');
-  const parsed = profilesFileSchema.safeParse(path.endsWith('.json') ? JSON.parse(text) : parseYaml(text));
+  let value: unknown;
+  try {
+    value = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch {
+    // Not the parser's message: it quotes the text near the error.
+    throw new Error(`Invalid profiles file ${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}`);
+  }
+  const parsed = profilesFileSchema.safeParse(value);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n');
     throw new Error(`Invalid profiles file ${path}:\n${problems}`);
@@ -130,10 +137,35 @@ export class StoreResolver {
   }
 }
 
+const credentialsFileSchema = z.object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().min(1).optional() });
+
+/**
+ * The credentials a profile's file holds. Every failure names the file and what is wrong with it,
+ * never its content: JSON.parse's own message quotes the text near the error, which put the
+ * start of a secret into activity failures and logs.
+ */
+export function readCredentialsFile(path: string): z.output<typeof credentialsFileSchema> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UnknownProfileError(`the credentials file ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}); fix the path the profile names`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UnknownProfileError(`the credentials file ${path} is not valid JSON; it must hold {"accessKeyId": …, "secretAccessKey": …}`);
+  }
+  const parsed = credentialsFileSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new UnknownProfileError(`the credentials file ${path} lacks ${parsed.error.issues.map((i) => i.path.join('.') || 'an object').join(', ')}; it must hold {"accessKeyId": …, "secretAccessKey": …}`);
+  }
+  return parsed.data;
+}
+
 export function s3Client(profile: z.output<typeof awsProfile>): S3Client {
-  const credentials = profile.credentialsFile
-    ? (JSON.parse(readFileSync(profile.credentialsFile, 'utf8')) as { accessKeyId: string; secretAccessKey: string })
-    : undefined;
+  const credentials = profile.credentialsFile ? readCredentialsFile(profile.credentialsFile) : undefined;
   return new S3Client({
     region: profile.region,
     endpoint: profile.endpoint,
@@ -171,5 +203,10 @@ function azureClient(profile: z.output<typeof azureProfile>, env: Readonly<Recor
   if (!connectionString) {
     throw new UnknownProfileError(`the environment variable ${profile.connectionStringEnv} that the azure profile names is not set on this worker`);
   }
-  return BlobServiceClient.fromConnectionString(connectionString, options);
+  try {
+    return BlobServiceClient.fromConnectionString(connectionString, options);
+  } catch {
+    // The SDK's message may quote the string, account key and all: say which variable, not what it holds.
+    throw new UnknownProfileError(`the environment variable ${profile.connectionStringEnv} does not hold a valid Azure Storage connection string (expected DefaultEndpointsProtocol=…;AccountName=…;AccountKey=…, or a SAS form)`);
+  }
 }
