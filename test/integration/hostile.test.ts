@@ -170,7 +170,7 @@ describe('a rollback clean-up next to other data', () => {
     expectSourceUntouched(sourceBefore, await snapshot(source, 'data/'));
   });
 
-  it('rolled back mid-copy with the clean-up on: nothing of the migration's is left, and none appears afterwards', { timeout: 180_000 }, async () => {
+  it('rolled back mid-copy with the clean-up on: nothing of the migration’s is left, and none appears afterwards', { timeout: 180_000 }, async () => {
     const bucket = uniqueBucket('rbc');
     const sourceLocation = { cloud: 'aws' as const, profile: 'local-s3', bucket, prefix: 'data/' };
     const targetLocation = { cloud: 'gcp' as const, profile: 'local-gcs', bucket: `${bucket}-t`, prefix: 'shared/' };
