@@ -336,13 +336,20 @@ export const migrationSpecSchema = z
 export const describeLocation = (l: Pick<StorageLocation, 'cloud' | 'bucket' | 'prefix'>): string => `${l.cloud}:${l.bucket}/${l.prefix}`;
 
 /**
- * How two locations overlap, or undefined when they are apart. Two locations of one cloud and
- * bucket are one store whatever the profile names (a bucket reached through two profiles, or the
- * same MinIO under two endpoints), so the profile does not count; prefixes are folders, compared
- * segment by segment (parsing made both end in '/').
+ * How two locations overlap, or undefined when they are apart. S3 and GCS bucket names are global,
+ * so one aws or gcp bucket is one store whatever profile reaches it (a bucket named through two
+ * profiles was accepted, and teardown deleted the source it had just "copied"). Azure container
+ * names are per account and on-prem buckets per root, so there the profile tells stores apart and
+ * the worker compares the accounts and directories the profiles resolve to (StoreResolver.canonical).
+ * Prefixes are folders, compared segment by segment (parsing made both end in '/').
  */
-export function locationOverlap(source: Pick<StorageLocation, 'cloud' | 'bucket' | 'prefix'>, target: Pick<StorageLocation, 'cloud' | 'bucket' | 'prefix'>): string | undefined {
+export function locationOverlap(
+  source: Pick<StorageLocation, 'cloud' | 'bucket' | 'prefix'> & { profile?: string },
+  target: Pick<StorageLocation, 'cloud' | 'bucket' | 'prefix'> & { profile?: string },
+): string | undefined {
   if (source.cloud !== target.cloud || source.bucket !== target.bucket) return undefined;
+  const globalNames = source.cloud === 'aws' || source.cloud === 'gcp';
+  if (!globalNames && source.profile !== target.profile) return undefined;
   const a = asFolder(source.prefix);
   const b = asFolder(target.prefix);
   if (a === b) return 'is the same place as the source';

@@ -151,14 +151,25 @@ function targetKeyOf(source: StorageLocation, target: StorageLocation, key: stri
  * source. The spec refuses overlapping locations, so this holds unless a caller skipped the spec
  * (or an older workflow passes an input it would refuse); then nothing is touched.
  */
-export function assertApart(source: StorageLocation, target: StorageLocation, operation: string): void {
-  const overlap = locationOverlap(source, target);
+export function assertApart(source: StorageLocation, target: StorageLocation, operation: string, stores?: StoreResolver): void {
+  const overlap = locationOverlap(source, target) ?? (stores ? canonicalOverlap(stores, source, target) : undefined);
   if (overlap) {
     throw ApplicationFailure.nonRetryable(
       `refused to ${operation}: the target ${describeLocation(target)} ${overlap} ${describeLocation(source)}, so it could write into or delete source data. Nothing was touched; give the migration a target apart from its source.`,
       'InvalidLocations',
     );
   }
+}
+
+/** The overlap of two locations as the worker resolves them (see StoreResolver.canonical). */
+function canonicalOverlap(stores: StoreResolver, source: StorageLocation, target: StorageLocation): string | undefined {
+  const a = stores.canonical(source);
+  const b = stores.canonical(target);
+  if (a.service !== b.service) return undefined;
+  if (a.path === b.path) return 'is, through its profile, the same place as the source';
+  if (b.path.startsWith(a.path)) return 'lies, through its profile, inside the source';
+  if (a.path.startsWith(b.path)) return 'holds, through its profile, the source';
+  return undefined;
 }
 
 function withLocation<T>(location: StorageLocation, work: () => Promise<T>): () => Promise<T> {
@@ -267,7 +278,7 @@ export function createCopyActivities(deps: CopyDeps) {
      * Heartbeats the finished indexes: a retry after a worker dies resumes from them.
      */
     async copyBatch(input: CopyBatchInput): Promise<CopyBatchResult> {
-      assertApart(input.source, input.target, 'copy');
+      assertApart(input.source, input.target, 'copy', deps.stores);
       return asActivity(
         withLocation(input.target, async () => {
           const source = storeOf(input.source);
@@ -363,7 +374,7 @@ export function createCopyActivities(deps: CopyDeps) {
 
     /** Catch-up sync: deletes target objects whose source is gone, under the prefix only. */
     async pruneTargetPage(input: PruneInput): Promise<{ deleted: string[]; deletedCount: number; cursor?: string }> {
-      assertApart(input.source, input.target, 'prune the target');
+      assertApart(input.source, input.target, 'prune the target', deps.stores);
       return asActivity(
         withLocation(input.target, async () => {
           const source = storeOf(input.source);
@@ -446,7 +457,7 @@ export function createCopyActivities(deps: CopyDeps) {
      * Whatever does not verify is kept and reported.
      */
     async deleteVerifiedSourcePage(input: RetirePageInput): Promise<RetirePageResult> {
-      assertApart(input.source, input.target, 'retire the source');
+      assertApart(input.source, input.target, 'retire the source', deps.stores);
       return asActivity(
         withLocation(input.source, async () => {
           const { source, target, records, objects, listed, cursor } = await sourcePageWithTargets(input);
@@ -474,7 +485,7 @@ export function createCopyActivities(deps: CopyDeps) {
      * else — what was there before, other migrations' copies — is kept.
      */
     async deleteMigratedTargetPage(input: { migration: string; source?: StorageLocation; target: StorageLocation; cursor?: string; pageSize: number; concurrency: number }): Promise<RetirePageResult> {
-      if (input.source) assertApart(input.source, input.target, 'clean up the target');
+      if (input.source) assertApart(input.source, input.target, 'clean up the target', deps.stores);
       return asActivity(
         withLocation(input.target, async () => {
           const target = storeOf(input.target);
@@ -517,7 +528,8 @@ export function createCopyActivities(deps: CopyDeps) {
     },
 
     /** The target bucket or container exists (standUpTarget). */
-    async ensureTargetContainer({ target }: { target: StorageLocation }): Promise<void> {
+    async ensureTargetContainer({ target, source }: { target: StorageLocation; source?: StorageLocation }): Promise<void> {
+      if (source) assertApart(source, target, 'stand up the target', deps.stores);
       return asActivity(withLocation(target, () => storeOf(target).ensureContainer()));
     },
   };

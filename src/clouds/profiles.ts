@@ -8,7 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { Storage } from '@google-cloud/storage';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { StorageLocation } from '../spec.js';
@@ -131,6 +131,32 @@ export class StoreResolver {
     }
   }
 
+  /**
+   * Where a location really is, whatever the profile is called: the service (AWS or an endpoint,
+   * Google or an emulator, an Azure account, a directory) and the path in it. Two locations
+   * overlap when they are on one service and one path holds the other; a bucket reached through two
+   * profiles, or two on-prem roots nested in each other, are caught here where names differ.
+   */
+  canonical(location: Pick<StorageLocation, 'cloud' | 'profile' | 'bucket' | 'prefix'>): { service: string; path: string } {
+    const profile = this.profiles[location.profile];
+    const folder = location.prefix === '' || location.prefix.endsWith('/') ? location.prefix : `${location.prefix}/`;
+    if (!profile || profile.cloud !== location.cloud) return { service: `${location.cloud}:${location.profile}`, path: `${location.bucket}/${folder}` };
+    switch (profile.cloud) {
+      case 'aws':
+        return { service: `aws:${normalUrl(profile.endpoint) ?? 'amazonaws.com'}`, path: `${location.bucket}/${folder}` };
+      case 'gcp':
+        return { service: `gcp:${normalUrl(profile.apiEndpoint) ?? 'storage.googleapis.com'}`, path: `${location.bucket}/${folder}` };
+      case 'azure': {
+        const account = profile.development
+          ? normalUrl(profile.developmentEndpoint ?? 'http://127.0.0.1:10000/devstoreaccount1')
+          : (/AccountName=([^;]+)/i.exec(this.env[profile.connectionStringEnv!] ?? '')?.[1] ?? `env:${profile.connectionStringEnv}`);
+        return { service: `azure:${account}`, path: `${location.bucket}/${folder}` };
+      }
+      case 'onprem':
+        return { service: 'onprem', path: `${resolvePath(profile.root, location.bucket)}/${folder}` };
+    }
+  }
+
   private client<T>(name: string, create: () => T): T {
     if (!this.clients.has(name)) this.clients.set(name, create());
     return this.clients.get(name) as T;
@@ -162,6 +188,18 @@ export function readCredentialsFile(path: string): z.output<typeof credentialsFi
     throw new UnknownProfileError(`the credentials file ${path} lacks ${parsed.error.issues.map((i) => i.path.join('.') || 'an object').join(', ')}; it must hold {"accessKeyId": …, "secretAccessKey": …}`);
   }
   return parsed.data;
+}
+
+/** An endpoint as one string for every spelling of it: lowercase host, no trailing slash, default ports dropped. */
+function normalUrl(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const u = new URL(url);
+    const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname.toLowerCase();
+    return `${host}${u.port ? `:${u.port}` : ''}${u.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return url;
+  }
 }
 
 export function s3Client(profile: z.output<typeof awsProfile>): S3Client {

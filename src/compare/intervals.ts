@@ -72,3 +72,120 @@ export function pairedAccuracyInterval(targetOnly: number, discordant: number, n
   const share = discordant / n;
   return [share * (2 * lo - 1), share * (2 * hi - 1)];
 }
+
+const Z95 = 1.959963984540054;
+
+/** Index of the first element ≥ v (lower) or > v (upper) in sorted data. */
+function bound(sorted: Float64Array, v: number, upper: boolean): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (upper ? sorted[mid]! <= v : sorted[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * DeLong's interval for a paired difference of ROC AUCs (b − a) on one holdout: each side's
+ * structural components (per positive, the share of negatives it outranks, ties half; per
+ * negative, the share of positives that outrank it), their covariance across the two score sets,
+ * and a normal interval. O(n log n). `positive[i]` says whether row i is of the positive class.
+ */
+export function pairedAucInterval(positive: ArrayLike<boolean>, a: ArrayLike<number>, b: ArrayLike<number>, level = 0.95): [number, number] {
+  const n = positive.length;
+  const pos: number[] = [];
+  const neg: number[] = [];
+  for (let i = 0; i < n; i++) (positive[i] ? pos : neg).push(i);
+  const P = pos.length;
+  const N = neg.length;
+  if (P < 2 || N < 2) return [Number.NaN, Number.NaN];
+  const components = (scores: ArrayLike<number>) => {
+    const sortedNeg = Float64Array.from(neg, (j) => scores[j]!).sort();
+    const sortedPos = Float64Array.from(pos, (i) => scores[i]!).sort();
+    const v10 = Float64Array.from(pos, (i) => {
+      const x = scores[i]!;
+      const below = bound(sortedNeg, x, false);
+      return (below + (bound(sortedNeg, x, true) - below) / 2) / N;
+    });
+    const v01 = Float64Array.from(neg, (j) => {
+      const y = scores[j]!;
+      const atMost = bound(sortedPos, y, true);
+      return (P - atMost + (atMost - bound(sortedPos, y, false)) / 2) / P;
+    });
+    return { v10, v01 };
+  };
+  const ca = components(a);
+  const cb = components(b);
+  const mean = (v: Float64Array) => v.reduce((s, x) => s + x, 0) / v.length;
+  /** Sample variance of (x − y), i.e. Var x + Var y − 2 Cov(x, y). */
+  const varianceOfDifference = (x: Float64Array, y: Float64Array) => {
+    const mx = mean(x);
+    const my = mean(y);
+    let s = 0;
+    for (let k = 0; k < x.length; k++) s += (x[k]! - mx - (y[k]! - my)) ** 2;
+    return s / (x.length - 1);
+  };
+  const delta = mean(cb.v10) - mean(ca.v10);
+  const variance = varianceOfDifference(cb.v10, ca.v10) / P + varianceOfDifference(cb.v01, ca.v01) / N;
+  const z = level === 0.95 ? Z95 : normalQuantile(1 - (1 - level) / 2);
+  const half = z * Math.sqrt(Math.max(0, variance));
+  return [delta - half, delta + half];
+}
+
+/**
+ * The relative change of a regressor's RMSE or MAE (target over source, minus one) with a paired
+ * normal interval by the delta method: per row d = e_t² − e_s² (RMSE) or |e_t| − |e_s| (MAE),
+ * its mean's interval mapped through the metric. Values are divided by their largest magnitude
+ * first, so nothing overflows and the result does not depend on units.
+ */
+export function pairedErrorInterval(metric: 'rmse' | 'mae', truth: ArrayLike<number>, a: ArrayLike<number>, b: ArrayLike<number>, level = 0.95): [number, number] {
+  const n = truth.length;
+  if (n < 2) return [Number.NaN, Number.NaN];
+  let scale = 0;
+  for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(truth[i]!), Math.abs(a[i]!), Math.abs(b[i]!));
+  if (scale === 0 || !Number.isFinite(scale)) return [Number.NaN, Number.NaN];
+  const d = new Float64Array(n);
+  let base = 0;
+  for (let i = 0; i < n; i++) {
+    const es = truth[i]! / scale - a[i]! / scale;
+    const et = truth[i]! / scale - b[i]! / scale;
+    const [s, t] = metric === 'rmse' ? [es * es, et * et] : [Math.abs(es), Math.abs(et)];
+    base += s;
+    d[i] = t - s;
+  }
+  base /= n;
+  if (base === 0) return [Number.NaN, Number.NaN];
+  const mean = d.reduce((s, x) => s + x, 0) / n;
+  const sd = Math.sqrt(d.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1));
+  const z = level === 0.95 ? Z95 : normalQuantile(1 - (1 - level) / 2);
+  const lo = mean - (z * sd) / Math.sqrt(n);
+  const hi = mean + (z * sd) / Math.sqrt(n);
+  const relative = (change: number) => (metric === 'rmse' ? Math.sqrt(Math.max(0, base + change) / base) - 1 : change / base);
+  return [relative(lo), relative(hi)];
+}
+
+/** The standard normal quantile (Acklam's rational approximation: relative error below 1.2e-9). */
+export function normalQuantile(p: number): number {
+  if (p <= 0) return -Infinity;
+  if (p >= 1) return Infinity;
+  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
+  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
+  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
+  const low = 0.02425;
+  let x: number;
+  if (p < low) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    x = (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+  } else if (p <= 1 - low) {
+    const q = p - 0.5;
+    const r = q * q;
+    x = ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) / (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
+  } else {
+    const q = Math.sqrt(-2 * Math.log(1 - p));
+    x = -(((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+  }
+  return x;
+}

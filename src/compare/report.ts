@@ -9,7 +9,7 @@
  * the spec's "≤" says; and a holdout too small to resolve the tolerance gives "inconclusive".
  */
 import type { MigrationSpec, ModelTask } from '../spec.js';
-import { clopperPearson, pairedAccuracyInterval } from './intervals.js';
+import { clopperPearson, pairedAccuracyInterval, pairedAucInterval, pairedErrorInterval } from './intervals.js';
 import { ksTwoSample, mae, type PairedDifferences, pairedDifferences, psi, relativeL2Difference, rmse, rocAuc, wasserstein1 } from './statistics.js';
 
 export interface SideColumns {
@@ -189,7 +189,14 @@ export function buildShadowReport(input: ReportInput): ShadowReport {
       const t = f(target.truth, target.scores);
       const delta = s === t ? 0 : Math.abs(t - s) / Math.abs(s);
       metrics.push({ name, source: s, target: t, delta, relative: true });
-      criteria.push(atMost(`${name}Delta`, `relative change of holdout ${name.toUpperCase()} (|target − source| / source; ${fmt(s)} → ${fmt(t)})`, delta, tolerances.maxMetricDelta, true));
+      const ci = pairedErrorInterval(name, source.truth, source.scores, target.scores);
+      criteria.push(
+        withInterval(
+          atMost(`${name}Delta`, `relative change of holdout ${name.toUpperCase()} (|target − source| / source; ${fmt(s)} → ${fmt(t)}; 95 % CI of the signed change by the delta method)`, delta, tolerances.maxMetricDelta, true),
+          ci,
+          upperBound ? tolerances.maxMetricDelta : undefined,
+        ),
+      );
     }
     const l2 = relativeL2Difference(source.scores, target.scores);
     pairedMeasure = '‖target − source‖₂ / ‖source‖₂ over the predictions: independent of the label’s units';
@@ -270,7 +277,14 @@ export function buildShadowReport(input: ReportInput): ShadowReport {
         const s = rocAuc(truth, source.scores);
         const t = rocAuc(truth, target.scores);
         metrics.push({ name: 'auc', source: s, target: t, delta: Math.abs(t - s), relative: false });
-        criteria.push(atMost('aucDelta', `change of holdout ROC AUC of the class-${positive} probability (${fmt(s)} → ${fmt(t)})`, Math.abs(t - s), tolerances.maxMetricDelta, true));
+        const ci = pairedAucInterval(Array.from(truth, (v) => v === 1), source.scores, target.scores);
+        criteria.push(
+          withInterval(
+            atMost('aucDelta', `change of holdout ROC AUC of the class-${positive} probability (${fmt(s)} → ${fmt(t)}; 95 % CI of the signed change by DeLong)`, Math.abs(t - s), tolerances.maxMetricDelta, true),
+            ci,
+            upperBound ? tolerances.maxMetricDelta : undefined,
+          ),
+        );
       }
     }
 
@@ -348,6 +362,19 @@ function atMost(name: string, description: string, value: number, threshold: num
     status: passed ? 'passed' : 'failed',
     passed: passed || !gate,
   };
+}
+
+/**
+ * A criterion with its 95 % interval; when `gateOnBound` is given (the spec's gateOn: upperBound),
+ * it passes only if the interval's farthest end is within that tolerance.
+ */
+function withInterval(criterion: Criterion, ci: [number, number], gateOnBound?: number): Criterion {
+  if (!ci.every(Number.isFinite)) return criterion;
+  const withCi = { ...criterion, ci95: ci };
+  if (gateOnBound === undefined || criterion.status === 'notApplicable') return withCi;
+  const bound = Math.max(Math.abs(ci[0]), Math.abs(ci[1]));
+  const passed = criterion.status === 'passed' && bound <= gateOnBound;
+  return { ...withCi, description: `${criterion.description}; gated on the interval's bound ${fmt(bound)}`, status: passed ? 'passed' : 'failed', passed: passed || !criterion.gate };
 }
 
 function classesOf(side: SideColumns): number[] {

@@ -270,7 +270,7 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
   }
   if (p.mismatches > 0) {
     throw ApplicationFailure.nonRetryable(
-      `Copy verification failed: ${p.mismatches} of ${p.mismatches + p.verifiedObjects} objects do not match at the target (first: ${p.mismatchKeys.join('; ')}). Nothing at the source was touched; re-run the copy to repair.`,
+      `Copy verification failed: ${p.mismatches} of ${p.mismatches + p.verifiedObjects} objects do not match at the target (first: ${p.mismatchKeys.join('; ')}). The copy only reads the source (the spec keeps the target apart from it), so the source is as it was; re-run the copy to repair.`,
       'CopyVerificationFailed',
       { mismatches: p.mismatches, mismatchKeys: p.mismatchKeys },
     );

@@ -215,7 +215,7 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
 
     // ── standUpTarget ──────────────────────────────────────────────────────────────────────
     enter('standUpTarget', `${spec.target.cloud}:${spec.target.bucket}`);
-    await untilRollback(() => target.ensureTargetContainer({ target: spec.target }));
+    await untilRollback(() => target.ensureTargetContainer({ target: spec.target, source: spec.source }));
     // The container itself stays on rollback: it may hold other data, and keeping it loses nothing.
     if (spec.teardown.deleteTargetDataOnRollback) {
       compensations.push({ phase: 'standUpTarget', what: `delete what the migration wrote under ${spec.target.bucket}/${spec.target.prefix}`, undo: () => deleteMigratedTargetData() });

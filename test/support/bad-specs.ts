@@ -31,7 +31,8 @@ const MUTATIONS: Mutation[] = [
   // Locations: the same place, nested, overlapping, spelt differently.
   ['target is the source', 'target', (s) => (s.target = { ...s.source })],
   ['prefixes differ by a trailing slash', 'target', (s) => (s.target = { ...s.source, prefix: 'data' })],
-  ['one bucket through two profiles', 'target', (s) => (s.target = { ...s.source, profile: 'other-fs' })],
+  ['one S3 bucket through two profiles', 'target', (s) => ((s.source = { cloud: 'aws', profile: 'local-s3', bucket: 'shared-bucket', prefix: 'data/' }), (s.target = { ...s.source, profile: 'other-s3' }))],
+  ['one GCS bucket through two profiles, nested', 'target', (s) => ((s.source = { cloud: 'gcp', profile: 'local-gcs', bucket: 'shared-bucket', prefix: '' }), (s.target = { ...s.source, profile: 'other-gcs', prefix: 'x' }))],
   ['target inside the source', 'target', (s) => (s.target = { ...s.source, prefix: 'data/copy/' })],
   ['source inside the target', 'target', (s) => (s.target = { ...s.source, prefix: '' })],
   ['target is the whole source bucket', 'target', (s) => (s.source.prefix = '', s.target = { ...s.source, prefix: 'x/' })],

@@ -4,7 +4,7 @@
  * orderings of two samples) on vectors with ties and extremes at sizes 1, 7, 1,000 and 10,007.
  */
 import { describe, expect, it } from 'vitest';
-import { binomialCdf, clopperPearson } from '../../src/compare/intervals.js';
+import { binomialCdf, clopperPearson, normalQuantile, pairedAucInterval, pairedErrorInterval } from '../../src/compare/intervals.js';
 import {
   KS_ASYMPTOTIC_ERROR_BOUND,
   KS_EXACT_MAX_CELLS,
@@ -183,5 +183,60 @@ describe('exact binomial intervals', () => {
     expect(clopperPearson(0, 10)[1]).toBeCloseTo(0.30850, 4);
     expect(clopperPearson(2, 2000)[1]).toBeCloseTo(0.0036, 4);
     expect(clopperPearson(5, 5)).toEqual([expect.closeTo(0.4782, 3), 1]);
+  });
+});
+
+describe('paired intervals for AUC, RMSE and MAE', () => {
+  it("DeLong's interval equals its definition computed pair by pair", () => {
+    const r = rng(11);
+    const n = 300;
+    const positive = Array.from({ length: n }, (_, i) => i % 3 === 0);
+    const a = Array.from({ length: n }, (_, i) => Math.round((r() + (positive[i] ? 0.3 : 0)) * 20) / 20);
+    const b = a.map((v) => Math.round((v + (r() - 0.5) * 0.1) * 20) / 20);
+    // Structural components straight from the definition, O(P·N).
+    const psi = (x: number, y: number) => (x > y ? 1 : x === y ? 0.5 : 0);
+    const P = positive.filter(Boolean).length;
+    const N = n - P;
+    const comps = (s: number[]) => ({
+      v10: s.filter((_, i) => positive[i]).map((x) => s.filter((_, j) => !positive[j]).reduce((t, y) => t + psi(x, y), 0) / N),
+      v01: s.filter((_, j) => !positive[j]).map((y) => s.filter((_, i) => positive[i]).reduce((t, x) => t + psi(x, y), 0) / P),
+    });
+    const ca = comps(a);
+    const cb = comps(b);
+    const mean = (v: number[]) => v.reduce((t, x) => t + x, 0) / v.length;
+    const varDiff = (x: number[], y: number[]) => {
+      const mx = mean(x);
+      const my = mean(y);
+      return x.reduce((t, _, k) => t + (x[k]! - mx - (y[k]! - my)) ** 2, 0) / (x.length - 1);
+    };
+    const delta = mean(cb.v10) - mean(ca.v10);
+    const half = 1.959963984540054 * Math.sqrt(varDiff(cb.v10, ca.v10) / P + varDiff(cb.v01, ca.v01) / N);
+    const [lo, hi] = pairedAucInterval(positive, a, b);
+    expect(lo).toBeCloseTo(delta - half, 12);
+    expect(hi).toBeCloseTo(delta + half, 12);
+    expect(delta).toBeCloseTo(rocAuc(f64(positive.map(Number)), f64(b)) - rocAuc(f64(positive.map(Number)), f64(a)), 12);
+  });
+
+  it('RMSE and MAE intervals hold the estimate and do not depend on units', () => {
+    const r = rng(5);
+    const y = Array.from({ length: 500 }, () => r() * 100);
+    const a = y.map((v) => v + (r() - 0.5) * 10);
+    const b = a.map((v) => v * 1.01);
+    const change = rmse(y, b) / rmse(y, a) - 1;
+    const [lo, hi] = pairedErrorInterval('rmse', y, a, b);
+    expect(lo).toBeLessThanOrEqual(change);
+    expect(hi).toBeGreaterThanOrEqual(change);
+    const scaled = pairedErrorInterval('rmse', y.map((v) => v * 1e-250), a.map((v) => v * 1e-250), b.map((v) => v * 1e-250));
+    expect(scaled[0]).toBeCloseTo(lo, 10);
+    const maeCi = pairedErrorInterval('mae', y, a, b);
+    const maeChange = mae(y, b) / mae(y, a) - 1;
+    expect(maeCi[0]).toBeLessThanOrEqual(maeChange);
+    expect(maeCi[1]).toBeGreaterThanOrEqual(maeChange);
+  });
+
+  it('the normal quantile at known points', () => {
+    expect(normalQuantile(0.975)).toBeCloseTo(1.959963984540054, 8);
+    expect(normalQuantile(0.5)).toBeCloseTo(0, 12);
+    expect(normalQuantile(0.001)).toBeCloseTo(-3.090232306167813, 7);
   });
 });
