@@ -6,7 +6,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, statusQuery } from '../../src/workflows/definitions.js';
@@ -16,12 +16,10 @@ import { expectSourceUntouched, snapshot } from '../support/invariants.js';
 import { testResolver } from '../support/stores.js';
 import { connectTemporal, runWorkersUntil, type TemporalTestContext, testWorkers } from '../support/temporal.js';
 import { eventually } from '../support/wait.js';
+import { GATE_PAIRS_DIR, gatePairs } from '../support/gate-pairs.js';
 
-const dir = join(import.meta.dirname, '../fixtures/gate-pairs');
-const { features, pairs } = JSON.parse(readFileSync(join(dir, 'pairs.json'), 'utf8')) as {
-  features: string[];
-  pairs: { name: string; source: string; target: string; holdout: string; verdict: 'passed' | 'failed' | 'refused'; failed: string[] }[];
-};
+const dir = GATE_PAIRS_DIR;
+const { features, pairs } = gatePairs();
 
 let temporal: TemporalTestContext;
 const stores = testResolver();
@@ -53,10 +51,10 @@ describe('generated model pairs through the shadow phase on the dev server', () 
             target: { cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t`, prefix: `${name}/` },
             workload: {
               model: { path: pair.source, targetPath: pair.target },
-              holdout: { path: pair.holdout, format: 'csv', features, label: 'label', task: 'binary' },
+              holdout: { path: pair.holdout, format: pair.format, features: pair.features ?? features, label: 'label', task: pair.task },
             },
             audit: { throughputMiBps: 50 },
-            shadow: { executionProvider: 'cpu' },
+            shadow: { executionProvider: 'cpu', ...(pair.tolerances ? { tolerances: pair.tolerances } : {}) },
             // A passing gate waits here, so the test stops before the canary (it needs traffic).
             approval: { afterShadow: 'manual' },
             teardown: { deleteTargetDataOnRollback: true },

@@ -3,7 +3,7 @@
  * holdout, exact-boundary flips, units, and reports a workflow must survive. Generated model pairs
  * (scripts/models/make_gate_pairs.py) run through real ONNX Runtime sessions and the real report.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -13,9 +13,11 @@ import { readPredictions } from '../../src/shadow/predictions.js';
 import { runShadowSide } from '../../src/shadow/run.js';
 import { migrationSpecSchema } from '../../src/spec.js';
 import { readShadowVerdict } from '../../src/workflows/verdict.js';
+import { GATE_PAIRS_DIR, type GatePair, gatePairs } from '../support/gate-pairs.js';
 
 const defaults = migrationSpecSchema.parse({ name: 'x', source: { cloud: 'aws', profile: 'p', bucket: 'aaa' }, target: { cloud: 'gcp', profile: 'p', bucket: 'bbb' } }).shadow;
 const f64 = (xs: ArrayLike<number>) => Float64Array.from(xs);
+
 
 /** A binary classifier's columns from served labels and positive-class probabilities. */
 function binary(truth: number[], labels: number[], p1: number[]): SideColumns {
@@ -186,25 +188,20 @@ describe('a workflow reads any verdict without throwing', () => {
 });
 
 describe('generated model pairs through real ONNX Runtime sessions', () => {
-  const dir = join(import.meta.dirname, '../fixtures/gate-pairs');
-  const { features, pairs } = JSON.parse(readFileSync(join(dir, 'pairs.json'), 'utf8')) as {
-    features: string[];
-    pairs: { name: string; source: string; target: string; holdout: string; verdict: string; failed: string[] }[];
-  };
+  const dir = GATE_PAIRS_DIR;
+  const { features: binaryFeatures, pairs } = gatePairs();
   const store = new LocalFsStore(mkdtempSync(join(tmpdir(), 'cs-gate-')), 'pairs');
   beforeAll(async () => {
     await store.ensureContainer();
-    for (const file of ['base.onnx', 'permuted.onnx', 'nan-weights.onnx', 'rounding.onnx', 'holdout.csv', 'holdout-1-2.csv']) {
-      await store.write(file, (await import('node:fs')).createReadStream(join(dir, file)));
-    }
+    for (const file of new Set(pairs.flatMap((p) => [p.source, p.target, p.holdout]))) await store.write(file, createReadStream(join(dir, file)));
   });
-  const run = async (model: string, holdout: string, out: string): Promise<SideColumns> => {
+  const run = async (pair: GatePair, model: string, out: string): Promise<SideColumns> => {
     const result = await runShadowSide({
       store,
       modelKey: model,
-      holdoutKey: holdout,
+      holdoutKey: pair.holdout,
       predictionsKey: out,
-      holdout: { path: holdout, format: 'csv', features, label: 'label', task: 'binary' },
+      holdout: { path: pair.holdout, format: pair.format, features: pair.features ?? binaryFeatures, label: 'label', task: pair.task },
       executionProvider: 'cpu',
       batchSize: 256,
       measureNoise: true,
@@ -213,14 +210,20 @@ describe('generated model pairs through real ONNX Runtime sessions', () => {
     return { ...columns, ...(result.classes ? { classes: result.classes } : {}) };
   };
 
+  it('covers every class of pair the gate was wrong on', () => {
+    expect(pairs.length).toBeGreaterThanOrEqual(18);
+  });
+
   it.each(pairs.map((p) => [p.name, p] as const))('%s', { timeout: 30_000 }, async (_, pair) => {
-    const source = await run(pair.source, pair.holdout, `${pair.name}-s.bin`);
-    const target = await run(pair.target, pair.holdout, `${pair.name}-t.bin`);
+    const source = await run(pair, pair.source, `${pair.name}-s.bin`);
+    const target = await run(pair, pair.target, `${pair.name}-t.bin`);
+    const judge = () => report(source, target, { tolerances: { ...defaults.tolerances, ...pair.tolerances } }, pair.task);
     if (pair.verdict === 'refused') {
-      expect(() => report(source, target)).toThrow(/cannot serve/);
+      expect(judge).toThrow(/cannot serve/);
       return;
     }
-    const r = report(source, target);
+    const r = judge();
     expect({ verdict: r.verdict, failed: [...r.failed].sort() }).toEqual({ verdict: pair.verdict, failed: [...pair.failed].sort() });
+    expect(JSON.stringify(r)).not.toMatch(/null/);
   });
 });
