@@ -37,15 +37,19 @@ export function resultLines(status: Progress['status']): string[] {
   const verdict = status.shadow?.verdict;
   if (verdict) {
     const kind = verdict.verdict ?? (verdict.passed ? 'passed' : 'failed');
-    lines.push(`shadow gate ${kind === 'failed' ? `FAILED on ${verdict.failed.join(', ')}` : kind === 'inconclusive' ? `INCONCLUSIVE (${(verdict.inconclusive ?? []).join('; ')})` : 'passed'}; report ${verdict.reportHtml}`);
-    for (const c of verdict.criteria) {
-      const value = c.value === undefined || c.value === null ? (c.reason ?? 'n/a') : formatNumber(c.value);
+    const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
+    lines.push(`shadow gate ${kind === 'failed' ? `FAILED on ${list(verdict.failed).join(', ')}` : kind === 'inconclusive' ? `INCONCLUSIVE (${list(verdict.inconclusive).join('; ')})` : 'passed'}; report ${String(verdict.reportHtml)}`);
+    // What a worker returned, shown as it is: a criterion may lack fields an older or broken worker left out.
+    for (const c of Array.isArray(verdict.criteria) ? verdict.criteria : []) {
+      if (!c || typeof c !== 'object') continue;
+      const value = typeof c.value === 'number' ? formatNumber(c.value) : (c.reason ?? 'n/a');
       const verdictWord = c.status === 'notApplicable' ? '  n/a' : c.gate ? (c.passed ? '  ok' : '  FAIL') : '';
-      lines.push(`  ${c.name.padEnd(18)} ${value.padStart(11)} ${c.threshold === undefined ? 'monitor' : `${c.comparator} ${c.threshold}`}${verdictWord}`);
+      lines.push(`  ${String(c.name).padEnd(18)} ${value.padStart(11)} ${c.threshold === undefined ? 'monitor' : `${c.comparator} ${c.threshold}`}${verdictWord}`);
     }
-    for (const warning of verdict.noiseWarnings ?? []) lines.push(`  noise: ${warning}`);
-    const noise = verdict.noise.target ?? verdict.noise.source;
-    if (noise) lines.push(`  noise floor (${noise.comparison}): max |Δ| ${noise.maxAbsolute.toExponential(2)}, mean relative ${noise.meanRelative.toExponential(2)}`);
+    for (const warning of list(verdict.noiseWarnings)) lines.push(`  noise: ${warning}`);
+    for (const [side, noise] of Object.entries(verdict.noise ?? {})) {
+      if (noise) lines.push(`  ${side} noise floor (${noise.comparison}, ${noise.rows} rows): max |Δ| ${formatNumber(noise.maxAbsolute)}, mean relative ${formatNumber(noise.meanRelative)}`);
+    }
   }
   for (const a of status.canary?.analyses ?? []) {
     const w = a.window;
