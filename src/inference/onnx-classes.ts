@@ -61,19 +61,40 @@ class Reader {
   }
 }
 
-/** The classes of the model's classifier node, or undefined where it has none (a regressor, or labels made by other ops). */
+/** TensorProto.data_type values of the integer tensors a class list is stored in. */
+const INT32 = 6;
+const INT64 = 7;
+
+/**
+ * The classes of the model's classifier node, or undefined where it has none (a regressor). Two
+ * places hold them: the classlabels attribute of an ai.onnx.ml classifier, or — where the label
+ * is computed by ordinary ops, as skl2onnx does for an MLP — the integer initializer that an
+ * ArrayFeatureExtractor picks the label from by the winning column.
+ */
 export function onnxClassLabels(model: Uint8Array): ModelClasses | undefined {
   const text = new TextDecoder('utf-8', { fatal: false });
+  const initializers = new Map<string, number[]>();
+  const extractorSources: string[] = [];
   for (const graph of new Reader(model).fields()) {
     if (graph.field !== 7 || graph.wire !== 2) continue;
-    for (const node of new Reader(model, graph.end, graph.start).fields()) {
-      if (node.field !== 1 || node.wire !== 2) continue;
-      for (const attribute of new Reader(model, node.end, node.start).fields()) {
-        if (attribute.field !== 5 || attribute.wire !== 2) continue;
+    for (const entry of new Reader(model, graph.end, graph.start).fields()) {
+      if (entry.wire !== 2) continue;
+      if (entry.field === 5) {
+        const tensor = readIntegerTensor(model, entry.start, entry.end, text);
+        if (tensor) initializers.set(tensor.name, tensor.values);
+        continue;
+      }
+      if (entry.field !== 1) continue;
+      let opType = '';
+      const inputs: string[] = [];
+      for (const field of new Reader(model, entry.end, entry.start).fields()) {
+        if (field.field === 1 && field.wire === 2) inputs.push(text.decode(model.subarray(field.start, field.end)));
+        else if (field.field === 4 && field.wire === 2) opType = text.decode(model.subarray(field.start, field.end));
+        if (field.field !== 5 || field.wire !== 2) continue;
         let name = '';
         const ints: number[] = [];
         const strings: string[] = [];
-        const fields = new Reader(model, attribute.end, attribute.start);
+        const fields = new Reader(model, field.end, field.start);
         for (const f of fields.fields()) {
           if (f.field === 1 && f.wire === 2) name = text.decode(model.subarray(f.start, f.end));
           else if (f.field === 8 && f.wire === 0) ints.push(Number(f.value!));
@@ -86,7 +107,36 @@ export function onnxClassLabels(model: Uint8Array): ModelClasses | undefined {
         if (name === 'classlabels_strings' && strings.length) return { kind: 'string', values: strings };
         if (ints.length) return { kind: 'int', values: ints };
       }
+      if (opType === 'ArrayFeatureExtractor' && inputs[0]) extractorSources.push(inputs[0]);
     }
   }
+  for (const source of extractorSources) {
+    const values = initializers.get(source);
+    if (values?.length) return { kind: 'int', values };
+  }
   return undefined;
+}
+
+/** An integer initializer's name and values (TensorProto: name = 8, data_type = 2, int32_data = 5, int64_data = 7, raw_data = 9). */
+function readIntegerTensor(model: Uint8Array, start: number, end: number, text: InstanceType<typeof TextDecoder>): { name: string; values: number[] } | undefined {
+  let name = '';
+  let type = 0;
+  const values: number[] = [];
+  let raw: Uint8Array | undefined;
+  for (const f of new Reader(model, end, start).fields()) {
+    if (f.field === 8 && f.wire === 2) name = text.decode(model.subarray(f.start, f.end));
+    else if (f.field === 2 && f.wire === 0) type = Number(f.value!);
+    else if ((f.field === 5 || f.field === 7) && f.wire === 0) values.push(Number(f.value!));
+    else if ((f.field === 5 || f.field === 7) && f.wire === 2) {
+      const packed = new Reader(model, f.end, f.start);
+      while (packed.at < packed.end) values.push(Number(packed.varint()));
+    } else if (f.field === 9 && f.wire === 2) raw = model.subarray(f.start, f.end);
+  }
+  if (type !== INT32 && type !== INT64) return undefined;
+  if (raw && values.length === 0) {
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const width = type === INT32 ? 4 : 8;
+    for (let at = 0; at + width <= raw.length; at += width) values.push(type === INT32 ? view.getInt32(at, true) : Number(view.getBigInt64(at, true)));
+  }
+  return { name, values };
 }

@@ -16,6 +16,7 @@ import { testResolver } from '../support/stores.js';
 import { connectTemporal, runWorkersUntil, type TemporalTestContext, testWorkers } from '../support/temporal.js';
 import { recordHistory } from '../support/histories.js';
 import { eventually } from '../support/wait.js';
+import { expectSourceUntouched as expectSourceIntact, type Snapshot, snapshot } from '../support/invariants.js';
 
 let temporal: TemporalTestContext;
 const stores = testResolver();
@@ -24,6 +25,7 @@ const rows = holdoutRows();
 const DATA = Array.from({ length: 12 }, (_, i) => ({ key: `data/part-${i}.bin`, size: 1000 + i * 37, seed: i + 1 }));
 let bucket: string;
 let source: ObjectStore;
+let seeded: Snapshot;
 
 beforeAll(async () => {
   temporal = await connectTemporal();
@@ -32,6 +34,7 @@ beforeAll(async () => {
   await source.ensureContainer();
   await seedWorkload(source, 'fraud/');
   await Promise.all(DATA.map((d) => source.write(`fraud/${d.key}`, patternStream(d.size, d.seed))));
+  seeded = await snapshot(source, 'fraud/');
 });
 afterAll(async () => {
   await temporal?.close();
@@ -81,8 +84,10 @@ async function routeOf(status: MigrationStatus) {
   return answer.headers.get('x-cloudshift-backend');
 }
 
+/** The whole source prefix, key by key and byte by byte, as seeded: nothing of cloudshift's was left in it. */
 async function expectSourceUntouched() {
   for (const d of DATA) expect(await md5OfStream(await source.read(`fraud/${d.key}`))).toEqual({ md5: patternMd5(d.size, d.seed), size: d.size });
+  expectSourceIntact(seeded, await snapshot(source, 'fraud/'));
 }
 
 describe('a migration with a workload', () => {
@@ -271,7 +276,8 @@ describe('a migration with a workload', () => {
     expect(refusal?.applied).toBe(false);
     expect(refusal?.note).toMatch(/refused: teardown has begun/);
     expect(result.status.teardown).toMatchObject({ sourceDeleted: DATA.length + 5, sourceKept: 0 });
-    expect((await retireSource.list('fraud/')).objects.filter((o) => !o.key.includes('/.cloudshift/'))).toEqual([]);
+    // Every source object retired, and nothing of cloudshift's ever written there (the shadow's predictions go to the target).
+    expect((await retireSource.list('fraud/')).objects).toEqual([]);
     const target = stores.store({ cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t` });
     for (const d of DATA) expect(await md5OfStream(await target.read(`${name}/${d.key}`))).toEqual({ md5: patternMd5(d.size, d.seed), size: d.size });
   });
