@@ -6,7 +6,8 @@ import { MIGRATION_METADATA_KEY, type ObjectInfo, type ObjectStore, SOURCE_VERSI
 import type { StoreResolver } from '../clouds/profiles.js';
 import { hashingTap } from '../clouds/streaming.js';
 import { ChecksumRecords } from '../copy/checksum-records.js';
-import { keyFilter, migrationFolder, relativeTo } from '../copy/filters.js';
+import { keyFilter, relativeTo } from '../copy/filters.js';
+import { manifestPart, migrationFolder } from '../migration-paths.js';
 import { Bandwidth } from '../copy/throttle.js';
 import { DEFAULT_LARGE_OBJECTS_AT_ONCE, TransferSlots } from '../copy/transfer-slots.js';
 import { describeLocation, keyIn, locationOverlap, type StorageLocation } from '../spec.js';
@@ -442,7 +443,7 @@ export function createCopyActivities(deps: CopyDeps) {
           });
           const body = lines.filter(Boolean).join('\n');
           if (body) {
-            const manifestKey = migrationFolder(input.target, input.migration, `manifest/part-${String(input.part).padStart(6, '0')}.jsonl`);
+            const manifestKey = manifestPart(input.target, input.migration, input.part);
             await target.write(manifestKey, Readable.from([Buffer.from(`${body}\n`)]), { contentType: 'application/x-ndjson' });
             result.manifestKey = manifestKey;
           }

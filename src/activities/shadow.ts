@@ -1,7 +1,7 @@
 import { Context, heartbeat } from '@temporalio/activity';
 import { Readable } from 'node:stream';
 import type { StoreResolver } from '../clouds/profiles.js';
-import { migrationFolder } from '../copy/filters.js';
+import { manifestFolder, shadowPredictions, shadowReport } from '../migration-paths.js';
 import type { Criterion, ShadowReport, ShadowVerdictKind } from '../compare/report.js';
 import { compareOffThread } from '../shadow/compare.js';
 import { findManifestEntries } from '../shadow/manifest.js';
@@ -78,7 +78,7 @@ export function createShadowActivities(deps: ShadowDeps) {
     /** The models' SHA-256 as the copy manifest recorded them (read on the target's queue), by model path. */
     async modelChecksums(input: ModelChecksumInput): Promise<Record<string, string>> {
       return asActivity(async () => {
-        const manifest = migrationFolder(input.target, input.migration, 'manifest/');
+        const manifest = manifestFolder(input.target, input.migration);
         const entries = await findManifestEntries(deps.stores.store(input.target), manifest, input.modelPaths.map((path) => keyIn(input.source, path)));
         const checksums: Record<string, string> = {};
         for (const path of input.modelPaths) {
@@ -103,7 +103,7 @@ export function createShadowActivities(deps: ShadowDeps) {
     async runShadowInference(input: ShadowInferenceInput): Promise<ShadowSideSummary> {
       return asActivity(async () => {
         const predictionsLocation = input.predictionsLocation ?? input.location;
-        const predictionsKey = migrationFolder(predictionsLocation, input.migration, `shadow/${input.side}-predictions.bin`);
+        const predictionsKey = shadowPredictions(predictionsLocation, input.migration, input.side);
         const result = await runShadowSide({
           store: deps.stores.store(input.location),
           predictionsStore: deps.stores.store(predictionsLocation),
@@ -152,8 +152,8 @@ export function createShadowActivities(deps: ShadowDeps) {
           { heartbeat: () => heartbeat(), signal: Context.current().cancellationSignal },
         );
         const store = deps.stores.store(input.target.location);
-        const jsonKey = migrationFolder(input.target.location, input.migration, 'shadow/report.json');
-        const htmlKey = migrationFolder(input.target.location, input.migration, 'shadow/report.html');
+        const jsonKey = shadowReport(input.target.location, input.migration, 'json');
+        const htmlKey = shadowReport(input.target.location, input.migration, 'html');
         const sides = { source: summary(input.source), target: summary(input.target) };
         await store.write(jsonKey, Readable.from([Buffer.from(JSON.stringify({ ...report, sides }, null, 2))]), { contentType: 'application/json' });
         await store.write(htmlKey, Readable.from([Buffer.from(html)]), { contentType: 'text/html; charset=utf-8' });

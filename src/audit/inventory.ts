@@ -1,4 +1,4 @@
-import { CLOUDSHIFT_FOLDER } from '../copy/filters.js';
+import { isCloudshiftKey } from '../migration-paths.js';
 import type { ObjectStore } from '../clouds/object-store.js';
 import type { SourceInventory } from '../workflows/status.js';
 import { isArchiveTier, type ThroughputMeasurement } from './report.js';
@@ -32,7 +32,7 @@ export async function takeInventory(store: ObjectStore, prefix: string, options:
     const page = await store.list(prefix, { cursor: progress.cursor, pageSize: options.pageSize ?? 1000 });
     for (const object of page.objects) {
       // cloudshift's own files (manifests, reports) are never workload data.
-      if (object.key.slice(prefix.length).startsWith(CLOUDSHIFT_FOLDER)) continue;
+      if (isCloudshiftKey(object.key.slice(prefix.length))) continue;
       progress.objects++;
       progress.bytes += object.size;
       const tier = (progress.byStorageClass[object.storageClass ?? 'unknown'] ??= { objects: 0, bytes: 0 });

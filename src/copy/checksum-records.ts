@@ -11,7 +11,8 @@ import { Readable } from 'node:stream';
 import { StoreError } from '../clouds/errors.js';
 import { type ObjectInfo, type ObjectStore, SOURCE_VERSION_METADATA_KEY } from '../clouds/object-store.js';
 import type { StorageLocation } from '../spec.js';
-import { migrationFolder, relativeTo } from './filters.js';
+import { checksumRecord } from '../migration-paths.js';
+import { relativeTo } from './filters.js';
 
 interface ChecksumRecord {
   /** The target object's version when it was verified (GCS generation, S3/Azure ETag). */
@@ -37,7 +38,7 @@ export class ChecksumRecords {
   ) {}
 
   private recordKey(key: string): string {
-    return migrationFolder(this.location, this.migration, `checksums/${relativeTo(this.location.prefix, key).replace(/^\//, '')}.json`);
+    return checksumRecord(this.location, this.migration, relativeTo(this.location.prefix, key));
   }
 
   /** Records the SHA-256 of an object just written and verified, unless the object carries it. */

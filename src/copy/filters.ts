@@ -3,18 +3,13 @@
  * segment, `**` across segments, `?` one character. An object is copied when it matches some
  * include (or there are none) and no exclude. cloudshift's own folder is never copied.
  */
-import { keyIn, type StorageLocation } from '../spec.js';
+import { isCloudshiftKey } from '../migration-paths.js';
 import { compileGlob } from './glob.js';
-
-export const CLOUDSHIFT_FOLDER = '.cloudshift/';
-
-/** A path in one migration's own folder under a location's prefix (manifest, predictions, reports). */
-export const migrationFolder = (location: StorageLocation, migration: string, path: string): string => keyIn(location, `${CLOUDSHIFT_FOLDER}${migration}/${path}`);
 
 export function keyFilter(include: readonly string[], exclude: readonly string[]): (relativeKey: string) => boolean {
   const inc = include.map(compileGlob);
   const exc = exclude.map(compileGlob);
-  return (key) => !key.startsWith(CLOUDSHIFT_FOLDER) && (inc.length === 0 || inc.some((r) => r.test(key))) && !exc.some((r) => r.test(key));
+  return (key) => !isCloudshiftKey(key) && (inc.length === 0 || inc.some((r) => r.test(key))) && !exc.some((r) => r.test(key));
 }
 
 /** The key relative to a prefix, as filters and the target see it. */

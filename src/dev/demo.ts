@@ -17,7 +17,7 @@ import type { ObjectStore } from '../clouds/object-store.js';
 import { StoreResolver } from '../clouds/profiles.js';
 import { loadConfig } from '../config.js';
 import type { Cloud, Dependency, MigrationSpecInput } from '../spec.js';
-import { migrationFolder } from '../copy/filters.js';
+import { shadowReport } from '../migration-paths.js';
 import { LoadGenerator } from '../traffic/load.js';
 import { closeLocalDeps, createWorkers, localActivityDeps } from '../worker.js';
 import { ensureStack, LOCAL_ENDPOINTS } from './local-stack.js';
@@ -79,7 +79,7 @@ async function seedDataSet(store: ObjectStore, prefix: string, count: number): P
 /** The HTML report lives in the (emulated) target cloud; a copy on disk opens in a browser. */
 async function saveShadowReport(stores: StoreResolver, spec: MigrationSpecInput, name: string): Promise<string | undefined> {
   const target = { ...spec.target, prefix: spec.target.prefix ?? '' };
-  const key = migrationFolder(target, name, 'shadow/report.html');
+  const key = shadowReport(target, name, 'html');
   const body = await stores
     .store(target)
     .read(key)

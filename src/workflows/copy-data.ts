@@ -2,6 +2,7 @@ import { ActivityCancellationType, ApplicationFailure, continueAsNew, defineQuer
 import type { Activities } from '../activities/index.js';
 import type { CopyBatchResult, CopyObjectRef } from '../activities/copy.js';
 import type { MigrationSpec, StorageLocation } from '../spec.js';
+import { manifestFolder } from '../migration-paths.js';
 import { CLOUD_RETRY, taskQueueFor } from './definitions.js';
 
 export interface CopyDataInput {
@@ -275,8 +276,7 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
       { mismatches: p.mismatches, mismatchKeys: p.mismatchKeys },
     );
   }
-  const prefix = input.target.prefix && !input.target.prefix.endsWith('/') ? `${input.target.prefix}/` : input.target.prefix;
-  return { progress: p, manifestPrefix: `${prefix}.cloudshift/${input.migration}/manifest/` };
+  return { progress: p, manifestPrefix: manifestFolder(input.target, input.migration) };
 }
 
 function statusOf(state: CopyState, expected: CopyDataInput['expected']): CopyStatus {

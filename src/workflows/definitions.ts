@@ -37,6 +37,9 @@ export const approveSignal = defineSignal<[ApproveSignal]>('approve');
 export const rollbackSignal = defineSignal<[RollbackSignal]>('rollback');
 export const statusQuery = defineQuery<MigrationStatus>('status');
 
+/** `CloudshiftPhase` while a gate waits, so the UI lists every migration waiting for someone. */
+export const AWAITING_APPROVAL = 'awaitingApproval';
+
 export const phaseSearchAttribute = defineSearchAttributeKey('CloudshiftPhase', SearchAttributeType.KEYWORD);
 export const sourceSearchAttribute = defineSearchAttributeKey('CloudshiftSource', SearchAttributeType.KEYWORD);
 export const targetSearchAttribute = defineSearchAttributeKey('CloudshiftTarget', SearchAttributeType.KEYWORD);

@@ -1,0 +1,51 @@
+/**
+ * The shadow phase: the model as stored in each cloud over the holdout as stored there, both
+ * sides at once, then the comparison and its gate (src/compare/report.ts decides; the verdict is
+ * read here through a parser that cannot throw).
+ */
+import type { ShadowInferenceInput } from '../../activities/shadow.js';
+import type { MigrationRun } from '../run.js';
+import { RollbackRequested } from '../run.js';
+import { readShadowVerdict } from '../verdict.js';
+import { targetModelPath, type Workload } from './stand-up-target.js';
+
+export async function shadow(run: MigrationRun, workload: Workload): Promise<void> {
+  const { spec, status, migration } = run;
+  run.enter('shadow', `${workload.holdout.path} through the model on both clouds`);
+  const modelPaths = [workload.model.path, targetModelPath(workload)];
+  const checksums = await run.untilRollback(() => run.target.modelChecksums({ migration, source: spec.source, target: spec.target, modelPaths }));
+  const expected = { source: checksums[modelPaths[0]!]!, target: checksums[modelPaths[1]!]! };
+  const side = (which: 'source' | 'target'): ShadowInferenceInput => ({
+    migration,
+    side: which,
+    location: spec[which],
+    predictionsLocation: spec.target,
+    workload: which === 'target' ? { ...workload, model: { path: targetModelPath(workload) } } : workload,
+    executionProvider: spec.shadow.executionProvider,
+    batchSize: spec.shadow.batchSize,
+    expectedModelSha256: expected[which],
+    // Both sides: either side's jitter can be mistaken for drift. A sample of rows bounds it.
+    measureNoise: true,
+  });
+  const [sourceRun, targetRun] = await run.untilRollback(() => Promise.all([run.source.runShadowInference(side('source')), run.target.runShadowInference(side('target'))]));
+  const { location: _s, predictionsLocation: _sp, ...sourceSummary } = sourceRun;
+  const { location: _t, predictionsLocation: _tp, ...targetSummary } = targetRun;
+  status.shadow = { sides: { source: sourceSummary, target: targetSummary } };
+  const verdict = await run.untilRollback(() =>
+    run.comparison.compareShadow({ migration, task: workload.holdout.task, source: sourceRun, target: targetRun, shadow: spec.shadow }),
+  );
+  status.shadow.verdict = verdict;
+  const read = readShadowVerdict(verdict);
+  if (read.kind === 'failed') {
+    throw new RollbackRequested(`the shadow gate failed: ${read.failures.join(', ')}; report ${read.reportHtml}`, 'failedCheck');
+  }
+  if (read.kind === 'inconclusive') {
+    const why = `the shadow gate is inconclusive: ${read.inconclusive.join('; ') || 'the holdout cannot resolve the tolerance'}`;
+    if (spec.shadow.onInconclusive === 'fail') throw new RollbackRequested(`${why} (shadow.onInconclusive is fail); report ${read.reportHtml}`, 'failedCheck');
+    if (spec.shadow.onInconclusive === 'approve') await run.gate('shadow', `an approve (phase shadow): ${why}`, read.reportHtml);
+    run.record('shadow').detail = `${why}; ${spec.shadow.onInconclusive === 'pass' ? 'passed on, as shadow.onInconclusive says' : 'approved'}`;
+  } else if (spec.approval.afterShadow === 'manual') {
+    await run.gate('shadow', 'an approve (phase shadow) after reviewing the shadow report', read.reportHtml);
+  }
+  run.leave('shadow', 'succeeded', `${read.rows} rows ${read.kind === 'passed' ? 'within tolerance' : 'inconclusive'}; report ${read.reportHtml}`);
+}

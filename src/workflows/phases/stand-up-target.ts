@@ -1,0 +1,62 @@
+/**
+ * The stand-up phase: the target container, then (with a workload) the model copied ahead of the
+ * data and an endpoint on each side serving it from its own cloud's storage.
+ */
+import type { MigrationSpec } from '../../spec.js';
+import type { MigrationRun } from '../run.js';
+
+export type Workload = NonNullable<MigrationSpec['workload']>;
+
+/** Objects the rollback clean-up deletes per activity call. */
+const CLEAN_UP_PAGE = 1000;
+
+export const targetModelPath = (workload: Workload) => workload.model.targetPath ?? workload.model.path;
+
+/** Returns the workload whose endpoints now serve, or undefined (none in the spec, or a dry run). */
+export async function standUpTarget(run: MigrationRun): Promise<Workload | undefined> {
+  const { spec, status, migration } = run;
+  run.enter('standUpTarget', `${spec.target.cloud}:${spec.target.bucket}`);
+  await run.untilRollback(() => run.target.ensureTargetContainer({ target: spec.target, source: spec.source }));
+  // The container itself stays on rollback: it may hold other data, and keeping it loses nothing.
+  if (spec.teardown.deleteTargetDataOnRollback) {
+    run.saga.push({ phase: 'standUpTarget', what: `delete what the migration wrote under ${spec.target.bucket}/${spec.target.prefix}`, undo: () => deleteMigratedTargetData(run) });
+  }
+  // A dry run writes nothing, so it stands up no endpoint either.
+  const workload = spec.copy.dryRun ? undefined : spec.workload;
+  if (workload) {
+    // The model goes first, so the target endpoint loads it from target storage; the copy
+    // phase then finds it in place and skips it.
+    const model = await run.untilRollback(() => run.source.describeSourceObject({ source: spec.source, relativeKey: targetModelPath(workload) }));
+    await run.untilRollback(() => run.target.copyBatch({ migration, source: spec.source, target: spec.target, objects: [model], concurrency: 1, partSizeMiB: spec.copy.partSizeMiB }));
+    const endpoint = (side: 'source' | 'target') => ({
+      migration,
+      side,
+      location: spec[side],
+      modelPath: side === 'target' ? targetModelPath(workload) : workload.model.path,
+      executionProvider: spec.shadow.executionProvider,
+      verifyRecordedChecksum: side === 'target',
+    });
+    // The source's endpoint is the one serving today (the local deployer starts it if need be).
+    const sourceEndpoint = await run.untilRollback(() => run.source.deployEndpoint(endpoint('source')));
+    run.saga.push({ phase: 'standUpTarget', what: 'stop the target endpoint', undo: () => run.target.stopEndpoint({ migration, side: 'target' }) });
+    run.record('standUpTarget').detail = `deploying the target endpoint (source endpoint ${sourceEndpoint.url})`;
+    const targetEndpoint = await run.untilRollback(() => run.target.deployEndpoint(endpoint('target')));
+    status.endpoints = { source: sourceEndpoint.url, target: targetEndpoint.url };
+  }
+  run.leave(
+    'standUpTarget',
+    'succeeded',
+    workload ? `container ready; target endpoint ${status.endpoints!.target} serving the copied model` : 'container ready; no endpoint (no workload in the spec, or a dry run)',
+  );
+  return workload;
+}
+
+/** The rollback clean-up: what this migration wrote under the target prefix, page by page. */
+async function deleteMigratedTargetData(run: MigrationRun): Promise<void> {
+  const { spec, migration } = run;
+  let cursor: string | undefined;
+  do {
+    const page = await run.target.deleteMigratedTargetPage({ migration, source: spec.source, target: spec.target, cursor, pageSize: CLEAN_UP_PAGE, concurrency: spec.copy.concurrency });
+    cursor = page.cursor;
+  } while (cursor);
+}
