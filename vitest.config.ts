@@ -13,6 +13,16 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'workflow',
+          include: ['test/workflow/**/*.test.ts'],
+          // Temporal's time-skipping test server (installed by scripts/install.sh) with stub
+          // activities: the workflow's own logic, no stack needed.
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           // Starts (or reuses) the Temporal dev server and the storage emulators once.

@@ -11,7 +11,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
-import type { CopyBatchInput, CopyBatchResult, ListPageInput, ListPageResult, VerifyPageInput, VerifyPageResult } from '../src/activities/copy.js';
+import type { CopyBatchInput, CopyBatchResult, ListPageInput, ListPageResult, VerifyPageInput, VerifyPageResult } from '../src/activities/copy-data.js';
 import { loadConfig } from '../src/config.js';
 import { ensureStack } from '../src/dev/local-stack.js';
 import { parseSpec } from '../src/spec.js';

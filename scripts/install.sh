@@ -54,4 +54,28 @@ go_install() {
 go_install fake-gcs-server "$FAKE_GCS_MODULE"
 go_install minio "$MINIO_MODULE"
 
-log "ready: temporal $("$VENV/bin/temporal" --version | head -1 | cut -d' ' -f3), minio, fake-gcs-server, azurite, rclone"
+# The time-skipping test server for the workflow tests (test/workflow): Temporal's own Java test
+# server from Maven Central, run by the machine's Java. The SDK's download of it cannot reach its
+# host here; it takes an existing executable's path instead, and calls it with a port.
+TEST_SERVER_VERSION=1.31.0
+TEST_SERVER_DIR=$STATE/temporal-test-server
+if ! stamp_ok test-server "$TEST_SERVER_VERSION" || [ ! -x "$TEST_SERVER_DIR/temporal-test-server" ]; then
+  log "temporal-test-server $TEST_SERVER_VERSION (Maven Central)"
+  mkdir -p "$TEST_SERVER_DIR"
+  cat > "$TEST_SERVER_DIR/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
+  <groupId>cloudshift</groupId><artifactId>temporal-test-server</artifactId><version>1</version>
+  <dependencies><dependency><groupId>io.temporal</groupId><artifactId>temporal-test-server</artifactId><version>$TEST_SERVER_VERSION</version></dependency></dependencies>
+</project>
+POM
+  mvn -q -B -f "$TEST_SERVER_DIR/pom.xml" dependency:copy-dependencies -DoutputDirectory="$PWD/$TEST_SERVER_DIR/lib"
+  cat > "$TEST_SERVER_DIR/temporal-test-server" <<'RUN'
+#!/usr/bin/env bash
+# Temporal's time-skipping test server: `temporal-test-server <port>`.
+exec java -cp "$(dirname "$0")/lib/*" io.temporal.testserver.TestServer "$@"
+RUN
+  chmod +x "$TEST_SERVER_DIR/temporal-test-server"
+  stamp_set test-server "$TEST_SERVER_VERSION"
+fi
+
+log "ready: temporal $("$VENV/bin/temporal" --version | head -1 | cut -d' ' -f3), minio, fake-gcs-server, azurite, rclone, temporal-test-server $TEST_SERVER_VERSION"

@@ -1,6 +1,16 @@
+/**
+ * The audit's activities: the source's inventory and read throughput (on the source's queue), and
+ * the report that classifies the deployment and prices the move (on the control queue).
+ */
+import { activityInfo, heartbeat } from '@temporalio/activity';
 import { readFileSync } from 'node:fs';
+import { type InventoryProgress, measureThroughput, takeInventory } from '../audit/inventory.js';
+import type { StoreResolver } from '../clouds/profiles.js';
+import type { StorageLocation } from '../spec.js';
+import type { SourceInventory } from '../workflows/status.js';
+import { asActivity } from './failures.js';
 import { priceTableSchema, type PriceTable } from '../audit/egress.js';
-import { type AuditInput, type AuditReport, buildAuditReport } from '../audit/report.js';
+import { type AuditInput, type AuditReport, buildAuditReport, type ThroughputMeasurement } from '../audit/report.js';
 
 export const DEFAULT_PRICE_TABLE = new URL('../audit/egress-prices.json', import.meta.url);
 
@@ -13,13 +23,48 @@ export function loadPriceTable(path: string | URL = DEFAULT_PRICE_TABLE): PriceT
 }
 
 export interface AuditDeps {
+  stores: StoreResolver;
+  /** Objects listed per page. @default 1000 */
+  pageSize?: number;
   /** @default the table in src/audit/egress-prices.json */
   prices?: PriceTable;
+}
+
+export interface MeasureInput {
+  location: StorageLocation;
+  /** Objects to sample, largest first (the inventory's largest). */
+  objects: { key: string; storageClass?: string }[];
+  sampleMiB: number;
+  streams: number;
 }
 
 export function createAuditActivities(deps: AuditDeps) {
   const prices = () => deps.prices ?? loadPriceTable();
   return {
+    /**
+     * Counts the objects and bytes under the source prefix, page by page. Heartbeats its cursor
+     * with the running totals, so a retry after a worker dies resumes where the last page ended.
+     */
+    async inventorySource({ location }: { location: StorageLocation }): Promise<SourceInventory> {
+      return asActivity(() =>
+        takeInventory(deps.stores.store(location), location.prefix, {
+          pageSize: deps.pageSize,
+          resume: activityInfo().heartbeatDetails as InventoryProgress | undefined,
+          onPage: (progress) => heartbeat(progress),
+        }),
+      );
+    },
+
+    /** Measures read throughput at the source, for the audit's copy-time estimate. */
+    async measureSourceThroughput(input: MeasureInput): Promise<ThroughputMeasurement> {
+      return asActivity(() =>
+        measureThroughput(deps.stores.store(input.location), input.objects, {
+          sampleBytes: input.sampleMiB * 1024 * 1024,
+          streams: input.streams,
+        }),
+      );
+    },
+
     /** Classifies the deployment and prices the move; runs on the control queue. */
     async auditReport(input: Omit<AuditInput, 'prices'>): Promise<AuditReport> {
       return buildAuditReport({ ...input, prices: prices() });

@@ -1,21 +1,24 @@
+/**
+ * Every activity, one module per phase (audit, stand-up-target, copy-data, shadow, canary,
+ * teardown), built by one factory over their dependencies; tests pass their own.
+ */
 import { type AuditDeps, createAuditActivities } from './audit.js';
-import { type CopyDeps, createCopyActivities } from './copy.js';
-import { createEndpointActivities, type EndpointDeps } from './endpoints.js';
-import { createInventoryActivities, type InventoryDeps } from './inventory.js';
+import { type CanaryDeps, createCanaryActivities } from './canary.js';
+import { type CopyDeps, createCopyDataActivities } from './copy-data.js';
 import { createShadowActivities, type ShadowDeps } from './shadow.js';
-import { createTrafficActivities, type TrafficDeps } from './traffic.js';
+import { createStandUpTargetActivities, type StandUpTargetDeps } from './stand-up-target.js';
+import { createTeardownActivities, type TeardownDeps } from './teardown.js';
 
-export type ActivityDeps = InventoryDeps & AuditDeps & CopyDeps & ShadowDeps & EndpointDeps & TrafficDeps;
+export type ActivityDeps = AuditDeps & StandUpTargetDeps & CopyDeps & ShadowDeps & CanaryDeps & TeardownDeps;
 
-/** Every activity, built from its dependencies; tests pass their own. */
 export function createActivities(deps: ActivityDeps) {
   return {
-    ...createInventoryActivities(deps),
     ...createAuditActivities(deps),
-    ...createCopyActivities(deps),
+    ...createStandUpTargetActivities(deps),
+    ...createCopyDataActivities(deps),
     ...createShadowActivities(deps),
-    ...createEndpointActivities(deps),
-    ...createTrafficActivities(deps),
+    ...createCanaryActivities(deps),
+    ...createTeardownActivities(deps),
   };
 }
 

@@ -1,6 +1,6 @@
 import { ActivityCancellationType, ApplicationFailure, continueAsNew, defineQuery, defineSignal, getExternalWorkflowHandle, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { CopyBatchResult, CopyObjectRef } from '../activities/copy.js';
+import type { CopyBatchResult, CopyObjectRef } from '../activities/copy-data.js';
 import type { MigrationSpec, StorageLocation } from '../spec.js';
 import { manifestFolder } from '../migration-paths.js';
 import { CLOUD_RETRY, taskQueueFor } from './definitions.js';

@@ -22,6 +22,7 @@ import { shadow } from './phases/shadow.js';
 import { standUpTarget } from './phases/stand-up-target.js';
 import { teardown } from './phases/teardown.js';
 import { MigrationRun, RollbackRequested } from './run.js';
+import { failureMessage } from './saga.js';
 import { type MigrationStatus, PHASES, type PhaseRecord } from './status.js';
 
 export { AWAITING_APPROVAL } from './definitions.js';
@@ -108,7 +109,7 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
     return { name: migration, outcome: 'completed', status };
   } catch (error) {
     const rolledBack = error instanceof RollbackRequested;
-    const reason = rolledBack ? error.reason : error instanceof Error ? error.message : String(error);
+    const reason = rolledBack ? error.reason : failureMessage(error);
     if (gates.pointOfNoReturn) {
       // Past the point of no return there is nothing to undo: say so where an operator looks.
       if (patched(FAILURE_AFTER_NO_RETURN_PATCH)) {

@@ -6,6 +6,20 @@
 import { CancellationScope } from '@temporalio/workflow';
 import type { Phase } from './status.js';
 
+/**
+ * A failure as an operator needs it: every distinct message down its causes ("Activity task
+ * failed" alone says nothing; its cause says which object and why).
+ */
+export function failureMessage(error: unknown): string {
+  const messages: string[] = [];
+  for (let e: unknown = error; e !== undefined && messages.length < 5; e = e instanceof Error ? e.cause : undefined) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (message && !messages.includes(message)) messages.push(message);
+    if (!(e instanceof Error)) break;
+  }
+  return messages.join(': ');
+}
+
 export interface Compensation {
   phase: Phase;
   what: string;
@@ -34,7 +48,7 @@ export class Saga {
           await c.undo();
           onOutcome({ phase: c.phase, what: c.what, outcome: 'done' });
         } catch (error) {
-          onOutcome({ phase: c.phase, what: c.what, outcome: 'failed', error: error instanceof Error ? error.message : String(error) });
+          onOutcome({ phase: c.phase, what: c.what, outcome: 'failed', error: failureMessage(error) });
         }
       }
     });

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ListPageResult } from '../../src/activities/copy.js';
+import type { ListPageResult } from '../../src/activities/copy-data.js';
 import { createActivities } from '../../src/activities/index.js';
 import type { ObjectStore } from '../../src/clouds/object-store.js';
 import { parseSpec, type Cloud, type StorageLocation } from '../../src/spec.js';

@@ -1,7 +1,7 @@
 /** Locations compared as the places they are, whatever the profiles are called. */
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
-import { assertApart } from '../../src/activities/copy.js';
+import { assertApart } from '../../src/activities/object-access.js';
 import { StoreResolver } from '../../src/clouds/profiles.js';
 import type { StorageLocation } from '../../src/spec.js';
 

@@ -1,9 +1,10 @@
+/** The canary activities: the gateway between the two endpoints, its weights, and each step's window and analysis. */
 import { type CanaryAnalysis, analyseCanary } from '../traffic/analysis.js';
 import type { Route } from '../traffic/gateway.js';
 import type { GatewayInfo, TrafficRouter } from '../traffic/router.js';
 import type { MigrationSpec } from '../spec.js';
 
-export interface TrafficDeps {
+export interface CanaryDeps {
   router: TrafficRouter;
 }
 
@@ -15,7 +16,7 @@ export interface SetWeightsInput {
   revision: number;
 }
 
-export function createTrafficActivities(deps: TrafficDeps) {
+export function createCanaryActivities(deps: CanaryDeps) {
   return {
     /** The migration's gateway between the two endpoints, all traffic on the source at first. */
     async ensureGateway(input: { migration: string; source: string; target: string }): Promise<GatewayInfo> {

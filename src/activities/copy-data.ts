@@ -1,17 +1,41 @@
+/**
+ * The copy phase's activities: list the source page by page, copy batches (the target pulls),
+ * prune what the source no longer has (catch-up, this migration's copies only), verify and write
+ * the manifest. The workflow side is src/workflows/copy-data.ts.
+ */
 import { Context, activityInfo, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Readable } from 'node:stream';
 import { StoreError } from '../clouds/errors.js';
-import { MIGRATION_METADATA_KEY, type ObjectInfo, type ObjectStore, SOURCE_VERSION_METADATA_KEY } from '../clouds/object-store.js';
+import { MIGRATION_METADATA_KEY, type ObjectInfo, SOURCE_VERSION_METADATA_KEY } from '../clouds/object-store.js';
 import type { StoreResolver } from '../clouds/profiles.js';
 import { hashingTap } from '../clouds/streaming.js';
 import { ChecksumRecords } from '../copy/checksum-records.js';
 import { keyFilter, relativeTo } from '../copy/filters.js';
-import { manifestPart, migrationFolder } from '../migration-paths.js';
 import { Bandwidth } from '../copy/throttle.js';
 import { DEFAULT_LARGE_OBJECTS_AT_ONCE, TransferSlots } from '../copy/transfer-slots.js';
-import { describeLocation, keyIn, locationOverlap, type StorageLocation } from '../spec.js';
+import { manifestPart } from '../migration-paths.js';
+import { keyIn, type StorageLocation } from '../spec.js';
 import { asActivity } from './failures.js';
+import {
+  assertApart,
+  type Filters,
+  forEachLimited,
+  headIfExists,
+  isNotFound,
+  listedTargets,
+  MAX_REPORTED_KEYS,
+  MiB,
+  sourcePageWithTargets,
+  storedAt,
+  storeOf,
+  targetKeyOf,
+  undefinedIfNotFound,
+  versionOf,
+  withLocation,
+} from './object-access.js';
+
+export type { Filters } from './object-access.js';
 
 export interface CopyDeps {
   stores: StoreResolver;
@@ -24,11 +48,6 @@ export interface CopyObjectRef {
   key: string;
   size: number;
   version: string;
-}
-
-export interface Filters {
-  include: string[];
-  exclude: string[];
 }
 
 export interface ListPageInput extends Filters {
@@ -78,17 +97,6 @@ export interface PagePassInput extends Filters {
   concurrency: number;
 }
 
-export interface RetirePageInput extends PagePassInput {
-  migration: string;
-}
-
-export interface RetirePageResult {
-  deleted: number;
-  kept: number;
-  keptKeys: string[];
-  cursor?: string;
-}
-
 export interface PruneInput extends PagePassInput {
   /** Only objects this migration copied are pruned. */
   migration: string;
@@ -117,151 +125,15 @@ interface BatchProgress {
   result: CopyBatchResult;
 }
 
-const MAX_REPORTED_KEYS = 20;
-const MiB = 1024 * 1024;
-
-const versionOf = (o: { version?: string; checksums: { etag?: string }; size: number; lastModified?: string }): string =>
-  o.version ?? o.checksums.etag ?? `${o.size}-${o.lastModified ?? ''}`;
-
-/** Runs `work` over items with at most `limit` at once; stops starting new ones after a failure. */
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-      while (!failed && next < items.length) {
-        const index = next++;
-        try {
-          await work(items[index]!, index);
-        } catch (error) {
-          failed = true;
-          throw error;
-        }
-      }
-    }),
-  );
-}
-
-function targetKeyOf(source: StorageLocation, target: StorageLocation, key: string): string {
-  return keyIn(target, relativeTo(source.prefix, key)).replace(/^\//, '');
-}
-
-/** Says which profile and bucket an access problem is about, so the operator knows where to look. */
-/**
- * Every activity that writes to or deletes from a target checks first that it lies apart from the
- * source. The spec refuses overlapping locations, so this holds unless a caller skipped the spec
- * (or an older workflow passes an input it would refuse); then nothing is touched.
- */
-export function assertApart(source: StorageLocation, target: StorageLocation, operation: string, stores?: StoreResolver): void {
-  const overlap = locationOverlap(source, target) ?? (stores ? canonicalOverlap(stores, source, target) : undefined);
-  if (overlap) {
-    throw ApplicationFailure.nonRetryable(
-      `refused to ${operation}: the target ${describeLocation(target)} ${overlap} ${describeLocation(source)}, so it could write into or delete source data. Nothing was touched; give the migration a target apart from its source.`,
-      'InvalidLocations',
-    );
-  }
-}
-
-/** The overlap of two locations as the worker resolves them (see StoreResolver.canonical). */
-function canonicalOverlap(stores: StoreResolver, source: StorageLocation, target: StorageLocation): string | undefined {
-  const a = stores.canonical(source);
-  const b = stores.canonical(target);
-  if (a.service !== b.service) return undefined;
-  if (a.path === b.path) return 'is, through its profile, the same place as the source';
-  if (b.path.startsWith(a.path)) return 'lies, through its profile, inside the source';
-  if (a.path.startsWith(b.path)) return 'holds, through its profile, the source';
-  return undefined;
-}
-
-function withLocation<T>(location: StorageLocation, work: () => Promise<T>): () => Promise<T> {
-  return async () => {
-    try {
-      return await work();
-    } catch (error) {
-      if (error instanceof StoreError && error.kind === 'AccessDenied') {
-        throw ApplicationFailure.nonRetryable(`${error.message} (profile "${location.profile}", bucket "${location.bucket}")`, 'AccessDenied');
-      }
-      throw error;
-    }
-  };
-}
-
-const isNotFound = (error: unknown) => error instanceof StoreError && error.kind === 'NotFound';
-
-/** For `.catch`: a missing object becomes undefined, anything else still throws. */
-function undefinedIfNotFound(error: unknown): undefined {
-  if (isNotFound(error)) return undefined;
-  throw error;
-}
-
-const headIfExists = (store: ObjectStore, key: string): Promise<ObjectInfo | undefined> => store.head(key).catch(undefinedIfNotFound);
-
-/**
- * What the target holds at `key`: absent if the listing of the range lacks it, the listing's entry
- * where it carries cloudshift's metadata (GCS, Azure), a head otherwise (S3, filesystem); with the
- * SHA-256 from the checksum record where the object could not carry it.
- */
-async function storedAt(target: ObjectStore, records: ChecksumRecords, listing: Map<string, ObjectInfo> | undefined, key: string): Promise<ObjectInfo | undefined> {
-  const listed = listing?.get(key);
-  if (listing && !listed) return undefined;
-  const info = listed?.metadata?.[SOURCE_VERSION_METADATA_KEY] ? listed : await headIfExists(target, key);
-  return info && records.resolve(info);
-}
-
-const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
-
-function commonPrefix(a: string, b: string): string {
-  let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  return a.slice(0, i);
-}
-
-/**
- * What the target holds of these keys, from a listing of their common prefix: a request per
- * thousand keys instead of a head per key (GCS and Azure listings even carry the metadata).
- * Undefined when that prefix holds too much else to list cheaply.
- */
-async function listedTargets(target: ObjectStore, keys: readonly string[], maxPages = 4): Promise<Map<string, ObjectInfo> | undefined> {
-  if (keys.length === 0) return new Map();
-  const sorted = [...keys].sort(byteOrder);
-  const last = sorted.at(-1)!;
-  const prefix = commonPrefix(sorted[0]!, last);
-  const found = new Map<string, ObjectInfo>();
-  let cursor: string | undefined;
-  for (let pages = 0; pages < maxPages; pages++) {
-    const page = await target.list(prefix, { cursor, pageSize: 1000 });
-    for (const o of page.objects) found.set(o.key, o);
-    const lastListed = page.objects.at(-1)?.key;
-    if (!page.cursor || (lastListed !== undefined && byteOrder(lastListed, last) >= 0)) return found;
-    cursor = page.cursor;
-  }
-  return undefined;
-}
-
-export function createCopyActivities(deps: CopyDeps) {
-  const storeOf = (location: StorageLocation, partSizeMiB?: number): ObjectStore =>
-    deps.stores.store(location, partSizeMiB ? { partSizeBytes: partSizeMiB * MiB } : undefined);
+export function createCopyDataActivities(deps: CopyDeps) {
   const largeTransfers = new TransferSlots(deps.largeObjectsAtOnce ?? DEFAULT_LARGE_OBJECTS_AT_ONCE);
-
-  /** One page of the source that the filters accept, and what the target holds of it. */
-  const sourcePageWithTargets = async (input: Filters & { migration: string; source: StorageLocation; target: StorageLocation; cursor?: string; pageSize: number }) => {
-    const source = storeOf(input.source);
-    const target = storeOf(input.target);
-    const records = new ChecksumRecords(target, input.target, input.migration);
-    const accept = keyFilter(input.include, input.exclude);
-    const page = await source.list(input.source.prefix, { cursor: input.cursor, pageSize: input.pageSize });
-    const objects = page.objects.filter((o) => accept(relativeTo(input.source.prefix, o.key)));
-    const listed = await listedTargets(target, objects.map((o) => targetKeyOf(input.source, input.target, o.key)));
-    return { source, target, records, objects, listed, cursor: page.cursor };
-  };
-
   return {
     /** One page of the source listing, filtered; runs on the source cloud's queue. */
     async listSourcePage(input: ListPageInput): Promise<ListPageResult> {
       return asActivity(
         withLocation(input.source, async () => {
           const accept = keyFilter(input.include, input.exclude);
-          const page = await storeOf(input.source).list(input.source.prefix, { cursor: input.cursor, pageSize: input.pageSize });
+          const page = await storeOf(deps.stores, input.source).list(input.source.prefix, { cursor: input.cursor, pageSize: input.pageSize });
           return {
             objects: page.objects
               .filter((o) => accept(relativeTo(input.source.prefix, o.key)))
@@ -271,6 +143,7 @@ export function createCopyActivities(deps: CopyDeps) {
         }),
       );
     },
+
 
     /**
      * Copies a batch, streaming each object from source to target; runs on the target cloud's
@@ -282,8 +155,8 @@ export function createCopyActivities(deps: CopyDeps) {
       assertApart(input.source, input.target, 'copy', deps.stores);
       return asActivity(
         withLocation(input.target, async () => {
-          const source = storeOf(input.source);
-          const target = storeOf(input.target, input.partSizeMiB);
+          const source = storeOf(deps.stores, input.source);
+          const target = storeOf(deps.stores, input.target, input.partSizeMiB);
           const records = new ChecksumRecords(target, input.target, input.migration);
           const resumed = activityInfo().heartbeatDetails as BatchProgress | undefined;
           const done = new Set(resumed?.done ?? []);
@@ -373,13 +246,14 @@ export function createCopyActivities(deps: CopyDeps) {
       );
     },
 
+
     /** Catch-up sync: deletes target objects whose source is gone, under the prefix only. */
     async pruneTargetPage(input: PruneInput): Promise<{ deleted: string[]; deletedCount: number; cursor?: string }> {
       assertApart(input.source, input.target, 'prune the target', deps.stores);
       return asActivity(
         withLocation(input.target, async () => {
-          const source = storeOf(input.source);
-          const target = storeOf(input.target);
+          const source = storeOf(deps.stores, input.source);
+          const target = storeOf(deps.stores, input.target);
           const accept = keyFilter(input.include, input.exclude);
           const page = await target.list(input.target.prefix, { cursor: input.cursor, pageSize: input.pageSize });
           const deleted: string[] = [];
@@ -409,6 +283,7 @@ export function createCopyActivities(deps: CopyDeps) {
       );
     },
 
+
     /**
      * Verifies one page of the source against the target, object by object: present, same size,
      * copied from the current source version, SHA-256 recorded (and, in full mode, recomputed from
@@ -417,7 +292,7 @@ export function createCopyActivities(deps: CopyDeps) {
     async verifyPage(input: VerifyPageInput): Promise<VerifyPageResult> {
       return asActivity(
         withLocation(input.target, async () => {
-          const { target, records, objects, listed, cursor } = await sourcePageWithTargets(input);
+          const { target, records, objects, listed, cursor } = await sourcePageWithTargets(deps.stores, input);
           const lines: string[] = new Array(objects.length);
           const result: VerifyPageResult = { objects: 0, bytes: 0, mismatches: 0, mismatchKeys: [], cursor };
           const mismatch = (key: string, why: string, index: number) => {
@@ -452,86 +327,16 @@ export function createCopyActivities(deps: CopyDeps) {
       );
     },
 
-    /**
-     * Teardown, when the spec asks for it: deletes one page of source objects, each only if the
-     * target holds a verified copy of that very version (size, source version, recorded SHA-256).
-     * Whatever does not verify is kept and reported.
-     */
-    async deleteVerifiedSourcePage(input: RetirePageInput): Promise<RetirePageResult> {
-      assertApart(input.source, input.target, 'retire the source', deps.stores);
-      return asActivity(
-        withLocation(input.source, async () => {
-          const { source, target, records, objects, listed, cursor } = await sourcePageWithTargets(input);
-          const result: RetirePageResult = { deleted: 0, kept: 0, keptKeys: [], cursor };
-          await forEachLimited(objects, input.concurrency, async (o) => {
-            const stored = await storedAt(target, records, listed, targetKeyOf(input.source, input.target, o.key));
-            const verified = stored && stored.size === o.size && stored.checksums.sha256 && stored.metadata?.[SOURCE_VERSION_METADATA_KEY] === versionOf(o);
-            if (!verified) {
-              result.kept++;
-              if (result.keptKeys.length < MAX_REPORTED_KEYS) result.keptKeys.push(o.key);
-              return;
-            }
-            await source.delete(o.key);
-            result.deleted++;
-          });
-          heartbeat(result);
-          return result;
-        }),
-      );
-    },
-
-    /**
-     * Rollback, when the spec asks for it: deletes one page of what this migration wrote under the
-     * target prefix (objects marked with this migration's name, and its own folder); everything
-     * else — what was there before, other migrations' copies — is kept.
-     */
-    async deleteMigratedTargetPage(input: { migration: string; source?: StorageLocation; target: StorageLocation; cursor?: string; pageSize: number; concurrency: number }): Promise<RetirePageResult> {
-      if (input.source) assertApart(input.source, input.target, 'clean up the target', deps.stores);
-      return asActivity(
-        withLocation(input.target, async () => {
-          const target = storeOf(input.target);
-          const page = await target.list(input.target.prefix, { cursor: input.cursor, pageSize: input.pageSize });
-          const ownFolder = migrationFolder(input.target, input.migration, '');
-          const result: RetirePageResult = { deleted: 0, kept: 0, keptKeys: [], cursor: page.cursor };
-          await forEachLimited(page.objects, input.concurrency, async (o) => {
-            const ours = o.key.startsWith(ownFolder) || (o.metadata ?? (await headIfExists(target, o.key))?.metadata)?.[MIGRATION_METADATA_KEY] === input.migration;
-            if (!ours) {
-              result.kept++;
-              return;
-            }
-            await target.delete(o.key);
-            result.deleted++;
-          });
-          heartbeat(result);
-          return result;
-        }),
-      );
-    },
-
-    /** One source object as a copy batch takes it, named relative to the source prefix. */
-    async describeSourceObject({ source, relativeKey }: { source: StorageLocation; relativeKey: string }): Promise<CopyObjectRef> {
-      return asActivity(
-        withLocation(source, async () => {
-          const info = await storeOf(source).head(keyIn(source, relativeKey));
-          return { key: info.key, size: info.size, version: versionOf(info) };
-        }),
-      );
-    },
 
     /** Whether the target holds no object under its prefix (a missing bucket holds none). */
     async targetIsEmpty({ target }: { target: StorageLocation }): Promise<boolean> {
       return asActivity(
         withLocation(target, async () => {
-          const page = await storeOf(target).list(target.prefix, { pageSize: 1 }).catch(undefinedIfNotFound);
+          const page = await storeOf(deps.stores, target).list(target.prefix, { pageSize: 1 }).catch(undefinedIfNotFound);
           return !page || page.objects.length === 0;
         }),
       );
     },
 
-    /** The target bucket or container exists (standUpTarget). */
-    async ensureTargetContainer({ target, source }: { target: StorageLocation; source?: StorageLocation }): Promise<void> {
-      if (source) assertApart(source, target, 'stand up the target', deps.stores);
-      return asActivity(withLocation(target, () => storeOf(target).ensureContainer()));
-    },
   };
 }

@@ -1,11 +1,18 @@
+/**
+ * The stand-up activities: the target container (after checking it lies apart from the source),
+ * the model's description for its early copy (the copy itself is copy-data's copyBatch), and an
+ * endpoint on each side serving the model from its own cloud's storage.
+ */
 import type { StoreResolver } from '../clouds/profiles.js';
 import { ChecksumRecords } from '../copy/checksum-records.js';
 import type { Endpoint, EndpointDeployer } from '../endpoints/deployer.js';
 import { ModelChecksumMismatch } from '../inference/model.js';
 import { keyIn, type ExecutionProvider, type StorageLocation } from '../spec.js';
+import type { CopyObjectRef } from './copy-data.js';
 import { asActivity } from './failures.js';
+import { assertApart, storeOf, versionOf, withLocation } from './object-access.js';
 
-export interface EndpointDeps {
+export interface StandUpTargetDeps {
   stores: StoreResolver;
   deployer: EndpointDeployer;
 }
@@ -23,8 +30,25 @@ export interface DeployEndpointInput {
   verifyRecordedChecksum: boolean;
 }
 
-export function createEndpointActivities(deps: EndpointDeps) {
+export function createStandUpTargetActivities(deps: StandUpTargetDeps) {
   return {
+    /** The target bucket or container exists (standUpTarget). */
+    async ensureTargetContainer({ target, source }: { target: StorageLocation; source?: StorageLocation }): Promise<void> {
+      if (source) assertApart(source, target, 'stand up the target', deps.stores);
+      return asActivity(withLocation(target, () => storeOf(deps.stores, target).ensureContainer()));
+    },
+
+    /** One source object as a copy batch takes it, named relative to the source prefix. */
+    async describeSourceObject({ source, relativeKey }: { source: StorageLocation; relativeKey: string }): Promise<CopyObjectRef> {
+      return asActivity(
+        withLocation(source, async () => {
+          const info = await storeOf(deps.stores, source).head(keyIn(source, relativeKey));
+          return { key: info.key, size: info.size, version: versionOf(info) };
+        }),
+      );
+    },
+
+
     /** Serves the model as stored in one cloud; resolves once the endpoint is ready. Idempotent. */
     async deployEndpoint(input: DeployEndpointInput): Promise<Endpoint> {
       return asActivity(async () => {

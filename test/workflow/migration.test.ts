@@ -1,0 +1,199 @@
+/**
+ * The migration workflow's own logic, on Temporal's time-skipping test server with stub
+ * activities: saga order, a failing compensation, the dry run, a failure after the point of no
+ * return, gate timeouts without waiting, an approval for the wrong phase, a rollback racing a step.
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../src/dev/paths.js';
+import { WORKFLOWS_PATH } from '../../src/worker.js';
+import { approveSignal, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, SEARCH_ATTRIBUTE_NAMES, statusQuery, taskQueueFor } from '../../src/workflows/definitions.js';
+import type { MigrationResult } from '../../src/workflows/migration.js';
+import { type StubOptions, stubActivities } from './stub-activities.js';
+
+const TEST_SERVER = join(PROJECT_ROOT, '.stack/temporal-test-server/temporal-test-server');
+
+let env: TestWorkflowEnvironment;
+let workflowBundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
+
+beforeAll(async () => {
+  if (!existsSync(TEST_SERVER)) throw new Error(`${TEST_SERVER} is missing: bash scripts/install.sh installs it`);
+  const noop = () => {};
+  [env, workflowBundle] = await Promise.all([
+    TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: TEST_SERVER } } }),
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: console.error } }),
+  ]);
+  // The test server knows no custom search attributes until they are added, as the dev server's are at start.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: 'default',
+    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_NAMES.map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+  });
+}, 120_000);
+afterAll(async () => {
+  await env?.teardown();
+});
+
+let counter = 0;
+const spec = (overrides: Record<string, unknown> = {}) => ({
+  name: `wf-${process.pid}-${++counter}`,
+  source: { cloud: 'aws', profile: 'p', bucket: 'src-bucket', prefix: 'data/' },
+  target: { cloud: 'gcp', profile: 'p', bucket: 'dst-bucket', prefix: 'data/' },
+  workload: { model: { path: 'm.onnx' }, holdout: { path: 'h.csv', format: 'csv', features: ['a'], label: 'y', task: 'binary' } },
+  audit: { throughputMiBps: 10 },
+  canary: { steps: [50, 100], intervalSeconds: 60 },
+  approval: { beforeTeardown: 'auto' },
+  ...overrides,
+});
+
+/** Runs workers on the control, aws and gcp queues with the stubs until `work` settles. */
+async function withWorkers<T>(options: StubOptions, work: (calls: string[]) => Promise<T>): Promise<{ value: T; calls: string[] }> {
+  const { activities, calls } = stubActivities(options);
+  const workers = await Promise.all(
+    [CONTROL_TASK_QUEUE, taskQueueFor('aws'), taskQueueFor('gcp')].map((taskQueue) =>
+      // Heartbeats go out at once, so a cancellation reaches a running stub in a second, not a minute.
+      Worker.create({ connection: env.nativeConnection, taskQueue, activities, maxHeartbeatThrottleInterval: '200ms', ...(taskQueue === CONTROL_TASK_QUEUE ? { workflowBundle } : {}) }),
+    ),
+  );
+  const runs = workers.map((w) => w.run());
+  try {
+    return { value: await work(calls), calls };
+  } finally {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    await Promise.all(runs);
+  }
+}
+
+const start = (s: ReturnType<typeof spec>) => env.client.workflow.start(MIGRATION_WORKFLOW_TYPE, { taskQueue: CONTROL_TASK_QUEUE, workflowId: s.name, args: [s] });
+const compensations = (r: MigrationResult) => (r.status.compensations ?? []).map((c) => `${c.what}: ${c.outcome}`);
+
+describe('the migration workflow with stub activities', () => {
+  it('runs every phase in order and undoes nothing when it completes', async () => {
+    const { value: result, calls } = await withWorkers({}, async () => (await start(spec())).result() as Promise<MigrationResult>);
+    expect(result.outcome).toBe('completed');
+    expect(result.status.phases.map((p) => `${p.phase}:${p.state}`)).toEqual([
+      'validate:succeeded', 'audit:succeeded', 'standUpTarget:succeeded', 'copyData:succeeded', 'shadow:succeeded', 'canary:succeeded', 'teardown:succeeded',
+    ]);
+    expect(result.status.compensations).toBeUndefined();
+    expect(calls.indexOf('ensureTargetContainer')).toBeLessThan(calls.indexOf('deployEndpoint'));
+    expect(calls.filter((c) => c === 'setWeights')).toHaveLength(2);
+  });
+
+  const cleanUp = 'delete what the migration wrote under dst-bucket/data/: done';
+  it.each([
+    ['standUpTarget', { fail: { deployEndpoint: 2 } }, ['stop the target endpoint: done', cleanUp]],
+    ['copyData', { fail: { verifyPage: true } }, ['stop the target endpoint: done', cleanUp]],
+    ['shadow', { fail: { compareShadow: true } }, ['stop the target endpoint: done', cleanUp]],
+    ['canary', { fail: { openCanaryWindow: 2 } }, ['all traffic back to the source: done', 'stop the target endpoint: done', cleanUp]],
+  ] as const)('a failure in %s runs the compensations pushed so far, last first, and fails the migration', async (phase, options, expected) => {
+    const s = spec({ teardown: { deleteTargetDataOnRollback: true } });
+    const { value } = await withWorkers(options as StubOptions, async () => {
+      const handle = await start(s);
+      const error = await handle.result().then(() => undefined, (e: unknown) => e);
+      return { error, status: await handle.query(statusQuery) };
+    });
+    expect(value.error).toBeInstanceOf(WorkflowFailedError);
+    expect(value.status.state).toBe('failed');
+    expect(value.status.phases.find((p) => p.phase === phase)?.state).toBe('failed');
+    expect((value.status.compensations ?? []).map((c) => `${c.what}: ${c.outcome}`)).toEqual(expected);
+  });
+
+  it('runs every other compensation when one fails, and records the failure', async () => {
+    const { value: result } = await withWorkers(
+      { fail: { stopEndpoint: true }, override: { analyseCanaryWindow: async () => ({ passed: false, reasons: ['stub: errors'], window: { route: {} } }) as never } },
+      async () => (await start(spec({ teardown: { deleteTargetDataOnRollback: true } }))).result() as Promise<MigrationResult>,
+    );
+    expect(result.outcome).toBe('rolledBack');
+    expect(compensations(result)).toEqual(['all traffic back to the source: done', 'stop the target endpoint: failed', cleanUp]);
+    expect(result.status.compensations?.[1]?.error).toMatch(/stub: stopEndpoint failed/);
+    expect(result.status.phases.find((p) => p.phase === 'canary')?.state).toBe('failed');
+  });
+
+  it('a dry run plans, writes nothing and undoes nothing', async () => {
+    const { value: result, calls } = await withWorkers({}, async () =>
+      (await start(spec({ copy: { dryRun: true }, teardown: { deleteTargetDataOnRollback: true } }))).result() as Promise<MigrationResult>,
+    );
+    expect(result.outcome).toBe('completed');
+    expect(result.status.copy?.plan).toMatchObject({ objects: 3 });
+    expect(calls).not.toContain('copyBatch');
+    expect(calls).not.toContain('deleteMigratedTargetPage');
+    expect(calls).not.toContain('deployEndpoint');
+    expect(result.status.compensations).toBeUndefined();
+    expect(result.status.phases.filter((p) => p.state === 'skipped').map((p) => p.phase)).toEqual(['shadow', 'canary', 'teardown']);
+  });
+
+  it('a failure after the point of no return marks teardown failed, and undoes nothing', async () => {
+    const { value } = await withWorkers({ fail: { deleteVerifiedSourcePage: true } }, async () => {
+      const handle = await start(spec({ teardown: { deleteSourceData: true, deleteTargetDataOnRollback: true } }));
+      const error = await handle.result().then(() => undefined, (e: unknown) => e);
+      return { error, status: await handle.query(statusQuery) };
+    });
+    expect(value.error).toBeInstanceOf(WorkflowFailedError);
+    expect(value.status.state).toBe('failed');
+    expect(value.status.phases.find((p) => p.phase === 'teardown')).toMatchObject({ state: 'failed', detail: expect.stringMatching(/stub: deleteVerifiedSourcePage failed/) });
+    expect(value.status.compensations).toBeUndefined();
+  });
+
+  it('rolls back on a gate timeout of a day without waiting a day', async () => {
+    const started = Date.now();
+    const { value: result } = await withWorkers({}, async () =>
+      (await start(spec({ approval: { afterShadow: 'manual', beforeTeardown: 'auto', timeoutSeconds: 86_400, onTimeout: 'rollback' } }))).result() as Promise<MigrationResult>,
+    );
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(result.outcome).toBe('rolledBack');
+    expect(result.status.reason).toMatch(/no approval of shadow within 86400s/);
+    expect(result.status.decisions).toEqual([expect.objectContaining({ action: 'timeout', applied: true })]);
+    expect(compensations(result)).toEqual(['stop the target endpoint: done']);
+  });
+
+  it('ignores an approval for the wrong phase and goes on with the right one', async () => {
+    const { value: result } = await withWorkers({}, async () => {
+      const handle = await start(spec({ approval: { afterShadow: 'manual', beforeTeardown: 'auto' } }));
+      for (;;) {
+        const status = await handle.query(statusQuery);
+        if (status.pendingGate?.phase === 'shadow') break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await handle.signal(approveSignal, { by: 'bob', phase: 'teardown' });
+      await handle.signal(approveSignal, { by: 'alice', phase: 'shadow' });
+      return handle.result() as Promise<MigrationResult>;
+    });
+    expect(result.outcome).toBe('completed');
+    expect(result.status.decisions.map((d) => `${d.by}:${d.applied}`)).toEqual(['bob:false', 'alice:true']);
+    expect(result.status.decisions[0]?.note).toMatch(/waiting is shadow, not teardown/);
+  });
+
+  it('a rollback racing a running step waits for the step to stop before it compensates', async () => {
+    const { value: result, calls } = await withWorkers({ block: ['runShadowInference'] }, async () => {
+      const handle = await start(spec({ teardown: { deleteTargetDataOnRollback: true } }));
+      for (;;) {
+        const status = await handle.query(statusQuery);
+        if (status.phase === 'shadow') break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await handle.signal(rollbackSignal, { by: 'carol', reason: 'not now' });
+      return handle.result() as Promise<MigrationResult>;
+    });
+    expect(result.outcome).toBe('rolledBack');
+    expect(result.status.reason).toBe('rollback by carol: not now');
+    expect(result.status.phases.find((p) => p.phase === 'shadow')?.state).toBe('compensated');
+    // Both sides' inference stopped before the first compensation ran.
+    const firstUndo = calls.indexOf('stopEndpoint');
+    expect(calls.filter((c, i) => c === 'runShadowInference:stopped' && i < firstUndo)).toHaveLength(2);
+    expect(compensations(result)).toEqual(['stop the target endpoint: done', cleanUp]);
+  });
+
+  it('refuses a workflow id other than the spec’s name', async () => {
+    const s = spec();
+    const { value: error } = await withWorkers({}, async () =>
+      (await env.client.workflow.start(MIGRATION_WORKFLOW_TYPE, { taskQueue: CONTROL_TASK_QUEUE, workflowId: `${s.name}-typo`, args: [s] })).result().then(() => undefined, (e: unknown) => e),
+    );
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect((error as WorkflowFailedError).cause?.message).toMatch(/workflow id ".*-typo" is not the spec's name/);
+  });
+});
