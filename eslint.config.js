@@ -34,7 +34,11 @@ export default tseslint.config(
           paths: nodeBuiltins.map((name) => ({ name, message: 'workflow code must not use Node APIs; do it in an activity' })),
           patterns: [
             { group: ['@aws-sdk/*', '@google-cloud/*', '@azure/*', 'onnxruntime-node', 'undici'], message: 'workflow code must not call clouds or I/O; do it in an activity' },
-            { group: ['../activities/*', '../clouds/*', '../inference/*', '../traffic/*', '../endpoints/*'], allowTypeImports: true, message: 'import activities and I/O modules as types only' },
+            {
+              group: ['**/activities/*', '**/clouds/*', '**/inference/*', '**/traffic/*', '**/endpoints/*', '**/audit/*', '**/shadow/*', '**/compare/*', '**/http/*', '**/dev/*', '**/copy/*'],
+              allowTypeImports: true,
+              message: 'import activities and I/O modules as types only',
+            },
           ],
         },
       ],

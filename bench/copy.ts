@@ -22,7 +22,7 @@ import { promisify } from 'node:util';
 import { StoreResolver } from '../src/clouds/profiles.js';
 import { loadConfig } from '../src/config.js';
 import { ensureStack, LOCAL_ENDPOINTS } from '../src/dev/local-stack.js';
-import { STATE_DIR } from '../src/dev/paths.js';
+import { STATE_DIR } from '../src/paths.js';
 import { parseSpec } from '../src/spec.js';
 import type { CopyDataResult } from '../src/workflows/copy-data.js';
 import { CONTROL_TASK_QUEUE } from '../src/workflows/definitions.js';

@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { PROJECT_ROOT } from '../src/dev/paths.js';
+import { PROJECT_ROOT } from '../src/paths.js';
 import { ASSETS_DIR, holdoutRows } from '../src/dev/workload.js';
 import { startInferenceServer } from '../src/endpoints/server.js';
 import { Gateway } from '../src/traffic/gateway.js';

@@ -25,7 +25,7 @@ import { ASSETS_DIR, CLASSIFIER_FEATURES, holdoutRows, seedWorkload, workloadSpe
 import { npyHeader, parseNpyHeader } from '../src/inference/npy.js';
 import { predict } from '../src/inference/session.js';
 import { buildShadowReport } from '../src/compare/report.js';
-import { readPredictions } from '../src/shadow/predictions.js';
+import { readPredictions } from '../src/inference/predictions.js';
 import { runShadowSide } from '../src/shadow/run.js';
 
 const BATCH_SIZES = [1024, 4096, 16_384, 65_536];

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_LARGE_OBJECTS_AT_ONCE } from './copy/transfer-slots.js';
 import { loadProfilesFile, localStackProfiles, type Profile } from './clouds/profiles.js';
-import { PROJECT_ROOT } from './dev/paths.js';
+import { PROJECT_ROOT } from './paths.js';
 import { CLOUD_TASK_QUEUES, CONTROL_TASK_QUEUE } from './workflows/definitions.js';
 
 export const QUEUE_SELECTORS = ['control', 'aws', 'gcp', 'azure', 'onprem'] as const;

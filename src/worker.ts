@@ -10,7 +10,7 @@ import { createActivities, type ActivityDeps } from './activities/index.js';
 import { join } from 'node:path';
 import { StoreResolver } from './clouds/profiles.js';
 import { loadConfig, type QueueSelector, taskQueueOf } from './config.js';
-import { STATE_DIR } from './dev/paths.js';
+import { STATE_DIR } from './paths.js';
 import { type LocalDeployerOptions, LocalEndpointDeployer } from './endpoints/deployer.js';
 import { LocalTrafficRouter } from './traffic/router.js';
 

@@ -4,10 +4,9 @@
  */
 import { activityInfo, heartbeat } from '@temporalio/activity';
 import { readFileSync } from 'node:fs';
-import { type InventoryProgress, measureThroughput, takeInventory } from '../audit/inventory.js';
+import { type InventoryProgress, measureThroughput, type SourceInventory, takeInventory } from '../audit/inventory.js';
 import type { StoreResolver } from '../clouds/profiles.js';
 import type { StorageLocation } from '../spec.js';
-import type { SourceInventory } from '../workflows/status.js';
 import { asActivity } from './failures.js';
 import { priceTableSchema, type PriceTable } from '../audit/egress.js';
 import { type AuditInput, type AuditReport, buildAuditReport, type ThroughputMeasurement } from '../audit/report.js';

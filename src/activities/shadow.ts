@@ -5,7 +5,7 @@ import { manifestFolder, shadowPredictions, shadowReport } from '../migration-pa
 import type { Criterion, ShadowReport, ShadowVerdictKind } from '../compare/report.js';
 import { compareOffThread } from '../shadow/compare.js';
 import { findManifestEntries } from '../shadow/manifest.js';
-import { readPredictions } from '../shadow/predictions.js';
+import { readPredictions } from '../inference/predictions.js';
 import { runShadowSide, type ShadowSideResult, type Workload } from '../shadow/run.js';
 import { type ExecutionProvider, keyIn, type MigrationSpec, type StorageLocation } from '../spec.js';
 import { asActivity } from './failures.js';

@@ -1,9 +1,32 @@
 import { isCloudshiftKey } from '../migration-paths.js';
 import type { ObjectStore } from '../clouds/object-store.js';
-import type { SourceInventory } from '../workflows/status.js';
-import { isArchiveTier, type ThroughputMeasurement } from './report.js';
 
 const LARGEST_KEPT = 10;
+
+/** Tiers whose objects must be restored before anything can read them. */
+const ARCHIVE_TIER = /^(GLACIER|DEEP_ARCHIVE|ARCHIVE|Archive)$/;
+
+export const isArchiveTier = (storageClass: string | undefined): boolean => !!storageClass && ARCHIVE_TIER.test(storageClass);
+
+export interface ThroughputMeasurement {
+  /** Aggregate read throughput over parallel streams, MiB/s; 0 when the sample was too small to tell. */
+  mibPerSecond: number;
+  /** Mean latency of a metadata round trip, ms: the per-object cost for small objects. */
+  perObjectMs: number;
+  sampledBytes: number;
+  streams: number;
+}
+
+export interface SourceInventory {
+  /** The store as a URI plus the prefix inventoried. */
+  location: string;
+  objects: number;
+  bytes: number;
+  /** The biggest objects, largest first (bounded, for the report). */
+  largest: { key: string; size: number; storageClass?: string }[];
+  /** Object count and bytes per storage class or tier. */
+  byStorageClass: Record<string, { objects: number; bytes: number }>;
+}
 
 export interface InventoryProgress extends SourceInventory {
   /** Where the next page starts; absent once the listing is done. */

@@ -1,21 +1,9 @@
 import type { Cloud, Dependency } from '../spec.js';
-import type { SourceInventory } from '../workflows/status.js';
+import { isArchiveTier, type SourceInventory, type ThroughputMeasurement } from './inventory.js';
 import { classifyDependency, type DependencyFinding } from './dependencies.js';
 import { type EgressEstimate, estimateEgress, type PriceTable } from './egress.js';
 
-/** Tiers whose objects must be restored before anything can read them. */
-const ARCHIVE_TIER = /^(GLACIER|DEEP_ARCHIVE|ARCHIVE|Archive)$/;
-
-export const isArchiveTier = (storageClass: string | undefined): boolean => !!storageClass && ARCHIVE_TIER.test(storageClass);
-
-export interface ThroughputMeasurement {
-  /** Aggregate read throughput over parallel streams, MiB/s; 0 when the sample was too small to tell. */
-  mibPerSecond: number;
-  /** Mean latency of a metadata round trip, ms: the per-object cost for small objects. */
-  perObjectMs: number;
-  sampledBytes: number;
-  streams: number;
-}
+export { isArchiveTier, type ThroughputMeasurement } from './inventory.js';
 
 export interface CopyTimeEstimate {
   seconds: number;

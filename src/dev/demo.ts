@@ -21,7 +21,7 @@ import { shadowReport } from '../migration-paths.js';
 import { LoadGenerator } from '../traffic/load.js';
 import { closeLocalDeps, createWorkers, localActivityDeps } from '../worker.js';
 import { ensureStack, LOCAL_ENDPOINTS } from './local-stack.js';
-import { STATE_DIR } from './paths.js';
+import { STATE_DIR } from '../paths.js';
 import { holdoutRows, seedWorkload, WORKLOAD_TOLERANCES, workloadSpec } from './workload.js';
 
 export const LOCAL_PROFILE_OF: Record<Cloud, string> = { aws: 'local-s3', gcp: 'local-gcs', azure: 'local-azure', onprem: 'local-fs' };

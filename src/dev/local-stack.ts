@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/definitions.js';
-import { PROJECT_ROOT, STATE_DIR } from './paths.js';
+import { PROJECT_ROOT, STATE_DIR } from '../paths.js';
 
 export { PROJECT_ROOT, STATE_DIR };
 

@@ -7,7 +7,7 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ObjectStore } from '../clouds/object-store.js';
 import type { MigrationSpecInput } from '../spec.js';
-import { PROJECT_ROOT } from './paths.js';
+import { PROJECT_ROOT } from '../paths.js';
 
 export const ASSETS_DIR = join(PROJECT_ROOT, 'assets');
 export const CLASSIFIER_FEATURES = Array.from({ length: 30 }, (_, i) => `f${i}`);

@@ -7,8 +7,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type * as ort from 'onnxruntime-node';
 import { loadSession, predict } from '../inference/session.js';
 import type { ExecutionProvider } from '../spec.js';
-import { closeServer, HttpError, listen, readBody, sendJson, sendText } from '../traffic/http.js';
-import { Counter, Histogram, renderMetrics } from '../traffic/metrics.js';
+import { closeServer, HttpError, listen, readBody, sendJson, sendText } from '../http/http.js';
+import { Counter, Histogram, renderMetrics } from '../http/metrics.js';
 
 /** Faults a test or a game day injects into one endpoint. */
 export interface Faults {

@@ -8,7 +8,7 @@
  */
 import { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
-import { predictionRecords, predictionsHeader } from '../shadow/predictions.js';
+import { predictionRecords, predictionsHeader } from './predictions.js';
 import type { ExecutionProvider } from '../spec.js';
 import { type HoldoutSchema, readHoldout } from './holdout.js';
 import { onnxClassLabels } from './onnx-classes.js';

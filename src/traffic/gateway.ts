@@ -11,23 +11,12 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Pool } from 'undici';
 import { dirname } from 'node:path';
-import { closeServer, HttpError, listen, readBody, sendJson, sendText } from './http.js';
-import { Counter, Histogram, renderMetrics } from './metrics.js';
+import { closeServer, HttpError, listen, readBody, sendJson, sendText } from '../http/http.js';
+import { Counter, Histogram, renderMetrics } from '../http/metrics.js';
+import type { Route, RouteChange } from './route.js';
 import { type BackendWindow, type CanaryWindow, LatencyWindow } from './window.js';
 
-export interface Route {
-  /** Increases with every applied change; a change with a revision not above it is ignored. */
-  revision: number;
-  source: string;
-  target: string;
-  /** Share of requests answered by the target, 0–100. */
-  targetPercent: number;
-  /** Also send source-bound requests to the target, compare, and drop the target's answer. */
-  mirror: boolean;
-  updatedAt: string;
-}
-
-export type RouteChange = Partial<Omit<Route, 'updatedAt'>>;
+export type { Route, RouteChange } from './route.js';
 
 export interface GatewayOptions {
   /** Where the route is persisted. */

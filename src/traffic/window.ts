@@ -1,5 +1,5 @@
 /** What one canary interval saw of each backend, for the analysis between steps. */
-import type { Route } from './gateway.js';
+import type { Route } from './route.js';
 
 export interface BackendWindow {
   requests: number;

@@ -4,6 +4,9 @@ import type { CopyBatchResult, CopyObjectRef } from '../activities/copy-data.js'
 import type { MigrationSpec, StorageLocation } from '../spec.js';
 import { manifestFolder } from '../migration-paths.js';
 import { CLOUD_RETRY, taskQueueFor } from './definitions.js';
+import type { CopyDataResult, CopyProgress, CopyStage, CopyStatus } from './status.js';
+
+export type { CopyDataResult, CopyProgress, CopyStage, CopyStatus } from './status.js';
 
 export interface CopyDataInput {
   migration: string;
@@ -26,24 +29,7 @@ export interface CopyDataInput {
   state?: CopyState;
 }
 
-export type CopyStage = 'plan' | 'copy' | 'prune' | 'verify';
 
-export interface CopyProgress {
-  listedObjects: number;
-  listedBytes: number;
-  copiedObjects: number;
-  copiedBytes: number;
-  skippedObjects: number;
-  skippedBytes: number;
-  vanishedCount: number;
-  vanished: string[];
-  deletedCount: number;
-  deleted: string[];
-  verifiedObjects: number;
-  verifiedBytes: number;
-  mismatches: number;
-  mismatchKeys: string[];
-}
 
 export interface CopyState {
   stage: CopyStage;
@@ -58,23 +44,7 @@ export interface CopyState {
   targetEmptyAtStart?: boolean;
 }
 
-export interface CopyStatus {
-  stage: CopyStage;
-  runs: number;
-  progress: CopyProgress;
-  expected?: { objects: number; bytes: number };
-  /** Copied plus skipped, per second of the copy so far. */
-  mibPerSecond: number;
-  objectsPerSecond: number;
-  etaSeconds?: number;
-}
 
-export interface CopyDataResult {
-  progress: CopyProgress;
-  /** Where the verify pass wrote the manifest's JSON-lines parts. */
-  manifestPrefix?: string;
-  plan?: { objects: number; bytes: number; estimatedSeconds?: number };
-}
 
 export const copyStatusQuery = defineQuery<CopyStatus>('status');
 /** A copy's progress, sent to the migration that started it, so its own `status` shows it. */

@@ -6,7 +6,9 @@
 import { condition } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { ApproveSignal, RollbackSignal } from './definitions.js';
-import type { Phase } from './status.js';
+import type { Decision, PendingGate, Phase } from './status.js';
+
+export type { Decision, PendingGate } from './status.js';
 
 /**
  * Bounds on what an operator's message may add to workflow state. A signal's payload is in
@@ -39,28 +41,7 @@ function problems(error: z.ZodError): string {
     .join('; ');
 }
 
-export interface Decision {
-  at: string;
-  action: 'approve' | 'rollback' | 'timeout';
-  by: string;
-  /** The phase the sender meant (approve) or the phase running when it arrived (rollback). */
-  phase?: string;
-  comment?: string;
-  /** False when the decision was recorded but not acted on, with why in `note`. */
-  applied: boolean;
-  note?: string;
-  /** What the decision was taken on: the gate's report or analysis. */
-  evidence?: string;
-}
 
-export interface PendingGate {
-  phase: Phase;
-  waitingFor: string;
-  since: string;
-  evidence?: string;
-  /** When the gate gives up, if it does. */
-  deadline?: string;
-}
 
 export type GateOutcome = 'approved' | 'rollback' | 'timedOut';
 

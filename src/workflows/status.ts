@@ -1,10 +1,10 @@
 /** What the `status` query returns; plain data, safe for workflow code and clients alike. */
 import type { ShadowSideSummary, ShadowVerdict } from '../activities/shadow.js';
+import type { SourceInventory } from '../audit/inventory.js';
 import type { AuditReport } from '../audit/report.js';
 import type { CanaryAnalysis } from '../traffic/analysis.js';
 import type { Cloud } from '../spec.js';
-import type { CopyDataResult, CopyStatus } from './copy-data.js';
-import type { Decision, PendingGate } from './gates.js';
+export type { SourceInventory } from '../audit/inventory.js';
 
 export const PHASES = ['validate', 'audit', 'standUpTarget', 'copyData', 'shadow', 'canary', 'teardown'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -19,16 +19,6 @@ export interface PhaseRecord {
   detail?: string;
 }
 
-export interface SourceInventory {
-  /** The store as a URI plus the prefix inventoried. */
-  location: string;
-  objects: number;
-  bytes: number;
-  /** The biggest objects, largest first (bounded, for the report). */
-  largest: { key: string; size: number; storageClass?: string }[];
-  /** Object count and bytes per storage class or tier. */
-  byStorageClass: Record<string, { objects: number; bytes: number }>;
-}
 
 export interface MigrationStatus {
   name: string;
@@ -67,4 +57,68 @@ export interface MigrationStatus {
   decisionsDropped?: number;
   /** Why the migration failed or rolled back. */
   reason?: string;
+}
+
+// ── the copy child's status and result ──────────────────────────────────────────────────────
+
+export type CopyStage = 'plan' | 'copy' | 'prune' | 'verify';
+
+export interface CopyProgress {
+  listedObjects: number;
+  listedBytes: number;
+  copiedObjects: number;
+  copiedBytes: number;
+  skippedObjects: number;
+  skippedBytes: number;
+  vanishedCount: number;
+  vanished: string[];
+  deletedCount: number;
+  deleted: string[];
+  verifiedObjects: number;
+  verifiedBytes: number;
+  mismatches: number;
+  mismatchKeys: string[];
+}
+
+export interface CopyStatus {
+  stage: CopyStage;
+  runs: number;
+  progress: CopyProgress;
+  expected?: { objects: number; bytes: number };
+  /** Copied plus skipped, per second of the copy so far. */
+  mibPerSecond: number;
+  objectsPerSecond: number;
+  etaSeconds?: number;
+}
+
+export interface CopyDataResult {
+  progress: CopyProgress;
+  /** Where the verify pass wrote the manifest's JSON-lines parts. */
+  manifestPrefix?: string;
+  plan?: { objects: number; bytes: number; estimatedSeconds?: number };
+}
+
+// ── gates and decisions ─────────────────────────────────────────────────────────────────────
+
+export interface Decision {
+  at: string;
+  action: 'approve' | 'rollback' | 'timeout';
+  by: string;
+  /** The phase the sender meant (approve) or the phase running when it arrived (rollback). */
+  phase?: string;
+  comment?: string;
+  /** False when the decision was recorded but not acted on, with why in `note`. */
+  applied: boolean;
+  note?: string;
+  /** What the decision was taken on: the gate's report or analysis. */
+  evidence?: string;
+}
+
+export interface PendingGate {
+  phase: Phase;
+  waitingFor: string;
+  since: string;
+  evidence?: string;
+  /** When the gate gives up, if it does. */
+  deadline?: string;
 }

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, STATE_DIR } from '../../src/dev/paths.js';
+import { PROJECT_ROOT, STATE_DIR } from '../../src/paths.js';
 import { parseSpec } from '../../src/spec.js';
 import type { CopyDataResult } from '../../src/workflows/copy-data.js';
 import { CONTROL_TASK_QUEUE } from '../../src/workflows/definitions.js';

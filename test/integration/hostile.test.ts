@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATION_METADATA_KEY, SOURCE_VERSION_METADATA_KEY } from '../../src/clouds/object-store.js';
-import { STATE_DIR } from '../../src/dev/paths.js';
+import { STATE_DIR } from '../../src/paths.js';
 import { approveSignal, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, statusQuery } from '../../src/workflows/definitions.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
 import { badSpecs } from '../support/bad-specs.js';

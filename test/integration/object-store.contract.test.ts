@@ -10,7 +10,7 @@ import { StoreError } from '../../src/clouds/errors.js';
 import { gcsJsonApi } from '../../src/clouds/gcs-json-api.js';
 import { localStackProfiles, type Profile, s3Client } from '../../src/clouds/profiles.js';
 import { s3RestApi } from '../../src/clouds/s3-rest-api.js';
-import { STATE_DIR } from '../../src/dev/paths.js';
+import { STATE_DIR } from '../../src/paths.js';
 import { classifyGcsError } from '../../src/clouds/gcs-store.js';
 import type { ObjectStore } from '../../src/clouds/object-store.js';
 import { verifyWrite } from '../../src/clouds/verify.js';

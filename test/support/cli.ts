@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { PROJECT_ROOT } from '../../src/dev/paths.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
 
 /** Runs the `cloudshift` CLI as a user would, in a process of its own; never throws on exit codes. */
 export async function cloudshift(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LOCAL_ENDPOINTS } from '../../src/dev/local-stack.js';
-import { PROJECT_ROOT, STATE_DIR } from '../../src/dev/paths.js';
+import { PROJECT_ROOT, STATE_DIR } from '../../src/paths.js';
 
 export const HISTORIES_DIR = join(PROJECT_ROOT, 'test/fixtures/histories');
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { localStackProfiles, type Profile, StoreResolver } from '../../src/clouds/profiles.js';
-import { STATE_DIR } from '../../src/dev/paths.js';
+import { STATE_DIR } from '../../src/paths.js';
 import type { Cloud } from '../../src/spec.js';
 
 export const LOCAL_PROFILE: Record<Cloud, string> = {

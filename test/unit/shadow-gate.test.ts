@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LocalFsStore } from '../../src/clouds/local-store.js';
 import { allowedRows, buildShadowReport, type ReportInput, type SideColumns } from '../../src/compare/report.js';
-import { readPredictions } from '../../src/shadow/predictions.js';
+import { readPredictions } from '../../src/inference/predictions.js';
 import { runShadowSide } from '../../src/shadow/run.js';
 import { migrationSpecSchema } from '../../src/spec.js';
 import { readShadowVerdict } from '../../src/workflows/verdict.js';

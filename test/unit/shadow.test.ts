@@ -14,7 +14,7 @@ import { buildShadowReport } from '../../src/compare/report.js';
 import { ASSETS_DIR, type MODEL_VARIANTS, seedWorkload, WORKLOAD_TOLERANCES, workloadSpec } from '../../src/dev/workload.js';
 import { ModelChecksumMismatch } from '../../src/inference/model.js';
 import { ExecutionProviderUnavailable } from '../../src/inference/session.js';
-import { predictionRecords, predictionsHeader, readPredictions } from '../../src/shadow/predictions.js';
+import { predictionRecords, predictionsHeader, readPredictions } from '../../src/inference/predictions.js';
 import { runShadowSide } from '../../src/shadow/run.js';
 import { migrationSpecSchema } from '../../src/spec.js';
 import { analyseCanary } from '../../src/traffic/analysis.js';

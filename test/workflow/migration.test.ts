@@ -10,7 +10,7 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../src/dev/paths.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
 import { WORKFLOWS_PATH } from '../../src/worker.js';
 import { approveSignal, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, SEARCH_ATTRIBUTE_NAMES, statusQuery, taskQueueFor } from '../../src/workflows/definitions.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
