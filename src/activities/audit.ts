@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { type InventoryProgress, measureThroughput, type SourceInventory, takeInventory } from '../audit/inventory.js';
 import type { StoreResolver } from '../clouds/profiles.js';
 import type { StorageLocation } from '../spec.js';
+import { NonRetryableError } from '../errors.js';
 import { asActivity } from './failures.js';
 import { priceTableSchema, type PriceTable } from '../audit/egress.js';
 import { type AuditInput, type AuditReport, buildAuditReport, type ThroughputMeasurement } from '../audit/report.js';
@@ -16,7 +17,7 @@ export const DEFAULT_PRICE_TABLE = new URL('../audit/egress-prices.json', import
 export function loadPriceTable(path: string | URL = DEFAULT_PRICE_TABLE): PriceTable {
   const parsed = priceTableSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
   if (!parsed.success) {
-    throw new Error(`Invalid egress price table ${String(path)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new NonRetryableError('InvalidPriceTable', `Invalid egress price table ${String(path)}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}; fix the table (see src/audit/egress-prices.json)`, { file: String(path) });
   }
   return parsed.data;
 }
@@ -66,7 +67,7 @@ export function createAuditActivities(deps: AuditDeps) {
 
     /** Classifies the deployment and prices the move; runs on the control queue. */
     async auditReport(input: Omit<AuditInput, 'prices'>): Promise<AuditReport> {
-      return buildAuditReport({ ...input, prices: prices() });
+      return asActivity(async () => buildAuditReport({ ...input, prices: prices() }));
     },
   };
 }

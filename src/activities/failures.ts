@@ -1,23 +1,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { StoreError } from '../clouds/errors.js';
-import { UnknownProfileError } from '../clouds/profiles.js';
-
-/** Errors of ours (by name) that a retry cannot fix: a wrong model, holdout or provider. */
-const CANNOT_BE_RETRIED = new Set([
-  'ModelChecksumMismatch',
-  'ExecutionProviderUnavailable',
-  'HoldoutFormatError',
-  'ModelNotInManifest',
-  'UnsupportedModelOutput',
-  'PredictionsFormatError',
-  'ShadowInputError',
-  'OnnxFormatError',
-]);
+import { NonRetryableError } from '../errors.js';
 
 /**
- * Runs activity work and turns our domain errors into ApplicationFailures whose `type` the
- * workflows' retry policies know: retryable kinds are retried with backoff, the others fail the
- * activity at once with a message that says what to do.
+ * Runs activity work and turns our errors into ApplicationFailures whose `type` the workflows'
+ * retry policies know, in this one place: a StoreError keeps its kind (retryable or not, with the
+ * store, key and operation), a NonRetryableError fails the activity at once with its type and
+ * context; anything else is retried with backoff.
  */
 export async function asActivity<T>(work: () => Promise<T>): Promise<T> {
   try {
@@ -32,11 +21,8 @@ export async function asActivity<T>(work: () => Promise<T>): Promise<T> {
         cause: error,
       });
     }
-    if (error instanceof UnknownProfileError) {
-      throw ApplicationFailure.nonRetryable(error.message, 'UnknownProfile');
-    }
-    if (error instanceof Error && CANNOT_BE_RETRIED.has(error.name)) {
-      throw ApplicationFailure.nonRetryable(error.message, error.name);
+    if (error instanceof NonRetryableError) {
+      throw ApplicationFailure.create({ type: error.type, message: error.message, nonRetryable: true, details: [error.context], cause: error });
     }
     throw error;
   }

@@ -8,6 +8,7 @@ import { findManifestEntries } from '../shadow/manifest.js';
 import { readPredictions } from '../inference/predictions.js';
 import { runShadowSide, type ShadowSideResult, type Workload } from '../shadow/run.js';
 import { type ExecutionProvider, keyIn, type MigrationSpec, type StorageLocation } from '../spec.js';
+import { NonRetryableError } from '../errors.js';
 import { asActivity } from './failures.js';
 import { ShadowInputError } from '../compare/report.js';
 
@@ -84,11 +85,11 @@ export function createShadowActivities(deps: ShadowDeps) {
         for (const path of input.modelPaths) {
           const entry = entries.get(keyIn(input.source, path));
           if (!entry) {
-            const error = new Error(
+            throw new NonRetryableError(
+              'ModelNotInManifest',
               `the model ${keyIn(input.source, path)} is not in the copy manifest under ${uri(input.target, manifest)}: check workload.model and the copy filters (include/exclude).`,
+              { key: keyIn(input.source, path), manifest: uri(input.target, manifest) },
             );
-            error.name = 'ModelNotInManifest';
-            throw error;
           }
           checksums[path] = entry.sha256;
         }

@@ -1,3 +1,4 @@
+import { NonRetryableError } from '../errors.js';
 import { z } from 'zod';
 import { CLOUDS, type Cloud } from '../spec.js';
 
@@ -32,7 +33,7 @@ const GiB = 1024 ** 3;
 /** Egress is charged by the source provider, tier by tier over the volume moved. */
 export function estimateEgress(bytes: number, source: Cloud, table: PriceTable): EgressEstimate {
   const provider = table.providers[source];
-  if (!provider) throw new Error(`the price table (as of ${table.asOf}) has no prices for ${source}`);
+  if (!provider) throw new NonRetryableError('InvalidPriceTable', `the price table (as of ${table.asOf}) has no prices for ${source}; add them to the table`);
   const gib = bytes / GiB;
   const tiers: EgressEstimate['tiers'] = [];
   let floor = 0;

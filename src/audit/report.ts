@@ -1,3 +1,4 @@
+import { NonRetryableError } from '../errors.js';
 import type { Cloud, Dependency } from '../spec.js';
 import { isArchiveTier, type SourceInventory, type ThroughputMeasurement } from './inventory.js';
 import { classifyDependency, type DependencyFinding } from './dependencies.js';
@@ -42,7 +43,7 @@ export function estimateCopyTime(objects: number, bytes: number, input: Pick<Aud
   const mibPerSecond = input.configuredMiBps ?? input.measured?.mibPerSecond ?? 0;
   if (bytes === 0 && objects === 0) return { seconds: 0, mibPerSecond, perObjectMs: 0, concurrency: input.concurrency, basis };
   const perObjectMs = input.measured?.perObjectMs ?? 0;
-  if (!mibPerSecond && !perObjectMs) throw new Error('a copy-time estimate needs audit.throughputMiBps in the spec or a measured throughput');
+  if (!mibPerSecond && !perObjectMs) throw new NonRetryableError('InvalidAuditInput', 'a copy-time estimate needs audit.throughputMiBps in the spec or a measured throughput');
   // Bytes flow at the aggregate rate; per-object round trips overlap across the parallel copies.
   // A latency-bound sample gives no byte rate: then the round trips are the estimate.
   const byteSeconds = mibPerSecond ? bytes / (mibPerSecond * 1024 * 1024) : 0;

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { NonRetryableError } from '../errors.js';
 import type { StorageLocation } from '../spec.js';
 import { AzureBlobStore } from './azure-store.js';
 import { GcsStore } from './gcs-store.js';
@@ -89,8 +90,10 @@ export function loadProfilesFile(path: string): Record<string, Profile> {
   return parsed.data.profiles;
 }
 
-export class UnknownProfileError extends Error {
-  override readonly name = 'UnknownProfile';
+export class UnknownProfileError extends NonRetryableError {
+  constructor(message: string) {
+    super('UnknownProfile', message);
+  }
 }
 
 /** Builds stores for locations, reusing one SDK client per profile. */

@@ -8,6 +8,7 @@
  * criteria over counts are decided on integers, so a change of exactly the tolerance passes, as
  * the spec's "≤" says; and a holdout too small to resolve the tolerance gives "inconclusive".
  */
+import { NonRetryableError } from '../errors.js';
 import type { MigrationSpec, ModelTask } from '../spec.js';
 import { clopperPearson, pairedAccuracyInterval, pairedAucInterval, pairedErrorInterval } from './intervals.js';
 import { ksTwoSample, mae, type PairedDifferences, pairedDifferences, psi, relativeL2Difference, rmse, rocAuc, wasserstein1 } from './statistics.js';
@@ -109,8 +110,10 @@ export interface ReportInput {
 }
 
 /** A holdout or model the gate cannot judge; retrying cannot change it. */
-export class ShadowInputError extends Error {
-  override readonly name = 'ShadowInputError';
+export class ShadowInputError extends NonRetryableError {
+  constructor(message: string, context: NonRetryableError['context'] = {}) {
+    super('ShadowInputError', message, context);
+  }
 }
 
 /** The most rows a tolerance allows: ⌊tol·n⌋, nudged so a decimal tolerance like 0.001·3000 is 3, not 2.999…. */

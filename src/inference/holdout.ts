@@ -4,6 +4,7 @@
  * strings; see parseDecimal), since parsing, not inference, bounds a shadow run's speed on text;
  * a .npy holdout needs no parsing at all, ten times faster again.
  */
+import { NonRetryableError } from '../errors.js';
 import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { type NpyHeader, npyHeaderLength, parseNpyHeader } from './npy.js';
@@ -23,8 +24,10 @@ export interface HoldoutBatch {
 }
 
 /** A holdout that does not fit its spec: retrying cannot fix it. */
-export class HoldoutFormatError extends Error {
-  override readonly name = 'HoldoutFormatError';
+export class HoldoutFormatError extends NonRetryableError {
+  constructor(message: string, context: NonRetryableError['context'] = {}) {
+    super('HoldoutFormatError', message, context);
+  }
 }
 
 /** Fills batches row by row; a row is `width` features then the label. */

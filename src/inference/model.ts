@@ -1,9 +1,12 @@
 /** A model artifact read from a store, whole (ONNX Runtime loads it whole anyway), and checked. */
+import { NonRetryableError } from '../errors.js';
 import { createHash } from 'node:crypto';
 import type { ObjectStore } from '../clouds/object-store.js';
 
-export class ModelChecksumMismatch extends Error {
-  override readonly name = 'ModelChecksumMismatch';
+export class ModelChecksumMismatch extends NonRetryableError {
+  constructor(message: string, context: NonRetryableError['context'] = {}) {
+    super('ModelChecksumMismatch', message, context);
+  }
 }
 
 export interface LoadedModel {

@@ -9,13 +9,16 @@
  * the few fields it needs (ModelProto.graph = 7, GraphProto.node = 1, NodeProto.attribute = 5,
  * AttributeProto.name = 1, .ints = 8, .strings = 9) and skips everything else by wire type.
  */
+import { NonRetryableError } from '../errors.js';
 
 export type ModelClasses = { kind: 'int'; values: number[] } | { kind: 'string'; values: string[] };
 
 const CLASS_ATTRIBUTES = new Set(['classlabels_int64s', 'classlabels_ints', 'classlabels_strings']);
 
-export class OnnxFormatError extends Error {
-  override readonly name = 'OnnxFormatError';
+export class OnnxFormatError extends NonRetryableError {
+  constructor(message: string) {
+    super('OnnxFormatError', message);
+  }
 }
 
 class Reader {

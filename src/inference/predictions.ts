@@ -10,6 +10,7 @@
  *            for regressors), then C float32 probabilities in the model's column order
  * numpy reads it as `np.fromfile(path, dtype=[('score','<f8'),('truth','<f8'),('label','<f8'),('p','<f4',(C,))], offset=24)`.
  */
+import { NonRetryableError } from '../errors.js';
 import { RecordReader } from '../inference/records.js';
 
 const PREDICTIONS_MAGIC = 'cloudshift.pred2';
@@ -51,8 +52,10 @@ export interface PredictionColumns {
 }
 
 /** A predictions file that is not what its side reported: retrying cannot fix it. */
-export class PredictionsFormatError extends Error {
-  override readonly name = 'PredictionsFormatError';
+export class PredictionsFormatError extends NonRetryableError {
+  constructor(message: string, context: NonRetryableError['context'] = {}) {
+    super('PredictionsFormatError', message, context);
+  }
 }
 
 /** Reads a predictions file of `rows` rows into columns. */

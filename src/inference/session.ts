@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
+import { NonRetryableError } from '../errors.js';
 import type { ExecutionProvider } from '../spec.js';
 
 export interface SessionOptions {
@@ -27,8 +28,10 @@ export interface LoadedSession {
   fallbackReason?: string;
 }
 
-export class ExecutionProviderUnavailable extends Error {
-  override readonly name = 'ExecutionProviderUnavailable';
+export class ExecutionProviderUnavailable extends NonRetryableError {
+  constructor(message: string) {
+    super('ExecutionProviderUnavailable', message);
+  }
 }
 
 // ONNX Runtime's own log would print a missing CUDA library as an error on every CPU machine;
@@ -109,8 +112,10 @@ export interface Predictions {
 }
 
 /** A model whose served labels cloudshift cannot compare with a numeric holdout label. */
-export class UnsupportedModelOutput extends Error {
-  override readonly name = 'UnsupportedModelOutput';
+export class UnsupportedModelOutput extends NonRetryableError {
+  constructor(message: string) {
+    super('UnsupportedModelOutput', message);
+  }
 }
 
 /**

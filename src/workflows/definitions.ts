@@ -5,6 +5,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey, type RetryPolicy, SearchAttributeType } from '@temporalio/common';
+import { NON_RETRYABLE_TYPES } from '../error-types.js';
 import type { Cloud } from '../spec.js';
 import type { MigrationStatus } from './status.js';
 
@@ -51,23 +52,8 @@ export const SEARCH_ATTRIBUTE_NAMES = [
   targetSearchAttribute.name,
 ] as const;
 
-/** Error types that retrying cannot fix; every retry policy of ours lists them. */
-export const NON_RETRYABLE_ERROR_TYPES = [
-  'InvalidMigrationSpec',
-  'AccessDenied',
-  'NotFound',
-  'InvalidRequest',
-  'UnknownProfile',
-  'ModelChecksumMismatch',
-  'ModelNotInManifest',
-  'ExecutionProviderUnavailable',
-  'HoldoutFormatError',
-  'UnsupportedModelOutput',
-  'PredictionsFormatError',
-  'ShadowInputError',
-  'OnnxFormatError',
-  'InvalidLocations',
-] as const;
+/** Error types that retrying cannot fix (src/error-types.ts); every retry policy of ours lists them. */
+export const NON_RETRYABLE_ERROR_TYPES = NON_RETRYABLE_TYPES;
 
 /** Cloud calls retry with backoff for about ten minutes, then fail the step. */
 export const CLOUD_RETRY: RetryPolicy = {

@@ -1,0 +1,30 @@
+/**
+ * Every error type that retrying cannot fix, in one list: the activities' failures carry these
+ * types, and every retry policy of ours lists them as non-retryable. Pure, so workflows import it.
+ */
+export const NON_RETRYABLE_TYPES = [
+  // The spec, the locations, the profiles: what a person wrote.
+  'InvalidMigrationSpec',
+  'InvalidLocations',
+  'UnknownProfile',
+  // The stores' answers that a retry cannot change (StoreError kinds).
+  'AccessDenied',
+  'NotFound',
+  'InvalidRequest',
+  // The model, the holdout and the predictions.
+  'ModelChecksumMismatch',
+  'ModelNotInManifest',
+  'ExecutionProviderUnavailable',
+  'HoldoutFormatError',
+  'UnsupportedModelOutput',
+  'OnnxFormatError',
+  'PredictionsFormatError',
+  'ShadowInputError',
+  // The audit's inputs.
+  'InvalidPriceTable',
+  'InvalidAuditInput',
+] as const;
+
+export type NonRetryableType = (typeof NON_RETRYABLE_TYPES)[number];
+
+export const isNonRetryableType = (type: string): type is NonRetryableType => (NON_RETRYABLE_TYPES as readonly string[]).includes(type);
