@@ -235,35 +235,27 @@ export function buildShadowReport(input: ReportInput): ShadowReport {
     const accuracyBound = clopperPearson(sourceOnly + targetOnly, n)[1];
     const accuracyPassed = upperBound ? accuracyBound <= tolerances.maxMetricDelta : changed <= accuracyAllowed;
     metrics.push({ name: 'accuracy', source: correctSource / n, target: correctTarget / n, delta: changed / n, relative: false });
-    criteria.push({
-      name: 'accuracyDelta',
-      description: `change of holdout accuracy of the served labels: ${correctSource} → ${correctTarget} of ${n} rows right (${sourceOnly} only the source got right, ${targetOnly} only the target); at most ${accuracyAllowed} rows allowed${upperBound ? `; gated on the 95 % upper bound of the discordant share, ${fmt(accuracyBound)}` : ''}`,
-      value: changed / n,
-      threshold: tolerances.maxMetricDelta,
-      comparator: '<=',
-      gate: true,
-      status: accuracyPassed ? 'passed' : 'failed',
-      passed: accuracyPassed,
-      count: { observed: changed, allowed: accuracyAllowed, rows: n },
-      ci95: accuracyCi,
-    });
+    criteria.push(
+      countCriterion(
+        'accuracyDelta',
+        `change of holdout accuracy of the served labels: ${correctSource} → ${correctTarget} of ${n} rows right (${sourceOnly} only the source got right, ${targetOnly} only the target); at most ${accuracyAllowed} rows allowed${upperBound ? `; gated on the 95 % upper bound of the discordant share, ${fmt(accuracyBound)}` : ''}`,
+        { value: changed / n, threshold: tolerances.maxMetricDelta, comparator: '<=', passed: accuracyPassed, ci95: accuracyCi },
+        { observed: changed, allowed: accuracyAllowed, rows: n },
+      ),
+    );
 
     labelAgreement = 1 - disagreements / n;
     const disagreementAllowed = allowedRows(1 - tolerances.minLabelAgreement, n);
     const [dLo, dHi] = clopperPearson(disagreements, n);
     const agreementPassed = upperBound ? 1 - dHi >= tolerances.minLabelAgreement : disagreements <= disagreementAllowed;
-    criteria.push({
-      name: 'labelAgreement',
-      description: `share of rows served the same label: ${disagreements} of ${n} differ, at most ${disagreementAllowed} allowed${upperBound ? '; gated on the 95 % lower bound' : ''}`,
-      value: labelAgreement,
-      threshold: tolerances.minLabelAgreement,
-      comparator: '>=',
-      gate: true,
-      status: agreementPassed ? 'passed' : 'failed',
-      passed: agreementPassed,
-      count: { observed: disagreements, allowed: disagreementAllowed, rows: n },
-      ci95: [1 - dHi, 1 - dLo],
-    });
+    criteria.push(
+      countCriterion(
+        'labelAgreement',
+        `share of rows served the same label: ${disagreements} of ${n} differ, at most ${disagreementAllowed} allowed${upperBound ? '; gated on the 95 % lower bound' : ''}`,
+        { value: labelAgreement, threshold: tolerances.minLabelAgreement, comparator: '>=', passed: agreementPassed, ci95: [1 - dHi, 1 - dLo] },
+        { observed: disagreements, allowed: disagreementAllowed, rows: n },
+      ),
+    );
     if (tolerances.maxMetricDelta * n < 1 - 1e-9) inconclusive.push(`one row is ${fmt(1 / n)} of ${n} rows, more than the accuracy tolerance ${tolerances.maxMetricDelta}: the holdout cannot resolve it`);
     if ((1 - tolerances.minLabelAgreement) * n < 1 - 1e-9 && tolerances.minLabelAgreement < 1) {
       inconclusive.push(`one row is ${fmt(1 / n)} of ${n} rows, more than the disagreement the spec allows (${fmt(1 - tolerances.minLabelAgreement)}): the holdout cannot resolve it`);
@@ -347,6 +339,17 @@ export function buildShadowReport(input: ReportInput): ShadowReport {
       ? { scores: { edges: [], counts: [[], []] }, differences: { edges: [], counts: [[]] } }
       : { scores: histogram([source.scores, target.scores]), differences: histogram([differences(source.scores, target.scores)]) },
   };
+}
+
+/** A gating criterion decided on a count of rows. */
+function countCriterion(
+  name: string,
+  description: string,
+  decided: { value: number; threshold: number; comparator: Criterion['comparator']; passed: boolean; ci95: [number, number] },
+  count: NonNullable<Criterion['count']>,
+): Criterion {
+  const { passed, ...rest } = decided;
+  return { name, description, ...rest, gate: true, status: passed ? 'passed' : 'failed', passed, count };
 }
 
 /** A ≤ criterion over a real value; NaN makes it not applicable, ±Infinity is decided and said. */

@@ -129,17 +129,23 @@ describe('signals as a hostile operator sends them', () => {
 });
 
 describe('a rollback clean-up next to other data', () => {
-  it('deletes only what this migration wrote, after its copies stopped; the source stays byte-identical', { timeout: 180_000 }, async () => {
-    const bucket = uniqueBucket('rbk');
+  /** An S3 source with `count` objects of `size` bytes under data/, a GCS target under shared/ holding someone's file. */
+  async function locations(label: string, count: number, size: (i: number) => number) {
+    const bucket = uniqueBucket(label);
     const sourceLocation = { cloud: 'aws' as const, profile: 'local-s3', bucket, prefix: 'data/' };
     const targetLocation = { cloud: 'gcp' as const, profile: 'local-gcs', bucket: `${bucket}-t`, prefix: 'shared/' };
     const source = stores.store(sourceLocation);
     const target = stores.store(targetLocation);
     await source.ensureContainer();
     await target.ensureContainer();
-    await Promise.all(Array.from({ length: 12 }, (_, i) => source.write(`data/f-${i}.bin`, patternStream(5000 + i, i + 1))));
-    // Someone's file, and another migration's copy carrying cloudshift's marks, already at the target.
+    await Promise.all(Array.from({ length: count }, (_, i) => source.write(`data/f-${i}.bin`, patternStream(size(i), i + 1))));
     await target.write('shared/theirs.txt', Readable.from([Buffer.from('not yours')]));
+    return { sourceLocation, targetLocation, source, target };
+  }
+
+  it('deletes only what this migration wrote, after its copies stopped; the source stays byte-identical', { timeout: 180_000 }, async () => {
+    const { sourceLocation, targetLocation, source, target } = await locations('rbk', 12, (i) => 5000 + i);
+    // Besides someone's file, another migration's copy carrying cloudshift's marks is already at the target.
     await target.write('shared/f-3.bin-other', Readable.from([Buffer.from('other migration')]), {
       metadata: { [SOURCE_VERSION_METADATA_KEY]: 'v1', [MIGRATION_METADATA_KEY]: 'another-migration' },
     });
@@ -171,15 +177,7 @@ describe('a rollback clean-up next to other data', () => {
   });
 
   it('rolled back mid-copy with the clean-up on: nothing of the migration’s is left, and none appears afterwards', { timeout: 180_000 }, async () => {
-    const bucket = uniqueBucket('rbc');
-    const sourceLocation = { cloud: 'aws' as const, profile: 'local-s3', bucket, prefix: 'data/' };
-    const targetLocation = { cloud: 'gcp' as const, profile: 'local-gcs', bucket: `${bucket}-t`, prefix: 'shared/' };
-    const source = stores.store(sourceLocation);
-    const target = stores.store(targetLocation);
-    await source.ensureContainer();
-    await target.ensureContainer();
-    await Promise.all(Array.from({ length: 16 }, (_, i) => source.write(`data/f-${i}.bin`, patternStream(256 * 1024, i + 1))));
-    await target.write('shared/theirs.txt', Readable.from([Buffer.from('not yours')]));
+    const { sourceLocation, targetLocation, source, target } = await locations('rbc', 16, () => 256 * 1024);
     const sourceBefore = await snapshot(source, 'data/');
     const targetBefore = await snapshot(target, 'shared/');
     const name = uniqueName('rbc');

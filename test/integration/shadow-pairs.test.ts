@@ -9,12 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, statusQuery } from '../../src/workflows/definitions.js';
+import { rollbackSignal, statusQuery } from '../../src/workflows/definitions.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
 import { uniqueBucket } from '../support/data.js';
 import { expectSourceUntouched, snapshot } from '../support/invariants.js';
 import { testResolver } from '../support/stores.js';
-import { connectTemporal, runWorkersUntil, type TemporalTestContext, testWorkers } from '../support/temporal.js';
+import { connectTemporal, runWorkersUntil, startMigration, type TemporalTestContext, testWorkers } from '../support/temporal.js';
 import { eventually } from '../support/wait.js';
 import { GATE_PAIRS_DIR, gatePairs } from '../support/gate-pairs.js';
 
@@ -41,25 +41,19 @@ describe('generated model pairs through the shadow phase on the dev server', () 
     const sourceBefore = await snapshot(source, 'pairs/');
     const workers = await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'shadow-pairs' });
     const outcome = await runWorkersUntil(workers, async () => {
-      const handle = await temporal.client.workflow.start(MIGRATION_WORKFLOW_TYPE, {
-        taskQueue: CONTROL_TASK_QUEUE,
-        workflowId: name,
-        args: [
-          {
-            name,
-            source: { cloud: 'aws', profile: 'local-s3', bucket, prefix: 'pairs/' },
-            target: { cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t`, prefix: `${name}/` },
-            workload: {
-              model: { path: pair.source, targetPath: pair.target },
-              holdout: { path: pair.holdout, format: pair.format, features: pair.features ?? features, label: 'label', task: pair.task },
-            },
-            audit: { throughputMiBps: 50 },
-            shadow: { executionProvider: 'cpu', ...(pair.tolerances ? { tolerances: pair.tolerances } : {}) },
-            // A passing gate waits here, so the test stops before the canary (it needs traffic).
-            approval: { afterShadow: 'manual' },
-            teardown: { deleteTargetDataOnRollback: true },
-          },
-        ],
+      const handle = await startMigration(temporal, {
+        name,
+        source: { cloud: 'aws', profile: 'local-s3', bucket, prefix: 'pairs/' },
+        target: { cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t`, prefix: `${name}/` },
+        workload: {
+          model: { path: pair.source, targetPath: pair.target },
+          holdout: { path: pair.holdout, format: pair.format, features: pair.features ?? features, label: 'label', task: pair.task },
+        },
+        audit: { throughputMiBps: 50 },
+        shadow: { executionProvider: 'cpu', ...(pair.tolerances ? { tolerances: pair.tolerances } : {}) },
+        // A passing gate waits here, so the test stops before the canary (it needs traffic).
+        approval: { afterShadow: 'manual' },
+        teardown: { deleteTargetDataOnRollback: true },
       });
       const waiting = eventually(async () => ((await handle.query(statusQuery)).pendingGate?.phase === 'shadow' ? true : undefined), 150_000);
       const ended: Promise<{ result?: MigrationResult; error?: unknown }> = handle.result().then(

@@ -10,11 +10,11 @@ import { createActivities } from '../../src/activities/index.js';
 import { taskQueueOf } from '../../src/config.js';
 import { seedWorkload, workloadSpec } from '../../src/dev/workload.js';
 import { closeLocalDeps, localActivityDeps } from '../../src/worker.js';
-import { CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, statusQuery } from '../../src/workflows/definitions.js';
+import { statusQuery } from '../../src/workflows/definitions.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
 import { uniqueBucket } from '../support/data.js';
 import { testResolver } from '../support/stores.js';
-import { connectTemporal, type TemporalTestContext } from '../support/temporal.js';
+import { connectTemporal, startMigration, type TemporalTestContext } from '../support/temporal.js';
 
 let temporal: TemporalTestContext;
 const stores = testResolver();
@@ -58,19 +58,13 @@ describe('the migration workflow reads any verdict', () => {
     );
     const runs = workers.map((w) => w.run());
     try {
-      const handle = await temporal.client.workflow.start(MIGRATION_WORKFLOW_TYPE, {
-        taskQueue: CONTROL_TASK_QUEUE,
-        workflowId: name,
-        args: [
-          {
-            name,
-            source: { cloud: 'aws', profile: 'local-s3', bucket, prefix: 'w/' },
-            target: { cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t`, prefix: `${name}/` },
-            workload: workloadSpec(),
-            audit: { throughputMiBps: 50 },
-            shadow: { executionProvider: 'cpu', onInconclusive: 'fail' },
-          },
-        ],
+      const handle = await startMigration(temporal, {
+        name,
+        source: { cloud: 'aws', profile: 'local-s3', bucket, prefix: 'w/' },
+        target: { cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t`, prefix: `${name}/` },
+        workload: workloadSpec(),
+        audit: { throughputMiBps: 50 },
+        shadow: { executionProvider: 'cpu', onInconclusive: 'fail' },
       });
       const result = (await handle.result()) as MigrationResult;
       const history = await handle.fetchHistory();

@@ -4,12 +4,18 @@ import { LOCAL_ENDPOINTS } from '../../src/dev/local-stack.js';
 import type { StoreResolver } from '../../src/clouds/profiles.js';
 import type { QueueSelector } from '../../src/config.js';
 import { closeLocalDeps, createWorkers, type LocalDeps, localActivityDeps, WORKFLOWS_PATH } from '../../src/worker.js';
+import { CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE } from '../../src/workflows/definitions.js';
 
 export interface TemporalTestContext {
   client: Client;
   nativeConnection: NativeConnection;
   workflowBundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
   close(): Promise<void>;
+}
+
+/** Starts a migration as the Web UI does: one JSON argument, the workflow id its name. */
+export function startMigration(temporal: TemporalTestContext, spec: { name: string } & Record<string, unknown>) {
+  return temporal.client.workflow.start(MIGRATION_WORKFLOW_TYPE, { taskQueue: CONTROL_TASK_QUEUE, workflowId: spec.name, args: [spec] });
 }
 
 /** Connects to the stack's dev server and bundles the workflows once for the file. */
