@@ -4,11 +4,11 @@
  */
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { formatSpecIssues, type MigrationSpec, type MigrationSpecInput, parseSpec, type SpecIssue } from '../spec.js';
-import { type CopyStatus, copyStatusQuery } from '../workflows/copy-data.js';
 import {
   type ApproveSignal,
   approveSignal,
   CONTROL_TASK_QUEUE,
+  copyStatusQuery,
   MIGRATION_WORKFLOW_TYPE,
   phaseSearchAttribute,
   type RollbackSignal,
@@ -18,7 +18,7 @@ import {
   targetSearchAttribute,
 } from '../workflows/definitions.js';
 import type { MigrationResult } from '../workflows/migration.js';
-import type { MigrationStatus } from '../workflows/status.js';
+import type { CopyStatus, MigrationStatus } from '../workflows/status.js';
 
 export type { MigrationSpec, MigrationSpecInput, MigrationResult, MigrationStatus, ApproveSignal, RollbackSignal, SpecIssue };
 

@@ -1,5 +1,5 @@
 /** Progress as a person reads it: one line per poll, with bars for the copy and the canary. */
-import { formatNumber } from '../workflows/verdict.js';
+import { formatNumber } from '../format.js';
 import type { Progress } from './index.js';
 
 const MiB = 1024 * 1024;

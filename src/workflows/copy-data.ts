@@ -1,12 +1,13 @@
-import { ActivityCancellationType, ApplicationFailure, continueAsNew, defineQuery, defineSignal, getExternalWorkflowHandle, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, continueAsNew, getExternalWorkflowHandle, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { CopyBatchResult, CopyObjectRef } from '../activities/copy-data.js';
 import type { MigrationSpec, StorageLocation } from '../spec.js';
 import { manifestFolder } from '../migration-paths.js';
-import { CLOUD_RETRY, taskQueueFor } from './definitions.js';
+import { CLOUD_RETRY, copyProgressSignal, copyStatusQuery, taskQueueFor } from './definitions.js';
 import type { CopyDataResult, CopyProgress, CopyStage, CopyStatus } from './status.js';
 
 export type { CopyDataResult, CopyProgress, CopyStage, CopyStatus } from './status.js';
+export { copyProgressSignal, copyStatusQuery } from './definitions.js';
 
 export interface CopyDataInput {
   migration: string;
@@ -46,9 +47,6 @@ export interface CopyState {
 
 
 
-export const copyStatusQuery = defineQuery<CopyStatus>('status');
-/** A copy's progress, sent to the migration that started it, so its own `status` shows it. */
-export const copyProgressSignal = defineSignal<[{ workflowId: string; status: CopyStatus }]>('copyProgress');
 
 /** Often enough to watch, rarely enough that a million-object copy adds few history events. */
 const REPORT_EVERY_MS = 15_000;

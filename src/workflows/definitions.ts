@@ -7,7 +7,7 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey, type RetryPolicy, SearchAttributeType } from '@temporalio/common';
 import { NON_RETRYABLE_TYPES } from '../error-types.js';
 import type { Cloud } from '../spec.js';
-import type { MigrationStatus } from './status.js';
+import type { CopyStatus, MigrationStatus } from './status.js';
 
 export const CONTROL_TASK_QUEUE = 'cloudshift';
 
@@ -37,6 +37,15 @@ export interface RollbackSignal {
 export const approveSignal = defineSignal<[ApproveSignal]>('approve');
 export const rollbackSignal = defineSignal<[RollbackSignal]>('rollback');
 export const statusQuery = defineQuery<MigrationStatus>('status');
+
+/** The copy child's own `status` query. */
+export const copyStatusQuery = defineQuery<CopyStatus>('status');
+/**
+ * A copy's progress, sent to the migration that started it, so its own `status`
+ * shows it. Internal: only workflows send it.
+ */
+export const copyProgressSignal = defineSignal<[{ workflowId: string; status: CopyStatus }]>('copyProgress');
+
 
 /** `CloudshiftPhase` while a gate waits, so the UI lists every migration waiting for someone. */
 export const AWAITING_APPROVAL = 'awaitingApproval';

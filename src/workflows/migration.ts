@@ -5,9 +5,9 @@
  */
 import { ApplicationFailure, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { formatSpecIssues, parseSpec } from '../spec.js';
-import { copyProgressSignal } from './copy-data.js';
 import {
   approveSignal,
+  copyProgressSignal,
   phaseSearchAttribute,
   rollbackSignal,
   sourceSearchAttribute,

@@ -4,6 +4,9 @@
  * it cannot fail a workflow task. Anything unreadable is a failed verdict that says so.
  */
 import { z } from 'zod';
+import { formatNumber } from '../format.js';
+
+export { formatNumber } from '../format.js';
 
 const finite = z.number().refine(Number.isFinite);
 const criterionSchema = z.object({
@@ -35,12 +38,6 @@ export interface ReadVerdict {
   rows: number;
 }
 
-/** A number for a sentence; never throws. */
-export function formatNumber(v: unknown): string {
-  if (typeof v !== 'number' || Number.isNaN(v)) return 'n/a';
-  if (!Number.isFinite(v)) return v > 0 ? '∞' : '−∞';
-  return v.toPrecision(4);
-}
 
 export function readShadowVerdict(raw: unknown): ReadVerdict {
   const parsed = verdictSchema.safeParse(raw);

@@ -39,6 +39,14 @@ describe('the tree’s arrows', () => {
     expect(cycles).toEqual([]);
   });
 
+  it('lets the client import nothing from workflows/ but definitions.ts (types aside)', () => {
+    for (const file of files.filter((f) => f.startsWith('client/'))) {
+      const text = readFileSync(join(SRC, file), 'utf8');
+      const values = [...text.matchAll(/^import\s+(?!type\s)[^;]*?from\s+'([^']+)'/gms)].map((m) => m[1]!).filter((from) => from.includes('/workflows/'));
+      expect(values, file).toEqual(values.filter((from) => from.endsWith('/workflows/definitions.js')));
+    }
+  });
+
   it('points down: no production code imports dev/, inference/ does not import shadow/, domain folders do not import workflows/ or activities/', () => {
     const wrong: string[] = [];
     const domain = ['audit', 'copy', 'inference', 'shadow', 'compare', 'endpoints', 'traffic', 'http', 'clouds'];

@@ -13,8 +13,8 @@ const sources = readdirSync(dir, { recursive: true, encoding: 'utf8' })
   .map((f) => ({ file: f, text: readFileSync(join(dir, f), 'utf8') }));
 /** Workflow modules, phases, and the two pure modules outside: the spec and the migration's paths. */
 const ALLOWED_EVERYWHERE = [/^@temporalio\/(workflow|common)$/, /^zod$/];
-const ALLOWED_IN_WORKFLOWS = [/^\.\/[\w-]+\.js$/, /^\.\/phases\/[\w-]+\.js$/, /^\.\.\/(spec|migration-paths|error-types)\.js$/];
-const ALLOWED_IN_PHASES = [/^\.\/[\w-]+\.js$/, /^\.\.\/[\w-]+\.js$/, /^\.\.\/\.\.\/(spec|migration-paths|error-types)\.js$/];
+const ALLOWED_IN_WORKFLOWS = [/^\.\/[\w-]+\.js$/, /^\.\/phases\/[\w-]+\.js$/, /^\.\.\/(spec|migration-paths|error-types|format)\.js$/];
+const ALLOWED_IN_PHASES = [/^\.\/[\w-]+\.js$/, /^\.\.\/[\w-]+\.js$/, /^\.\.\/\.\.\/(spec|migration-paths|error-types|format)\.js$/];
 const FORBIDDEN_CALLS = [/Date\.now\(/, /Math\.random\(/, /process\.env/, /setTimeout\(/];
 
 describe('src/workflows stays deterministic', () => {
