@@ -6,7 +6,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { InvalidMigrationSpecError, MigrationClient, type MigrationResult, type Progress } from './client/index.js';
+import { DecisionRejectedError, InvalidMigrationSpecError, MigrationClient, type MigrationResult, type Progress } from './client/index.js';
+import type { DecisionReply } from './workflows/definitions.js';
 import { progressLine, resultLines } from './client/progress.js';
 import { loadConfig } from './config.js';
 import { CLOUDS, type Cloud, formatSpecIssues, parseSpec } from './spec.js';
@@ -73,6 +74,20 @@ async function withClient<T>(work: (client: MigrationClient) => Promise<T>): Pro
     return await work(client);
   } finally {
     await client.close();
+  }
+}
+
+/** Prints the migration's answer to a decision; a refusal exits 2 with its reason. */
+async function answer(json: boolean, decide: () => Promise<DecisionReply>, what: string): Promise<number> {
+  try {
+    const reply = await decide();
+    console.log(json ? JSON.stringify({ accepted: true, ...reply }) : `${what} accepted: ${reply.message}`);
+    return EXIT.completed;
+  } catch (error) {
+    if (!(error instanceof DecisionRejectedError)) throw error;
+    if (json) console.log(JSON.stringify({ accepted: false, reason: error.message }));
+    console.error(`${what} rejected: ${error.message}`);
+    return EXIT.usage;
   }
 }
 
@@ -173,9 +188,7 @@ async function main(argv: string[]): Promise<number> {
       const id = needId(positionals, 'approve');
       return withClient(async (client) => {
         const approval = { by: operator(values.by), ...(values.phase ? { phase: values.phase } : {}), ...(values.comment ? { comment: values.comment } : {}) };
-        await client.approve(id, approval);
-        console.log(values.json ? JSON.stringify({ sent: 'approve', ...approval }) : `approve sent to ${id} by ${approval.by}; \`cloudshift status ${id}\` shows whether it applied`);
-        return EXIT.completed;
+        return answer(values.json, () => client.approve(id, approval), `approve of ${id} by ${approval.by}`);
       });
     }
     case 'rollback': {
@@ -183,9 +196,7 @@ async function main(argv: string[]): Promise<number> {
       if (!values.reason) throw new UsageError('rollback needs --reason TEXT: the decision log keeps why');
       const reason = values.reason;
       return withClient(async (client) => {
-        await client.rollback(id, { by: operator(values.by), reason });
-        console.log(values.json ? JSON.stringify({ sent: 'rollback', by: operator(values.by), reason }) : `rollback sent to ${id} by ${operator(values.by)}`);
-        return EXIT.completed;
+        return answer(values.json, () => client.rollback(id, { by: operator(values.by), reason }), `rollback of ${id} by ${operator(values.by)}`);
       });
     }
     case 'list': {

@@ -2,17 +2,20 @@
  * The programmatic way in, for services that start and drive migrations. Validates specs before
  * they reach Temporal, so a caller gets field-level errors at once rather than a failed run.
  */
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { formatSpecIssues, type MigrationSpec, type MigrationSpecInput, parseSpec, type SpecIssue } from '../spec.js';
 import {
   type ApproveSignal,
   approveSignal,
+  approveUpdate,
+  type DecisionReply,
   CONTROL_TASK_QUEUE,
   copyStatusQuery,
   MIGRATION_WORKFLOW_TYPE,
   phaseSearchAttribute,
   type RollbackSignal,
   rollbackSignal,
+  rollbackUpdate,
   sourceSearchAttribute,
   statusQuery,
   targetSearchAttribute,
@@ -21,6 +24,11 @@ import type { MigrationResult } from '../workflows/migration.js';
 import type { CopyStatus, MigrationStatus } from '../workflows/status.js';
 
 export type { MigrationSpec, MigrationSpecInput, MigrationResult, MigrationStatus, ApproveSignal, RollbackSignal, SpecIssue };
+
+/** An approve or rollback the migration refused, with its reason. */
+export class DecisionRejectedError extends Error {
+  override readonly name = 'DecisionRejected';
+}
 
 export class InvalidMigrationSpecError extends Error {
   override readonly name = 'InvalidMigrationSpec';
@@ -140,11 +148,34 @@ export class MigrationClient {
     return result;
   }
 
-  async approve(workflowId: string, approval: ApproveSignal): Promise<void> {
+  /**
+   * Approves the gate waiting, as an update: resolves with what the migration did, or rejects at
+   * once with a DecisionRejected saying why (another phase is waiting, none is, a bad payload).
+   */
+  async approve(workflowId: string, approval: ApproveSignal): Promise<DecisionReply> {
+    return this.decide(() => this.handle(workflowId).executeUpdate(approveUpdate, { args: [approval] }));
+  }
+
+  /** Rolls back, as an update: rejected at once once teardown has begun, or while a rollback runs. */
+  async rollback(workflowId: string, request: RollbackSignal): Promise<DecisionReply> {
+    return this.decide(() => this.handle(workflowId).executeUpdate(rollbackUpdate, { args: [request] }));
+  }
+
+  /** The same decisions as signals, for callers that want no answer (each is recorded, applied or not). */
+  async signalApprove(workflowId: string, approval: ApproveSignal): Promise<void> {
     await this.handle(workflowId).signal(approveSignal, approval);
   }
 
-  async rollback(workflowId: string, request: RollbackSignal): Promise<void> {
+  async signalRollback(workflowId: string, request: RollbackSignal): Promise<void> {
     await this.handle(workflowId).signal(rollbackSignal, request);
+  }
+
+  private async decide(send: () => Promise<DecisionReply>): Promise<DecisionReply> {
+    try {
+      return await send();
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) throw new DecisionRejectedError(error.cause?.message ?? error.message);
+      throw error;
+    }
   }
 }

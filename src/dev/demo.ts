@@ -155,7 +155,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
           log(`waiting for you: cloudshift approve ${workflowId} --phase ${gate.phase}   (or: cloudshift rollback ${workflowId} --reason …)`);
         } else {
           log(`approving the ${gate.phase} gate as ${userInfo().username} (run with --wait-for-approval to decide yourself)`);
-          void client.approve(workflowId, { by: userInfo().username, phase: gate.phase, comment: 'approved by the demo' });
+          client.approve(workflowId, { by: userInfo().username, phase: gate.phase, comment: 'approved by the demo' }).then(
+            (reply) => log(`the migration answered: ${reply.message}`),
+            (error: unknown) => log(`the approval was not taken: ${error instanceof Error ? error.message : String(error)}`),
+          );
         }
       }
     };

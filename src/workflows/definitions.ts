@@ -3,7 +3,7 @@
  * attributes. Deterministic and free of I/O, so the client imports it without pulling in
  * activities.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, type RetryPolicy, SearchAttributeType } from '@temporalio/common';
 import { NON_RETRYABLE_TYPES } from '../error-types.js';
 import type { Cloud } from '../spec.js';
@@ -36,6 +36,23 @@ export interface RollbackSignal {
 
 export const approveSignal = defineSignal<[ApproveSignal]>('approve');
 export const rollbackSignal = defineSignal<[RollbackSignal]>('rollback');
+
+/** What an accepted `approve` or `rollback` update answers. */
+export interface DecisionReply {
+  action: 'approve' | 'rollback';
+  /** The gate approved, or the phase the rollback stops. */
+  phase: string;
+  message: string;
+}
+
+/**
+ * The same decisions as updates, under the same names: a validator rejects at once, with the
+ * reason, an approve for a phase not waiting, a rollback after teardown began, or a malformed
+ * payload (type DecisionRejected); an accepted one answers with what it did. The signals stay for
+ * whoever sends them (they are recorded, applied or not).
+ */
+export const approveUpdate = defineUpdate<DecisionReply, [ApproveSignal]>('approve');
+export const rollbackUpdate = defineUpdate<DecisionReply, [RollbackSignal]>('rollback');
 export const statusQuery = defineQuery<MigrationStatus>('status');
 
 /** The copy child's own `status` query. */

@@ -66,50 +66,56 @@ export class Gatekeeper {
     return this.rollbackRequest;
   }
 
-  onApprove(raw: ApproveSignal): void {
-    const now = new Date().toISOString();
+  /** Why an approve would not be applied now ("ignored: …"), or undefined when it would. */
+  approveRefusal(raw: unknown): string | undefined {
     const parsed = approveSchema.safeParse(raw);
-    if (!parsed.success) {
-      this.record({ at: now, action: 'approve', by: senderOf(raw), applied: false, note: `ignored: malformed approve (${problems(parsed.error)})` });
-      return;
-    }
-    const signal = parsed.data;
-    const base = { at: now, action: 'approve' as const, by: signal.by, phase: signal.phase, comment: signal.comment };
-    if (!this.pending) {
-      this.record({ ...base, applied: false, note: 'ignored: no gate was waiting' });
-    } else if (signal.phase && signal.phase !== this.pending.phase) {
-      this.record({ ...base, applied: false, note: `ignored: the gate waiting is ${this.pending.phase}, not ${signal.phase}` });
-    } else {
-      this.approvedPending = true;
-      this.record({ ...base, phase: this.pending.phase, applied: true, evidence: this.pending.evidence });
-    }
+    if (!parsed.success) return `ignored: malformed approve (${problems(parsed.error)})`;
+    if (!this.pending) return this.pointOfNoReturn ? 'ignored: no gate was waiting (teardown has begun: nothing is left to approve)' : 'ignored: no gate was waiting';
+    if (parsed.data.phase && parsed.data.phase !== this.pending.phase) return `ignored: the gate waiting is ${this.pending.phase}, not ${parsed.data.phase}`;
+    return undefined;
   }
 
-  onRollback(raw: RollbackSignal): void {
-    const now = new Date().toISOString();
+  /** Why a rollback would not be applied now, or undefined when it would. */
+  rollbackRefusal(raw: unknown): string | undefined {
     const parsed = rollbackSchema.safeParse(raw);
-    const phase = this.currentPhase();
-    if (!parsed.success) {
-      this.record({ at: now, action: 'rollback', by: senderOf(raw), phase, applied: false, note: `ignored: a rollback needs by and reason (${problems(parsed.error)})` });
-      return;
-    }
-    const base = { at: now, action: 'rollback' as const, by: parsed.data.by, phase, comment: parsed.data.reason, evidence: this.pending?.evidence };
-    if (this.pointOfNoReturn) {
-      this.record({ ...base, applied: false, note: 'refused: teardown has begun; the source is being retired and cannot be rolled back to' });
-    } else if (this.rollbackRequest) {
-      this.record({ ...base, applied: false, note: 'ignored: a rollback is already under way' });
-    } else {
-      this.rollbackRequest = parsed.data;
-      this.record({ ...base, applied: true });
-    }
+    if (!parsed.success) return `ignored: a rollback needs by and reason (${problems(parsed.error)})`;
+    if (this.pointOfNoReturn) return 'refused: teardown has begun; the source is being retired and cannot be rolled back to';
+    if (this.rollbackRequest) return 'ignored: a rollback is already under way';
+    return undefined;
   }
 
-  private record(decision: Decision): void {
+  /** Records an approve (applied or not, with why); returns the decision. */
+  onApprove(raw: ApproveSignal): Decision {
+    const at = new Date().toISOString();
+    const refusal = this.approveRefusal(raw);
+    const parsed = approveSchema.safeParse(raw);
+    if (!parsed.success) return this.record({ at, action: 'approve', by: senderOf(raw), applied: false, note: refusal });
+    const base = { at, action: 'approve' as const, by: parsed.data.by, phase: parsed.data.phase, comment: parsed.data.comment };
+    if (refusal || !this.pending) return this.record({ ...base, applied: false, note: refusal });
+    this.approvedPending = true;
+    return this.record({ ...base, phase: this.pending.phase, applied: true, evidence: this.pending.evidence });
+  }
+
+  /** Records a rollback (applied or not, with why); returns the decision. */
+  onRollback(raw: RollbackSignal): Decision {
+    const at = new Date().toISOString();
+    const phase = this.currentPhase();
+    const refusal = this.rollbackRefusal(raw);
+    const parsed = rollbackSchema.safeParse(raw);
+    if (!parsed.success) return this.record({ at, action: 'rollback', by: senderOf(raw), phase, applied: false, note: refusal });
+    const base = { at, action: 'rollback' as const, by: parsed.data.by, phase, comment: parsed.data.reason, evidence: this.pending?.evidence };
+    if (refusal) return this.record({ ...base, applied: false, note: refusal });
+    this.rollbackRequest = parsed.data;
+    return this.record({ ...base, applied: true });
+  }
+
+  private record(decision: Decision): Decision {
     this.decisions.push(decision);
     if (this.decisions.length > MAX_DECISIONS) {
       this.decisions.splice(0, this.decisions.length - MAX_DECISIONS);
       this.droppedDecisions++;
     }
+    return decision;
   }
 
   /** Waits for an approval of this phase, a rollback, or the timeout. */

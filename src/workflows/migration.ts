@@ -7,9 +7,11 @@ import { ApplicationFailure, patched, setHandler, upsertSearchAttributes, workfl
 import { formatSpecIssues, parseSpec } from '../spec.js';
 import {
   approveSignal,
+  approveUpdate,
   copyProgressSignal,
   phaseSearchAttribute,
   rollbackSignal,
+  rollbackUpdate,
   sourceSearchAttribute,
   statusQuery,
   targetSearchAttribute,
@@ -72,8 +74,27 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
   const gates = new Gatekeeper(() => status.phase);
   status.decisions = gates.decisions;
   setHandler(statusQuery, () => ({ ...status, pendingGate: gates.pending, ...(gates.droppedDecisions ? { decisionsDropped: gates.droppedDecisions } : {}) }));
-  setHandler(approveSignal, (signal) => gates.onApprove(signal));
-  setHandler(rollbackSignal, (signal) => gates.onRollback(signal));
+  setHandler(approveSignal, (signal) => void gates.onApprove(signal));
+  setHandler(rollbackSignal, (signal) => void gates.onRollback(signal));
+  const rejectIf = (refusal: string | undefined) => {
+    if (refusal) throw ApplicationFailure.create({ type: 'DecisionRejected', message: refusal.replace(/^(ignored|refused): /, ''), nonRetryable: true });
+  };
+  setHandler(
+    approveUpdate,
+    (input) => {
+      const decision = gates.onApprove(input);
+      return { action: 'approve', phase: decision.phase ?? '', message: `approved ${decision.phase}: the migration goes on from its ${decision.phase} gate` };
+    },
+    { validator: (input) => rejectIf(gates.approveRefusal(input)) },
+  );
+  setHandler(
+    rollbackUpdate,
+    (input) => {
+      const decision = gates.onRollback(input);
+      return { action: 'rollback', phase: decision.phase ?? '', message: `rolling back from ${decision.phase}: the compensations run, then the migration ends rolled back` };
+    },
+    { validator: (input) => rejectIf(gates.rollbackRefusal(input)) },
+  );
   setHandler(copyProgressSignal, ({ workflowId: child, status: live }) => {
     if (status.copy?.workflowId === child && status.copy.progress === undefined) status.copy.live = live;
     else if (status.teardown?.catchUp?.workflowId === child && status.teardown.catchUp.progress === undefined) status.teardown.catchUp.live = live;

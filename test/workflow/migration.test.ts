@@ -3,7 +3,7 @@
  * activities: saga order, a failing compensation, the dry run, a failure after the point of no
  * return, gate timeouts without waiting, an approval for the wrong phase, a rollback racing a step.
  */
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { WORKFLOWS_PATH } from '../../src/worker.js';
-import { approveSignal, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, SEARCH_ATTRIBUTE_NAMES, statusQuery, taskQueueFor } from '../../src/workflows/definitions.js';
+import { approveSignal, approveUpdate, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, rollbackUpdate, SEARCH_ATTRIBUTE_NAMES, statusQuery, taskQueueFor } from '../../src/workflows/definitions.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
 import { type StubOptions, stubActivities } from './stub-activities.js';
 
@@ -195,5 +195,38 @@ describe('the migration workflow with stub activities', () => {
     );
     expect(error).toBeInstanceOf(WorkflowFailedError);
     expect((error as WorkflowFailedError).cause?.message).toMatch(/workflow id ".*-typo" is not the spec's name/);
+  });
+
+  it('answers approve and rollback updates: a wrong phase or a rollback after teardown began is rejected at once, with the reason', async () => {
+    const { value } = await withWorkers({ block: ['deleteVerifiedSourcePage'] }, async () => {
+      // Time does not skip while the test polls queries: a one-second canary step keeps it short.
+      const handle = await start(spec({ canary: { steps: [100], intervalSeconds: 1 }, approval: { afterShadow: 'manual', beforeTeardown: 'auto' }, teardown: { deleteSourceData: true } }));
+      for (;;) {
+        if ((await handle.query(statusQuery)).pendingGate?.phase === 'shadow') break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const wrong = await handle.executeUpdate(approveUpdate, { args: [{ by: 'bob', phase: 'canary' }] }).catch((e: unknown) => e);
+      const malformed = await handle.executeUpdate(approveUpdate, { args: [{ by: 'x'.repeat(500) } as never] }).catch((e: unknown) => e);
+      const right = await handle.executeUpdate(approveUpdate, { args: [{ by: 'alice', phase: 'shadow' }] });
+      for (;;) {
+        if ((await handle.query(statusQuery)).phase === 'teardown') break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const late = await handle.executeUpdate(rollbackUpdate, { args: [{ by: 'carol', reason: 'too late' }] }).catch((e: unknown) => e);
+      const decisions = (await handle.query(statusQuery)).decisions;
+      await handle.terminate('test done');
+      return { wrong, malformed, right, late, decisions };
+    });
+    for (const [rejection, reason] of [
+      [value.wrong, /the gate waiting is shadow, not canary/],
+      [value.malformed, /malformed approve \(by: longer than 200 characters\)/],
+      [value.late, /teardown has begun/],
+    ] as const) {
+      expect(rejection).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect((rejection as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'DecisionRejected', message: expect.stringMatching(reason) });
+    }
+    expect(value.right).toEqual({ action: 'approve', phase: 'shadow', message: expect.stringMatching(/approved shadow/) });
+    // Only the accepted one is in the log: Temporal does not record a validator's refusal.
+    expect(value.decisions.map((d) => `${d.by}:${d.applied}`)).toEqual(['alice:true']);
   });
 });
