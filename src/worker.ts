@@ -64,6 +64,11 @@ export async function createWorkers(options: CreateWorkersOptions): Promise<Work
         taskQueue: taskQueueOf(queue),
         activities,
         identity: options.identity ?? `cloudshift-worker@${process.pid}`,
+        // A heartbeat carries a rollback's cancellation to a running copy or inference. The SDK
+        // throttles them to 80 % of the heartbeat timeout (48 s for a copy batch): a rollback then
+        // waited that long for the copy to stop before it could clean up. Five seconds keeps the
+        // wait short for one small request per running activity every five seconds.
+        maxHeartbeatThrottleInterval: '5s',
         ...(queue === 'control'
           ? options.workflowBundle
             ? { workflowBundle: options.workflowBundle }
