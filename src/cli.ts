@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { DecisionRejectedError, InvalidMigrationSpecError, MigrationClient, type MigrationResult, type Progress } from './client/index.js';
 import type { DecisionReply } from './workflows/definitions.js';
 import { progressLine, resultLines } from './client/progress.js';
+import { failureMessage } from './format.js';
 import { loadConfig } from './config.js';
 import { CLOUDS, type Cloud, formatSpecIssues, parseSpec } from './spec.js';
 import { parseSpecText, SpecFileError } from './spec-file.js';
@@ -51,7 +52,8 @@ async function follow(client: MigrationClient, id: string, json: boolean): Promi
   } catch (error) {
     if (live) process.stdout.write('\n');
     if (error instanceof WorkflowFailedError) {
-      console.error(`${id} failed: ${causeChain(error)}`);
+      // Past "Workflow execution failed": the causes say which step and why.
+      console.error(`${id} failed: ${failureMessage(error.cause ?? error)}`);
       return EXIT.failed;
     }
     throw error;
@@ -91,14 +93,6 @@ async function answer(json: boolean, decide: () => Promise<DecisionReply>, what:
   }
 }
 
-/** Every message down a failure's causes, so "Child Workflow execution failed" comes with its reason. */
-function causeChain(error: Error): string {
-  const messages: string[] = [];
-  for (let e: unknown = error; e instanceof Error && messages.length < 6; e = e.cause) {
-    if (e.message && !messages.includes(e.message)) messages.push(e.message);
-  }
-  return messages.slice(1).join(': ') || error.message;
-}
 
 function readSpecFile(path: string | undefined): unknown {
   if (!path) throw new UsageError('--spec FILE is required');

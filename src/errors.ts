@@ -4,7 +4,7 @@
  * The activity wrapper (activities/failures.ts) turns it into a non-retryable ApplicationFailure,
  * once, for every activity.
  */
-import type { NonRetryableType } from './error-types.js';
+import { isNonRetryableType, type NonRetryableType } from './error-types.js';
 
 export class NonRetryableError extends Error {
   constructor(
@@ -16,4 +16,15 @@ export class NonRetryableError extends Error {
     super(message, options);
     this.name = type;
   }
+}
+
+/**
+ * An error that crossed a thread boundary as its name and message: one no retry can fix keeps its
+ * type (so the activity fails at once), any other stays a plain, retryable Error.
+ */
+export function errorFromThread(name: string, message: string): Error {
+  if (isNonRetryableType(name)) return new NonRetryableError(name, message);
+  const error = new Error(message);
+  error.name = name;
+  return error;
 }

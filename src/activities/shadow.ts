@@ -2,7 +2,7 @@ import { Context, heartbeat } from '@temporalio/activity';
 import { Readable } from 'node:stream';
 import type { StoreResolver } from '../clouds/profiles.js';
 import { manifestFolder, shadowPredictions, shadowReport } from '../migration-paths.js';
-import type { Criterion, ShadowReport, ShadowVerdictKind } from '../compare/report.js';
+import { type Criterion, type ShadowReport, ShadowInputError, type ShadowVerdictKind } from '../compare/report.js';
 import { compareOffThread } from '../shadow/compare.js';
 import { findManifestEntries } from '../shadow/manifest.js';
 import { readPredictions } from '../inference/predictions.js';
@@ -10,7 +10,6 @@ import { runShadowSide, type ShadowSideResult, type Workload } from '../shadow/r
 import { type ExecutionProvider, keyIn, type MigrationSpec, type StorageLocation } from '../spec.js';
 import { NonRetryableError } from '../errors.js';
 import { asActivity } from './failures.js';
-import { ShadowInputError } from '../compare/report.js';
 
 export interface ShadowDeps {
   stores: StoreResolver;

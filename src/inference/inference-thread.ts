@@ -7,9 +7,8 @@ import type { Worker } from 'node:worker_threads';
 import type { ExecutionProvider } from '../spec.js';
 import type { HoldoutSchema } from './holdout.js';
 import { spawnModuleThread } from './spawn-thread.js';
-import { isNonRetryableType } from '../error-types.js';
-import { NonRetryableError } from '../errors.js';
-import { ExecutionProviderUnavailable, UnsupportedModelOutput } from './session.js';
+import { errorFromThread } from '../errors.js';
+import { ExecutionProviderUnavailable } from './session.js';
 import type { NoiseSums, ThreadReply, ThreadRequest } from './thread.js';
 
 export interface InferenceThreadOptions {
@@ -147,12 +146,8 @@ export class InferenceThread {
   }
 }
 
+/** The thread's error as the activity raises it: the provider's own class (callers test for it), else by its type. */
 function threadError(reply: Extract<ThreadReply, { type: 'error' }>): Error {
   if (reply.name === 'ExecutionProviderUnavailable') return new ExecutionProviderUnavailable(reply.message);
-  if (reply.name === 'UnsupportedModelOutput') return new UnsupportedModelOutput(reply.message);
-  // Any other error no retry can fix keeps its type across the thread boundary.
-  if (isNonRetryableType(reply.name)) return new NonRetryableError(reply.name, reply.message);
-  const error = new Error(reply.message);
-  error.name = reply.name;
-  return error;
+  return errorFromThread(reply.name, reply.message);
 }

@@ -1,8 +1,6 @@
 /** Runs the shadow comparison on a thread of its own (see compare-thread.ts), heartbeating while it works. */
 import type { ReportInput, ShadowReport } from '../compare/report.js';
-import { ShadowInputError } from '../compare/report.js';
-import { isNonRetryableType } from '../error-types.js';
-import { NonRetryableError } from '../errors.js';
+import { errorFromThread } from '../errors.js';
 import { spawnModuleThread } from '../inference/spawn-thread.js';
 import type { CompareReply } from './compare-thread.js';
 
@@ -22,15 +20,7 @@ export async function compareOffThread(input: ReportInput, options: CompareOptio
       options.signal?.addEventListener('abort', () => reject(options.signal!.reason instanceof Error ? options.signal!.reason : new Error('the comparison was cancelled')), { once: true });
       worker.once('message', (reply: CompareReply) => {
         if (reply.type === 'done') resolve(reply);
-        else {
-          if (reply.name === 'ShadowInputError') reject(new ShadowInputError(reply.message));
-          else if (isNonRetryableType(reply.name)) reject(new NonRetryableError(reply.name, reply.message));
-          else {
-            const error = new Error(reply.message);
-            error.name = reply.name;
-            reject(error);
-          }
-        }
+        else reject(errorFromThread(reply.name, reply.message));
       });
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`the comparison thread exited (code ${code}) before it answered`)));

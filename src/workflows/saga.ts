@@ -4,21 +4,11 @@
  * an earlier one failed, and each outcome is recorded.
  */
 import { CancellationScope } from '@temporalio/workflow';
+import { failureMessage } from '../format.js';
 import type { Phase } from './status.js';
 
-/**
- * A failure as an operator needs it: every distinct message down its causes ("Activity task
- * failed" alone says nothing; its cause says which object and why).
- */
-export function failureMessage(error: unknown): string {
-  const messages: string[] = [];
-  for (let e: unknown = error; e !== undefined && messages.length < 5; e = e instanceof Error ? e.cause : undefined) {
-    const message = e instanceof Error ? e.message : String(e);
-    if (message && !messages.includes(message)) messages.push(message);
-    if (!(e instanceof Error)) break;
-  }
-  return messages.join(': ');
-}
+export { failureMessage } from '../format.js';
+
 
 export interface Compensation {
   phase: Phase;
