@@ -1,71 +1,123 @@
 /**
- * Gateway overhead: the same load (autocannon, in a process of its own) straight to one inference
- * endpoint, then through the gateway to that endpoint. The endpoint and the gateway each run in a
- * process of their own too, as they would in a deployment. Prints one JSON line.
+ * The canary's data plane against its anchors: the same load (autocannon, a process of its own)
+ * straight to one inference endpoint (a process of its own), through HAProxy configured as a plain
+ * balancer (the anchor), and through cloudshift's data plane as the canary configures it (the
+ * per-migration HAProxy with weights set, request ids, the mirror hooks), mirroring off and on.
+ * Several rounds in turning order; medians. Prints one JSON line.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { ASSETS_DIR, holdoutRows } from '../src/dev/workload.js';
 import { startInferenceServer } from '../src/endpoints/server.js';
-import { Gateway } from '../src/traffic/gateway.js';
+import { HaproxyRouter } from '../src/traffic/haproxy.js';
 
-const SECONDS = 10;
+const SECONDS = Number(process.env.BENCH_GATEWAY_SECONDS ?? 8);
+const ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 3);
 const CONNECTIONS = 16;
 const log = (line: string) => console.error(`[bench gateway] ${line}`);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const round = (v: number, digits = 3) => Number(v.toFixed(digits));
 
 if (process.argv[3] === '--serve') {
-  // A child: serve the endpoint, or the gateway in front of the URL given, and print its URL.
-  if (process.argv[4] === 'endpoint') {
-    const server = await startInferenceServer({ model: new Uint8Array(readFileSync(join(ASSETS_DIR, 'breast-cancer.onnx'))), executionProvider: 'cpu', name: 'bench' });
-    console.log(server.url);
-  } else {
-    const gateway = await Gateway.start({ stateFile: join(mkdtempSync(join(tmpdir(), 'cs-bench-gw-')), 'route.json') });
-    await gateway.change({ source: process.argv[5]!, target: process.argv[5]!, targetPercent: 0 });
-    console.log(gateway.url);
-  }
+  const server = await startInferenceServer({ model: new Uint8Array(readFileSync(join(ASSETS_DIR, 'breast-cancer.onnx'))), executionProvider: 'cpu', name: 'bench' });
+  console.log(server.url);
 } else {
   const children: ChildProcess[] = [];
-  const serve = (...args: string[]) =>
-    new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'gateway', '--serve', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const dir = mkdtempSync(join(tmpdir(), 'cs-bench-gw-'));
+  const router = new HaproxyRouter({ dir: join(dir, 'dataplane'), ports: { first: 28_080, last: 28_199 } });
+  let anchorPid: number | undefined;
+  try {
+    const endpoint = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'gateway', '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
       children.push(child);
       child.stdout!.once('data', (data: Buffer) => resolve(data.toString().trim()));
-      child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
+      child.once('exit', (code) => reject(new Error(`the endpoint exited with ${code}`)));
     });
-  const body = JSON.stringify({ instances: [holdoutRows()[0]] });
-  const load = async (url: string) => {
-    const args = ['-c', String(CONNECTIONS), '-d', String(SECONDS), '-m', 'POST', '-H', 'content-type=application/json', '-b', body, '--json', `${url}/v1/predict`];
-    // Warm-up, so both runs start with hot sockets and compiled code.
-    await promisify(execFile)(join(PROJECT_ROOT, 'node_modules/.bin/autocannon'), [...args.slice(0, 2), '-d', '2', ...args.slice(4)], { maxBuffer: 1 << 24 });
-    const { stdout } = await promisify(execFile)(join(PROJECT_ROOT, 'node_modules/.bin/autocannon'), args, { maxBuffer: 1 << 24 });
-    const result = JSON.parse(stdout) as { requests: { average: number }; latency: { p99: number }; non2xx: number; errors: number };
-    if (result.non2xx || result.errors) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
-    return { rps: result.requests.average, p99: result.latency.p99 };
-  };
-  try {
-    const endpoint = await serve('endpoint');
-    const gateway = await serve('gateway', endpoint);
-    log(`direct to ${endpoint}, ${CONNECTIONS} connections, ${SECONDS} s`);
-    const direct = await load(endpoint);
-    log(`through the gateway ${gateway}`);
-    const through = await load(gateway);
+    const anchor = await startAnchor(dir, new URL(endpoint).host);
+    anchorPid = anchor.pid;
+    // Both sides on the one endpoint, so every configuration measures the data plane, not a second model.
+    const { url: cloudshift } = await router.ensure('bench', { source: endpoint, target: endpoint });
+    let revision = 0;
+    const configure = (mirror: boolean) => router.setWeights('bench', { revision: ++revision, targetPercent: 25, mirror });
+
+    const body = JSON.stringify({ instances: [holdoutRows()[0]] });
+    const load = async (url: string) => {
+      const args = ['-c', String(CONNECTIONS), '-m', 'POST', '-H', 'content-type=application/json', '-b', body, '--json', `${url}/v1/predict`];
+      await promisify(execFile)(join(PROJECT_ROOT, 'node_modules/.bin/autocannon'), ['-d', '2', ...args], { maxBuffer: 1 << 24 });
+      const { stdout } = await promisify(execFile)(join(PROJECT_ROOT, 'node_modules/.bin/autocannon'), ['-d', String(SECONDS), ...args], { maxBuffer: 1 << 24 });
+      const result = JSON.parse(stdout) as { requests: { average: number }; latency: { p99: number }; non2xx: number; errors: number };
+      if (result.non2xx || result.errors) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+      return { rps: result.requests.average, p99: result.latency.p99 };
+    };
+    const configurations = {
+      direct: () => load(endpoint),
+      anchor: () => load(anchor.url),
+      cloudshift: async () => (await configure(false), load(cloudshift)),
+      cloudshift_mirror: async () => (await configure(true), load(cloudshift)),
+    };
+    const names = Object.keys(configurations) as (keyof typeof configurations)[];
+    const runs: Record<string, { rps: number; p99: number }[]> = Object.fromEntries(names.map((n) => [n, []]));
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = names.map((_, i) => names[(i + r) % names.length]!);
+      for (const name of order) {
+        log(`round ${r + 1}/${ROUNDS}: ${name}, ${CONNECTIONS} connections, ${SECONDS} s`);
+        runs[name]!.push(await configurations[name]());
+      }
+    }
+    const rps = (name: string) => median(runs[name]!.map((x) => x.rps));
+    const p99 = (name: string) => median(runs[name]!.map((x) => x.p99));
     console.log(
       JSON.stringify({
         bench: 'gateway',
-        direct_rps: Math.round(direct.rps),
-        gateway_rps: Math.round(through.rps),
-        ratio: Number((through.rps / direct.rps).toFixed(3)),
-        direct_p99_ms: direct.p99,
-        gateway_p99_ms: through.p99,
-        p99_added_ms: Number((through.p99 - direct.p99).toFixed(3)),
+        direct_rps: Math.round(rps('direct')),
+        anchor_rps: Math.round(rps('anchor')),
+        cloudshift_rps: Math.round(rps('cloudshift')),
+        cloudshift_mirror_rps: Math.round(rps('cloudshift_mirror')),
+        ratio_vs_direct: round(rps('cloudshift') / rps('direct')),
+        ratio_vs_anchor: round(rps('cloudshift') / rps('anchor')),
+        direct_p99_ms: p99('direct'),
+        anchor_p99_ms: p99('anchor'),
+        cloudshift_p99_ms: p99('cloudshift'),
+        cloudshift_mirror_p99_ms: p99('cloudshift_mirror'),
+        p99_added_ms: round(p99('cloudshift') - p99('direct')),
+        rounds: Object.fromEntries(names.map((n) => [n, runs[n]!.map((x) => Math.round(x.rps))])),
       }),
     );
   } finally {
+    await router.releaseAll();
+    if (anchorPid) process.kill(anchorPid);
     for (const child of children) child.kill();
   }
+}
+
+/** HAProxy as anyone would put it in front of one endpoint: one backend, round robin, keep-alive. */
+async function startAnchor(dir: string, endpoint: string): Promise<{ url: string; pid: number }> {
+  const port = 28_000;
+  const config = join(dir, 'anchor.cfg');
+  writeFileSync(
+    config,
+    [
+      'global',
+      '  nbthread 1',
+      'defaults',
+      '  mode http',
+      '  timeout connect 5s',
+      '  timeout client 65s',
+      '  timeout server 30s',
+      'frontend anchor',
+      `  bind 127.0.0.1:${port}`,
+      '  default_backend endpoint',
+      'backend endpoint',
+      '  balance roundrobin',
+      `  server one ${endpoint}`,
+      '',
+    ].join('\n'),
+  );
+  const pidFile = join(dir, 'anchor.pid');
+  await promisify(execFile)('haproxy', ['-f', config, '-D', '-p', pidFile]);
+  return { url: `http://127.0.0.1:${port}`, pid: Number(readFileSync(pidFile, 'utf8').trim()) };
 }

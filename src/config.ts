@@ -22,6 +22,15 @@ const envSchema = z.object({
   CLOUDSHIFT_STATE_DIR: z.string().default(join(PROJECT_ROOT, '.stack')),
   /** Objects above the copy's part size that this worker transfers at once, over all its batches. */
   CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE: z.coerce.number().int().min(1).default(DEFAULT_LARGE_OBJECTS_AT_ONCE),
+  /** Where the canary analysis queries metrics. */
+  CLOUDSHIFT_PROMETHEUS_URL: z.url().default('http://127.0.0.1:9090'),
+  /** Prometheus's file-based service discovery folder, where the worker lists what to scrape. @default <state dir>/prometheus/targets */
+  CLOUDSHIFT_SCRAPE_TARGETS_DIR: z.string().optional(),
+  /** Ports the local data plane hands to migrations, two each: FIRST-LAST. */
+  CLOUDSHIFT_DATAPLANE_PORTS: z
+    .string()
+    .regex(/^\d{4,5}-\d{4,5}$/, { error: 'expected FIRST-LAST, e.g. 18080-18199' })
+    .default('18080-18199'),
 });
 
 export interface Config {
@@ -30,6 +39,9 @@ export interface Config {
   profiles: Record<string, Profile>;
   stateDir: string;
   largeObjectsAtOnce: number;
+  prometheusUrl: string;
+  scrapeTargetsDir: string;
+  dataPlanePorts: { first: number; last: number };
 }
 
 export function parseQueues(value: string): QueueSelector[] {
@@ -58,5 +70,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     profiles: { ...localStackProfiles(e.CLOUDSHIFT_STATE_DIR), ...(e.CLOUDSHIFT_PROFILES ? loadProfilesFile(e.CLOUDSHIFT_PROFILES) : {}) },
     stateDir: e.CLOUDSHIFT_STATE_DIR,
     largeObjectsAtOnce: e.CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE,
+    prometheusUrl: e.CLOUDSHIFT_PROMETHEUS_URL,
+    scrapeTargetsDir: e.CLOUDSHIFT_SCRAPE_TARGETS_DIR ?? join(e.CLOUDSHIFT_STATE_DIR, 'prometheus', 'targets'),
+    dataPlanePorts: dataPlanePorts(e.CLOUDSHIFT_DATAPLANE_PORTS),
   };
+}
+
+function dataPlanePorts(range: string): { first: number; last: number } {
+  const [first, last] = range.split('-').map(Number) as [number, number];
+  if (!(first >= 1024 && last <= 65_535 && last > first)) {
+    throw new Error(`Invalid environment: CLOUDSHIFT_DATAPLANE_PORTS: expected FIRST-LAST with 1024 ≤ FIRST < LAST ≤ 65535, got ${range}`);
+  }
+  return { first, last };
 }

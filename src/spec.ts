@@ -4,6 +4,7 @@
  * boundary (client, CLI). A spec names connection profiles; credentials never appear in it.
  */
 import { z } from 'zod';
+import { ROUTER_CAPABILITIES } from './traffic/route.js';
 
 export const CLOUDS = ['aws', 'gcp', 'azure', 'onprem'] as const;
 export type Cloud = (typeof CLOUDS)[number];
@@ -188,30 +189,106 @@ const shadowSchema = z.strictObject({
     .prefault({}),
 });
 
-const canarySchema = z.strictObject({
-  steps: z
-    .array(z.int().min(1).max(100))
-    .min(1)
-    .refine((steps) => steps.every((w, i) => i === 0 || w > steps[i - 1]!), {
-      error: 'expected strictly increasing percentages',
-    })
-    .refine((steps) => steps.at(-1) === 100, { error: 'expected the last step to be 100 (all traffic on the target)' })
-    .default([1, 5, 25, 50, 100]),
-  /** Seconds each step is watched: at least one, so the analysis sees requests; at most a day. */
-  intervalSeconds: z.number().min(1, { error: 'expected at least 1 second per canary step' }).max(DAY_SECONDS).default(60),
-  thresholds: z
-    .strictObject({
-      maxErrorRateDelta: probability.default(0.01),
-      maxP50LatencyRatio: z.number().min(1).max(1000).default(1.5),
-      maxP99LatencyRatio: z.number().min(1).max(1000).default(2),
-      minAgreement: probability.default(0.999),
-      /** Requests the target must see in an interval for the analysis to say anything. */
-      minRequests: z.int().min(1).max(1_000_000).default(20),
-    })
-    .prefault({}),
-  /** Mirror source-bound requests to the target during the canary, for agreement and load. */
-  mirror: z.boolean().default(true),
+/** The data plane that moves the canary's traffic: the local HAProxy, or weighted DNS on Route 53. */
+const routerSchema = z
+  .discriminatedUnion('kind', [
+    z.strictObject({
+      kind: z.literal('haproxy'),
+      /** The port callers send requests to; absent: the first free one of the worker's range (CLOUDSHIFT_DATAPLANE_PORTS), kept for the migration. */
+      port: z.int().min(1024).max(65_535).optional(),
+    }),
+    z.strictObject({
+      kind: z.literal('route53'),
+      /** An aws connection profile that reaches Route 53 (its endpoint, where not AWS itself). */
+      profile: z.string().regex(PROFILE_NAME, { error: 'expected the name of an aws connection profile the worker knows, e.g. "local-route53"' }),
+      hostedZoneId: z.string().regex(/^[A-Z0-9]{1,32}$/, { error: 'expected a Route 53 hosted zone id, e.g. "Z0123456789ABCDEFGHIJ"' }),
+      /** The name callers resolve, inside the hosted zone, e.g. "predict.example.com". */
+      recordName: z
+        .string()
+        .max(253)
+        .regex(/^(?:[a-z0-9_](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\.?$/i, { error: 'expected a DNS name such as "predict.example.com"' }),
+      ttlSeconds: z.int().min(0).max(172_800).default(60),
+    }),
+  ])
+  .prefault({ kind: 'haproxy' });
+
+const comparisons = ['<', '<=', '>', '>=', '==', '!='] as const;
+export type Comparison = (typeof comparisons)[number];
+
+/**
+ * A query of the spec's own, judged at every canary step, as an Argo Rollouts AnalysisTemplate
+ * metric: the step passes the metric when `value op threshold` holds; more than `failureLimit`
+ * failed steps roll the migration back. The query may say {{migration}} and {{interval}} (the
+ * step's window, e.g. "60s").
+ */
+const canaryMetricSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,62}$/, { error: 'expected a metric name: a letter, then letters, digits, _ or -' }),
+  query: z.string().min(1).max(4000),
+  condition: z.strictObject({ op: z.enum(comparisons), value: z.number() }),
+  failureLimit: z.int().min(0).max(100).default(0),
+  /** A query that answers nothing: a failed measurement, or one that passes. */
+  onNoData: z.enum(['fail', 'pass']).default('fail'),
 });
+
+const canarySchema = z
+  .strictObject({
+    steps: z
+      .array(z.int().min(1).max(100))
+      .min(1)
+      .max(100)
+      .refine((steps) => steps.every((w, i) => i === 0 || w > steps[i - 1]!), {
+        error: 'expected strictly increasing percentages',
+      })
+      .refine((steps) => steps.at(-1) === 100, { error: 'expected the last step to be 100 (all traffic on the target)' })
+      .default([1, 5, 25, 50, 100]),
+    /** Seconds each step is watched: at least one, so the analysis sees requests; at most a day. */
+    intervalSeconds: z.number().min(1, { error: 'expected at least 1 second per canary step' }).max(DAY_SECONDS).default(60),
+    router: routerSchema,
+    thresholds: z
+      .strictObject({
+        maxErrorRateDelta: probability.default(0.01),
+        maxP50LatencyRatio: z.number().min(1).max(1000).default(1.5),
+        maxP99LatencyRatio: z.number().min(1).max(1000).default(2),
+        minAgreement: probability.default(0.999),
+        /** Requests the target must see in an interval for the analysis to judge it. */
+        minRequests: z.int().min(1).max(1_000_000).default(20),
+      })
+      .prefault({}),
+    /** Queries of the spec's own, judged at every step beside the thresholds. */
+    metrics: z.array(canaryMetricSchema).max(20).default([]),
+    /**
+     * Mirror source-bound requests to the target during the canary, for agreement and load.
+     * Absent: where the router can.
+     */
+    mirror: z.boolean().optional(),
+    /** Too little traffic holds a step (it is not a failure) for at most `maxWaitSeconds`; then `onTimeout`. */
+    traffic: z
+      .strictObject({
+        maxWaitSeconds: z.number().min(0).max(DAY_SECONDS).default(600),
+        onTimeout: z.enum(['approve', 'rollback']).default('approve'),
+      })
+      .prefault({}),
+    /** A synthetic load from the shadow holdout's rows, sent to the traffic URL for the whole canary (as Flagger's load tester). */
+    load: z
+      .strictObject({
+        requestsPerSecond: z.number().min(0.1).max(10_000),
+        concurrency: z.int().min(1).max(64).default(4),
+        /** Send each row's index as its sticky key. */
+        sticky: z.boolean().default(false),
+      })
+      .optional(),
+  })
+  .superRefine((canary, ctx) => {
+    const router = canary.router.kind;
+    if (canary.mirror === true && !ROUTER_CAPABILITIES[router].mirror) {
+      ctx.addIssue({ code: 'custom', path: ['mirror'], message: `expected false or absent: the ${router} router cannot mirror requests` });
+    }
+    const names = canary.metrics.map((m) => m.name);
+    names.forEach((name, i) => {
+      if (names.indexOf(name) !== i) ctx.addIssue({ code: 'custom', path: ['metrics', i, 'name'], message: `expected a name of its own: "${name}" is used twice` });
+    });
+  })
+  .transform((canary) => ({ ...canary, mirror: canary.mirror ?? ROUTER_CAPABILITIES[canary.router.kind].mirror }));
 
 const gate = z.enum(['auto', 'manual']);
 const approvalSchema = z.strictObject({

@@ -12,35 +12,68 @@ import { StoreResolver } from './clouds/profiles.js';
 import { loadConfig, type QueueSelector, taskQueueOf } from './config.js';
 import { STATE_DIR } from './paths.js';
 import { type LocalDeployerOptions, LocalEndpointDeployer } from './endpoints/deployer.js';
-import { LocalTrafficRouter } from './traffic/router.js';
+import { HaproxyRouter } from './traffic/haproxy.js';
+import { PrometheusClient } from './traffic/prometheus.js';
+import { removeScrapeTargets } from './traffic/discovery.js';
+import { Route53Router } from './traffic/route53.js';
+import type { TrafficRouter } from './traffic/router.js';
+import type { RouterSpec } from './activities/canary.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
 export interface LocalDeps {
   stores: StoreResolver;
-  /** Where gateways persist their routes. @default .stack */
+  /** Where the data plane keeps each migration's configuration and route. @default .stack */
   stateDir?: string;
+  /** @default http://127.0.0.1:9090 (the local stack's) */
+  prometheusUrl?: string;
+  /** @default .stack/prometheus/targets (the folder the local stack's Prometheus watches) */
+  scrapeTargetsDir?: string;
+  /** @default 18080–18199 */
+  dataPlanePorts?: { first: number; last: number };
   pageSize?: number;
   faults?: LocalDeployerOptions['faults'];
   largeObjectsAtOnce?: number;
 }
 
 /**
- * Activity dependencies for a worker that runs endpoints and gateways itself: the local stack's
- * way, and a single-host deployment's. Close them with `closeLocalDeps` when the worker stops.
+ * Activity dependencies for a worker that runs endpoints and the data plane itself: the local
+ * stack's way, and a single-host deployment's. Close them with `closeLocalDeps` when the worker stops.
  */
-export function localActivityDeps(options: LocalDeps): ActivityDeps & { deployer: LocalEndpointDeployer; router: LocalTrafficRouter } {
+export function localActivityDeps(options: LocalDeps): ActivityDeps & { deployer: LocalEndpointDeployer; haproxy: HaproxyRouter } {
+  const dir = join(options.stateDir ?? STATE_DIR, 'dataplane');
+  const ports = options.dataPlanePorts ?? { first: 18_080, last: 18_199 };
+  const haproxy = new HaproxyRouter({ dir, ports });
+  const routers = new Map<string, TrafficRouter>();
+  const routerFor = (spec: RouterSpec): TrafficRouter => {
+    if (spec.kind === 'haproxy' && spec.port === undefined) return haproxy;
+    const key = JSON.stringify(spec);
+    let router = routers.get(key);
+    if (!router) {
+      router =
+        spec.kind === 'haproxy'
+          ? new HaproxyRouter({ dir, ports, port: spec.port })
+          : new Route53Router({ profile: options.stores.awsProfile(spec.profile), hostedZoneId: spec.hostedZoneId, recordName: spec.recordName, ttlSeconds: spec.ttlSeconds });
+      routers.set(key, router);
+    }
+    return router;
+  };
   return {
     stores: options.stores,
     pageSize: options.pageSize,
     largeObjectsAtOnce: options.largeObjectsAtOnce,
     deployer: new LocalEndpointDeployer({ faults: options.faults }),
-    router: new LocalTrafficRouter(join(options.stateDir ?? STATE_DIR, 'gateways')),
+    haproxy,
+    routerFor,
+    prometheus: new PrometheusClient(options.prometheusUrl ?? 'http://127.0.0.1:9090'),
+    scrapeTargetsDir: options.scrapeTargetsDir ?? join(STATE_DIR, 'prometheus', 'targets'),
   };
 }
 
+/** Stops the endpoints and the data planes this worker's folder holds; Prometheus stops scraping them. */
 export async function closeLocalDeps(deps: ReturnType<typeof localActivityDeps>): Promise<void> {
-  await Promise.all([deps.deployer.stopAll(), deps.router.closeAll()]);
+  const [, released] = await Promise.all([deps.deployer.stopAll(), deps.haproxy.releaseAll()]);
+  await Promise.all(released.map((migration) => removeScrapeTargets(deps.scrapeTargetsDir, migration)));
 }
 
 export interface CreateWorkersOptions {
@@ -89,7 +122,14 @@ function queuesFlag(argv: readonly string[]): string | undefined {
 export async function runWorker(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   const config = loadConfig(process.env, queuesFlag(argv));
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const deps = localActivityDeps({ stores: new StoreResolver(config.profiles), stateDir: config.stateDir, largeObjectsAtOnce: config.largeObjectsAtOnce });
+  const deps = localActivityDeps({
+    stores: new StoreResolver(config.profiles),
+    stateDir: config.stateDir,
+    largeObjectsAtOnce: config.largeObjectsAtOnce,
+    prometheusUrl: config.prometheusUrl,
+    scrapeTargetsDir: config.scrapeTargetsDir,
+    dataPlanePorts: config.dataPlanePorts,
+  });
   try {
     const workers = await createWorkers({
       connection,

@@ -1,41 +1,126 @@
-/** The canary activities: the gateway between the two endpoints, its weights, and each step's window and analysis. */
-import { type CanaryAnalysis, analyseCanary } from '../traffic/analysis.js';
-import type { Route } from '../traffic/gateway.js';
-import type { GatewayInfo, TrafficRouter } from '../traffic/router.js';
-import type { MigrationSpec } from '../spec.js';
+/**
+ * The canary activities: the router between the two endpoints and its weights, what Prometheus
+ * scrapes for the migration, each step's analysis, and the synthetic load a spec may ask for.
+ */
+import { Context, heartbeat } from '@temporalio/activity';
+import { Readable } from 'node:stream';
+import type { StoreResolver } from '../clouds/profiles.js';
+import { HoldoutFormatError, readHoldout } from '../inference/holdout.js';
+import { type Cloud, keyIn, type MigrationSpec, type StorageLocation } from '../spec.js';
+
+type Workload = NonNullable<MigrationSpec['workload']>;
+import type { CanaryAnalysis } from '../traffic/analysis.js';
+import { hostPort, type ScrapeTarget, writeScrapeTargets } from '../traffic/discovery.js';
+import { LoadGenerator } from '../traffic/load.js';
+import { measureWindow, type MeasureInput } from '../traffic/measure.js';
+import type { PrometheusClient } from '../traffic/prometheus.js';
+import type { Route } from '../traffic/route.js';
+import type { RouterInfo, TrafficRouter } from '../traffic/router.js';
+
+export type RouterSpec = MigrationSpec['canary']['router'];
 
 export interface CanaryDeps {
-  router: TrafficRouter;
+  stores: StoreResolver;
+  /** The router a spec names: the worker's HAProxy data plane, or a Route 53 zone through a profile. */
+  routerFor(spec: RouterSpec): TrafficRouter;
+  prometheus: PrometheusClient;
+  /** The folder of Prometheus's file-based service discovery. */
+  scrapeTargetsDir: string;
+}
+
+export interface EnsureRouterInput {
+  migration: string;
+  router: RouterSpec;
+  endpoints: { source: string; target: string };
+  clouds: { source: Cloud; target: Cloud };
 }
 
 export interface SetWeightsInput {
   migration: string;
+  router: RouterSpec;
   targetPercent: number;
   mirror: boolean;
   /** Increases with every change a workflow makes, so a retried change is a no-op. */
   revision: number;
 }
 
+export interface CanaryLoadInput {
+  url: string;
+  target: StorageLocation;
+  holdout: Workload['holdout'];
+  load: NonNullable<MigrationSpec['canary']['load']>;
+}
+
+/** Rows a synthetic load cycles through: enough variety, bounded memory. */
+const MAX_LOAD_ROWS = 10_000;
+
 export function createCanaryActivities(deps: CanaryDeps) {
   return {
-    /** The migration's gateway between the two endpoints, all traffic on the source at first. */
-    async ensureGateway(input: { migration: string; source: string; target: string }): Promise<GatewayInfo> {
-      return deps.router.ensureGateway(input.migration, { source: input.source, target: input.target });
+    /**
+     * The migration's route between the two endpoints (all traffic on the source at first), and
+     * the scrape targets Prometheus needs to judge it: the endpoints and the data plane.
+     */
+    async ensureRouter(input: EnsureRouterInput): Promise<RouterInfo> {
+      const router = deps.routerFor(input.router);
+      const info = await router.ensure(input.migration, input.endpoints);
+      const endpoint = (side: 'source' | 'target'): ScrapeTarget => ({
+        address: hostPort(input.endpoints[side]),
+        job: 'cloudshift-endpoint',
+        labels: { side, cloud: input.clouds[side] },
+      });
+      await writeScrapeTargets(deps.scrapeTargetsDir, input.migration, [endpoint('source'), endpoint('target'), ...(await router.scrapeTargets(input.migration))]);
+      return info;
     },
 
     async setWeights(input: SetWeightsInput): Promise<Route> {
-      const { route } = await deps.router.setRoute(input.migration, { targetPercent: input.targetPercent, mirror: input.mirror, revision: input.revision });
+      const { route } = await deps.routerFor(input.router).setWeights(input.migration, { revision: input.revision, targetPercent: input.targetPercent, mirror: input.mirror });
       return route;
     },
 
-    /** Starts a fresh measurement interval at the gateway. */
-    async openCanaryWindow({ migration }: { migration: string }): Promise<void> {
-      await deps.router.openWindow(migration);
+    /** The weights as the data plane holds them, read back from it (not from what was asked). */
+    async readWeights(input: { migration: string; router: RouterSpec }): Promise<Route> {
+      return deps.routerFor(input.router).readWeights(input.migration);
     },
 
-    /** Judges the interval since openCanaryWindow against the spec's thresholds. */
-    async analyseCanaryWindow(input: { migration: string; thresholds: MigrationSpec['canary']['thresholds'] }): Promise<CanaryAnalysis> {
-      return analyseCanary(await deps.router.readWindow(input.migration), input.thresholds);
+    /** Judges the `seconds` before now through Prometheus against the spec's thresholds and queries. */
+    async analyseCanaryWindow(input: MeasureInput): Promise<CanaryAnalysis> {
+      return measureWindow(deps.prometheus, input);
+    },
+
+    /**
+     * Sends the holdout's rows to the traffic URL at the spec's rate until cancelled (the canary's
+     * end). Heartbeats carry what was sent, so the workflow's status can say it.
+     */
+    async runCanaryLoad(input: CanaryLoadInput): Promise<{ sent: number; ok: number; errors: number }> {
+      const rows = await holdoutRows(deps.stores, input.target, input.holdout);
+      if (rows.length === 0) throw new HoldoutFormatError(`the holdout ${input.holdout.path} has no rows to send as canary load`);
+      const load = new LoadGenerator({ url: input.url, rows, rps: input.load.requestsPerSecond, concurrency: input.load.concurrency, sticky: input.load.sticky }).start();
+      const signal = Context.current().cancellationSignal;
+      try {
+        while (!signal.aborted) {
+          heartbeat({ sent: load.tally.sent, ok: load.tally.ok, errors: load.tally.errors });
+          await new Promise((resolve) => {
+            const timer = setTimeout(resolve, 1000);
+            signal.addEventListener('abort', () => (clearTimeout(timer), resolve(undefined)), { once: true });
+          });
+        }
+      } finally {
+        await load.stop();
+      }
+      const { sent, ok, errors } = load.tally;
+      return { sent, ok, errors };
     },
   };
+}
+
+async function holdoutRows(stores: StoreResolver, target: StorageLocation, holdout: Workload['holdout']): Promise<number[][]> {
+  const body = Readable.from(await stores.store(target).read(keyIn(target, holdout.path)));
+  const rows: number[][] = [];
+  const width = holdout.features.length;
+  for await (const batch of readHoldout(body, holdout, 1024)) {
+    for (let r = 0; r < batch.rows && rows.length < MAX_LOAD_ROWS; r++) rows.push(Array.from(batch.features.subarray(r * width, (r + 1) * width)));
+    if (rows.length >= MAX_LOAD_ROWS) break;
+  }
+  body.destroy();
+  return rows;
 }

@@ -24,7 +24,8 @@ export function progressLine({ status, copy }: Progress): string {
   if (status.phase === 'canary' && status.canary) {
     const c = status.canary;
     const last = c.analyses.at(-1);
-    return `${head} ${bar(c.targetPercent / 100)} on the target, step ${c.step}/${c.steps.length}${last ? `, last analysis ${last.passed ? 'passed' : 'failed'} (${last.window.target.requests} target requests)` : ''}`;
+    const judged = last ? `, last analysis ${last.verdict} (${last.window.target.requests} target requests)` : '';
+    return `${head} ${bar(c.targetPercent / 100)} on the target, step ${c.step}/${c.steps.length}${c.waitingForTraffic ? `, ${c.waitingForTraffic}` : judged}; traffic to ${c.trafficUrl}`;
   }
   if (status.phase === 'shadow' && status.shadow?.verdict) return `${head}: ${status.shadow.verdict.passed ? 'passed' : 'failed'} (${status.shadow.verdict.reportHtml})`;
   return `${head} (${status.state})`;
@@ -55,14 +56,15 @@ export function resultLines(status: Progress['status']): string[] {
     const w = a.window;
     const ms = (s?: number) => (s === undefined ? '–' : `${(s * 1000).toFixed(1)} ms`);
     lines.push(
-      `canary ${String(a.targetPercent).padStart(3)} %: ${a.passed ? 'passed' : 'FAILED'}; source ${w.source.requests} req, p99 ${ms(w.source.p99)}; target ${w.target.requests} req, ${(w.target.errorRate * 100).toFixed(2)} % errors, p99 ${ms(w.target.p99)}` +
+      `canary ${String(a.targetPercent).padStart(3)} %: ${a.verdict === 'failed' ? 'FAILED' : a.verdict}; source ${w.source.requests} req, p99 ${ms(w.source.p99)}; target ${w.target.requests} req, ${(w.target.errorRate * 100).toFixed(2)} % errors, p99 ${ms(w.target.p99)}` +
         (w.mirror.agreement !== undefined ? `; mirrored agreement ${(w.mirror.agreement * 100).toFixed(2)} %` : '') +
+        (a.metrics.length ? `; ${a.metrics.map((m) => `${m.name} ${m.value ?? 'no data'} ${m.passed ? 'ok' : 'FAILED'}`).join(', ')}` : '') +
         (a.reasons.length ? ` (${a.reasons.join('; ')})` : ''),
     );
   }
   for (const c of status.compensations ?? []) lines.push(`compensation (${c.phase}): ${c.what}: ${c.outcome}${c.error ? ` (${c.error})` : ''}`);
   for (const d of status.decisions) {
-    lines.push(`decision ${d.at} ${d.action} by ${d.by}${d.phase ? ` (${d.phase})` : ''}${d.comment ? `: ${d.comment}` : ''}${d.applied ? '' : ` [${d.note}]`}`);
+    lines.push(`decision ${d.at} ${d.action} by ${d.by}${d.phase ? ` (${d.phase})` : ''}${d.comment ? `: ${d.comment}` : ''}${d.applied ? (d.note ? `: ${d.note}` : '') : ` [${d.note}]`}`);
   }
   return lines;
 }

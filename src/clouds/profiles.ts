@@ -53,6 +53,7 @@ const onpremProfile = z.strictObject({
   root: z.string().min(1),
 });
 
+export type AwsProfile = z.output<typeof awsProfile>;
 export const profileSchema = z.discriminatedUnion('cloud', [awsProfile, gcpProfile, azureProfile, onpremProfile]);
 export type Profile = z.output<typeof profileSchema>;
 export const profilesFileSchema = z.strictObject({ profiles: z.record(z.string(), profileSchema) });
@@ -70,6 +71,8 @@ export function localStackProfiles(stateDir: string): Record<string, Profile> {
     'local-gcs': { cloud: 'gcp', projectId: 'cloudshift-local', apiEndpoint: 'http://127.0.0.1:4443' },
     'local-azure': { cloud: 'azure', development: true },
     'local-fs': { cloud: 'onprem', root: join(stateDir, 'data', 'onprem') },
+    // moto's server standing in for Route 53; it takes any credentials, these are not secrets.
+    'local-route53': { cloud: 'aws', region: 'us-east-1', endpoint: 'http://127.0.0.1:5055', forcePathStyle: false, credentialsFile: join(stateDir, 'moto-credentials.json') },
   };
 }
 
@@ -107,6 +110,14 @@ export class StoreResolver {
 
   profileNames(): string[] {
     return Object.keys(this.profiles);
+  }
+
+  /** An aws profile by name, for a service other than S3 (Route 53). */
+  awsProfile(name: string): AwsProfile {
+    const profile = this.profiles[name];
+    if (!profile) throw new UnknownProfileError(`profile "${name}" is not known to this worker (known: ${this.profileNames().join(', ') || 'none'}); add it to the file CLOUDSHIFT_PROFILES names`);
+    if (profile.cloud !== 'aws') throw new UnknownProfileError(`profile "${name}" is for ${profile.cloud}; Route 53 needs an aws profile`);
+    return profile;
   }
 
   store(location: Pick<StorageLocation, 'cloud' | 'profile' | 'bucket'>, multipart?: MultipartOptions): ObjectStore {

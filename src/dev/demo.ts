@@ -18,11 +18,10 @@ import { StoreResolver } from '../clouds/profiles.js';
 import { loadConfig } from '../config.js';
 import type { Cloud, Dependency, MigrationSpecInput } from '../spec.js';
 import { shadowReport } from '../migration-paths.js';
-import { LoadGenerator } from '../traffic/load.js';
 import { closeLocalDeps, createWorkers, localActivityDeps } from '../worker.js';
 import { ensureStack, LOCAL_ENDPOINTS } from './local-stack.js';
 import { STATE_DIR } from '../paths.js';
-import { holdoutRows, seedWorkload, WORKLOAD_TOLERANCES, workloadSpec } from './workload.js';
+import { seedWorkload, WORKLOAD_TOLERANCES, workloadSpec } from './workload.js';
 
 export const LOCAL_PROFILE_OF: Record<Cloud, string> = { aws: 'local-s3', gcp: 'local-gcs', azure: 'local-azure', onprem: 'local-fs' };
 
@@ -121,7 +120,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     workload: workloadSpec(),
     shadow: { tolerances: WORKLOAD_TOLERANCES },
     deployment: { dependencies: demoDeployment(source) },
-    canary: { steps: [1, 5, 25, 50, 100], intervalSeconds: 3 },
+    // Real requests for every step: the holdout's rows, sent by the canary's own load activity
+    // through the HAProxy data plane, as a user who starts from the Web UI gets them.
+    canary: { steps: [1, 5, 25, 50, 100], intervalSeconds: 3, load: { requestsPerSecond: 200, concurrency: 4 } },
     // The demo's audit finds blocking items (it is a real SageMaker-style deployment): a person
     // acknowledges them, and approves the teardown, the point of no return.
     approval: { onBlockingFindings: 'approve', beforeTeardown: 'manual' },
@@ -132,7 +133,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   const workers = await createWorkers({ connection, namespace: config.temporal.namespace, queues: config.queues, activityDeps: deps });
   const runs = workers.map((w) => w.run());
   const client = await MigrationClient.connect(config.temporal.address, config.temporal.namespace);
-  let load: LoadGenerator | undefined;
   const approved = new Set<string>();
   try {
     const { workflowId } = await client.startMigration(spec);
@@ -143,11 +143,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       const { status } = progress;
       const line = progressLine(progress);
       if (line !== last) log((last = line));
-      // Real requests for the canary: the holdout's rows through the gateway, from the moment it exists.
-      if (status.canary?.gatewayUrl && !load) {
-        load = new LoadGenerator({ url: status.canary.gatewayUrl, rows: holdoutRows(), rps: 200, concurrency: 4 }).start();
-        log(`load generator: 200 requests/s of holdout rows through the gateway ${status.canary.gatewayUrl}`);
-      }
       const gate = status.pendingGate;
       if (gate && !approved.has(`${gate.phase}@${gate.since}`)) {
         approved.add(`${gate.phase}@${gate.since}`);
@@ -163,12 +158,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       }
     };
     const result = await client.followMigration(workflowId, onProgress, 500);
-    const tally = await load?.stop();
     if (result.status.audit) console.log(`\n${renderAuditReport(result.status.audit)}\n`);
     console.log(resultLines(result.status).join('\n'));
     const copy = result.status.copy?.progress;
     if (copy) log(`copy: ${copy.copiedObjects} copied, ${copy.skippedObjects} already there, ${copy.verifiedObjects} verified, ${copy.mismatches} mismatches; manifest ${result.status.copy?.manifestPrefix}`);
-    if (tally) log(`load: ${tally.sent} requests, ${tally.errors} errors, served by ${Object.entries(tally.byBackend).map(([b, n]) => `${b} ${n}`).join(', ')}`);
+    if (result.status.canary) log(`traffic: ${result.status.canary.trafficUrl} (HAProxy; Prometheus at http://127.0.0.1:9090 holds every step's metrics)`);
     log(`${result.outcome}: ${result.status.phases.filter((p) => p.state === 'succeeded').map((p) => p.phase).join(' → ')}`);
     const report = await saveShadowReport(stores, spec, name);
     if (report) log(`the shadow report: ${result.status.shadow?.verdict?.reportHtml}, saved for your browser as ${report}`);
@@ -176,7 +170,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     log('the stack stays up for the Web UI; stop it with: bash scripts/stack.sh stop');
     return result.outcome === 'completed' ? 0 : 4;
   } finally {
-    await load?.stop();
     for (const w of workers) w.shutdown();
     await Promise.all(runs);
     await closeLocalDeps(deps);

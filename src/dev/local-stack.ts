@@ -1,13 +1,14 @@
 /**
- * The local stack: Temporal dev server (with its Web UI), MinIO for S3, fake-gcs-server for GCS
- * and Azurite for Azure Blob, each a child process of ours with fixed loopback ports.
+ * The local stack: Temporal dev server (with its Web UI), MinIO for S3, fake-gcs-server for GCS,
+ * Azurite for Azure Blob, Prometheus for the canary's analysis and moto's server for Route 53,
+ * each a child process of ours with fixed loopback ports.
  *
  * `ensureStack` starts only what is not already answering and reports what it started, so a test
  * run reuses a stack a developer left running and stops only its own processes.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/definitions.js';
@@ -24,6 +25,8 @@ export const LOCAL_PORTS = {
   s3Console: 9001,
   gcs: 4443,
   azureBlob: 10000,
+  prometheus: 9090,
+  route53: 5055,
 } as const;
 
 export const LOCAL_ENDPOINTS = {
@@ -32,13 +35,48 @@ export const LOCAL_ENDPOINTS = {
   s3: `http://127.0.0.1:${LOCAL_PORTS.s3}`,
   gcs: `http://127.0.0.1:${LOCAL_PORTS.gcs}`,
   azureBlob: `http://127.0.0.1:${LOCAL_PORTS.azureBlob}/devstoreaccount1`,
+  prometheus: `http://127.0.0.1:${LOCAL_PORTS.prometheus}`,
+  route53: `http://127.0.0.1:${LOCAL_PORTS.route53}`,
 } as const;
 
-export const SERVICE_NAMES = ['temporal', 's3', 'gcs', 'azure'] as const;
+export const SERVICE_NAMES = ['temporal', 's3', 'gcs', 'azure', 'prometheus', 'route53'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 /** Where the worker finds the MinIO credentials the stack generated (never committed). */
 export const LOCAL_S3_CREDENTIALS_FILE = join(STATE_DIR, 'minio-credentials.json');
+
+/** The folder Prometheus watches for the worker's scrape target files (file-based discovery). */
+export const SCRAPE_TARGETS_DIR = join(STATE_DIR, 'prometheus', 'targets');
+
+/**
+ * Prometheus's configuration: every second, what the worker lists under SCRAPE_TARGETS_DIR. One
+ * second, so a canary step of a few seconds has several samples to judge.
+ */
+function prometheusConfig(): string {
+  mkdirSync(SCRAPE_TARGETS_DIR, { recursive: true });
+  const file = join(STATE_DIR, 'prometheus', 'prometheus.yml');
+  writeFileSync(
+    file,
+    [
+      'global:',
+      '  scrape_interval: 1s',
+      '  evaluation_interval: 1s',
+      'scrape_configs:',
+      '  - job_name: cloudshift',
+      '    file_sd_configs:',
+      `      - files: ['${join(SCRAPE_TARGETS_DIR, '*.json')}']`,
+      '        refresh_interval: 5s',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+/** moto takes any credentials; these only keep the SDK from looking for real ones. */
+function motoCredentials(): void {
+  const file = join(STATE_DIR, 'moto-credentials.json');
+  if (!existsSync(file)) writeFileSync(file, JSON.stringify({ accessKeyId: 'moto', secretAccessKey: 'moto' }), { mode: 0o600 });
+}
 
 interface ServiceDefinition {
   command: string;
@@ -120,6 +158,26 @@ function definitions(): Record<ServiceName, ServiceDefinition> {
         '--silent',
       ],
       ready: () => portOpen(LOCAL_PORTS.azureBlob),
+    },
+    prometheus: {
+      command: '/usr/bin/prometheus',
+      args: [
+        `--config.file=${prometheusConfig()}`,
+        `--storage.tsdb.path=${data('prometheus')}`,
+        '--storage.tsdb.retention.time=2d',
+        `--web.listen-address=127.0.0.1:${LOCAL_PORTS.prometheus}`,
+        '--web.enable-lifecycle',
+        '--log.level=warn',
+      ],
+      ready: () => httpOk(`${LOCAL_ENDPOINTS.prometheus}/-/ready`),
+    },
+    route53: {
+      command: join(STATE_DIR, 'venv', 'bin', 'moto_server'),
+      args: ['-H', '127.0.0.1', '-p', String(LOCAL_PORTS.route53)],
+      ready: async () => {
+        motoCredentials();
+        return httpOk(`${LOCAL_ENDPOINTS.route53}/moto-api/`);
+      },
     },
   };
 }
@@ -218,6 +276,22 @@ export async function ensureStack(options: EnsureStackOptions = {}): Promise<Sta
   };
 }
 
+/** Stops the data planes (one HAProxy per migration) that workers left running under the state folder. */
+export async function stopDataPlanes(): Promise<number> {
+  const dir = join(STATE_DIR, 'dataplane');
+  let stopped = 0;
+  for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+    const file = join(dir, name, 'haproxy.pid');
+    if (!existsSync(file)) continue;
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    rmSync(file, { force: true });
+    if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) continue;
+    process.kill(pid, 'SIGTERM');
+    stopped++;
+  }
+  return stopped;
+}
+
 /** Stops the named services if this stack's pid files know them. */
 export async function stopServices(names: readonly ServiceName[] = SERVICE_NAMES): Promise<ServiceName[]> {
   const stopped: ServiceName[] = [];
@@ -261,6 +335,7 @@ function alive(pid: number): boolean {
  * may be using the data.
  */
 export async function resetStackData(): Promise<{ stopped: ServiceName[]; removed: string }> {
+  await stopDataPlanes();
   const stopped = await stopServices();
   const stillUp = Object.entries(await stackStatus()).filter(([, up]) => up).map(([name]) => name);
   if (stillUp.length > 0) {

@@ -1,5 +1,5 @@
 /** `scripts/stack.sh start|stop|status|reset`: the local stack by hand. */
-import { ensureStack, LOCAL_ENDPOINTS, resetStackData, stackStatus, stopServices } from './local-stack.js';
+import { ensureStack, LOCAL_ENDPOINTS, resetStackData, stackStatus, stopDataPlanes, stopServices } from './local-stack.js';
 
 const command = process.argv[2] ?? 'status';
 switch (command) {
@@ -7,11 +7,13 @@ switch (command) {
     await ensureStack({ log: (line) => console.log(`[stack] ${line}`) });
     console.log(`[stack] Temporal ${LOCAL_ENDPOINTS.temporal}, Web UI ${LOCAL_ENDPOINTS.temporalUi}`);
     console.log(`[stack] S3 (MinIO) ${LOCAL_ENDPOINTS.s3}, GCS (fake-gcs-server) ${LOCAL_ENDPOINTS.gcs}, Azure Blob (Azurite) ${LOCAL_ENDPOINTS.azureBlob}`);
+    console.log(`[stack] Prometheus ${LOCAL_ENDPOINTS.prometheus}, Route 53 (moto) ${LOCAL_ENDPOINTS.route53}`);
     break;
   }
   case 'stop': {
+    const planes = await stopDataPlanes();
     const stopped = await stopServices();
-    console.log(`[stack] stopped: ${stopped.join(', ') || 'nothing of ours was running'}`);
+    console.log(`[stack] stopped: ${[...stopped, ...(planes ? [`${planes} data plane(s)`] : [])].join(', ') || 'nothing of ours was running'}`);
     break;
   }
   case 'reset': {

@@ -1,7 +1,10 @@
 /**
  * The inference server: one model behind HTTP. POST /v1/predict takes
  * {"instances": [[f0, f1, …], …]} and answers {"predictions": [{"score": s, "label": l}, …]};
- * /healthz says the process lives, /readyz that the model is loaded, /metrics is Prometheus text.
+ * /healthz says the process lives, /readyz that the model is loaded, /metrics is Prometheus text
+ * (requests and latency by role: served, or mirrored by the data plane). A request that carries an
+ * x-request-id has its predictions recorded, so the canary can join what both sides answered to
+ * the same request: GET /v1/recorded?since=<epoch ms>.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type * as ort from 'onnxruntime-node';
@@ -9,6 +12,8 @@ import { loadSession, predict } from '../inference/session.js';
 import type { ExecutionProvider } from '../spec.js';
 import { closeServer, HttpError, listen, readBody, sendJson, sendText } from '../http/http.js';
 import { Counter, Histogram, renderMetrics } from '../http/metrics.js';
+import { PredictionRecorder } from './recorder.js';
+import { REQUEST_ID_HEADER, ROLE_HEADER } from '../traffic/route.js';
 
 /** Faults a test or a game day injects into one endpoint. */
 export interface Faults {
@@ -37,8 +42,12 @@ export interface RunningServer {
 }
 
 export async function startInferenceServer(options: InferenceServerOptions): Promise<RunningServer> {
-  const requests = new Counter('cloudshift_endpoint_requests_total', 'Prediction requests by outcome');
-  const latency = new Histogram('cloudshift_endpoint_request_seconds', 'Prediction request latency');
+  const requests = new Counter('cloudshift_endpoint_requests_total', 'Prediction requests by role (served or mirrored) and outcome');
+  const latency = new Histogram('cloudshift_endpoint_request_seconds', 'Prediction request latency by role');
+  const meters = Object.fromEntries(
+    (['served', 'mirrored'] as const).map((role) => [role, { ok: requests.child({ role, outcome: 'ok' }), error: requests.child({ role, outcome: 'error' }), latency: latency.child({ role }) }]),
+  ) as Record<'served' | 'mirrored', { ok: { inc(): void }; error: { inc(): void }; latency: { observe(v: number): void } }>;
+  const recorder = new PredictionRecorder();
   let session: ort.InferenceSession | undefined;
   let width = 0;
 
@@ -47,8 +56,12 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
     if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (req.method === 'GET' && path === '/readyz') return sendJson(res, session ? 200 : 503, { ready: Boolean(session), model: options.name });
     if (req.method === 'GET' && path === '/metrics') return sendText(res, 200, renderMetrics(requests, latency));
+    if (req.method === 'GET' && path === '/v1/recorded') return sendJson(res, 200, recorder.since(Number(new URL(req.url ?? '/', 'http://x').searchParams.get('since') ?? 0)));
     if (req.method !== 'POST' || path !== '/v1/predict') throw new HttpError(404, `no route ${req.method} ${path}`);
     const started = performance.now();
+    const role = req.headers[ROLE_HEADER] === 'mirrored' ? 'mirrored' : 'served';
+    const meter = meters[role];
+    const requestId = req.headers[REQUEST_ID_HEADER];
     try {
       if (!session) throw new HttpError(503, 'the model is still loading');
       const instances = parseInstances(await readBody(req), width);
@@ -59,12 +72,13 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
       const out = await predict(session, features, instances.length);
       const predictions = Array.from(out.scores, (score, r) => (out.labels ? { score, label: out.labels[r] } : { score }));
       sendJson(res, 200, { predictions, model: options.name });
-      requests.inc({ outcome: 'ok' });
+      meter.ok.inc();
+      if (typeof requestId === 'string' && requestId) recorder.record(requestId, role, predictions);
     } catch (error) {
-      requests.inc({ outcome: 'error' });
+      meter.error.inc();
       throw error;
     } finally {
-      latency.observe({}, (performance.now() - started) / 1000);
+      meter.latency.observe((performance.now() - started) / 1000);
     }
   };
 

@@ -1,29 +1,165 @@
 /**
- * Canary analysis between steps: the target against the source over one interval, on error rate,
- * p50 and p99 latency and, where mirrored, prediction agreement. Pure.
+ * Canary analysis between steps, by PromQL: the default queries (requests, errors, p50 and p99
+ * latency per side) and the spec's own, judged against the thresholds. Pure: the queries are
+ * built here, their values come from Prometheus (src/traffic/measure.ts).
  */
-import type { MigrationSpec } from '../spec.js';
-import type { CanaryWindow } from './window.js';
+import type { Comparison, MigrationSpec } from '../spec.js';
+import type { Agreement } from './agreement.js';
+import type { RouterKind } from './route.js';
+import type { BackendWindow, CanaryWindow } from './window.js';
+
+export type CanaryThresholds = MigrationSpec['canary']['thresholds'];
+export type CanaryMetricSpec = MigrationSpec['canary']['metrics'][number];
+type Side = 'source' | 'target';
+
+/** One query as it ran, and what it answered (absent: no data). */
+export interface QueryResult {
+  name: string;
+  query: string;
+  value?: number;
+}
+
+export interface MetricMeasurement extends QueryResult {
+  /** E.g. `< 0.05`. */
+  condition: string;
+  passed: boolean;
+  /** Why it failed, where it did: the value against the condition, no data, or a query error. */
+  reason?: string;
+}
 
 export interface CanaryAnalysis {
-  passed: boolean;
-  /** Why it failed, one line per failed check, naming the figures. */
+  /** `waitingForTraffic`: too few requests reached the target to judge; the step holds. */
+  verdict: 'passed' | 'failed' | 'waitingForTraffic';
+  /** Why it failed or holds, one line each, naming the figures. */
   reasons: string[];
   window: CanaryWindow;
+  /** The default queries with their values. */
+  queries: QueryResult[];
+  /** The spec's own queries, each judged; the workflow counts failures against failureLimit. */
+  metrics: MetricMeasurement[];
 }
 
 /** Latencies this small are timer noise on one machine; a ratio of them says nothing. */
 const LATENCY_FLOOR_SECONDS = 0.005;
 
-export function analyseCanary(window: CanaryWindow, thresholds: MigrationSpec['canary']['thresholds']): CanaryAnalysis {
-  const { source, target } = window;
-  const reasons: string[] = [];
-  if (target.requests < thresholds.minRequests) {
-    reasons.push(`only ${target.requests} request(s) reached the target in ${window.seconds.toFixed(0)} s; the analysis needs at least ${thresholds.minRequests} (send traffic through the gateway, or lengthen canary.intervalSeconds)`);
+const selector = (labels: Record<string, string>) => `{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',')}}`;
+
+/** The PromQL range for a window of `seconds`. */
+export const promRange = (seconds: number) => `${Math.max(1, Math.round(seconds))}s`;
+
+export interface QueryContext {
+  router: RouterKind;
+  migration: string;
+  seconds: number;
+  mirror: boolean;
+}
+
+/**
+ * The default queries, by name (`source.requests`, `target.p99`, …). Where the router is a proxy,
+ * requests and errors are what the proxy saw, connection failures included (an endpoint that is
+ * down counts nothing itself); with DNS, what each endpoint counted. Latency always comes from the
+ * endpoints' histograms. Mirrored requests count for the target: they tell how healthy it is.
+ */
+export function defaultQueries(context: QueryContext): Record<string, string> {
+  const { migration } = context;
+  const range = promRange(context.seconds);
+  const increase = (metric: string, labels: Record<string, string>) => `(sum(increase(${metric}${selector(labels)}[${range}])) or vector(0))`;
+  const endpoint = (side: Side, extra: Record<string, string> = {}) => ({ job: 'cloudshift-endpoint', migration, side, ...extra });
+  const dataPlane = (side: Side) => ({ job: 'cloudshift-dataplane', migration, server: side });
+  const queries: Record<string, string> = {};
+  for (const side of ['source', 'target'] as const) {
+    const mirrored = side === 'target' && context.mirror;
+    if (context.router === 'haproxy') {
+      queries[`${side}.requests`] = [
+        increase('haproxy_server_http_responses_total', dataPlane(side)),
+        increase('haproxy_server_connection_errors_total', dataPlane(side)),
+        ...(mirrored ? [increase('cloudshift_endpoint_requests_total', endpoint(side, { role: 'mirrored' }))] : []),
+      ].join(' + ');
+      queries[`${side}.errors`] = [
+        increase('haproxy_server_http_responses_total', { ...dataPlane(side), code: '5xx' }),
+        increase('haproxy_server_connection_errors_total', dataPlane(side)),
+        increase('haproxy_server_response_errors_total', dataPlane(side)),
+        ...(mirrored ? [increase('cloudshift_endpoint_requests_total', endpoint(side, { role: 'mirrored', outcome: 'error' }))] : []),
+      ].join(' + ');
+    } else {
+      queries[`${side}.requests`] = increase('cloudshift_endpoint_requests_total', endpoint(side));
+      queries[`${side}.errors`] = increase('cloudshift_endpoint_requests_total', endpoint(side, { outcome: 'error' }));
+    }
+    for (const q of [0.5, 0.99]) {
+      queries[`${side}.p${Math.round(q * 100)}`] = `histogram_quantile(${q}, sum by (le) (increase(cloudshift_endpoint_request_seconds_bucket${selector(endpoint(side))}[${range}])))`;
+    }
   }
+  return queries;
+}
+
+/** A spec query with its placeholders filled in. */
+export function expandQuery(query: string, context: Pick<QueryContext, 'migration' | 'seconds'>): string {
+  return query.replaceAll('{{migration}}', context.migration).replaceAll('{{interval}}', promRange(context.seconds));
+}
+
+export function compare(value: number, op: Comparison, threshold: number): boolean {
+  switch (op) {
+    case '<':
+      return value < threshold;
+    case '<=':
+      return value <= threshold;
+    case '>':
+      return value > threshold;
+    case '>=':
+      return value >= threshold;
+    case '==':
+      return value === threshold;
+    case '!=':
+      return value !== threshold;
+  }
+}
+
+/** A spec metric judged on what its query answered (or the error that stopped it). */
+export function judgeMetric(metric: CanaryMetricSpec, result: QueryResult & { error?: string; series?: number }): MetricMeasurement {
+  const condition = `${metric.condition.op} ${metric.condition.value}`;
+  const base = { name: metric.name, query: result.query, condition, ...(result.value !== undefined ? { value: result.value } : {}) };
+  if (result.error) return { ...base, passed: false, reason: `${metric.name}: ${result.error}` };
+  if (result.series !== undefined && result.series > 1) {
+    return { ...base, passed: false, reason: `${metric.name}: the query answered ${result.series} series; a canary query must answer one number (wrap it in sum() or max())` };
+  }
+  if (result.value === undefined) {
+    return metric.onNoData === 'pass' ? { ...base, passed: true } : { ...base, passed: false, reason: `${metric.name}: the query answered no data (onNoData: fail)` };
+  }
+  const passed = compare(result.value, metric.condition.op, metric.condition.value);
+  return { ...base, passed, ...(passed ? {} : { reason: `${metric.name} = ${formatValue(result.value)}, expected ${condition}` }) };
+}
+
+export interface JudgeInput {
+  window: Pick<CanaryWindow, 'since' | 'until' | 'seconds'>;
+  queries: QueryResult[];
+  agreement: Agreement;
+  thresholds: CanaryThresholds;
+  metrics: MetricMeasurement[];
+  /** Where callers send traffic, for the reason of a step that waits for it. */
+  trafficUrl: string;
+}
+
+export function judgeWindow(input: JudgeInput): CanaryAnalysis {
+  const { thresholds } = input;
+  const value = (name: string) => input.queries.find((q) => q.name === name)?.value;
+  const side = (s: Side): BackendWindow => {
+    const requests = Math.round(value(`${s}.requests`) ?? 0);
+    const errors = Math.min(requests, Math.round(value(`${s}.errors`) ?? 0));
+    const p50 = value(`${s}.p50`);
+    const p99 = value(`${s}.p99`);
+    return { requests, errors, errorRate: requests ? errors / requests : 0, ...(p50 !== undefined ? { p50 } : {}), ...(p99 !== undefined ? { p99 } : {}) };
+  };
+  const window: CanaryWindow = { ...input.window, source: side('source'), target: side('target'), mirror: input.agreement };
+  const { source, target } = window;
+  const base = { window, queries: input.queries, metrics: input.metrics };
+  if (target.requests < thresholds.minRequests) {
+    const reason = `waiting for traffic: ${target.requests} of ${thresholds.minRequests} requests reached the target in ${window.seconds.toFixed(0)} s; send requests to ${input.trafficUrl}`;
+    return { verdict: 'waitingForTraffic', reasons: [reason], ...base };
+  }
+  const reasons: string[] = [];
   const errorDelta = target.errorRate - source.errorRate;
-  if (target.requests > 0 && errorDelta > thresholds.maxErrorRateDelta) {
-    reasons.push(`target error rate ${pct(target.errorRate)} against ${pct(source.errorRate)} at the source (more than ${pct(thresholds.maxErrorRateDelta)} above)`);
+  if (errorDelta > thresholds.maxErrorRateDelta) {
+    reasons.push(`target error rate ${pct(target.errorRate)} (${target.errors} of ${target.requests}) against ${pct(source.errorRate)} at the source (more than ${pct(thresholds.maxErrorRateDelta)} above)`);
   }
   const latency = (name: 'p50' | 'p99', limit: number) => {
     const t = target[name];
@@ -34,12 +170,13 @@ export function analyseCanary(window: CanaryWindow, thresholds: MigrationSpec['c
   };
   latency('p50', thresholds.maxP50LatencyRatio);
   latency('p99', thresholds.maxP99LatencyRatio);
-  const agreement = window.mirror.agreement;
+  const { agreement } = input.agreement;
   if (agreement !== undefined && agreement < thresholds.minAgreement) {
-    reasons.push(`mirrored predictions agree on ${pct(agreement)} of ${window.mirror.rows} rows (at least ${pct(thresholds.minAgreement)} required)`);
+    reasons.push(`mirrored predictions agree on ${pct(agreement)} of ${input.agreement.rows} rows (at least ${pct(thresholds.minAgreement)} required)`);
   }
-  return { passed: reasons.length === 0, reasons, window };
+  return { verdict: reasons.length ? 'failed' : 'passed', reasons, ...base };
 }
 
 const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
 const ms = (seconds: number) => `${(seconds * 1000).toFixed(1)} ms`;
+const formatValue = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(6));

@@ -1,8 +1,10 @@
 /**
  * A load generator: real prediction requests (rows of a holdout set) at a steady rate, so every
- * canary step is judged on traffic. Used by the demo, the tests and the gateway benchmark.
+ * canary step is judged on traffic. Run by the canary's load activity (`canary.load`), the tests
+ * and the gateway benchmark.
  */
 import { Agent, request } from 'node:http';
+import { BACKEND_HEADER, STICKY_HEADER } from './route.js';
 
 export interface LoadOptions {
   url: string;
@@ -67,7 +69,7 @@ export class LoadGenerator {
         {
           method: 'POST',
           agent: this.agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(this.options.sticky ? { 'x-cloudshift-key': String(index) } : {}) },
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(this.options.sticky ? { [STICKY_HEADER]: String(index) } : {}) },
         },
         (answer) => {
           answer.resume();
@@ -75,7 +77,7 @@ export class LoadGenerator {
             this.tally.sent++;
             if (answer.statusCode === 200) this.tally.ok++;
             else this.tally.errors++;
-            const backend = String(answer.headers['x-cloudshift-backend'] ?? 'direct');
+            const backend = String(answer.headers[BACKEND_HEADER] ?? 'direct');
             this.tally.byBackend[backend] = (this.tally.byBackend[backend] ?? 0) + 1;
             if (this.tally.latenciesMs.length < 1_000_000) this.tally.latenciesMs.push(performance.now() - started);
             resolve();

@@ -109,7 +109,8 @@ export class Gatekeeper {
     return this.record({ ...base, applied: true });
   }
 
-  private record(decision: Decision): Decision {
+  /** Adds to the decision log: operators' decisions, and the system's own (each canary analysis). */
+  record(decision: Decision): Decision {
     this.decisions.push(decision);
     if (this.decisions.length > MAX_DECISIONS) {
       this.decisions.splice(0, this.decisions.length - MAX_DECISIONS);

@@ -76,7 +76,7 @@ export class MigrationRun {
   readonly comparison = comparison;
   readonly saga = new Saga();
   /**
-   * Gateway revisions must rise across runs of a migration with the same name, so they start
+   * Route revisions must rise across runs of a migration with the same name, so they start
    * from this run's start time (workflow time, deterministic on replay).
    */
   private revision = workflowInfo().runStartTime.getTime() * 1000;
@@ -93,7 +93,7 @@ export class MigrationRun {
   }
 
   setWeights(targetPercent: number, mirror: boolean) {
-    return this.control.setWeights({ migration: this.migration, targetPercent, mirror, revision: ++this.revision });
+    return this.control.setWeights({ migration: this.migration, router: this.spec.canary.router, targetPercent, mirror, revision: ++this.revision });
   }
 
   details(text: string): void {

@@ -3,6 +3,7 @@ import type { ShadowSideSummary, ShadowVerdict } from '../activities/shadow.js';
 import type { SourceInventory } from '../audit/inventory.js';
 import type { AuditReport } from '../audit/report.js';
 import type { CanaryAnalysis } from '../traffic/analysis.js';
+import type { RouterKind } from '../traffic/route.js';
 import type { Cloud } from '../spec.js';
 export type { SourceInventory } from '../audit/inventory.js';
 
@@ -37,15 +38,7 @@ export interface MigrationStatus {
     verdict?: ShadowVerdict;
     sides?: Partial<Record<'source' | 'target', Omit<ShadowSideSummary, 'location'>>>;
   };
-  canary?: {
-    gatewayUrl: string;
-    steps: number[];
-    /** The step running or last run, 1-based; 0 before the first. */
-    step: number;
-    targetPercent: number;
-    mirror: boolean;
-    analyses: { targetPercent: number; passed: boolean; reasons: string[]; window: Omit<CanaryAnalysis['window'], 'route'> }[];
-  };
+  canary?: CanaryStatus;
   teardown?: { catchUp?: { workflowId: string; live?: CopyStatus } & Partial<CopyDataResult>; sourceEndpointStopped?: boolean; sourceDeleted?: number; sourceKept?: number; sourceKeptKeys?: string[] };
   /** Compensations run on rollback, in the order they ran. */
   compensations?: { phase: Phase; what: string; outcome: 'done' | 'failed'; error?: string }[];
@@ -57,6 +50,22 @@ export interface MigrationStatus {
   decisionsDropped?: number;
   /** Why the migration failed or rolled back. */
   reason?: string;
+}
+
+export interface CanaryStatus {
+  /** Where callers send prediction requests. */
+  trafficUrl: string;
+  router: RouterKind;
+  steps: number[];
+  /** The step running or last run, 1-based; 0 before the first. */
+  step: number;
+  /** The weights as read back from the router after the step's change. */
+  targetPercent: number;
+  mirror: boolean;
+  /** While a step holds for lack of traffic: how much came, how much it needs, where to send it. */
+  waitingForTraffic?: string;
+  /** Each judged step: the verdict, the reasons, every query with its value. */
+  analyses: ({ targetPercent: number } & CanaryAnalysis)[];
 }
 
 // ── the copy child's status and result ──────────────────────────────────────────────────────
@@ -102,7 +111,8 @@ export interface CopyDataResult {
 
 export interface Decision {
   at: string;
-  action: 'approve' | 'rollback' | 'timeout';
+  /** `analysis`: a canary step judged by cloudshift itself. */
+  action: 'approve' | 'rollback' | 'timeout' | 'analysis';
   by: string;
   /** The phase the sender meant (approve) or the phase running when it arrived (rollback). */
   phase?: string;

@@ -59,13 +59,13 @@ function specFor(name: string, overrides: Record<string, unknown> = {}) {
 
 const start = (spec: { name: string }) => temporal.client.workflow.start(MIGRATION_WORKFLOW_TYPE, { taskQueue: CONTROL_TASK_QUEUE, workflowId: spec.name, args: [spec] });
 
-/** Sends holdout rows through the migration's gateway from the moment it exists until stopped. */
+/** Sends holdout rows through the migration's data plane from the moment it exists until stopped. */
 function loadThrough(handle: WorkflowHandle) {
   let load: LoadGenerator | undefined;
   let stopped = false;
   const started = eventually(async () => {
     const s = await handle.query(statusQuery);
-    return s.canary?.gatewayUrl ?? (s.state === 'running' ? undefined : '');
+    return s.canary?.trafficUrl ?? (s.state === 'running' ? undefined : '');
   }, 60_000).then((url) => {
     if (url && !stopped) load = new LoadGenerator({ url, rows, rps: 150, concurrency: 4 }).start();
   });
@@ -77,10 +77,10 @@ function loadThrough(handle: WorkflowHandle) {
 }
 
 async function routeOf(status: MigrationStatus) {
-  const gateway = status.canary?.gatewayUrl;
-  if (!gateway) return undefined;
-  // Through the prediction port: the answer says which backend served it.
-  const answer = await fetch(new URL('/v1/predict', gateway), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [rows[0]] }) });
+  const url = status.canary?.trafficUrl;
+  if (!url) return undefined;
+  // Through the data plane: the answer says which side served it.
+  const answer = await fetch(new URL('/v1/predict', url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [rows[0]] }) });
   return answer.headers.get('x-cloudshift-backend');
 }
 
@@ -113,7 +113,7 @@ describe('a migration with a workload', () => {
       return { result, load: await stop(), servedBy: await routeOf(result.status) };
     });
 
-    await recordHistory(name, 'migration-completed');
+    await recordHistory(name, 'migration-completed-on-router');
     await recordHistory(`${name}/copy/1`, 'copy-data-initial');
     await recordHistory(`${name}/copy/catch-up`, 'copy-data-catch-up');
     expect(result.outcome).toBe('completed');
@@ -128,7 +128,9 @@ describe('a migration with a workload', () => {
     expect(report).toMatchObject({ passed: true, sides: { source: { rows: 200 } } });
     expect(await text(target, `${name}/.cloudshift/${name}/shadow/report.html`)).toMatch(/Verdict: PASSED[\s\S]*<svg/);
     // Every step judged on real requests, none failed.
-    expect(result.status.canary?.analyses.map((a) => [a.targetPercent, a.passed])).toEqual([[10, true], [50, true], [100, true]]);
+    expect(result.status.canary?.analyses.map((a) => [a.targetPercent, a.verdict])).toEqual([[10, 'passed'], [50, 'passed'], [100, 'passed']]);
+    // Judged by PromQL: each query is in the status with what it answered.
+    expect(result.status.canary?.analyses[0]?.queries.find((q) => q.name === 'target.requests')).toMatchObject({ query: expect.stringContaining('haproxy_server_http_responses_total'), value: expect.any(Number) });
     expect(result.status.canary?.analyses[0]?.window.mirror.agreement).toBe(1);
     expect(load?.errors).toBe(0);
     expect(load?.byBackend.target).toBeGreaterThan(0);
@@ -137,7 +139,8 @@ describe('a migration with a workload', () => {
     // The catch-up copied what arrived during the canary; the source endpoint is stopped.
     expect(result.status.teardown).toMatchObject({ catchUp: { progress: { copiedObjects: 1 } }, sourceEndpointStopped: true });
     expect(await md5OfStream(await target.read(`${name}/data/late-arrival.bin`))).toEqual({ md5: patternMd5(4321, 77), size: 4321 });
-    expect(result.status.decisions).toEqual([expect.objectContaining({ action: 'approve', by: 'erin', phase: 'teardown', applied: true })]);
+    expect(result.status.decisions.filter((d) => d.action !== 'analysis')).toEqual([expect.objectContaining({ action: 'approve', by: 'erin', phase: 'teardown', applied: true })]);
+    expect(result.status.decisions.filter((d) => d.action === 'analysis').map((d) => d.note?.split(':')[0])).toEqual(['10 %', '50 %', '100 %']);
     await source.delete('fraud/data/late-arrival.bin');
   });
 
@@ -173,7 +176,7 @@ describe('a migration with a workload', () => {
   });
 
   const faultyTargets = [
-    { label: 'failing', faults: { errorRate: 0.3 }, reason: /canary step 10 % failed: target error rate/, history: 'migration-canary-failed' },
+    { label: 'failing', faults: { errorRate: 0.3 }, reason: /canary step 10 % failed: target error rate/, history: 'migration-canary-failed-on-router' },
     { label: 'slow', faults: { addedLatencyMs: 80 }, reason: /canary step 10 % failed: target p50 latency \d+\.\d ms against \d+\.\d ms at the source/ },
   ];
   for (const { label, faults, reason, history } of faultyTargets) {
@@ -246,7 +249,7 @@ describe('a migration with a workload', () => {
         expect(await routeOf(result.status)).toBe('source');
         return result;
       });
-      await recordHistory(name, `migration-rollback-at-${phase}`);
+      await recordHistory(name, `migration-rollback-at-${phase}-on-router`);
       expect(result).toMatchObject({ outcome: 'rolledBack', status: { reason: `rollback by gina: stop at ${phase}` } });
       expect(result.status.compensations?.[0]).toMatchObject({ what: 'all traffic back to the source', outcome: 'done' });
       await expectSourceUntouched();

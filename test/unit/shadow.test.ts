@@ -17,8 +17,6 @@ import { ExecutionProviderUnavailable } from '../../src/inference/session.js';
 import { predictionRecords, predictionsHeader, readPredictions } from '../../src/inference/predictions.js';
 import { runShadowSide } from '../../src/shadow/run.js';
 import { migrationSpecSchema } from '../../src/spec.js';
-import { analyseCanary } from '../../src/traffic/analysis.js';
-import type { CanaryWindow } from '../../src/traffic/window.js';
 
 const store = new LocalFsStore(mkdtempSync(join(tmpdir(), 'cs-shadow-')), 'models');
 const holdout = workloadSpec().holdout as Parameters<typeof runShadowSide>[0]['holdout'];
@@ -145,26 +143,5 @@ describe('the shadow report', () => {
     expect(html).toMatch(/Verdict: FAILED \(.*meanRelativeDiff/);
     expect(html.match(/<svg/g)).toHaveLength(2);
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
-  });
-});
-
-describe('canary analysis', () => {
-  const window = (target: Partial<CanaryWindow['target']>, agreement?: number): CanaryWindow => ({
-    since: '2026-11-23T00:00:00Z',
-    seconds: 60,
-    source: { requests: 500, errors: 0, errorRate: 0, p50: 0.004, p99: 0.01 },
-    target: { requests: 500, errors: 0, errorRate: 0, p50: 0.004, p99: 0.01, ...target },
-    mirror: { rows: agreement === undefined ? 0 : 1000, agreeing: 0, agreement },
-  });
-  const thresholds = defaults.canary.thresholds;
-
-  it('passes a healthy target and names each failed check with its figures', () => {
-    expect(analyseCanary(window({}, 1), thresholds)).toMatchObject({ passed: true, reasons: [] });
-    expect(analyseCanary(window({ errors: 25, errorRate: 0.05 }), thresholds).reasons).toEqual([
-      'target error rate 5.00 % against 0.00 % at the source (more than 1.00 % above)',
-    ]);
-    expect(analyseCanary(window({ p99: 0.05 }), thresholds).reasons).toEqual(['target p99 latency 50.0 ms against 10.0 ms at the source (×5.00, limit ×2)']);
-    expect(analyseCanary(window({}, 0.99), thresholds).reasons[0]).toMatch(/mirrored predictions agree on 99\.00 % of 1000 rows/);
-    expect(analyseCanary(window({ requests: 3 }), thresholds).reasons[0]).toMatch(/only 3 request\(s\) reached the target/);
   });
 });

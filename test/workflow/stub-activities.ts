@@ -26,6 +26,7 @@ export function stubActivities(options: StubOptions = {}) {
   const counts = new Map<string, number>();
   const objects = Array.from({ length: options.objects ?? 3 }, (_, i) => ({ key: `data/o-${i}`, size: 100 + i, version: `v${i}` }));
   const realAudit = createAuditActivities({ stores: undefined as never });
+  let weights = { targetPercent: 0, mirror: false };
   const base: Activities = {
     inventorySource: async () => ({ location: 'stub://src/data/', objects: objects.length, bytes: objects.reduce((s, o) => s + o.size, 0), largest: [], byStorageClass: {} }),
     measureSourceThroughput: async () => ({ mibPerSecond: 100, perObjectMs: 1, sampledBytes: 1, sampledObjects: 1, streams: 1 }) as never,
@@ -43,11 +44,15 @@ export function stubActivities(options: StubOptions = {}) {
     runShadowInference: async (input) =>
       ({ side: input.side, location: input.location, predictionsKey: 'p', rows: 2000, modelSha256: 'a'.repeat(64), provider: 'cpu', seconds: 1, rowsPerSecond: 2000 }) as never,
     compareShadow: async () => ({ verdict: 'passed', passed: true, failed: [], inconclusive: [], noiseWarnings: [], criteria: [], rows: 2000, noise: {}, reportJson: 'r.json', reportHtml: 'r.html' }),
-    ensureGateway: async () => ({ url: 'http://gateway', route: { targetPercent: 0, mirror: false, revision: 0 } }) as never,
-    setWeights: async (input) => ({ targetPercent: input.targetPercent, mirror: input.mirror, revision: input.revision }) as never,
-    openCanaryWindow: async () => undefined,
+    ensureRouter: async () => ({ url: 'http://router', route: { targetPercent: 0, mirror: false, revision: 0 } }) as never,
+    setWeights: async (input) => {
+      weights = { targetPercent: input.targetPercent, mirror: input.mirror };
+      return { ...weights, revision: input.revision } as never;
+    },
+    readWeights: async () => ({ ...weights, revision: 0 }) as never,
     analyseCanaryWindow: async () =>
-      ({ passed: true, reasons: [], window: { since: '', seconds: 1, source: {}, target: {}, mirror: {}, route: {} } }) as never,
+      ({ verdict: 'passed', reasons: [], queries: [], metrics: [], window: { since: '', until: '', seconds: 1, source: {}, target: {}, mirror: {} } }) as never,
+    runCanaryLoad: async () => ({ sent: 0, ok: 0, errors: 0 }),
     deleteVerifiedSourcePage: async () => ({ deleted: objects.length, kept: 0, keptKeys: [] }),
     deleteMigratedTargetPage: async () => ({ deleted: objects.length, kept: 0, keptKeys: [] }),
   };

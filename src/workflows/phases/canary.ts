@@ -1,39 +1,164 @@
-/** The canary phase: traffic moved step by step through the gateway, each step analysed before the next. */
-import { sleep } from '@temporalio/workflow';
+/**
+ * The canary phase: traffic moved step by step by the spec's router, each step judged by PromQL
+ * before the next. Too little traffic holds a step rather than failing it; the spec's own queries
+ * count failures against their limits; a synthetic load runs for the whole phase where the spec
+ * asks for one.
+ */
+import { CancellationScope, patched, proxyActivities, sleep } from '@temporalio/workflow';
+import type { Activities } from '../../activities/index.js';
+import { CONTROL_TASK_QUEUE, CLOUD_RETRY } from '../definitions.js';
 import type { MigrationRun } from '../run.js';
 import { RollbackRequested } from '../run.js';
-import type { MigrationStatus } from '../status.js';
+import type { CanaryStatus } from '../status.js';
+
+/** Runs recorded before the canary moved to a router and Prometheus replay as they ran. */
+export const CANARY_ON_ROUTER_PATCH = 'canary-on-router-and-prometheus';
+
+/** The synthetic load runs as long as the canary, gates included; its heartbeats say it lives. */
+const loadActivities = proxyActivities<Activities>({
+  taskQueue: CONTROL_TASK_QUEUE,
+  startToCloseTimeout: '32 days',
+  heartbeatTimeout: '30s',
+  retry: CLOUD_RETRY,
+});
 
 export async function canary(run: MigrationRun): Promise<void> {
+  if (!patched(CANARY_ON_ROUTER_PATCH)) return legacyCanary(run);
   const { spec, status, migration } = run;
-  run.enter('canary', `steps ${spec.canary.steps.join(', ')} %`);
-  const gateway = await run.untilRollback(() => run.control.ensureGateway({ migration, source: status.endpoints!.source!, target: status.endpoints!.target! }));
+  const { canary: plan } = spec;
+  run.enter('canary', `steps ${plan.steps.join(', ')} % through ${plan.router.kind}`);
+  const endpoints = { source: status.endpoints!.source!, target: status.endpoints!.target! };
+  const router = await run.untilRollback(() =>
+    run.control.ensureRouter({ migration, router: plan.router, endpoints, clouds: { source: spec.source.cloud, target: spec.target.cloud } }),
+  );
   run.saga.push({ phase: 'canary', what: 'all traffic back to the source', undo: () => run.setWeights(0, false) });
-  const state = {
-    gatewayUrl: gateway.url,
-    steps: spec.canary.steps,
+  const state: CanaryStatus = {
+    trafficUrl: router.url,
+    router: plan.router.kind,
+    steps: plan.steps,
     step: 0,
-    targetPercent: gateway.route.targetPercent,
-    mirror: gateway.route.mirror,
-    analyses: [] as NonNullable<MigrationStatus['canary']>['analyses'],
+    targetPercent: router.route.targetPercent,
+    mirror: router.route.mirror,
+    analyses: [],
   };
   status.canary = state;
+  const load = startLoad(run, router.url);
+  try {
+    const failures: Record<string, number> = {};
+    for (const [index, weight] of plan.steps.entries()) {
+      const mirror = plan.mirror && weight < 100;
+      state.step = index + 1;
+      run.details(`canary step ${index + 1}/${plan.steps.length}: ${weight} % on the target; traffic to ${router.url}`);
+      await run.untilRollback(() => run.setWeights(weight, mirror));
+      const applied = await run.untilRollback(() => run.control.readWeights({ migration, router: plan.router }));
+      Object.assign(state, { targetPercent: applied.targetPercent, mirror: applied.mirror });
+      const analysis = await judgeStep(run, state, weight, mirror, index);
+      for (const metric of analysis.metrics) if (!metric.passed) failures[metric.name] = (failures[metric.name] ?? 0) + 1;
+      const overLimit = plan.metrics.filter((m) => (failures[m.name] ?? 0) > m.failureLimit);
+      const reasons = [
+        ...analysis.reasons,
+        ...overLimit.map((m) => `${analysis.metrics.find((x) => x.name === m.name)?.reason ?? m.name} (${failures[m.name]} failed step(s), limit ${m.failureLimit}; query ${m.query})`),
+      ];
+      if (reasons.length > 0) throw new RollbackRequested(`canary step ${weight} % failed: ${reasons.join('; ')}`, 'failedCheck');
+      const next = plan.steps[index + 1];
+      if (next !== undefined && spec.approval.betweenCanarySteps === 'manual') {
+        await run.gate('canary', `an approve (phase canary) to go from ${weight} % to ${next} %`, `canary analysis at ${weight} %: status.canary.analyses[${state.analyses.length - 1}]`);
+      }
+    }
+  } finally {
+    await load?.stop();
+  }
+  state.waitingForTraffic = undefined;
+  run.leave('canary', 'succeeded', `100 % of traffic on the target through ${router.url}`);
+}
+
+/**
+ * One step judged: after the interval, and again every interval while too little traffic reached
+ * the target (the window grows from the step's start), up to the spec's limit; then its policy.
+ */
+async function judgeStep(run: MigrationRun, state: CanaryStatus, weight: number, mirror: boolean, index: number) {
+  const { spec, migration, status } = run;
+  const { canary: plan } = spec;
+  const stepStarted = Date.now();
+  for (;;) {
+    await run.untilRollback(() => sleep(plan.intervalSeconds * 1000));
+    const seconds = (Date.now() - stepStarted) / 1000;
+    const analysis = await run.untilRollback(() =>
+      run.control.analyseCanaryWindow({
+        migration,
+        router: plan.router.kind,
+        mirror,
+        seconds,
+        thresholds: plan.thresholds,
+        metrics: plan.metrics,
+        endpoints: { source: status.endpoints!.source!, target: status.endpoints!.target! },
+        trafficUrl: state.trafficUrl,
+      }),
+    );
+    if (analysis.verdict === 'waitingForTraffic' && seconds < plan.traffic.maxWaitSeconds) {
+      state.waitingForTraffic = analysis.reasons[0];
+      run.details(`canary step ${index + 1}/${plan.steps.length} at ${weight} %: ${analysis.reasons[0]}`);
+      continue;
+    }
+    state.waitingForTraffic = undefined;
+    state.analyses.push({ targetPercent: weight, ...analysis });
+    const evidence = `status.canary.analyses[${state.analyses.length - 1}]`;
+    run.gates.record({
+      at: new Date().toISOString(),
+      action: 'analysis',
+      by: 'cloudshift',
+      phase: 'canary',
+      applied: true,
+      note: `${weight} %: ${analysis.verdict}${analysis.reasons.length ? ` (${analysis.reasons.join('; ')})` : ''}${analysis.metrics.length ? `; ${analysis.metrics.map((m) => `${m.name}=${m.value ?? 'no data'} ${m.passed ? 'passed' : 'failed'}`).join(', ')}` : ''}`,
+      evidence,
+    });
+    if (analysis.verdict !== 'waitingForTraffic') return analysis;
+    // Waited as long as the spec allows: its policy decides.
+    if (plan.traffic.onTimeout === 'rollback') throw new RollbackRequested(`canary step ${weight} %: ${analysis.reasons[0]} after ${plan.traffic.maxWaitSeconds} s (canary.traffic.onTimeout: rollback)`, 'failedCheck');
+    await run.gate('canary', `an approve (phase canary) to accept step ${weight} % without enough traffic to judge it`, evidence);
+    return { ...analysis, verdict: 'passed' as const, reasons: [] };
+  }
+}
+
+/** The spec's synthetic load, as a cancellable activity beside the steps. */
+function startLoad(run: MigrationRun, url: string): { stop(): Promise<void> } | undefined {
+  const { spec } = run;
+  if (!spec.canary.load || !spec.workload) return undefined;
+  const scope = new CancellationScope();
+  const running = scope.run(() => loadActivities.runCanaryLoad({ url, target: spec.target, holdout: spec.workload!.holdout, load: spec.canary.load! }));
+  running.catch(() => undefined);
+  return {
+    async stop() {
+      scope.cancel();
+      await running.catch(() => undefined);
+    },
+  };
+}
+
+interface LegacyCanaryActivities {
+  ensureGateway(input: { migration: string; source: string; target: string }): Promise<{ url: string; route: { targetPercent: number; mirror: boolean } }>;
+  openCanaryWindow(input: { migration: string }): Promise<void>;
+  analyseCanaryWindow(input: { migration: string; thresholds: unknown }): Promise<{ passed: boolean; reasons: string[] }>;
+}
+
+const legacy = proxyActivities<LegacyCanaryActivities>({ taskQueue: CONTROL_TASK_QUEUE, startToCloseTimeout: '1m', retry: CLOUD_RETRY });
+
+/** The canary as runs before CANARY_ON_ROUTER_PATCH ran it (the worker's own gateway): for their replay. */
+async function legacyCanary(run: MigrationRun): Promise<void> {
+  const { spec, status, migration } = run;
+  run.enter('canary', `steps ${spec.canary.steps.join(', ')} %`);
+  await run.untilRollback(() => legacy.ensureGateway({ migration, source: status.endpoints!.source!, target: status.endpoints!.target! }));
+  run.saga.push({ phase: 'canary', what: 'all traffic back to the source', undo: () => run.setWeights(0, false) });
   for (const [index, weight] of spec.canary.steps.entries()) {
-    const mirror = spec.canary.mirror && weight < 100;
-    state.step = index + 1;
-    run.details(`canary step ${index + 1}/${spec.canary.steps.length}: ${weight} % on the target`);
-    await run.untilRollback(() => run.setWeights(weight, mirror));
-    Object.assign(state, { targetPercent: weight, mirror });
-    await run.untilRollback(() => run.control.openCanaryWindow({ migration }));
+    await run.untilRollback(() => run.setWeights(weight, spec.canary.mirror && weight < 100));
+    await run.untilRollback(() => legacy.openCanaryWindow({ migration }));
     await run.untilRollback(() => sleep(spec.canary.intervalSeconds * 1000));
-    const analysis = await run.untilRollback(() => run.control.analyseCanaryWindow({ migration, thresholds: spec.canary.thresholds }));
-    const { route: _route, ...window } = analysis.window;
-    state.analyses.push({ targetPercent: weight, passed: analysis.passed, reasons: analysis.reasons, window });
+    const analysis = await run.untilRollback(() => legacy.analyseCanaryWindow({ migration, thresholds: spec.canary.thresholds }));
     if (!analysis.passed) throw new RollbackRequested(`canary step ${weight} % failed: ${analysis.reasons.join('; ')}`, 'failedCheck');
     const next = spec.canary.steps[index + 1];
     if (next !== undefined && spec.approval.betweenCanarySteps === 'manual') {
       await run.gate('canary', `an approve (phase canary) to go from ${weight} % to ${next} %`, `canary analysis at ${weight} %: status.canary.analyses[${index}]`);
     }
   }
-  run.leave('canary', 'succeeded', `100 % of traffic on the target through ${gateway.url}`);
+  run.leave('canary', 'succeeded', 'all traffic on the target');
 }

@@ -1,0 +1,38 @@
+/**
+ * Prometheus file-based service discovery: one JSON file per migration under the targets folder,
+ * listing what to scrape (the endpoints, the data plane) with the labels that name the migration,
+ * the side and the cloud. Prometheus watches the folder and picks a file up within a second.
+ */
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface ScrapeTarget {
+  /** host:port */
+  address: string;
+  /** The `job` label: cloudshift-endpoint, cloudshift-dataplane, cloudshift-worker. */
+  job: string;
+  labels: Record<string, string>;
+}
+
+interface TargetGroup {
+  targets: string[];
+  labels: Record<string, string>;
+}
+
+export const scrapeFile = (dir: string, migration: string) => join(dir, `${migration}.json`);
+
+/** Replaces the migration's file atomically: Prometheus never reads half of one. */
+export async function writeScrapeTargets(dir: string, migration: string, targets: readonly ScrapeTarget[]): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const groups: TargetGroup[] = targets.map((t) => ({ targets: [t.address], labels: { job: t.job, migration, ...t.labels } }));
+  const file = scrapeFile(dir, migration);
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, JSON.stringify(groups, null, 2));
+  await rename(temporary, file);
+}
+
+export async function removeScrapeTargets(dir: string, migration: string): Promise<void> {
+  await rm(scrapeFile(dir, migration), { force: true });
+}
+
+export const hostPort = (url: string): string => new URL(url).host;

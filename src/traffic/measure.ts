@@ -1,0 +1,78 @@
+/**
+ * One canary window measured: the default and the spec's queries run against Prometheus at the
+ * window's end (once Prometheus has scraped past it), mirrored agreement joined from the endpoints'
+ * recordings, and the whole judged by analysis.ts.
+ */
+import { fetchRecorded, joinAgreement, type Agreement } from './agreement.js';
+import {
+  type CanaryAnalysis,
+  type CanaryMetricSpec,
+  type CanaryThresholds,
+  defaultQueries,
+  expandQuery,
+  judgeMetric,
+  judgeWindow,
+  type QueryResult,
+} from './analysis.js';
+import { type PrometheusClient, PromQLError } from './prometheus.js';
+import type { RouterKind } from './route.js';
+
+export interface MeasureInput {
+  migration: string;
+  router: RouterKind;
+  mirror: boolean;
+  /** The window: the `seconds` before now. */
+  seconds: number;
+  thresholds: CanaryThresholds;
+  metrics: readonly CanaryMetricSpec[];
+  endpoints: { source: string; target: string };
+  trafficUrl: string;
+}
+
+/** How long a window's end may wait for Prometheus to scrape past it. */
+const SCRAPE_WAIT_MS = 15_000;
+
+export async function measureWindow(prometheus: PrometheusClient, input: MeasureInput, now = new Date()): Promise<CanaryAnalysis> {
+  const until = now;
+  const since = new Date(until.getTime() - input.seconds * 1000);
+  if (!(await prometheus.waitForScrape(`{migration="${input.migration}"}`, until, SCRAPE_WAIT_MS))) {
+    throw new Error(`Prometheus at ${prometheus.url} has not scraped migration ${input.migration} since ${until.toISOString()} (waited ${SCRAPE_WAIT_MS / 1000} s); check its targets page, ${new URL('/targets', prometheus.url)}`);
+  }
+  const context = { router: input.router, migration: input.migration, seconds: input.seconds, mirror: input.mirror };
+  const queries: QueryResult[] = [];
+  for (const [name, query] of Object.entries(defaultQueries(context))) {
+    const samples = await prometheus.query(query, until);
+    queries.push({ name, query, ...valueOf(samples) });
+  }
+  const metrics = [];
+  for (const metric of input.metrics) {
+    const query = expandQuery(metric.query, context);
+    try {
+      const samples = await prometheus.query(query, until);
+      metrics.push(judgeMetric(metric, { name: metric.name, query, series: samples.length, ...valueOf(samples) }));
+    } catch (error) {
+      if (!(error instanceof PromQLError && error.permanent)) throw error;
+      metrics.push(judgeMetric(metric, { name: metric.name, query, error: error.message }));
+    }
+  }
+  const agreement = input.mirror ? await mirroredAgreement(input.endpoints, since.getTime()) : { rows: 0, agreeing: 0 };
+  return judgeWindow({
+    window: { since: since.toISOString(), until: until.toISOString(), seconds: input.seconds },
+    queries,
+    agreement,
+    thresholds: input.thresholds,
+    metrics,
+    trafficUrl: input.trafficUrl,
+  });
+}
+
+function valueOf(samples: { value: number }[]): { value?: number } {
+  const value = samples[0]?.value;
+  return value !== undefined && Number.isFinite(value) ? { value } : {};
+}
+
+async function mirroredAgreement(endpoints: { source: string; target: string }, since: number): Promise<Agreement> {
+  // A target that does not answer shows in its error count; agreement has nothing to join then.
+  const [source, target] = await Promise.all([fetchRecorded(endpoints.source, since), fetchRecorded(endpoints.target, since).catch(() => [])]);
+  return joinAgreement(source, target);
+}

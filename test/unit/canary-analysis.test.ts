@@ -1,0 +1,120 @@
+/**
+ * The canary's judgement, without a server: the PromQL it asks, how it reads the answers (counts,
+ * quantiles, no data), the thresholds at and just past their limits, the spec's own metrics, the
+ * hold for too little traffic, and mirrored agreement joined by request id.
+ */
+import { describe, expect, it } from 'vitest';
+import { joinAgreement } from '../../src/traffic/agreement.js';
+import { compare, defaultQueries, expandQuery, judgeMetric, judgeWindow, type QueryResult } from '../../src/traffic/analysis.js';
+import { migrationSpecSchema } from '../../src/spec.js';
+import type { RecordedPrediction } from '../../src/endpoints/recorder.js';
+import { PredictionRecorder } from '../../src/endpoints/recorder.js';
+
+const spec = migrationSpecSchema.parse({ name: 'm', source: { cloud: 'aws', profile: 'p', bucket: 'bbb' }, target: { cloud: 'gcp', profile: 'p', bucket: 'ccc' } });
+const thresholds = spec.canary.thresholds;
+const window = { since: '2026-12-01T00:00:00.000Z', until: '2026-12-01T00:01:00.000Z', seconds: 60 };
+
+function values(v: Record<string, number | undefined>): QueryResult[] {
+  return Object.entries(v).map(([name, value]) => ({ name, query: `q(${name})`, ...(value === undefined ? {} : { value }) }));
+}
+const healthy = { 'source.requests': 500, 'source.errors': 0, 'source.p50': 0.004, 'source.p99': 0.01, 'target.requests': 500, 'target.errors': 0, 'target.p50': 0.004, 'target.p99': 0.01 };
+const judge = (v: Record<string, number | undefined>, agreement = { rows: 0, agreeing: 0 }) =>
+  judgeWindow({ window, queries: values({ ...healthy, ...v }), agreement, thresholds, metrics: [], trafficUrl: 'http://127.0.0.1:18080' });
+
+describe('the default queries', () => {
+  it('ask the proxy for requests and errors per side, the endpoints for latency, within the window', () => {
+    const q = defaultQueries({ router: 'haproxy', migration: 'm1', seconds: 30.4, mirror: true });
+    expect(Object.keys(q).sort()).toEqual(['source.errors', 'source.p50', 'source.p99', 'source.requests', 'target.errors', 'target.p50', 'target.p99', 'target.requests']);
+    expect(q['source.requests']).toContain('haproxy_server_http_responses_total{job="cloudshift-dataplane",migration="m1",server="source"}[30s]');
+    expect(q['source.requests']).toContain('haproxy_server_connection_errors_total');
+    expect(q['target.requests']).toContain('role="mirrored"');
+    expect(q['source.requests']).not.toContain('mirrored');
+    expect(q['target.errors']).toContain('code="5xx"');
+    expect(q['target.p99']).toBe('histogram_quantile(0.99, sum by (le) (increase(cloudshift_endpoint_request_seconds_bucket{job="cloudshift-endpoint",migration="m1",side="target"}[30s])))');
+    // Every sum answers 0 rather than nothing when a series does not exist yet.
+    for (const name of ['source.requests', 'target.errors']) expect(q[name]!.match(/or vector\(0\)/g)?.length).toBe(q[name]!.match(/sum\(/g)?.length);
+  });
+
+  it('ask the endpoints themselves where DNS routes (it counts nothing)', () => {
+    const q = defaultQueries({ router: 'route53', migration: 'm1', seconds: 60, mirror: false });
+    expect(q['target.requests']).toBe('(sum(increase(cloudshift_endpoint_requests_total{job="cloudshift-endpoint",migration="m1",side="target"}[60s])) or vector(0))');
+    expect(q['target.errors']).toContain('outcome="error"');
+    expect(Object.values(q).join(' ')).not.toContain('haproxy');
+  });
+
+  it('fill a spec query\'s placeholders', () => {
+    expect(expandQuery('sum(rate(x{m="{{migration}}"}[{{interval}}]))', { migration: 'm1', seconds: 0.2 })).toBe('sum(rate(x{m="m1"}[1s]))');
+  });
+});
+
+describe('a canary window judged', () => {
+  it('passes a healthy target with counts rounded from Prometheus\'s extrapolated increases', () => {
+    const a = judge({ 'target.requests': 499.6, 'target.errors': 0.4 });
+    expect(a.verdict).toBe('passed');
+    expect(a.window.target).toMatchObject({ requests: 500, errors: 0, errorRate: 0 });
+  });
+
+  it('holds, and says where to send traffic, when too few requests reached the target', () => {
+    const a = judge({ 'target.requests': 19, 'target.errors': 19 });
+    expect(a.verdict).toBe('waitingForTraffic');
+    expect(a.reasons).toEqual(['waiting for traffic: 19 of 20 requests reached the target in 60 s; send requests to http://127.0.0.1:18080']);
+    expect(judge({ 'target.requests': 20 }).verdict).toBe('passed');
+    expect(judge({ 'target.requests': undefined }).verdict).toBe('waitingForTraffic');
+  });
+
+  it('fails an error rate past the limit, not one at it', () => {
+    expect(judge({ 'target.errors': 5 }).verdict).toBe('passed'); // 1.00 %: at the limit
+    const failed = judge({ 'target.errors': 6 });
+    expect(failed.verdict).toBe('failed');
+    expect(failed.reasons).toEqual(['target error rate 1.20 % (6 of 500) against 0.00 % at the source (more than 1.00 % above)']);
+    // More errors counted than requests (two counters scraped apart) never makes a rate above 1.
+    expect(judge({ 'target.errors': 900 }).window.target.errorRate).toBe(1);
+  });
+
+  it('fails a slow target by its latency ratio, floored so timer noise cannot', () => {
+    expect(judge({ 'target.p99': 0.05 }).reasons).toEqual(['target p99 latency 50.0 ms against 10.0 ms at the source (×5.00, limit ×2)']);
+    expect(judge({ 'source.p50': 0.0001, 'target.p50': 0.004 }).verdict).toBe('passed');
+    expect(judge({ 'target.p99': undefined }).verdict).toBe('passed');
+  });
+
+  it('fails mirrored agreement under the limit', () => {
+    expect(judge({}, { rows: 1000, agreeing: 999, agreement: 0.999 } as never).verdict).toBe('passed');
+    expect(judge({}, { rows: 1000, agreeing: 990, agreement: 0.99 } as never).reasons[0]).toMatch(/mirrored predictions agree on 99\.00 % of 1000 rows/);
+  });
+});
+
+describe('a metric of the spec\'s own', () => {
+  const metric = { name: 'conversion', query: 'q', condition: { op: '>=' as const, value: 0.2 }, failureLimit: 0, onNoData: 'fail' as const };
+
+  it('passes or fails by its condition, at the boundary exactly', () => {
+    expect(judgeMetric(metric, { name: 'conversion', query: 'q', value: 0.2 }).passed).toBe(true);
+    const failed = judgeMetric(metric, { name: 'conversion', query: 'q', value: 0.19 });
+    expect(failed).toMatchObject({ passed: false, reason: 'conversion = 0.190000, expected >= 0.2', condition: '>= 0.2' });
+    for (const [op, v, want] of [['<', 1, false], ['<=', 1, true], ['>', 1, false], ['==', 1, true], ['!=', 1, false]] as const) expect(compare(v, op, 1)).toBe(want);
+  });
+
+  it('treats no data by its policy, and more than one series or a bad query as failed', () => {
+    expect(judgeMetric(metric, { name: 'conversion', query: 'q' })).toMatchObject({ passed: false, reason: 'conversion: the query answered no data (onNoData: fail)' });
+    expect(judgeMetric({ ...metric, onNoData: 'pass' }, { name: 'conversion', query: 'q' }).passed).toBe(true);
+    expect(judgeMetric(metric, { name: 'conversion', query: 'q', value: 1, series: 3 }).reason).toMatch(/answered 3 series; .*sum\(\)/);
+    expect(judgeMetric(metric, { name: 'conversion', query: 'q', error: 'parse error at char 3' })).toMatchObject({ passed: false, reason: 'conversion: parse error at char 3' });
+  });
+});
+
+describe('mirrored agreement joined by request id', () => {
+  const rec = (id: string, role: RecordedPrediction['role'], label: number): RecordedPrediction => ({ id, role, at: 0, predictions: [{ score: 0.5, label }] });
+
+  it('joins the source\'s served answers with the target\'s mirrored ones, nothing else', () => {
+    const source = [rec('a', 'served', 1), rec('b', 'served', 0), rec('c', 'served', 1)];
+    const target = [rec('a', 'mirrored', 1), rec('b', 'mirrored', 1), rec('c', 'served', 0), rec('z', 'mirrored', 1)];
+    expect(joinAgreement(source, target)).toEqual({ rows: 2, agreeing: 1, agreement: 0.5 });
+    expect(joinAgreement([], target)).toEqual({ rows: 0, agreeing: 0 });
+  });
+
+  it('keeps only the latest requests an endpoint recorded, and what came since a time', () => {
+    const recorder = new PredictionRecorder(3);
+    for (const id of ['1', '2', '3', '4']) recorder.record(id, 'served', [{ score: 1 }]);
+    expect(recorder.since(0).map((r) => r.id)).toEqual(['2', '3', '4']);
+    expect(recorder.since(Date.now() + 1000)).toEqual([]);
+  });
+});
