@@ -4,71 +4,15 @@
  * return, gate timeouts without waiting, an approval for the wrong phase, a rollback racing a step.
  */
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../src/paths.js';
-import { WORKFLOWS_PATH } from '../../src/worker.js';
-import { approveSignal, approveUpdate, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, rollbackUpdate, SEARCH_ATTRIBUTE_NAMES, statusQuery, taskQueueFor } from '../../src/workflows/definitions.js';
+import { describe, expect, it } from 'vitest';
+import { approveSignal, approveUpdate, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, rollbackUpdate, statusQuery } from '../../src/workflows/definitions.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
-import { type StubOptions, stubActivities } from './stub-activities.js';
+import { timeSkippingHarness } from './harness.js';
+import type { StubOptions } from './stub-activities.js';
 
-const TEST_SERVER = join(PROJECT_ROOT, '.stack/temporal-test-server/temporal-test-server');
+const harness = timeSkippingHarness();
+const { withWorkers, spec, start } = harness;
 
-let env: TestWorkflowEnvironment;
-let workflowBundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
-
-beforeAll(async () => {
-  if (!existsSync(TEST_SERVER)) throw new Error(`${TEST_SERVER} is missing: bash scripts/install.sh installs it`);
-  const noop = () => {};
-  [env, workflowBundle] = await Promise.all([
-    TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: TEST_SERVER } } }),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: console.error } }),
-  ]);
-  // The test server knows no custom search attributes until they are added, as the dev server's are at start.
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: 'default',
-    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTE_NAMES.map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
-  });
-}, 120_000);
-afterAll(async () => {
-  await env?.teardown();
-});
-
-let counter = 0;
-const spec = (overrides: Record<string, unknown> = {}) => ({
-  name: `wf-${process.pid}-${++counter}`,
-  source: { cloud: 'aws', profile: 'p', bucket: 'src-bucket', prefix: 'data/' },
-  target: { cloud: 'gcp', profile: 'p', bucket: 'dst-bucket', prefix: 'data/' },
-  workload: { model: { path: 'm.onnx' }, holdout: { path: 'h.csv', format: 'csv', features: ['a'], label: 'y', task: 'binary' } },
-  audit: { throughputMiBps: 10 },
-  canary: { steps: [50, 100], intervalSeconds: 60 },
-  approval: { beforeTeardown: 'auto' },
-  ...overrides,
-});
-
-/** Runs workers on the control, aws and gcp queues with the stubs until `work` settles. */
-async function withWorkers<T>(options: StubOptions, work: (calls: string[]) => Promise<T>): Promise<{ value: T; calls: string[] }> {
-  const { activities, calls } = stubActivities(options);
-  const workers = await Promise.all(
-    [CONTROL_TASK_QUEUE, taskQueueFor('aws'), taskQueueFor('gcp')].map((taskQueue) =>
-      // Heartbeats go out at once, so a cancellation reaches a running stub in a second, not a minute.
-      Worker.create({ connection: env.nativeConnection, taskQueue, activities, maxHeartbeatThrottleInterval: '200ms', ...(taskQueue === CONTROL_TASK_QUEUE ? { workflowBundle } : {}) }),
-    ),
-  );
-  const runs = workers.map((w) => w.run());
-  try {
-    return { value: await work(calls), calls };
-  } finally {
-    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-    await Promise.all(runs);
-  }
-}
-
-const start = (s: ReturnType<typeof spec>) => env.client.workflow.start(MIGRATION_WORKFLOW_TYPE, { taskQueue: CONTROL_TASK_QUEUE, workflowId: s.name, args: [s] });
 const compensations = (r: MigrationResult) => (r.status.compensations ?? []).map((c) => `${c.what}: ${c.outcome}`);
 
 describe('the migration workflow with stub activities', () => {
@@ -88,7 +32,7 @@ describe('the migration workflow with stub activities', () => {
     ['standUpTarget', { fail: { deployEndpoint: 2 } }, ['stop the target endpoint: done', cleanUp]],
     ['copyData', { fail: { verifyPage: true } }, ['stop the target endpoint: done', cleanUp]],
     ['shadow', { fail: { compareShadow: true } }, ['stop the target endpoint: done', cleanUp]],
-    ['canary', { fail: { openCanaryWindow: 2 } }, ['all traffic back to the source: done', 'stop the target endpoint: done', cleanUp]],
+    ['canary', { fail: { readWeights: 2 } }, ['all traffic back to the source: done', 'stop the target endpoint: done', cleanUp]],
   ] as const)('a failure in %s runs the compensations pushed so far, last first, and fails the migration', async (phase, options, expected) => {
     const s = spec({ teardown: { deleteTargetDataOnRollback: true } });
     const { value } = await withWorkers(options as StubOptions, async () => {
@@ -104,7 +48,7 @@ describe('the migration workflow with stub activities', () => {
 
   it('runs every other compensation when one fails, and records the failure', async () => {
     const { value: result } = await withWorkers(
-      { fail: { stopEndpoint: true }, override: { analyseCanaryWindow: async () => ({ passed: false, reasons: ['stub: errors'], window: { route: {} } }) as never } },
+      { fail: { stopEndpoint: true }, override: { analyseCanaryWindow: async () => ({ verdict: 'failed', reasons: ['stub: errors'], window: {} }) as never } },
       async () => (await start(spec({ teardown: { deleteTargetDataOnRollback: true } }))).result() as Promise<MigrationResult>,
     );
     expect(result.outcome).toBe('rolledBack');
@@ -163,7 +107,7 @@ describe('the migration workflow with stub activities', () => {
       return handle.result() as Promise<MigrationResult>;
     });
     expect(result.outcome).toBe('completed');
-    expect(result.status.decisions.map((d) => `${d.by}:${d.applied}`)).toEqual(['bob:false', 'alice:true']);
+    expect(result.status.decisions.filter((d) => d.action !== 'analysis').map((d) => `${d.by}:${d.applied}`)).toEqual(['bob:false', 'alice:true']);
     expect(result.status.decisions[0]?.note).toMatch(/waiting is shadow, not teardown/);
   });
 
@@ -191,7 +135,7 @@ describe('the migration workflow with stub activities', () => {
   it('refuses a workflow id other than the spec’s name', async () => {
     const s = spec();
     const { value: error } = await withWorkers({}, async () =>
-      (await env.client.workflow.start(MIGRATION_WORKFLOW_TYPE, { taskQueue: CONTROL_TASK_QUEUE, workflowId: `${s.name}-typo`, args: [s] })).result().then(() => undefined, (e: unknown) => e),
+      (await harness.env.client.workflow.start(MIGRATION_WORKFLOW_TYPE, { taskQueue: CONTROL_TASK_QUEUE, workflowId: `${s.name}-typo`, args: [s] })).result().then(() => undefined, (e: unknown) => e),
     );
     expect(error).toBeInstanceOf(WorkflowFailedError);
     expect((error as WorkflowFailedError).cause?.message).toMatch(/workflow id ".*-typo" is not the spec's name/);
@@ -227,6 +171,6 @@ describe('the migration workflow with stub activities', () => {
     }
     expect(value.right).toEqual({ action: 'approve', phase: 'shadow', message: expect.stringMatching(/approved shadow/) });
     // Only the accepted one is in the log: Temporal does not record a validator's refusal.
-    expect(value.decisions.map((d) => `${d.by}:${d.applied}`)).toEqual(['alice:true']);
+    expect(value.decisions.filter((d) => d.action !== 'analysis').map((d) => `${d.by}:${d.applied}`)).toEqual(['alice:true']);
   });
 });

@@ -10,6 +10,7 @@ import { CONTROL_TASK_QUEUE, CLOUD_RETRY } from '../definitions.js';
 import type { MigrationRun } from '../run.js';
 import { RollbackRequested } from '../run.js';
 import type { CanaryStatus } from '../status.js';
+import { readCanaryAnalysis } from '../canary-analysis.js';
 
 /** Runs recorded before the canary moved to a router and Prometheus replay as they ran. */
 export const CANARY_ON_ROUTER_PATCH = 'canary-on-router-and-prometheus';
@@ -79,12 +80,13 @@ export async function canary(run: MigrationRun): Promise<void> {
 async function judgeStep(run: MigrationRun, state: CanaryStatus, weight: number, mirror: boolean, index: number) {
   const { spec, migration, status } = run;
   const { canary: plan } = spec;
-  const stepStarted = Date.now();
+  const stepStarted = new Date().getTime();
   for (;;) {
     await run.untilRollback(() => sleep(plan.intervalSeconds * 1000));
-    const seconds = (Date.now() - stepStarted) / 1000;
-    const analysis = await run.untilRollback(() =>
-      run.control.analyseCanaryWindow({
+    const seconds = (new Date().getTime() - stepStarted) / 1000;
+    const analysis = readCanaryAnalysis(
+      await run.untilRollback(() =>
+        run.control.analyseCanaryWindow({
         migration,
         router: plan.router.kind,
         mirror,
@@ -92,8 +94,9 @@ async function judgeStep(run: MigrationRun, state: CanaryStatus, weight: number,
         thresholds: plan.thresholds,
         metrics: plan.metrics,
         endpoints: { source: status.endpoints!.source!, target: status.endpoints!.target! },
-        trafficUrl: state.trafficUrl,
-      }),
+          trafficUrl: state.trafficUrl,
+        }),
+      ),
     );
     if (analysis.verdict === 'waitingForTraffic' && seconds < plan.traffic.maxWaitSeconds) {
       state.waitingForTraffic = analysis.reasons[0];

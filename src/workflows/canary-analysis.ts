@@ -1,0 +1,49 @@
+/**
+ * A canary analysis as the workflow reads it: parsed at the boundary like the shadow verdict, so
+ * whatever the activity returns (a null from a NaN, a missing field, an older worker's shape) it
+ * cannot fail a workflow task. What cannot be read is a failed step that says so.
+ */
+import { z } from 'zod';
+import type { CanaryAnalysis } from '../traffic/analysis.js';
+
+const count = z.number().refine(Number.isFinite).catch(0);
+const seconds = z.number().refine(Number.isFinite).optional().catch(undefined);
+const side = z.object({ requests: count, errors: count, errorRate: count, p50: seconds, p99: seconds }).catch({ requests: 0, errors: 0, errorRate: 0 });
+const queryResult = z.object({ name: z.string().catch('(unnamed)'), query: z.string().catch(''), value: seconds });
+
+const analysisSchema = z.object({
+  verdict: z.enum(['passed', 'failed', 'waitingForTraffic']),
+  reasons: z.array(z.string()).catch([]),
+  window: z
+    .object({
+      since: z.string().catch(''),
+      until: z.string().catch(''),
+      seconds: count,
+      source: side,
+      target: side,
+      mirror: z.object({ rows: count, agreeing: count, agreement: seconds }).catch({ rows: 0, agreeing: 0 }),
+    })
+    .catch({ since: '', until: '', seconds: 0, source: { requests: 0, errors: 0, errorRate: 0 }, target: { requests: 0, errors: 0, errorRate: 0 }, mirror: { rows: 0, agreeing: 0 } }),
+  queries: z.array(queryResult).catch([]),
+  metrics: z
+    .array(
+      queryResult.extend({
+        condition: z.string().catch(''),
+        // A measurement that cannot say it passed did not.
+        passed: z.boolean().catch(false),
+        reason: z.string().optional().catch(undefined),
+      }),
+    )
+    .catch([]),
+});
+
+export function readCanaryAnalysis(raw: unknown): CanaryAnalysis {
+  const parsed = analysisSchema.safeParse(raw);
+  if (parsed.success) {
+    const a = parsed.data;
+    if (a.verdict === 'failed' && a.reasons.length === 0) a.reasons.push('the analysis failed the step without naming a check');
+    return a as CanaryAnalysis;
+  }
+  const empty = analysisSchema.parse({ verdict: 'failed' });
+  return { ...empty, reasons: [`the canary analysis returned a result cloudshift cannot read (${parsed.error.issues.map((i) => i.path.join('.') || 'analysis').join(', ')})`] } as CanaryAnalysis;
+}
