@@ -1,6 +1,7 @@
 /**
  * The whole migration with a workload, on the dev server and the emulators: shadow, canary with
- * real requests through the gateway, teardown; and the ways it rolls back.
+ * real requests through the HAProxy data plane judged by Prometheus, teardown; and the ways it
+ * rolls back.
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
@@ -207,6 +208,49 @@ describe('a migration with a workload', () => {
       await expectSourceUntouched();
     });
   }
+
+  it('holds a step while no traffic comes, says where to send it, and goes on once it comes', async () => {
+    const name = uniqueName('canary-hold');
+    const result = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'phases-test' }), async () => {
+      const handle = await start(specFor(name, { canary: { steps: [50, 100], intervalSeconds: 1.5, thresholds: { minRequests: 10, maxP50LatencyRatio: 5, maxP99LatencyRatio: 10 } } }));
+      const waiting = await eventually(async () => {
+        const s = await handle.query(statusQuery);
+        return s.canary?.waitingForTraffic ? s.canary : undefined;
+      }, 90_000);
+      expect(waiting.waitingForTraffic).toBe(`waiting for traffic: 0 of 10 requests reached the target in ${waiting.waitingForTraffic!.match(/in (\d+) s/)![1]} s; send requests to ${waiting.trafficUrl}`);
+      const load = new LoadGenerator({ url: waiting.trafficUrl, rows, rps: 100, concurrency: 2 }).start();
+      const result = (await handle.result()) as MigrationResult;
+      await load.stop();
+      return result;
+    });
+    expect(result.outcome).toBe('completed');
+    expect(result.status.canary?.analyses.map((a) => a.verdict)).toEqual(['passed', 'passed']);
+  });
+
+  it('fails a step on a query of the spec\'s own, with the query and its value, under the spec\'s own synthetic load', async () => {
+    const name = uniqueName('canary-metric');
+    const okShare = 'sum(increase(cloudshift_endpoint_requests_total{migration="{{migration}}",side="target",outcome="ok"}[{{interval}}])) / sum(increase(cloudshift_endpoint_requests_total{migration="{{migration}}",side="target"}[{{interval}}]))';
+    const canary = {
+      steps: [10, 100],
+      intervalSeconds: 2,
+      thresholds: { minRequests: 10, maxP50LatencyRatio: 5, maxP99LatencyRatio: 10 },
+      load: { requestsPerSecond: 100, concurrency: 2 },
+      metrics: [{ name: 'okShare', query: okShare, condition: { op: '>', value: 1 } }],
+    };
+    const result = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'phases-test' }), async () => {
+      const result = (await (await start(specFor(name, { canary }))).result()) as MigrationResult;
+      expect(await routeOf(result.status)).toBe('source');
+      return result;
+    });
+    expect(result.outcome).toBe('rolledBack');
+    expect(result.status.reason).toMatch(/^canary step 10 % failed: okShare = 1, expected > 1 \(1 failed step\(s\), limit 0; query sum\(increase\(cloudshift_endpoint_requests_total\{migration="\{\{migration\}\}"/);
+    const [analysis] = result.status.canary!.analyses;
+    expect(analysis).toMatchObject({ verdict: 'passed', metrics: [{ name: 'okShare', value: 1, passed: false, query: expect.stringContaining(`migration="${name}"`) }] });
+    // The load was the spec's own: requests reached both sides through the data plane.
+    expect(analysis!.window.source.requests).toBeGreaterThan(0);
+    expect(analysis!.window.target.requests).toBeGreaterThanOrEqual(10);
+    await expectSourceUntouched();
+  });
 
   it('rolls back while the target endpoint is being stood up, stopping it', async () => {
     const name = uniqueName('rb-standup');
