@@ -198,8 +198,9 @@ export class HaproxyRouter implements TrafficRouter {
       'frontend canary',
       `  bind ${host}:${state.port}`,
       '  option http-buffer-request',
+      // Request ids and the kept body serve the mirror only: without it a request costs no more.
       '  unique-id-format %[uuid()]',
-      '  http-request set-header x-request-id %[unique-id]',
+      `  http-request set-header x-request-id %[unique-id] if ${mirrorOn}`,
       `  http-request lua.cloudshift_keep_body if ${mirrorOn}`,
       `  use_backend sticky if { req.hdr(${STICKY_HEADER}) -m found }`,
       '  default_backend split',

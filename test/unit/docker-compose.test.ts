@@ -23,9 +23,9 @@ const services = compose.services;
 const oneShot = (s: Service) => s.restart === 'no';
 
 describe('docker-compose.yml', () => {
-  it('has the whole stack: Temporal on PostgreSQL, its UI, the three emulators and a worker', () => {
+  it('has the whole stack: Temporal on PostgreSQL, its UI, the three emulators, Prometheus and a worker', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['azurite', 'fake-gcs', 'minio', 'postgresql', 'temporal', 'temporal-search-attributes', 'temporal-ui', 'worker'].sort(),
+      ['azurite', 'fake-gcs', 'minio', 'postgresql', 'prometheus', 'temporal', 'temporal-search-attributes', 'temporal-ui', 'worker'].sort(),
     );
     expect(services.temporal!.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql' });
   });
@@ -41,7 +41,7 @@ describe('docker-compose.yml', () => {
 
   it('publishes the same ports as the local stack', () => {
     const published = Object.values(services).flatMap((s) => (s.ports ?? []).map((p) => Number(p.split(':')[0])));
-    for (const port of [LOCAL_PORTS.temporal, LOCAL_PORTS.temporalUi, LOCAL_PORTS.s3, LOCAL_PORTS.gcs, LOCAL_PORTS.azureBlob]) {
+    for (const port of [LOCAL_PORTS.temporal, LOCAL_PORTS.temporalUi, LOCAL_PORTS.s3, LOCAL_PORTS.gcs, LOCAL_PORTS.azureBlob, LOCAL_PORTS.prometheus]) {
       expect(published).toContain(port);
     }
   });
@@ -70,7 +70,7 @@ describe('docker-compose.yml', () => {
       CLOUDSHIFT_QUEUES: 'all',
       CLOUDSHIFT_PROFILES: '/app/deploy/compose-profiles.yaml',
     });
-    expect(Object.keys(worker.depends_on ?? {}).sort()).toEqual(['azurite', 'fake-gcs', 'minio', 'temporal']);
+    expect(Object.keys(worker.depends_on ?? {}).sort()).toEqual(['azurite', 'fake-gcs', 'minio', 'prometheus', 'temporal']);
     for (const s of Object.values(services)) {
       for (const [key, value] of Object.entries(s.environment ?? {})) {
         if (/PASSWORD|PWD|SECRET|KEY_ID/.test(key)) expect(String(value), key).toMatch(/^\$\{[A-Z_]+:\?[^}]+\}$/);
