@@ -26,6 +26,11 @@ const envSchema = z.object({
   CLOUDSHIFT_PROMETHEUS_URL: z.url().default('http://127.0.0.1:9090'),
   /** Prometheus's file-based service discovery folder, where the worker lists what to scrape. @default <state dir>/prometheus/targets */
   CLOUDSHIFT_SCRAPE_TARGETS_DIR: z.string().optional(),
+  /** Where the worker serves the Temporal SDK's metrics for Prometheus; empty: nowhere. */
+  CLOUDSHIFT_METRICS_ADDRESS: z
+    .string()
+    .regex(/^(|[\w.-]+:\d{1,5})$/, { error: 'expected host:port, e.g. 127.0.0.1:9464, or empty' })
+    .default('127.0.0.1:9464'),
   /** Ports the local data plane hands to migrations, two each: FIRST-LAST. */
   CLOUDSHIFT_DATAPLANE_PORTS: z
     .string()
@@ -41,6 +46,8 @@ export interface Config {
   largeObjectsAtOnce: number;
   prometheusUrl: string;
   scrapeTargetsDir: string;
+  /** host:port of the worker's metrics, or undefined for none. */
+  metricsAddress?: string;
   dataPlanePorts: { first: number; last: number };
 }
 
@@ -71,6 +78,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     stateDir: e.CLOUDSHIFT_STATE_DIR,
     largeObjectsAtOnce: e.CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE,
     prometheusUrl: e.CLOUDSHIFT_PROMETHEUS_URL,
+    metricsAddress: e.CLOUDSHIFT_METRICS_ADDRESS || undefined,
     scrapeTargetsDir: e.CLOUDSHIFT_SCRAPE_TARGETS_DIR ?? join(e.CLOUDSHIFT_STATE_DIR, 'prometheus', 'targets'),
     dataPlanePorts: dataPlanePorts(e.CLOUDSHIFT_DATAPLANE_PORTS),
   };

@@ -4,7 +4,8 @@
  * serves them all. SIGINT or SIGTERM drains in-flight tasks and exits cleanly (the Temporal
  * runtime installs those handlers and shuts every worker down).
  */
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createActivities, type ActivityDeps } from './activities/index.js';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { STATE_DIR } from './paths.js';
 import { type LocalDeployerOptions, LocalEndpointDeployer } from './endpoints/deployer.js';
 import { HaproxyRouter } from './traffic/haproxy.js';
 import { PrometheusClient } from './traffic/prometheus.js';
-import { removeScrapeTargets } from './traffic/discovery.js';
+import { removeScrapeTargets, writeScrapeTargets } from './traffic/discovery.js';
 import { Route53Router } from './traffic/route53.js';
 import type { TrafficRouter } from './traffic/router.js';
 import type { RouterSpec } from './activities/canary.js';
@@ -121,6 +122,8 @@ function queuesFlag(argv: readonly string[]): string | undefined {
 
 export async function runWorker(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   const config = loadConfig(process.env, queuesFlag(argv));
+  // The SDK's own metrics (task latencies, slots, polls) for Prometheus, before anything connects.
+  if (config.metricsAddress) Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: config.metricsAddress } } } });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const deps = localActivityDeps({
     stores: new StoreResolver(config.profiles),
@@ -137,10 +140,14 @@ export async function runWorker(argv: readonly string[] = process.argv.slice(2))
       queues: config.queues,
       activityDeps: deps,
     });
+    const scrapeName = `worker-${hostname()}-${process.pid}`;
+    if (config.metricsAddress) {
+      await writeScrapeTargets(config.scrapeTargetsDir, scrapeName, [{ address: config.metricsAddress, job: 'cloudshift-worker', labels: { queues: config.queues.join(',') } }]);
+    }
     console.log(
-      `cloudshift worker: ${config.temporal.address} (${config.temporal.namespace}), queues ${config.queues.map(taskQueueOf).join(', ')}`,
+      `cloudshift worker: ${config.temporal.address} (${config.temporal.namespace}), queues ${config.queues.map(taskQueueOf).join(', ')}${config.metricsAddress ? `; metrics on http://${config.metricsAddress}/metrics` : ''}`,
     );
-    await Promise.all(workers.map((w) => w.run()));
+    await Promise.all(workers.map((w) => w.run())).finally(() => removeScrapeTargets(config.scrapeTargetsDir, scrapeName));
     console.log('cloudshift worker: shut down cleanly');
   } finally {
     await closeLocalDeps(deps);
