@@ -3,7 +3,7 @@
  * the rollback path. Each phase is a function of the run in phases/; the run (run.ts) holds the
  * status, gates, saga and activity proxies they share.
  */
-import { ApplicationFailure, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, setDefaultSignalHandler, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { formatSpecIssues, parseSpec } from '../spec.js';
 import {
   approveSignal,
@@ -25,7 +25,7 @@ import { standUpTarget } from './phases/stand-up-target.js';
 import { teardown } from './phases/teardown.js';
 import { MigrationRun, RollbackRequested } from './run.js';
 import { failureMessage } from './saga.js';
-import { type MigrationStatus, PHASES, type PhaseRecord } from './status.js';
+import { type CopyStatus, type MigrationStatus, PHASES, type PhaseRecord } from './status.js';
 
 export { AWAITING_APPROVAL } from './definitions.js';
 
@@ -95,7 +95,15 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
     },
     { validator: (input) => rejectIf(gates.rollbackRefusal(input)) },
   );
-  setHandler(copyProgressSignal, ({ workflowId: child, status: live }) => {
+  // The copy child's progress comes by a signal of its own, received by the default handler: the
+  // workflow's metadata lists only named handlers, so the Web UI never offers it to an operator.
+  // Only the running child's report is taken, whoever sends it.
+  setDefaultSignalHandler((name, ...args) => {
+    if (name !== copyProgressSignal.name) return;
+    const report = args[0] as { workflowId?: unknown; status?: unknown } | undefined;
+    if (!report || typeof report.workflowId !== 'string' || typeof report.status !== 'object' || report.status === null) return;
+    const child = report.workflowId;
+    const live = report.status as CopyStatus;
     if (status.copy?.workflowId === child && status.copy.progress === undefined) status.copy.live = live;
     else if (status.teardown?.catchUp?.workflowId === child && status.teardown.catchUp.progress === undefined) status.teardown.catchUp.live = live;
   });

@@ -173,4 +173,25 @@ describe('the migration workflow with stub activities', () => {
     // Only the accepted one is in the log: Temporal does not record a validator's refusal.
     expect(value.decisions.filter((d) => d.action !== 'analysis').map((d) => `${d.by}:${d.applied}`)).toEqual(['alice:true']);
   });
+
+  it('offers an operator only approve and rollback: the copy child\'s progress signal is not among the workflow\'s handlers', async () => {
+    const { value } = await withWorkers({}, async () => {
+      const handle = await start(spec({ approval: { afterShadow: 'manual', beforeTeardown: 'auto' } }));
+      for (;;) {
+        if ((await handle.query(statusQuery)).pendingGate?.phase === 'shadow') break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const metadata = (await handle.query('__temporal_workflow_metadata')) as { definition: { signalDefinitions: { name: string }[]; updateDefinitions: { name: string }[] } };
+      // A hand-sent progress report for no running child, or malformed, changes nothing.
+      await handle.signal('copyProgress', { workflowId: 'not-a-child', status: { stage: 'copy' } });
+      await handle.signal('copyProgress', null);
+      const status = await handle.query(statusQuery);
+      await handle.terminate('test done');
+      return { metadata, status };
+    });
+    expect(value.metadata.definition.signalDefinitions.map((d) => d.name).sort()).toEqual(['approve', 'rollback']);
+    expect(value.metadata.definition.updateDefinitions.map((d) => d.name).sort()).toEqual(['approve', 'rollback']);
+    expect(value.status.state).toBe('running');
+    expect(value.status.copy?.live).toBeUndefined();
+  });
 });
