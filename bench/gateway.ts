@@ -94,7 +94,11 @@ if (process.argv[3] === '--serve') {
   }
 }
 
-/** HAProxy as anyone would put it in front of one endpoint: one backend, round robin, keep-alive. */
+/**
+ * HAProxy as anyone would configure a weighted split: one backend, round robin, keep-alive, two
+ * servers at 75 and 25 — the same two connection pools to the one endpoint as cloudshift's data
+ * plane at 25 %, so the ratio measures cloudshift's configuration, not the topology.
+ */
 async function startAnchor(dir: string, endpoint: string): Promise<{ url: string; pid: number }> {
   const port = 28_000;
   const config = join(dir, 'anchor.cfg');
@@ -113,7 +117,8 @@ async function startAnchor(dir: string, endpoint: string): Promise<{ url: string
       '  default_backend endpoint',
       'backend endpoint',
       '  balance roundrobin',
-      `  server one ${endpoint}`,
+      `  server source ${endpoint} weight 75`,
+      `  server target ${endpoint} weight 25`,
       '',
     ].join('\n'),
   );
