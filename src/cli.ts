@@ -6,7 +6,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { DecisionRejectedError, InvalidMigrationSpecError, MigrationClient, type MigrationResult, type Progress } from './client/index.js';
+import { DecisionRejectedError, InvalidMigrationSpecError, MigrationClient, MissingSearchAttributesError, type MigrationResult, type Progress } from './client/index.js';
 import type { DecisionReply } from './workflows/definitions.js';
 import { progressLine, resultLines } from './client/progress.js';
 import { failureMessage } from './format.js';
@@ -234,7 +234,7 @@ main(process.argv.slice(2)).then(
       console.error(`cloudshift: ${error.message}\n${USAGE}`);
       process.exit(EXIT.usage);
     }
-    if (error instanceof SpecFileError) {
+    if (error instanceof SpecFileError || error instanceof MissingSearchAttributesError) {
       console.error(`cloudshift: ${error.message}`);
       process.exit(EXIT.usage);
     }

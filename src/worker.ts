@@ -6,6 +6,7 @@
  */
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { hostname } from 'node:os';
+import { requireSearchAttributes } from './client/search-attributes.js';
 import { fileURLToPath } from 'node:url';
 import { createActivities, type ActivityDeps } from './activities/index.js';
 import { join } from 'node:path';
@@ -125,6 +126,8 @@ export async function runWorker(argv: readonly string[] = process.argv.slice(2))
   // The SDK's own metrics (task latencies, slots, polls) for Prometheus, before anything connects.
   if (config.metricsAddress) Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: config.metricsAddress } } } });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
+  // Workflows upsert cloudshift's search attributes: without them every workflow task would fail.
+  if (config.queues.includes('control')) await requireSearchAttributes(connection, config.temporal.namespace);
   const deps = localActivityDeps({
     stores: new StoreResolver(config.profiles),
     stateDir: config.stateDir,

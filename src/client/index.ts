@@ -22,6 +22,8 @@ import {
 } from '../workflows/definitions.js';
 import type { MigrationResult } from '../workflows/migration.js';
 import type { CopyStatus, MigrationStatus } from '../workflows/status.js';
+import { requireSearchAttributes } from './search-attributes.js';
+export { MissingSearchAttributesError } from './search-attributes.js';
 
 export type { MigrationSpec, MigrationSpecInput, MigrationResult, MigrationStatus, ApproveSignal, RollbackSignal, SpecIssue };
 
@@ -84,6 +86,7 @@ export class MigrationClient {
     const parsed = parseSpec(spec);
     if (!parsed.ok) throw new InvalidMigrationSpecError(parsed.issues);
     const workflowId = options.workflowId ?? parsed.spec.name;
+    await requireSearchAttributes(this.client.connection, this.client.options.namespace);
     const handle = await this.client.workflow.start(MIGRATION_WORKFLOW_TYPE, {
       taskQueue: options.taskQueue ?? CONTROL_TASK_QUEUE,
       workflowId,
@@ -91,6 +94,7 @@ export class MigrationClient {
       args: [spec],
       workflowIdConflictPolicy: 'USE_EXISTING',
       staticSummary: `${parsed.spec.source.cloud} → ${parsed.spec.target.cloud}: ${parsed.spec.name}`,
+      staticDetails: startDetails(parsed.spec),
     });
     return { workflowId, runId: handle.firstExecutionRunId };
   }
@@ -178,4 +182,18 @@ export class MigrationClient {
       throw error;
     }
   }
+}
+
+/** What the Web UI shows under a migration started here: where from, where to, what moves, how. */
+function startDetails(spec: MigrationSpec): string {
+  const where = (l: MigrationSpec['source']) => `${l.cloud}:${l.bucket}/${l.prefix} (profile ${l.profile})`;
+  return [
+    `**source** ${where(spec.source)}`,
+    `**target** ${where(spec.target)}`,
+    spec.workload ? `**model** ${spec.workload.model.path}; shadow on ${spec.workload.holdout.path}` : '**data only** (no workload)',
+    spec.workload ? `**canary** ${spec.canary.steps.join(' → ')} % through ${spec.canary.router.kind}` : '',
+    `**gates** after shadow ${spec.approval.afterShadow}, between canary steps ${spec.approval.betweenCanarySteps}, before teardown ${spec.approval.beforeTeardown}`,
+  ]
+    .filter(Boolean)
+    .join('\n');
 }

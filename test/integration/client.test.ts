@@ -2,7 +2,8 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidMigrationSpecError, MigrationClient, type MigrationSpecInput } from '../../src/client/index.js';
+import { InvalidMigrationSpecError, MigrationClient, type MigrationSpecInput, MissingSearchAttributesError } from '../../src/client/index.js';
+import { missingSearchAttributes } from '../../src/client/search-attributes.js';
 import { LOCAL_ENDPOINTS } from '../../src/dev/local-stack.js';
 import { patternStream, uniqueBucket } from '../support/data.js';
 import { testResolver } from '../support/stores.js';
@@ -30,6 +31,28 @@ describe('MigrationClient', () => {
     expect(error).toBeInstanceOf(InvalidMigrationSpecError);
     expect((error as InvalidMigrationSpecError).issues.map((i) => i.field)).toEqual(expect.arrayContaining(['source.bucket', 'target.cloud', 'canary.steps']));
     await expect(client.handle(name).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+  });
+
+  it('refuses to start in a namespace without cloudshift\'s search attributes, with the command that adds them', async () => {
+    const namespace = `cs-bare-${randomBytes(3).toString('hex')}`;
+    // A protobuf Duration: the generated type wants a Long, the encoder takes a number.
+    await temporal.client.connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 86_400 as never } });
+    const bare = await MigrationClient.connect(LOCAL_ENDPOINTS.temporal, namespace);
+    try {
+      const name = `client-bare-${randomBytes(3).toString('hex')}`;
+      const spec = { name, source: { cloud: 'aws', profile: 'local-s3', bucket: 'bare-src' }, target: { cloud: 'gcp', profile: 'local-gcs', bucket: 'bare-dst' } } as MigrationSpecInput;
+      const error = await eventually(async () => {
+        const e = await bare.startMigration(spec).catch((e: unknown) => e);
+        return e instanceof MissingSearchAttributesError ? e : undefined;
+      }, 20_000);
+      expect(error.missing).toEqual(['CloudshiftPhase', 'CloudshiftSource', 'CloudshiftTarget']);
+      expect(error.message).toContain(`temporal operator search-attribute create --namespace ${namespace} --name CloudshiftPhase --type Keyword`);
+      await expect(bare.handle(name).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+      // The stack's own namespace has them all.
+      expect(await missingSearchAttributes(temporal.client.connection, 'default')).toEqual([]);
+    } finally {
+      await bare.close();
+    }
   });
 
   it('starts one migration for two starts, takes decisions, and reports the result', async () => {
