@@ -8,7 +8,7 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DecisionRejectedError, InvalidMigrationSpecError, MigrationClient, MissingSearchAttributesError, type MigrationResult, type Progress } from './client/index.js';
 import type { DecisionReply } from './workflows/definitions.js';
-import { progressLine, resultLines } from './client/progress.js';
+import { gateLines, progressLine, resultLines } from './client/progress.js';
 import { failureMessage } from './format.js';
 import { loadConfig } from './config.js';
 import { CLOUDS, type Cloud, formatSpecIssues, parseSpec } from './spec.js';
@@ -157,8 +157,9 @@ async function main(argv: string[]): Promise<number> {
     case 'start': {
       const spec = readSpecFile(values.spec);
       return withClient(async (client) => {
-        const { workflowId, runId } = await client.startMigration(spec as never);
-        console.log(values.json ? JSON.stringify({ workflowId, runId }) : `started ${workflowId} (run ${runId})`);
+        const { workflowId, runId, attached } = await client.startMigration(spec as never);
+        const said = attached ? `attached to ${workflowId} (run ${runId}), already running: a start with the same name starts nothing` : `started ${workflowId} (run ${runId})`;
+        console.log(values.json ? JSON.stringify({ workflowId, runId, attached }) : said);
         return values.wait ? follow(client, workflowId, values.json) : EXIT.completed;
       });
     }
@@ -172,7 +173,7 @@ async function main(argv: string[]): Promise<number> {
           console.log(resultLines(status).join('\n'));
           const live = status.copy?.progress ? status.teardown?.catchUp?.live : status.copy?.live;
           if (live) console.log(progressLine({ status, copy: live }));
-          if (status.pendingGate) console.log(`waiting since ${status.pendingGate.since}: ${status.pendingGate.waitingFor}`);
+          if (status.pendingGate) console.log(`since ${status.pendingGate.since}, ${gateLines(status).join('\n')}`);
           if (status.audit) console.log(`\n${(await import('./audit/report.js')).renderAuditReport(status.audit)}`);
         }
         return EXIT.completed;

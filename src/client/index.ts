@@ -68,6 +68,8 @@ export interface StartedMigration {
   workflowId: string;
   /** The run this call started, or the one already running under the same id. */
   runId: string;
+  /** True when a migration of that name was already running: this call started nothing. */
+  attached: boolean;
 }
 
 export class MigrationClient {
@@ -87,6 +89,10 @@ export class MigrationClient {
     if (!parsed.ok) throw new InvalidMigrationSpecError(parsed.issues);
     const workflowId = options.workflowId ?? parsed.spec.name;
     await requireSearchAttributes(this.client.connection, this.client.options.namespace);
+    const running = await this.client.workflow
+      .getHandle(workflowId)
+      .describe()
+      .then((d) => d.status.name === 'RUNNING', () => false);
     const handle = await this.client.workflow.start(MIGRATION_WORKFLOW_TYPE, {
       taskQueue: options.taskQueue ?? CONTROL_TASK_QUEUE,
       workflowId,
@@ -96,7 +102,7 @@ export class MigrationClient {
       staticSummary: `${parsed.spec.source.cloud} → ${parsed.spec.target.cloud}: ${parsed.spec.name}`,
       staticDetails: startDetails(parsed.spec),
     });
-    return { workflowId, runId: handle.firstExecutionRunId };
+    return { workflowId, runId: handle.firstExecutionRunId, attached: running };
   }
 
   handle(workflowId: string): WorkflowHandle {

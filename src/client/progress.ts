@@ -10,9 +10,26 @@ export function bar(fraction: number, width = 24): string {
   return `[${'#'.repeat(full)}${'-'.repeat(width - full)}] ${(f * 100).toFixed(0).padStart(3)}%`;
 }
 
+/**
+ * A migration waiting at a gate: what it waits for, what the decision rests on (the shadow verdict
+ * and its report, the last canary analysis), and the exact commands that answer it.
+ */
+export function gateLines(status: Progress['status']): string[] {
+  const gate = status.pendingGate!;
+  const lines = [`${status.name} ${status.phase}: waiting for ${gate.waitingFor}${gate.deadline ? ` (until ${gate.deadline})` : ''}`];
+  const verdict = status.shadow?.verdict;
+  if (gate.phase === 'shadow' && verdict) lines.push(`  shadow verdict: ${verdict.verdict ?? (verdict.passed ? 'passed' : 'failed')}${verdict.failed.length ? ` (failed: ${verdict.failed.join(', ')})` : ''}; report ${verdict.reportHtml}`);
+  const last = status.canary?.analyses.at(-1);
+  if (gate.phase === 'canary' && last) lines.push(`  canary at ${last.targetPercent} %: ${last.verdict}${last.reasons.length ? ` (${last.reasons.join('; ')})` : ''}; traffic to ${status.canary!.trafficUrl}`);
+  if (gate.evidence) lines.push(`  evidence: ${gate.evidence}`);
+  lines.push(`  approve:   npm run cloudshift -- approve ${status.name} --phase ${gate.phase}`);
+  lines.push(`  roll back: npm run cloudshift -- rollback ${status.name} --reason "…"`);
+  return lines;
+}
+
 export function progressLine({ status, copy }: Progress): string {
   const head = `${status.name} ${status.phase}`;
-  if (status.pendingGate) return `${head}: waiting for ${status.pendingGate.waitingFor}`;
+  if (status.pendingGate) return gateLines(status).join('\n');
   if (copy) {
     const p = copy.progress;
     const done = p.copiedObjects + p.skippedObjects;

@@ -66,8 +66,10 @@ describe('cloudshift start, list, approve, status', () => {
       const first = await cloudshift('start', '--spec', file, '--json');
       const second = await cloudshift('start', '--spec', file, '--json');
       expect(first.code).toBe(0);
-      // The same migration started twice is one execution.
-      expect(JSON.parse(second.stdout)).toEqual(JSON.parse(first.stdout));
+      // The same migration started twice is one execution, and the second start says it attached.
+      expect(JSON.parse(second.stdout)).toEqual({ ...JSON.parse(first.stdout), attached: true });
+      expect(JSON.parse(first.stdout)).toMatchObject({ attached: false });
+      expect((await cloudshift('start', '--spec', file)).stdout).toMatch(new RegExp(`^attached to ${name} \\(run .*\\), already running`));
 
       const waiting = await eventually(async () => {
         const { stdout } = await cloudshift('list', '--phase', 'awaitingApproval', '--json');
@@ -75,6 +77,10 @@ describe('cloudshift start, list, approve, status', () => {
       }, 60_000);
       expect(waiting).toMatchObject({ execution: 'RUNNING', source: 'aws', target: 'azure' });
 
+      // Waiting at a gate, the status names the exact commands that answer it.
+      const atGate = await cloudshift('status', name);
+      expect(atGate.stdout).toContain(`approve:   npm run cloudshift -- approve ${name} --phase teardown`);
+      expect(atGate.stdout).toContain(`roll back: npm run cloudshift -- rollback ${name} --reason`);
       // An approve for a gate not waiting is rejected at once, with the reason, and exits 2.
       const wrong = await cloudshift('approve', name, '--phase', 'canary', '--by', 'ops-bot');
       expect(wrong.code).toBe(2);

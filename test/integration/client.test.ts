@@ -70,7 +70,8 @@ describe('MigrationClient', () => {
     await runWorkersUntil(workers, async () => {
       const first = await client.startMigration(spec);
       const second = await client.startMigration(spec);
-      expect(second).toEqual(first);
+      expect(second).toEqual({ ...first, attached: true });
+      expect(first.attached).toBe(false);
       expect(first.workflowId).toBe(spec.name);
       const waiting = await eventually(async () => (await client.getStatus(first.workflowId)).pendingGate, 60_000);
       expect(waiting).toMatchObject({ phase: 'teardown' });
