@@ -82,7 +82,7 @@ async function judgeStep(run: MigrationRun, state: CanaryStatus, weight: number,
   const { canary: plan } = spec;
   const stepStarted = new Date().getTime();
   for (;;) {
-    await run.untilRollback(() => sleep(plan.intervalSeconds * 1000));
+    await run.untilRollback(() => sleep(plan.intervalSeconds * 1000, { summary: `canary step ${index + 1}/${plan.steps.length}: ${weight} % on the target for ${plan.intervalSeconds} s, then the analysis` }));
     const seconds = (new Date().getTime() - stepStarted) / 1000;
     const analysis = readCanaryAnalysis(
       await run.untilRollback(() =>
