@@ -6,14 +6,19 @@
 import { z } from 'zod';
 import type { CanaryAnalysis } from '../traffic/analysis.js';
 
+/** Strings an activity sends are bounded here: a Prometheus error can quote a whole query. */
+const text = (max: number) => z.string().transform((t) => (t.length > max ? `${t.slice(0, max)}…` : t));
 const count = z.number().refine(Number.isFinite).catch(0);
 const seconds = z.number().refine(Number.isFinite).optional().catch(undefined);
 const side = z.object({ requests: count, errors: count, errorRate: count, p50: seconds, p99: seconds }).catch({ requests: 0, errors: 0, errorRate: 0 });
-const queryResult = z.object({ name: z.string().catch('(unnamed)'), query: z.string().catch(''), value: seconds });
+const queryResult = z.object({ name: text(100).catch('(unnamed)'), query: text(4000).catch(''), value: seconds });
 
 const analysisSchema = z.object({
   verdict: z.enum(['passed', 'failed', 'waitingForTraffic']),
-  reasons: z.array(z.string()).catch([]),
+  reasons: z
+    .array(text(2000))
+    .catch([])
+    .transform((r) => r.slice(0, 40)),
   window: z
     .object({
       since: z.string().catch(''),
@@ -24,17 +29,21 @@ const analysisSchema = z.object({
       mirror: z.object({ rows: count, agreeing: count, agreement: seconds }).catch({ rows: 0, agreeing: 0 }),
     })
     .catch({ since: '', until: '', seconds: 0, source: { requests: 0, errors: 0, errorRate: 0 }, target: { requests: 0, errors: 0, errorRate: 0 }, mirror: { rows: 0, agreeing: 0 } }),
-  queries: z.array(queryResult).catch([]),
+  queries: z
+    .array(queryResult)
+    .catch([])
+    .transform((q) => q.slice(0, 20)),
   metrics: z
     .array(
       queryResult.extend({
-        condition: z.string().catch(''),
+        condition: text(100).catch(''),
         // A measurement that cannot say it passed did not.
         passed: z.boolean().catch(false),
-        reason: z.string().optional().catch(undefined),
+        reason: text(300).optional().catch(undefined),
       }),
     )
-    .catch([]),
+    .catch([])
+    .transform((m) => m.slice(0, 20)),
 });
 
 export function readCanaryAnalysis(raw: unknown): CanaryAnalysis {

@@ -2,7 +2,7 @@
 import type { ShadowSideSummary, ShadowVerdict } from '../activities/shadow.js';
 import type { SourceInventory } from '../audit/inventory.js';
 import type { AuditReport } from '../audit/report.js';
-import type { CanaryAnalysis } from '../traffic/analysis.js';
+import type { CanaryAnalysis, MetricMeasurement, QueryResult } from '../traffic/analysis.js';
 import type { RouterKind } from '../traffic/route.js';
 import type { Cloud } from '../spec.js';
 export type { SourceInventory } from '../audit/inventory.js';
@@ -64,8 +64,21 @@ export interface CanaryStatus {
   mirror: boolean;
   /** While a step holds for lack of traffic: how much came, how much it needs, where to send it. */
   waitingForTraffic?: string;
-  /** Each judged step: the verdict, the reasons, every query with its value. */
-  analyses: ({ targetPercent: number } & CanaryAnalysis)[];
+  /** Each judged step: the verdict, the reasons, what each query answered (by name). */
+  analyses: CanaryStepRecord[];
+  /** The queries of the latest judged step as they ran, with what they answered. */
+  queries?: QueryResult[];
+}
+
+/**
+ * One judged step as the status keeps it: values by query name, not the query texts (those are in
+ * `canary.queries` once), so a hundred steps of twenty long queries stay far within a payload.
+ */
+export interface CanaryStepRecord extends Pick<CanaryAnalysis, 'verdict' | 'reasons' | 'window'> {
+  targetPercent: number;
+  /** What each default query answered; a query that answered nothing is absent. */
+  values: Record<string, number>;
+  metrics: Omit<MetricMeasurement, 'query'>[];
 }
 
 // ── the copy child's status and result ──────────────────────────────────────────────────────

@@ -71,4 +71,18 @@ describe('the canary phase with stub analyses', () => {
       expect(value.status.reason).toMatch(/canary step 50 % failed: the (canary analysis returned a result cloudshift cannot read|analysis failed the step without naming a check)/);
     }
   });
+
+  it('keeps the status within a payload over a hundred steps of twenty long queries', async () => {
+    const metrics = Array.from({ length: 20 }, (_, i) => ({ name: `m${i}`, query: `sum(x{q="${'y'.repeat(3980)}"})`, condition: { op: '>=', value: 0 } }));
+    const measured = metrics.map((m) => ({ name: m.name, query: m.query, condition: '>= 0', passed: true, value: 1, reason: 'r'.repeat(50_000) }));
+    const steps = Array.from({ length: 100 }, (_, i) => i + 1);
+    const { value } = await withWorkers({ override: { analyseCanaryWindow: async () => judged('passed', { metrics: measured, reasons: ['z'.repeat(100_000)] }) } }, async () =>
+      (await start(spec({ canary: { steps, intervalSeconds: 60, metrics } }))).result() as Promise<MigrationResult>,
+    );
+    expect(value.status.reason).toBeUndefined();
+    expect(value.outcome).toBe('completed');
+    expect(value.status.canary?.analyses).toHaveLength(100);
+    expect(JSON.stringify(value.status).length).toBeLessThan(1_500_000);
+    expect(value.status.canary?.queries).toHaveLength(20);
+  }, 120_000);
 });

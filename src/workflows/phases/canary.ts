@@ -57,7 +57,7 @@ export async function canary(run: MigrationRun): Promise<void> {
       for (const metric of analysis.metrics) if (!metric.passed) failures[metric.name] = (failures[metric.name] ?? 0) + 1;
       const overLimit = plan.metrics.filter((m) => (failures[m.name] ?? 0) > m.failureLimit);
       const reasons = [
-        ...analysis.reasons,
+        ...(analysis.verdict === 'failed' ? analysis.reasons : []),
         ...overLimit.map((m) => `${analysis.metrics.find((x) => x.name === m.name)?.reason ?? m.name} (${failures[m.name]} failed step(s), limit ${m.failureLimit}; query ${m.query})`),
       ];
       if (reasons.length > 0) throw new RollbackRequested(`canary step ${weight} % failed: ${reasons.join('; ')}`, 'failedCheck');
@@ -104,7 +104,16 @@ async function judgeStep(run: MigrationRun, state: CanaryStatus, weight: number,
       continue;
     }
     state.waitingForTraffic = undefined;
-    state.analyses.push({ targetPercent: weight, ...analysis });
+    state.queries = [...analysis.queries, ...analysis.metrics.map(({ name, query, value }) => ({ name, query, ...(value !== undefined ? { value } : {}) }))];
+    state.analyses.push({
+      targetPercent: weight,
+      verdict: analysis.verdict,
+      // A passed step has nothing to explain; what failed says why, once.
+      reasons: analysis.verdict === 'passed' ? [] : analysis.reasons,
+      window: analysis.window,
+      values: Object.fromEntries(analysis.queries.flatMap((q) => (q.value !== undefined ? [[q.name, q.value]] : []))),
+      metrics: analysis.metrics.map(({ query: _query, reason, ...kept }) => ({ ...kept, ...(kept.passed || reason === undefined ? {} : { reason }) })),
+    });
     const evidence = `status.canary.analyses[${state.analyses.length - 1}]`;
     run.gates.record({
       at: new Date().toISOString(),
@@ -112,7 +121,7 @@ async function judgeStep(run: MigrationRun, state: CanaryStatus, weight: number,
       by: 'cloudshift',
       phase: 'canary',
       applied: true,
-      note: `${weight} %: ${analysis.verdict}${analysis.reasons.length ? ` (${analysis.reasons.join('; ')})` : ''}${analysis.metrics.length ? `; ${analysis.metrics.map((m) => `${m.name}=${m.value ?? 'no data'} ${m.passed ? 'passed' : 'failed'}`).join(', ')}` : ''}`,
+      note: `${weight} %: ${analysis.verdict}${analysis.reasons.length && analysis.verdict !== 'passed' ? ` (${analysis.reasons.join('; ')})` : ''}${analysis.metrics.length ? `; ${analysis.metrics.map((m) => `${m.name}=${m.value ?? 'no data'} ${m.passed ? 'passed' : 'failed'}`).join(', ')}` : ''}`,
       evidence,
     });
     if (analysis.verdict !== 'waitingForTraffic') return analysis;
