@@ -6,10 +6,10 @@
  *
  * Requests without a key are split by weighted round robin; requests with an x-cloudshift-key
  * header are split by a consistent hash of it, so a key stays on its side while the weights hold.
- * Mirroring is a Lua action (deploy/haproxy/mirror.lua): HAProxy 2.6 has no mirror directive. Its
- * lines (and the whole-body buffering it needs) are in the configuration only while mirroring is
- * on, so a request costs no more than through a plain balancer otherwise; turning it on or off is
- * a graceful reload, weights alone never are.
+ * Mirroring is a Lua action (deploy/haproxy/mirror.lua): HAProxy 2.6 has no mirror directive.
+ * It is switched through a map on the runtime API too, never by a reload: a reload closes the old
+ * process's keep-alive connections, and callers racing that close got errors (3 of ~1,500 requests
+ * in a canary whose mirror was switched by reload).
  * HAProxy's own Prometheus exporter serves the per-side counts on a second port.
  */
 import { spawn } from 'node:child_process';
@@ -100,9 +100,8 @@ export class HaproxyRouter implements TrafficRouter {
       const next = { ...state, route };
       // The files first: whatever happens next, a restart comes back with these weights.
       await this.persist(migration, next);
-      if (!(await this.running(migration))) await this.startOrReload(migration, false);
-      else if (route.mirror !== state.route.mirror) await this.startOrReload(migration, true);
-      else await this.applyRuntime(migration, route);
+      if (await this.running(migration)) await this.applyRuntime(migration, route);
+      else await this.startOrReload(migration, false);
       return { route, applied: true };
     });
   }
@@ -112,9 +111,7 @@ export class HaproxyRouter implements TrafficRouter {
     if (!state) throw new Error(`no HAProxy route for ${migration}`);
     const weight = async (server: 'source' | 'target') => Number((await this.runtime(migration, `get weight split/${server}`)).split(' ')[0]);
     const [source, target] = [await weight('source'), await weight('target')];
-    // The flags map is loaded only by a configuration that mirrors.
-    const flags = this.file(migration, 'flags.map');
-    const mirror = (await this.runtime(migration, 'show map')).includes(flags) && (await this.runtime(migration, `show map ${flags}`)).includes('mirror on');
+    const mirror = (await this.runtime(migration, `show map ${this.file(migration, 'flags.map')}`)).includes('mirror on');
     const targetPercent = source + target === 0 ? 0 : Math.round((100 * target) / (source + target));
     return { ...state.route, targetPercent, mirror };
   }
@@ -194,7 +191,7 @@ export class HaproxyRouter implements TrafficRouter {
       // thread only contends with them.
       '  nbthread 1',
       // Mirroring needs the whole body in the buffer; prediction batches of up to 64 KiB fit.
-      ...(route.mirror ? ['  tune.bufsize 65536'] : []),
+      '  tune.bufsize 65536',
       'defaults',
       '  mode http',
       '  timeout connect 5s',
@@ -203,18 +200,15 @@ export class HaproxyRouter implements TrafficRouter {
       '  timeout http-keep-alive 65s',
       'frontend canary',
       `  bind ${host}:${state.port}`,
-      ...(route.mirror
-        ? [
-            '  option http-buffer-request',
-            '  unique-id-format %[uuid()]',
-            `  http-request set-header x-request-id %[unique-id] if ${mirrorOn}`,
-            `  http-request lua.cloudshift_keep_body if ${mirrorOn}`,
-          ]
-        : []),
+      '  option http-buffer-request',
+      // Request ids and the kept body serve the mirror only: without it a request costs no more.
+      '  unique-id-format %[uuid()]',
+      `  http-request set-header x-request-id %[unique-id] if ${mirrorOn}`,
+      `  http-request lua.cloudshift_keep_body if ${mirrorOn}`,
       `  use_backend sticky if { req.hdr(${STICKY_HEADER}) -m found }`,
       '  default_backend split',
       `  http-response set-header ${BACKEND_HEADER} %[srv_name] if { srv_name -m found }`,
-      ...(route.mirror ? [`  http-response lua.cloudshift_mirror ${route.target.replace(/\/+$/, '')} if { srv_name source } ${mirrorOn}`] : []),
+      `  http-response lua.cloudshift_mirror ${route.target.replace(/\/+$/, '')} if { srv_name source } ${mirrorOn}`,
       'backend split',
       '  balance roundrobin',
       ...servers(w),
@@ -233,7 +227,10 @@ export class HaproxyRouter implements TrafficRouter {
   private async applyRuntime(migration: string, route: Route): Promise<void> {
     const w = weightsOf(route.targetPercent);
     // One connection, one batch: HAProxy runs the commands back to back, between two requests.
-    const commands = BACKENDS.flatMap((b) => [`set server ${b}/source weight ${w.source}`, `set server ${b}/target weight ${w.target}`]);
+    const commands = [
+      ...BACKENDS.flatMap((b) => [`set server ${b}/source weight ${w.source}`, `set server ${b}/target weight ${w.target}`]),
+      `set map ${this.file(migration, 'flags.map')} mirror ${route.mirror ? 'on' : 'off'}`,
+    ];
     const answer = await this.runtime(migration, commands.join('; '));
     if (answer.trim()) throw new Error(`HAProxy for ${migration} refused the weights: ${answer.trim()}`);
   }
