@@ -5,7 +5,7 @@
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { ObjectStore } from '../../src/clouds/object-store.js';
 import { holdoutRows, seedWorkload, WORKLOAD_TOLERANCES, workloadSpec } from '../../src/dev/workload.js';
 import { LoadGenerator } from '../../src/traffic/load.js';
@@ -104,6 +104,8 @@ describe('a migration with a workload', () => {
       }, 90_000);
       // Written during the canary: the catch-up before teardown must carry it over.
       await source.write('fraud/data/late-arrival.bin', patternStream(4321, 77));
+      // Gone again whatever this test ends with: the other tests compare the source with its seed.
+      onTestFinished(() => source.delete('fraud/data/late-arrival.bin'));
       expect(waiting.canary?.targetPercent).toBe(100);
       await handle.signal(approveSignal, { by: 'erin', phase: 'teardown', comment: 'canary clean' });
       const result = (await handle.result()) as MigrationResult;
@@ -143,7 +145,6 @@ describe('a migration with a workload', () => {
     expect(await md5OfStream(await target.read(`${name}/data/late-arrival.bin`))).toEqual({ md5: patternMd5(4321, 77), size: 4321 });
     expect(result.status.decisions.filter((d) => d.action !== 'analysis')).toEqual([expect.objectContaining({ action: 'approve', by: 'erin', phase: 'teardown', applied: true })]);
     expect(result.status.decisions.filter((d) => d.action === 'analysis').map((d) => d.note?.split(':')[0])).toEqual(['10 %', '50 %', '100 %']);
-    await source.delete('fraud/data/late-arrival.bin');
   });
 
   it('rolls back by itself when the shadow gate fails, with the report as evidence', async () => {
