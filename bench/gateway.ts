@@ -4,10 +4,15 @@
  * balancer (the anchor), and through cloudshift's data plane as the canary configures it (the
  * per-migration HAProxy with weights set, request ids, the mirror hooks), mirroring off and on.
  * Several rounds in turning order; medians. Prints one JSON line.
+ *
+ * Where taskset and two CPUs exist, the endpoint runs alone on CPU 0 and the load generator and
+ * the proxy share CPU 1, in every configuration: the question is whether the proxy holds the
+ * endpoint back, and unpinned the three fought for both cores (rounds of one configuration varied
+ * by half).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../src/paths.js';
@@ -21,6 +26,16 @@ const CONNECTIONS = 16;
 const log = (line: string) => console.error(`[bench gateway] ${line}`);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const round = (v: number, digits = 3) => Number(v.toFixed(digits));
+const PINNED = availableParallelism() >= 2 && (() => {
+  try {
+    execFileSync('taskset', ['-c', '0', 'true']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+/** A command and its arguments, run on one CPU where pinning is possible. */
+const onCpu = (cpu: number, command: string, args: string[]): [string, string[]] => (PINNED ? ['taskset', ['-c', String(cpu), command, ...args]] : [command, args]);
 
 if (process.argv[3] === '--serve') {
   const server = await startInferenceServer({ model: new Uint8Array(readFileSync(join(ASSETS_DIR, 'breast-cancer.onnx'))), executionProvider: 'cpu', name: 'bench' });
@@ -32,7 +47,7 @@ if (process.argv[3] === '--serve') {
   let anchorPid: number | undefined;
   try {
     const endpoint = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'gateway', '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(...onCpu(0, process.execPath, [...process.execArgv, process.argv[1]!, 'gateway', '--serve']), { stdio: ['ignore', 'pipe', 'inherit'] });
       children.push(child);
       child.stdout!.once('data', (data: Buffer) => resolve(data.toString().trim()));
       child.once('exit', (code) => reject(new Error(`the endpoint exited with ${code}`)));
@@ -41,14 +56,16 @@ if (process.argv[3] === '--serve') {
     anchorPid = anchor.pid;
     // Both sides on the one endpoint, so every configuration measures the data plane, not a second model.
     const { url: cloudshift } = await router.ensure('bench', { source: endpoint, target: endpoint });
+    if (PINNED) execFileSync('taskset', ['-p', '-c', '1', readFileSync(join(dir, 'dataplane', 'bench', 'haproxy.pid'), 'utf8').trim()]);
     let revision = 0;
     const configure = (mirror: boolean) => router.setWeights('bench', { revision: ++revision, targetPercent: 25, mirror });
 
     const body = JSON.stringify({ instances: [holdoutRows()[0]] });
     const load = async (url: string) => {
       const args = ['-c', String(CONNECTIONS), '-m', 'POST', '-H', 'content-type=application/json', '-b', body, '--json', `${url}/v1/predict`];
-      await promisify(execFile)(join(PROJECT_ROOT, 'node_modules/.bin/autocannon'), ['-d', '2', ...args], { maxBuffer: 1 << 24 });
-      const { stdout } = await promisify(execFile)(join(PROJECT_ROOT, 'node_modules/.bin/autocannon'), ['-d', String(SECONDS), ...args], { maxBuffer: 1 << 24 });
+      const autocannon = join(PROJECT_ROOT, 'node_modules/.bin/autocannon');
+      await promisify(execFile)(...onCpu(1, autocannon, ['-d', '2', ...args]), { maxBuffer: 1 << 24 });
+      const { stdout } = await promisify(execFile)(...onCpu(1, autocannon, ['-d', String(SECONDS), ...args]), { maxBuffer: 1 << 24 });
       const result = JSON.parse(stdout) as { requests: { average: number }; latency: { p99: number }; non2xx: number; errors: number };
       if (result.non2xx || result.errors) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
       return { rps: result.requests.average, p99: result.latency.p99 };
@@ -66,6 +83,8 @@ if (process.argv[3] === '--serve') {
       for (const name of order) {
         log(`round ${r + 1}/${ROUNDS}: ${name}, ${CONNECTIONS} connections, ${SECONDS} s`);
         runs[name]!.push(await configurations[name]());
+        // Mirrored copies still in flight would load the endpoint during the next configuration.
+        await settled(endpoint);
       }
     }
     const rps = (name: string) => median(runs[name]!.map((x) => x.rps));
@@ -73,6 +92,7 @@ if (process.argv[3] === '--serve') {
     console.log(
       JSON.stringify({
         bench: 'gateway',
+        pinned: PINNED,
         direct_rps: Math.round(rps('direct')),
         anchor_rps: Math.round(rps('anchor')),
         cloudshift_rps: Math.round(rps('cloudshift')),
@@ -91,6 +111,22 @@ if (process.argv[3] === '--serve') {
     await router.releaseAll();
     if (anchorPid) process.kill(anchorPid);
     for (const child of children) child.kill();
+  }
+}
+
+/** Waits until the endpoint has answered nothing for half a second (at most 30 s). */
+async function settled(endpoint: string): Promise<void> {
+  const answered = async () => {
+    const text = await (await fetch(new URL('/metrics', endpoint))).text();
+    return [...text.matchAll(/^cloudshift_endpoint_requests_total\{[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  };
+  const deadline = Date.now() + 30_000;
+  let last = await answered();
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = await answered();
+    if (now === last) return;
+    last = now;
   }
 }
 
@@ -123,6 +159,6 @@ async function startAnchor(dir: string, endpoint: string): Promise<{ url: string
     ].join('\n'),
   );
   const pidFile = join(dir, 'anchor.pid');
-  await promisify(execFile)('haproxy', ['-f', config, '-D', '-p', pidFile]);
+  await promisify(execFile)(...onCpu(1, 'haproxy', ['-f', config, '-D', '-p', pidFile]));
   return { url: `http://127.0.0.1:${port}`, pid: Number(readFileSync(pidFile, 'utf8').trim()) };
 }
