@@ -13,6 +13,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { SEARCH_ATTRIBUTE_NAMES } from '../workflows/definitions.js';
 import { PROJECT_ROOT, STATE_DIR } from '../paths.js';
+import { alive } from '../processes.js';
 
 export { PROJECT_ROOT, STATE_DIR };
 
@@ -319,14 +320,6 @@ function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Stops the stack and removes everything its services stored (histories, buckets, the on-prem

@@ -21,6 +21,7 @@ import { PROJECT_ROOT } from '../paths.js';
 import type { ScrapeTarget } from './discovery.js';
 import { ROUTER_CAPABILITIES, type Route, STICKY_HEADER, BACKEND_HEADER } from './route.js';
 import { checkCapabilities, type RouteBackends, type RouterInfo, type TrafficRouter } from './router.js';
+import { alive } from '../processes.js';
 
 export const MIRROR_LUA = join(PROJECT_ROOT, 'deploy', 'haproxy', 'mirror.lua');
 
@@ -339,14 +340,6 @@ function run(command: string, args: string[]): Promise<{ code: number; text: str
   });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function stopProcess(pid: number): Promise<void> {
   try {

@@ -10,13 +10,14 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_ENDPOINTS } from '../../src/dev/local-stack.js';
-import { holdoutRows, seedWorkload, WORKLOAD_TOLERANCES, workloadSpec } from '../../src/dev/workload.js';
+import { holdoutRows, seedWorkload } from '../../src/dev/workload.js';
 import { rollbackSignal, statusQuery } from '../../src/workflows/definitions.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
 import { uniqueBucket } from '../support/data.js';
 import { testResolver } from '../support/stores.js';
 import { connectTemporal, runWorkersUntil, startMigration, type TemporalTestContext, testWorkers } from '../support/temporal.js';
 import { eventually } from '../support/wait.js';
+import { workloadMigration } from '../support/workload-migration.js';
 
 let temporal: TemporalTestContext;
 const stores = testResolver();
@@ -41,12 +42,7 @@ afterAll(async () => {
 
 function specFor(name: string, approval: Record<string, unknown> = {}) {
   return {
-    name,
-    source: { cloud: 'aws', profile: 'local-s3', bucket, prefix: 'fraud/' },
-    target: { cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t`, prefix: `${name}/` },
-    workload: workloadSpec(),
-    shadow: { tolerances: WORKLOAD_TOLERANCES },
-    audit: { throughputMiBps: 50 },
+    ...workloadMigration(name, bucket),
     canary: {
       steps: [20, 100],
       intervalSeconds: 2,

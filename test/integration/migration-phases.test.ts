@@ -7,7 +7,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { ObjectStore } from '../../src/clouds/object-store.js';
-import { holdoutRows, seedWorkload, WORKLOAD_TOLERANCES, workloadSpec } from '../../src/dev/workload.js';
+import { holdoutRows, seedWorkload, workloadSpec } from '../../src/dev/workload.js';
 import { LoadGenerator } from '../../src/traffic/load.js';
 import { approveSignal, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, statusQuery } from '../../src/workflows/definitions.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
@@ -16,6 +16,7 @@ import { md5OfStream, patternMd5, patternStream, uniqueBucket } from '../support
 import { testResolver } from '../support/stores.js';
 import { connectTemporal, runWorkersUntil, type TemporalTestContext, testWorkers } from '../support/temporal.js';
 import { recordHistory } from '../support/histories.js';
+import { workloadMigration } from '../support/workload-migration.js';
 import { eventually } from '../support/wait.js';
 import { expectSourceUntouched as expectSourceIntact, type Snapshot, snapshot } from '../support/invariants.js';
 
@@ -45,12 +46,7 @@ const uniqueName = (label: string) => `${label}-${randomBytes(4).toString('hex')
 
 function specFor(name: string, overrides: Record<string, unknown> = {}) {
   return {
-    name,
-    source: { cloud: 'aws', profile: 'local-s3', bucket, prefix: 'fraud/' },
-    target: { cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t`, prefix: `${name}/` },
-    workload: workloadSpec(),
-    shadow: { tolerances: WORKLOAD_TOLERANCES },
-    audit: { throughputMiBps: 50 },
+    ...workloadMigration(name, bucket),
     // Latency on a shared 2-core machine is noisy; these tests are about errors, gates and routes.
     canary: { steps: [10, 50, 100], intervalSeconds: 1.5, thresholds: { minRequests: 10, maxP50LatencyRatio: 5, maxP99LatencyRatio: 10 } },
     approval: { beforeTeardown: 'auto' },
