@@ -228,6 +228,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that goes away (`cloudshift list | head`) is not an error: stop writing, exit cleanly.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {

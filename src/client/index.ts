@@ -32,6 +32,16 @@ export class DecisionRejectedError extends Error {
   override readonly name = 'DecisionRejected';
 }
 
+export class TemporalUnreachableError extends Error {
+  override readonly name = 'TemporalUnreachable';
+  constructor(
+    readonly address: string,
+    reason: string,
+  ) {
+    super(`Temporal did not answer at ${address} (${reason}); is it running? Locally: bash scripts/stack.sh start. Elsewhere: set TEMPORAL_ADDRESS`);
+  }
+}
+
 export class InvalidMigrationSpecError extends Error {
   override readonly name = 'InvalidMigrationSpec';
   constructor(readonly issues: SpecIssue[]) {
@@ -75,8 +85,15 @@ export interface StartedMigration {
 export class MigrationClient {
   constructor(private readonly client: Client) {}
 
-  static async connect(address = '127.0.0.1:7233', namespace = 'default'): Promise<MigrationClient> {
-    return new MigrationClient(new Client({ connection: await Connection.connect({ address }), namespace }));
+  /** Connects within a few seconds, or says which address did not answer. */
+  static async connect(address = '127.0.0.1:7233', namespace = 'default', connectTimeoutMs = 5000): Promise<MigrationClient> {
+    let connection: Connection;
+    try {
+      connection = await Connection.connect({ address, connectTimeout: connectTimeoutMs });
+    } catch (error) {
+      throw new TemporalUnreachableError(address, error instanceof Error ? error.message : String(error));
+    }
+    return new MigrationClient(new Client({ connection, namespace }));
   }
 
   async close(): Promise<void> {
@@ -109,8 +126,11 @@ export class MigrationClient {
     return this.client.workflow.getHandle(workflowId);
   }
 
+  /** A running migration answers its query; a completed one's result holds its final status, with no worker needed. */
   async getStatus(workflowId: string): Promise<MigrationStatus> {
-    return this.handle(workflowId).query(statusQuery);
+    const handle = this.handle(workflowId);
+    if ((await handle.describe()).status.name === 'COMPLETED') return ((await handle.result()) as MigrationResult).status;
+    return handle.query(statusQuery);
   }
 
   async waitForResult(workflowId: string): Promise<MigrationResult> {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MigrationSummary } from '../../src/client/index.js';
 import type { MigrationStatus } from '../../src/workflows/status.js';
 import { patternStream, uniqueBucket } from '../support/data.js';
-import { cloudshift } from '../support/cli.js';
+import { cloudshift, cloudshiftWith } from '../support/cli.js';
 import { testResolver } from '../support/stores.js';
 import { connectTemporal, runWorkersUntil, type TemporalTestContext, testWorkers } from '../support/temporal.js';
 import { eventually } from '../support/wait.js';
@@ -99,6 +99,18 @@ describe('cloudshift start, list, approve, status', () => {
       // A rejected update never reaches the decision log (Temporal does not record a validator's refusal).
       expect(status.decisions.map((d) => [d.by, d.phase, d.applied])).toEqual([['ops-alice', 'teardown', true]]);
     });
+    // Completed, with no worker left to answer a query: the status comes from the result.
+    const after = await cloudshift('status', name, '--json');
+    expect(after.code).toBe(0);
+    expect((JSON.parse(after.stdout) as MigrationStatus).state).toBe('completed');
+  });
+
+  it('names an unreachable server with its address within seconds (exit 3)', async () => {
+    const started = Date.now();
+    const { code, stderr } = await cloudshiftWith({ TEMPORAL_ADDRESS: '127.0.0.1:1' }, 'list');
+    expect(code).toBe(3);
+    expect(stderr).toContain('Temporal did not answer at 127.0.0.1:1');
+    expect(Date.now() - started).toBeLessThan(20_000);
   });
 
   it('rolls back on request and says so in the exit code (4)', async () => {
