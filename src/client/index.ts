@@ -17,7 +17,7 @@ import {
   rollbackSignal,
   rollbackUpdate,
   sourceSearchAttribute,
-  statusQuery,
+  recordQuery,
   targetSearchAttribute,
 } from '../workflows/definitions.js';
 import type { MigrationResult } from '../workflows/migration.js';
@@ -130,7 +130,7 @@ export class MigrationClient {
   async getStatus(workflowId: string): Promise<MigrationStatus> {
     const handle = this.handle(workflowId);
     if ((await handle.describe()).status.name === 'COMPLETED') return ((await handle.result()) as MigrationResult).status;
-    return handle.query(statusQuery);
+    return handle.query(recordQuery);
   }
 
   async waitForResult(workflowId: string): Promise<MigrationResult> {

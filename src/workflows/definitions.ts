@@ -8,6 +8,7 @@ import { defineSearchAttributeKey, type RetryPolicy, SearchAttributeType } from 
 import { NON_RETRYABLE_TYPES } from '../error-types.js';
 import type { Cloud } from '../spec.js';
 import type { CopyStatus, MigrationStatus } from './status.js';
+import type { MigrationOverview } from './overview.js';
 
 export const CONTROL_TASK_QUEUE = 'cloudshift';
 
@@ -53,7 +54,10 @@ export interface DecisionReply {
  */
 export const approveUpdate = defineUpdate<DecisionReply, [ApproveSignal]>('approve');
 export const rollbackUpdate = defineUpdate<DecisionReply, [RollbackSignal]>('rollback');
-export const statusQuery = defineQuery<MigrationStatus>('status');
+/** What an operator needs first (workflows/overview.ts): small enough for the Web UI's query panel. */
+export const statusQuery = defineQuery<MigrationOverview>('status');
+/** The whole record: phases, inventory, audit, copy, shadow, canary, decisions. */
+export const recordQuery = defineQuery<MigrationStatus>('record');
 
 /** The copy child's own `status` query. */
 export const copyStatusQuery = defineQuery<CopyStatus>('status');

@@ -13,10 +13,12 @@ import {
   rollbackSignal,
   rollbackUpdate,
   sourceSearchAttribute,
+  recordQuery,
   statusQuery,
   targetSearchAttribute,
 } from './definitions.js';
 import { Gatekeeper } from './gates.js';
+import { overviewOf } from './overview.js';
 import { audit } from './phases/audit.js';
 import { canary } from './phases/canary.js';
 import { copyData } from './phases/copy-data.js';
@@ -73,7 +75,9 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
   };
   const gates = new Gatekeeper(() => status.phase);
   status.decisions = gates.decisions;
-  setHandler(statusQuery, () => ({ ...status, pendingGate: gates.pending, ...(gates.droppedDecisions ? { decisionsDropped: gates.droppedDecisions } : {}) }));
+  const record = (): MigrationStatus => ({ ...status, pendingGate: gates.pending, ...(gates.droppedDecisions ? { decisionsDropped: gates.droppedDecisions } : {}) });
+  setHandler(recordQuery, record, { description: 'The whole record: phases, inventory, audit, copy, shadow, canary, decisions' });
+  setHandler(statusQuery, () => overviewOf(record()), { description: 'What it is doing, what it waits for and how to answer, the last verdict or analysis' });
   setHandler(approveSignal, (signal) => void gates.onApprove(signal));
   setHandler(rollbackSignal, (signal) => void gates.onRollback(signal));
   const rejectIf = (refusal: string | undefined) => {

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_ENDPOINTS } from '../../src/dev/local-stack.js';
 import { holdoutRows, seedWorkload } from '../../src/dev/workload.js';
-import { rollbackSignal, statusQuery } from '../../src/workflows/definitions.js';
+import { rollbackSignal, recordQuery } from '../../src/workflows/definitions.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
 import { uniqueBucket } from '../support/data.js';
 import { testResolver } from '../support/stores.js';
@@ -66,7 +66,7 @@ function resolveAndSend(handle: WorkflowHandle, name: string) {
   let stopped = false;
   const sent = { source: 0, target: 0 };
   const running = (async () => {
-    const endpoints = await eventually(async () => (await handle.query(statusQuery)).canary && (await handle.query(statusQuery)).endpoints, 120_000);
+    const endpoints = await eventually(async () => (await handle.query(recordQuery)).canary && (await handle.query(recordQuery)).endpoints, 120_000);
     let i = 0;
     while (!stopped) {
       const weights = await weightsOf(name);
@@ -112,7 +112,7 @@ describe('a canary on weighted DNS (Route 53)', () => {
     const result = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'r53-test' }), async () => {
       const handle = await startMigration(temporal, specFor(name, { betweenCanarySteps: 'manual' }));
       const stop = resolveAndSend(handle, name);
-      await eventually(async () => ((await handle.query(statusQuery)).pendingGate?.phase === 'canary' ? true : undefined), 120_000);
+      await eventually(async () => ((await handle.query(recordQuery)).pendingGate?.phase === 'canary' ? true : undefined), 120_000);
       expect(await weightsOf(name)).toEqual({ source: 80, target: 20 });
       await handle.signal(rollbackSignal, { by: 'ruth', reason: 'dns test' });
       const result = (await handle.result()) as MigrationResult;

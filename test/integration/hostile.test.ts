@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATION_METADATA_KEY, SOURCE_VERSION_METADATA_KEY } from '../../src/clouds/object-store.js';
 import { STATE_DIR } from '../../src/paths.js';
-import { approveSignal, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, statusQuery } from '../../src/workflows/definitions.js';
+import { approveSignal, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, recordQuery } from '../../src/workflows/definitions.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
 import { badSpecs } from '../support/bad-specs.js';
 import { cloudshift } from '../support/cli.js';
@@ -102,7 +102,7 @@ describe('signals as a hostile operator sends them', () => {
         deployment: { dependencies: [{ kind: 'mlService', service: 'sagemaker-endpoint', name: 'ep', settings: { instanceType: 'ml.inf1.xlarge' } }] },
         approval: { beforeTeardown: 'auto' },
       });
-      await eventually(async () => (await handle.query(statusQuery)).pendingGate);
+      await eventually(async () => (await handle.query(recordQuery)).pendingGate);
       const megabyte = 'x'.repeat(1024 * 1024);
       for (let i = 0; i < 3; i++) await handle.signal(approveSignal, { by: 'mallory', phase: 'audit', comment: megabyte });
       await handle.signal(rollbackSignal, { by: 'mallory', reason: megabyte });
@@ -112,7 +112,7 @@ describe('signals as a hostile operator sends them', () => {
         await handle.signal(rollbackSignal, payload as never);
       }
       for (let i = 0; i < 150; i++) await handle.signal(approveSignal, { by: 'flood', phase: 'canary' });
-      const status = await handle.query(statusQuery);
+      const status = await handle.query(recordQuery);
       expect(status.pendingGate?.phase).toBe('audit');
       await handle.signal(approveSignal, { by: 'alice', phase: 'audit', comment: 'reviewed' });
       return { result: (await handle.result()) as MigrationResult, status };
@@ -162,7 +162,7 @@ describe('a rollback clean-up next to other data', () => {
         approval: { beforeTeardown: 'manual' },
         teardown: { deleteTargetDataOnRollback: true },
       });
-      await eventually(async () => ((await handle.query(statusQuery)).pendingGate?.phase === 'teardown' ? true : undefined), 120_000);
+      await eventually(async () => ((await handle.query(recordQuery)).pendingGate?.phase === 'teardown' ? true : undefined), 120_000);
       const copied = await snapshot(target, 'shared/');
       await handle.signal(rollbackSignal, { by: 'ops', reason: 'changed our minds' });
       return { result: (await handle.result()) as MigrationResult, copied };
@@ -192,7 +192,7 @@ describe('a rollback clean-up next to other data', () => {
         copy: { bandwidthMiBps: 0.5, concurrency: 2, batchSize: 4 },
         teardown: { deleteTargetDataOnRollback: true },
       });
-      await eventually(async () => ((await handle.query(statusQuery)).phase === 'copyData' ? true : undefined), 60_000);
+      await eventually(async () => ((await handle.query(recordQuery)).phase === 'copyData' ? true : undefined), 60_000);
       await new Promise((resolve) => setTimeout(resolve, 1500));
       await handle.signal(rollbackSignal, { by: 'ops', reason: 'stop the copy' });
       return (await handle.result()) as MigrationResult;

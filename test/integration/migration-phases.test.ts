@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import type { ObjectStore } from '../../src/clouds/object-store.js';
 import { holdoutRows, seedWorkload, workloadSpec } from '../../src/dev/workload.js';
 import { LoadGenerator } from '../../src/traffic/load.js';
-import { approveSignal, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, statusQuery } from '../../src/workflows/definitions.js';
+import { approveSignal, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, recordQuery } from '../../src/workflows/definitions.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
 import type { MigrationStatus } from '../../src/workflows/status.js';
 import { md5OfStream, patternMd5, patternStream, uniqueBucket } from '../support/data.js';
@@ -61,7 +61,7 @@ function loadThrough(handle: WorkflowHandle) {
   let load: LoadGenerator | undefined;
   let stopped = false;
   const started = eventually(async () => {
-    const s = await handle.query(statusQuery);
+    const s = await handle.query(recordQuery);
     return s.canary?.trafficUrl ?? (s.state === 'running' ? undefined : '');
   }, 60_000).then((url) => {
     if (url && !stopped) load = new LoadGenerator({ url, rows, rps: 150, concurrency: 4 }).start();
@@ -95,7 +95,7 @@ describe('a migration with a workload', () => {
       const handle = await start(spec);
       const stop = loadThrough(handle);
       const waiting = await eventually(async () => {
-        const s = await handle.query(statusQuery);
+        const s = await handle.query(recordQuery);
         return s.pendingGate?.phase === 'teardown' ? s : undefined;
       }, 90_000);
       // Written during the canary: the catch-up before teardown must carry it over.
@@ -162,7 +162,7 @@ describe('a migration with a workload', () => {
     const name = uniqueName('shadow-slight');
     const result = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'phases-test' }), async () => {
       const handle = await start(specFor(name, { workload: workloadSpec('breast-cancer-slight.onnx'), approval: { afterShadow: 'manual' } }));
-      await eventually(async () => ((await handle.query(statusQuery)).pendingGate?.phase === 'shadow' ? true : undefined), 60_000);
+      await eventually(async () => ((await handle.query(recordQuery)).pendingGate?.phase === 'shadow' ? true : undefined), 60_000);
       await handle.signal(rollbackSignal, { by: 'frank', reason: 'stop after the shadow check' });
       return (await handle.result()) as MigrationResult;
     });
@@ -212,7 +212,7 @@ describe('a migration with a workload', () => {
     const result = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'phases-test' }), async () => {
       const handle = await start(specFor(name, { canary: { steps: [50, 100], intervalSeconds: 1.5, thresholds: { minRequests: 10, maxP50LatencyRatio: 5, maxP99LatencyRatio: 10 } } }));
       const waiting = await eventually(async () => {
-        const s = await handle.query(statusQuery);
+        const s = await handle.query(recordQuery);
         return s.canary?.waitingForTraffic ? s.canary : undefined;
       }, 90_000);
       expect(waiting.waitingForTraffic).toBe(`waiting for traffic: 0 of 10 requests reached the target in ${waiting.waitingForTraffic!.match(/in (\d+) s/)![1]} s; send requests to ${waiting.trafficUrl}`);
@@ -262,7 +262,7 @@ describe('a migration with a workload', () => {
     const result = await runWorkersUntil(workers, async () => {
       const handle = await start(specFor(name));
       await eventually(async () => {
-        const s = await handle.query(statusQuery);
+        const s = await handle.query(recordQuery);
         return s.phases.find((p) => p.phase === 'standUpTarget')?.detail?.startsWith('deploying the target endpoint') ? true : undefined;
       }, 60_000);
       await handle.signal(rollbackSignal, { by: 'ivy', reason: 'wrong target region' });
@@ -285,7 +285,7 @@ describe('a migration with a workload', () => {
       const result = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'phases-test' }), async () => {
         const handle = await start(specFor(name, { approval }));
         const stop = loadThrough(handle);
-        await eventually(async () => ((await handle.query(statusQuery)).pendingGate?.phase === phase ? true : undefined), 90_000);
+        await eventually(async () => ((await handle.query(recordQuery)).pendingGate?.phase === phase ? true : undefined), 90_000);
         await handle.signal(rollbackSignal, { by: 'gina', reason: `stop at ${phase}` });
         const result = (await handle.result()) as MigrationResult;
         await stop();
@@ -310,7 +310,7 @@ describe('a migration with a workload', () => {
     const result = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'phases-test' }), async () => {
       const handle = await start(spec);
       const stop = loadThrough(handle);
-      await eventually(async () => ((await handle.query(statusQuery)).phase === 'teardown' ? true : undefined), 90_000);
+      await eventually(async () => ((await handle.query(recordQuery)).phase === 'teardown' ? true : undefined), 90_000);
       await handle.signal(rollbackSignal, { by: 'hank', reason: 'too late' });
       const result = (await handle.result()) as MigrationResult;
       await stop();

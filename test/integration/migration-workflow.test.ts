@@ -8,7 +8,7 @@ import {
   MIGRATION_WORKFLOW_TYPE,
   phaseSearchAttribute,
   rollbackSignal,
-  statusQuery,
+  recordQuery,
 } from '../../src/workflows/definitions.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
 import { md5OfStream, patternMd5, patternStream, uniqueBucket } from '../support/data.js';
@@ -121,7 +121,7 @@ describe('rollback during the copy', () => {
         audit: { throughputMiBps: 2 },
         copy: { bandwidthMiBps: 2 },
       });
-      await eventually(async () => ((await handle.query(statusQuery)).phase === 'copyData' ? true : undefined));
+      await eventually(async () => ((await handle.query(recordQuery)).phase === 'copyData' ? true : undefined));
       await new Promise((r) => setTimeout(r, 1000));
       await handle.signal(rollbackSignal, { by: 'dave', reason: 'copy window closed' });
       return (await handle.result()) as MigrationResult;
@@ -162,7 +162,7 @@ describe('blocking audit findings', () => {
     const result = await runWorkersUntil(await workers(), async () => {
       const handle = await startMigration(specWith(name, {}));
       const waiting = await eventually(async () => {
-        const s = await handle.query(statusQuery);
+        const s = await handle.query(recordQuery);
         return s.pendingGate ? s : undefined;
       });
       expect(waiting.pendingGate).toMatchObject({ phase: 'audit', waitingFor: expect.stringMatching(/Inferentia/) });
@@ -174,8 +174,8 @@ describe('blocking audit findings', () => {
       expect((await handle.describe()).typedSearchAttributes.get(phaseSearchAttribute)).toBe('awaitingApproval');
 
       await handle.signal(approveSignal, { by: 'bob', phase: 'shadow', comment: 'wrong gate' });
-      await eventually(async () => ((await handle.query(statusQuery)).decisions.length === 1 ? true : undefined));
-      expect((await handle.query(statusQuery)).pendingGate?.phase).toBe('audit');
+      await eventually(async () => ((await handle.query(recordQuery)).decisions.length === 1 ? true : undefined));
+      expect((await handle.query(recordQuery)).pendingGate?.phase).toBe('audit');
 
       await handle.signal(approveSignal, { by: 'alice', phase: 'audit', comment: 'Inferentia endpoint will be rebuilt on GPUs' });
       return (await handle.result()) as MigrationResult;
@@ -217,7 +217,7 @@ describe('blocking audit findings', () => {
     const name = uniqueName('audit-rollback');
     const result = await runWorkersUntil(await workers(), async () => {
       const handle = await startMigration(specWith(name, {}));
-      await eventually(async () => (await handle.query(statusQuery)).pendingGate);
+      await eventually(async () => (await handle.query(recordQuery)).pendingGate);
       await handle.signal(rollbackSignal, { by: 'carol', reason: 'not this quarter' });
       return (await handle.result()) as MigrationResult;
     });

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rollbackSignal, statusQuery } from '../../src/workflows/definitions.js';
+import { rollbackSignal, recordQuery } from '../../src/workflows/definitions.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
 import { uniqueBucket } from '../support/data.js';
 import { expectSourceUntouched, snapshot } from '../support/invariants.js';
@@ -55,14 +55,14 @@ describe('generated model pairs through the shadow phase on the dev server', () 
         approval: { afterShadow: 'manual' },
         teardown: { deleteTargetDataOnRollback: true },
       });
-      const waiting = eventually(async () => ((await handle.query(statusQuery)).pendingGate?.phase === 'shadow' ? true : undefined), 150_000);
+      const waiting = eventually(async () => ((await handle.query(recordQuery)).pendingGate?.phase === 'shadow' ? true : undefined), 150_000);
       const ended: Promise<{ result?: MigrationResult; error?: unknown }> = handle.result().then(
         (result) => ({ result: result as MigrationResult }),
         (error: unknown) => ({ error }),
       );
       const first = await Promise.race([waiting.then(() => 'waiting' as const), ended.then(() => 'ended' as const)]);
       if (first === 'waiting') {
-        const status = await handle.query(statusQuery);
+        const status = await handle.query(recordQuery);
         await handle.signal(rollbackSignal, { by: 'test', reason: 'verdict checked' });
         return { verdict: status.shadow?.verdict, ...(await ended) };
       }

@@ -10,7 +10,7 @@ import { createActivities } from '../../src/activities/index.js';
 import { taskQueueOf } from '../../src/config.js';
 import { seedWorkload, workloadSpec } from '../../src/dev/workload.js';
 import { closeLocalDeps, localActivityDeps } from '../../src/worker.js';
-import { statusQuery } from '../../src/workflows/definitions.js';
+import { recordQuery } from '../../src/workflows/definitions.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
 import { uniqueBucket } from '../support/data.js';
 import { testResolver } from '../support/stores.js';
@@ -73,7 +73,7 @@ describe('the migration workflow reads any verdict', () => {
       expect(result.status.reason).toMatch(/the shadow gate (failed|is inconclusive)/);
       expect(result.status.reason).not.toMatch(/undefined|null\.|toPrecision/);
       expect(result.status.compensations).toContainEqual(expect.objectContaining({ what: 'stop the target endpoint', outcome: 'done' }));
-      expect((await handle.query(statusQuery)).state).toBe('rolledBack');
+      expect((await handle.query(recordQuery)).state).toBe('rolledBack');
     } finally {
       for (const w of workers) w.shutdown();
       await Promise.all(runs);

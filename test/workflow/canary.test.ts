@@ -4,7 +4,7 @@
  * analysis the workflow cannot read.
  */
 import { describe, expect, it } from 'vitest';
-import { approveUpdate, statusQuery } from '../../src/workflows/definitions.js';
+import { approveUpdate, recordQuery } from '../../src/workflows/definitions.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
 import { timeSkippingHarness } from './harness.js';
 
@@ -44,7 +44,7 @@ describe('the canary phase with stub analyses', () => {
     const approved = await withWorkers({ override: never }, async () => {
       const handle = await start(spec({ canary: { steps: [50, 100], intervalSeconds: 60, traffic: { maxWaitSeconds: 120 } } }));
       for (const phase of ['canary', 'canary']) {
-        await harness.waitFor(async () => (await handle.query(statusQuery)).pendingGate?.phase === phase);
+        await harness.waitFor(async () => (await handle.query(recordQuery)).pendingGate?.phase === phase);
         await handle.executeUpdate(approveUpdate, { args: [{ by: 'olga', phase: 'canary', comment: 'quiet hours' }] });
       }
       return (await handle.result()) as MigrationResult;

@@ -5,7 +5,7 @@
  */
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { approveSignal, approveUpdate, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, rollbackUpdate, statusQuery } from '../../src/workflows/definitions.js';
+import { approveSignal, approveUpdate, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, recordQuery, rollbackSignal, rollbackUpdate, statusQuery } from '../../src/workflows/definitions.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
 import { timeSkippingHarness } from './harness.js';
 import type { StubOptions } from './stub-activities.js';
@@ -38,7 +38,7 @@ describe('the migration workflow with stub activities', () => {
     const { value } = await withWorkers(options as StubOptions, async () => {
       const handle = await start(s);
       const error = await handle.result().then(() => undefined, (e: unknown) => e);
-      return { error, status: await handle.query(statusQuery) };
+      return { error, status: await handle.query(recordQuery) };
     });
     expect(value.error).toBeInstanceOf(WorkflowFailedError);
     expect(value.status.state).toBe('failed');
@@ -74,7 +74,7 @@ describe('the migration workflow with stub activities', () => {
     const { value } = await withWorkers({ fail: { deleteVerifiedSourcePage: true } }, async () => {
       const handle = await start(spec({ teardown: { deleteSourceData: true, deleteTargetDataOnRollback: true } }));
       const error = await handle.result().then(() => undefined, (e: unknown) => e);
-      return { error, status: await handle.query(statusQuery) };
+      return { error, status: await handle.query(recordQuery) };
     });
     expect(value.error).toBeInstanceOf(WorkflowFailedError);
     expect(value.status.state).toBe('failed');
@@ -98,7 +98,7 @@ describe('the migration workflow with stub activities', () => {
     const { value: result } = await withWorkers({}, async () => {
       const handle = await start(spec({ approval: { afterShadow: 'manual', beforeTeardown: 'auto' } }));
       for (;;) {
-        const status = await handle.query(statusQuery);
+        const status = await handle.query(recordQuery);
         if (status.pendingGate?.phase === 'shadow') break;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
@@ -115,7 +115,7 @@ describe('the migration workflow with stub activities', () => {
     const { value: result, calls } = await withWorkers({ block: ['runShadowInference'] }, async () => {
       const handle = await start(spec({ teardown: { deleteTargetDataOnRollback: true } }));
       for (;;) {
-        const status = await handle.query(statusQuery);
+        const status = await handle.query(recordQuery);
         if (status.phase === 'shadow') break;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
@@ -146,18 +146,18 @@ describe('the migration workflow with stub activities', () => {
       // Time does not skip while the test polls queries: a one-second canary step keeps it short.
       const handle = await start(spec({ canary: { steps: [100], intervalSeconds: 1 }, approval: { afterShadow: 'manual', beforeTeardown: 'auto' }, teardown: { deleteSourceData: true } }));
       for (;;) {
-        if ((await handle.query(statusQuery)).pendingGate?.phase === 'shadow') break;
+        if ((await handle.query(recordQuery)).pendingGate?.phase === 'shadow') break;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       const wrong = await handle.executeUpdate(approveUpdate, { args: [{ by: 'bob', phase: 'canary' }] }).catch((e: unknown) => e);
       const malformed = await handle.executeUpdate(approveUpdate, { args: [{ by: 'x'.repeat(500) } as never] }).catch((e: unknown) => e);
       const right = await handle.executeUpdate(approveUpdate, { args: [{ by: 'alice', phase: 'shadow' }] });
       for (;;) {
-        if ((await handle.query(statusQuery)).phase === 'teardown') break;
+        if ((await handle.query(recordQuery)).phase === 'teardown') break;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       const late = await handle.executeUpdate(rollbackUpdate, { args: [{ by: 'carol', reason: 'too late' }] }).catch((e: unknown) => e);
-      const decisions = (await handle.query(statusQuery)).decisions;
+      const decisions = (await handle.query(recordQuery)).decisions;
       await handle.terminate('test done');
       return { wrong, malformed, right, late, decisions };
     });
@@ -178,17 +178,28 @@ describe('the migration workflow with stub activities', () => {
     const { value } = await withWorkers({}, async () => {
       const handle = await start(spec({ approval: { afterShadow: 'manual', beforeTeardown: 'auto' } }));
       for (;;) {
-        if ((await handle.query(statusQuery)).pendingGate?.phase === 'shadow') break;
+        if ((await handle.query(recordQuery)).pendingGate?.phase === 'shadow') break;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       const metadata = (await handle.query('__temporal_workflow_metadata')) as { definition: { signalDefinitions: { name: string }[]; updateDefinitions: { name: string }[] } };
+      const overview = await handle.query(statusQuery);
       // A hand-sent progress report for no running child, or malformed, changes nothing.
       await handle.signal('copyProgress', { workflowId: 'not-a-child', status: { stage: 'copy' } });
       await handle.signal('copyProgress', null);
-      const status = await handle.query(statusQuery);
+      const status = await handle.query(recordQuery);
       await handle.terminate('test done');
-      return { metadata, status };
+      return { metadata, status, overview };
     });
+    // The status query is what an operator needs first, small enough for the UI's query panel.
+    expect(value.overview).toMatchObject({
+      state: 'running',
+      phase: 'shadow',
+      move: 'aws:src-bucket/data/ → gcp:dst-bucket/data/',
+      waiting: { approve: expect.stringContaining('"phase": "shadow"'), rollback: expect.stringContaining('cloudshift rollback') },
+      shadow: expect.stringMatching(/^passed; report /),
+      more: expect.stringContaining('query "record"'),
+    });
+    expect(JSON.stringify(value.overview).length).toBeLessThan(2000);
     expect(value.metadata.definition.signalDefinitions.map((d) => d.name).sort()).toEqual(['approve', 'rollback']);
     expect(value.metadata.definition.updateDefinitions.map((d) => d.name).sort()).toEqual(['approve', 'rollback']);
     expect(value.status.state).toBe('running');
