@@ -23,6 +23,8 @@ export const NON_RETRYABLE_TYPES = [
   // The audit's inputs.
   'InvalidPriceTable',
   'InvalidAuditInput',
+  // The canary's router: a port the spec fixed that something else holds.
+  'DataPlanePortTaken',
 ] as const;
 
 export type NonRetryableType = (typeof NON_RETRYABLE_TYPES)[number];

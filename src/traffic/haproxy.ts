@@ -22,6 +22,7 @@ import type { ScrapeTarget } from './discovery.js';
 import { ROUTER_CAPABILITIES, type Route, STICKY_HEADER, BACKEND_HEADER } from './route.js';
 import { checkCapabilities, type RouteBackends, type RouterInfo, type TrafficRouter } from './router.js';
 import { alive } from '../processes.js';
+import { NonRetryableError } from '../errors.js';
 
 export const MIRROR_LUA = join(PROJECT_ROOT, 'deploy', 'haproxy', 'mirror.lua');
 
@@ -287,7 +288,7 @@ export class HaproxyRouter implements TrafficRouter {
     const chosen = this.options.port;
     if (chosen !== undefined) {
       if ((await bindable(chosen, this.options.host)) && (await bindable(chosen + 1, this.options.host))) return { port: chosen, metricsPort: chosen + 1 };
-      throw new Error(`canary.router.port ${chosen} (and ${chosen + 1} for metrics) is taken on this worker; choose another or leave it out`);
+      throw new NonRetryableError('DataPlanePortTaken', `canary.router.port ${chosen} (and ${chosen + 1} for metrics) is taken on this worker; choose another port, or leave it out for one of CLOUDSHIFT_DATAPLANE_PORTS`);
     }
     const taken = new Set<number>();
     for (const name of await readdir(this.options.dir).catch(() => [] as string[])) {

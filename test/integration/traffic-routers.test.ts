@@ -7,6 +7,7 @@
 import { CreateHostedZoneCommand, ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,6 +129,18 @@ describe('the HAProxy data plane', () => {
     await send(url, 20);
     await new Promise((r) => setTimeout(r, 300));
     expect((await fetchRecorded(target.url, quiet)).filter((r) => r.role === 'mirrored')).toEqual([]);
+  });
+
+  it('refuses a port the spec fixed that something else holds, for good (no retry frees it)', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(18_390, '127.0.0.1', resolve));
+    try {
+      const fixed = new HaproxyRouter({ dir: mkdtempSync(join(tmpdir(), 'cs-routers-fixed-')), ports: { first: 18_300, last: 18_399 }, port: 18_390 });
+      const error = await fixed.ensure(uniqueMigration('fixed'), { source: source.url, target: target.url }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ type: 'DataPlanePortTaken', message: expect.stringMatching(/canary.router.port 18390 \(and 18391 for metrics\) is taken on this worker/) });
+    } finally {
+      holder.close();
+    }
   });
 
   it('refuses an endpoint it cannot route to, naming it', async () => {
