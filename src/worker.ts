@@ -46,17 +46,15 @@ export function localActivityDeps(options: LocalDeps): ActivityDeps & { deployer
   const dir = join(options.stateDir ?? STATE_DIR, 'dataplane');
   const ports = options.dataPlanePorts ?? { first: 18_080, last: 18_199 };
   const haproxy = new HaproxyRouter({ dir, ports });
-  const routers = new Map<string, TrafficRouter>();
+  // One Route 53 client per zone and name; HAProxy is one router whatever port a spec chooses.
+  const route53 = new Map<string, Route53Router>();
   const routerFor = (spec: RouterSpec): TrafficRouter => {
-    if (spec.kind === 'haproxy' && spec.port === undefined) return haproxy;
+    if (spec.kind === 'haproxy') return spec.port === undefined ? haproxy : haproxy.atPort(spec.port);
     const key = JSON.stringify(spec);
-    let router = routers.get(key);
+    let router = route53.get(key);
     if (!router) {
-      router =
-        spec.kind === 'haproxy'
-          ? new HaproxyRouter({ dir, ports, port: spec.port })
-          : new Route53Router({ profile: options.stores.awsProfile(spec.profile), hostedZoneId: spec.hostedZoneId, recordName: spec.recordName, ttlSeconds: spec.ttlSeconds });
-      routers.set(key, router);
+      router = new Route53Router({ profile: options.stores.awsProfile(spec.profile), hostedZoneId: spec.hostedZoneId, recordName: spec.recordName, ttlSeconds: spec.ttlSeconds });
+      route53.set(key, router);
     }
     return router;
   };

@@ -31,8 +31,6 @@ export interface HaproxyRouterOptions {
   dir: string;
   /** Ports handed to migrations, two each (traffic, metrics), the first free pair from `first`. */
   ports: { first: number; last: number };
-  /** A port the spec chose for its traffic (metrics on the next one), in place of the range. */
-  port?: number;
   /** The address HAProxy listens on. @default 127.0.0.1 */
   host?: string;
   /** @default haproxy (from PATH) */
@@ -57,13 +55,33 @@ export class HaproxyRouter implements TrafficRouter {
   constructor(private readonly options: HaproxyRouterOptions) {}
 
   ensure(migration: string, backends: RouteBackends): Promise<RouterInfo> {
+    return this.ensureAt(migration, backends);
+  }
+
+  /**
+   * This router with the traffic port a spec chose (metrics on the next one) in place of the range.
+   * A view, not a second router: changes to a migration stay in one queue, and releaseAll stops it.
+   */
+  atPort(port: number): TrafficRouter {
+    return {
+      kind: this.kind,
+      capabilities: this.capabilities,
+      ensure: (migration, backends) => this.ensureAt(migration, backends, port),
+      setWeights: (migration, change) => this.setWeights(migration, change),
+      readWeights: (migration) => this.readWeights(migration),
+      scrapeTargets: (migration) => this.scrapeTargets(migration),
+      release: (migration) => this.release(migration),
+    };
+  }
+
+  private ensureAt(migration: string, backends: RouteBackends, chosenPort?: number): Promise<RouterInfo> {
     return this.serially(migration, async () => {
       for (const [side, url] of Object.entries(backends)) serverAddress(url, side);
       this.ensured.add(migration);
       let state = await this.readRouteFile(migration);
       const moved = state && (state.route.source !== backends.source || state.route.target !== backends.target);
       if (!state || moved) {
-        const ports = state ? { port: state.port, metricsPort: state.metricsPort } : await this.allocatePorts(migration);
+        const ports = state ? { port: state.port, metricsPort: state.metricsPort } : await this.allocatePorts(migration, chosenPort);
         const route: Route = {
           revision: state?.route.revision ?? 0,
           source: backends.source,
@@ -82,7 +100,7 @@ export class HaproxyRouter implements TrafficRouter {
         } catch (error) {
           // Another process took the port between the check and the start: move to a free pair.
           if (await bindable(state.port, this.options.host)) throw error;
-          state = { ...state, ...(await this.allocatePorts(migration)) };
+          state = { ...state, ...(await this.allocatePorts(migration, chosenPort)) };
           await this.persist(migration, state);
           await this.startOrReload(migration, false);
         }
@@ -284,8 +302,7 @@ export class HaproxyRouter implements TrafficRouter {
   }
 
   /** The first pair of ports in the range that no other migration holds and nothing listens on. */
-  private async allocatePorts(migration: string): Promise<{ port: number; metricsPort: number }> {
-    const chosen = this.options.port;
+  private async allocatePorts(migration: string, chosen?: number): Promise<{ port: number; metricsPort: number }> {
     if (chosen !== undefined) {
       if ((await bindable(chosen, this.options.host)) && (await bindable(chosen + 1, this.options.host))) return { port: chosen, metricsPort: chosen + 1 };
       throw new NonRetryableError('DataPlanePortTaken', `canary.router.port ${chosen} (and ${chosen + 1} for metrics) is taken on this worker; choose another port, or leave it out for one of CLOUDSHIFT_DATAPLANE_PORTS`);

@@ -39,23 +39,25 @@ export async function measureWindow(prometheus: PrometheusClient, input: Measure
     throw new Error(`Prometheus at ${prometheus.url} has not scraped migration ${input.migration} since ${until.toISOString()} (waited ${SCRAPE_WAIT_MS / 1000} s); check its targets page, ${new URL('/targets', prometheus.url)}`);
   }
   const context = { router: input.router, migration: input.migration, seconds: input.seconds, mirror: input.mirror };
-  const queries: QueryResult[] = [];
-  for (const [name, query] of Object.entries(defaultQueries(context))) {
-    const samples = await prometheus.query(query, until);
-    queries.push({ name, query, ...valueOf(samples) });
-  }
-  const metrics = [];
-  for (const metric of input.metrics) {
-    const query = expandQuery(metric.query, context);
-    try {
-      const samples = await prometheus.query(query, until);
-      metrics.push(judgeMetric(metric, { name: metric.name, query, series: samples.length, ...valueOf(samples) }));
-    } catch (error) {
-      if (!(error instanceof PromQLError && error.permanent)) throw error;
-      metrics.push(judgeMetric(metric, { name: metric.name, query, error: error.message }));
-    }
-  }
-  const agreement = input.mirror ? await mirroredAgreement(input.endpoints, since.getTime()) : { rows: 0, agreeing: 0 };
+  // Independent reads, asked together: a step's analysis costs one round trip, not twenty-eight.
+  const [queries, metrics, agreement] = await Promise.all([
+    Promise.all(
+      Object.entries(defaultQueries(context)).map(async ([name, query]): Promise<QueryResult> => ({ name, query, ...valueOf(await prometheus.query(query, until)) })),
+    ),
+    Promise.all(
+      input.metrics.map(async (metric) => {
+        const query = expandQuery(metric.query, context);
+        try {
+          const samples = await prometheus.query(query, until);
+          return judgeMetric(metric, { name: metric.name, query, series: samples.length, ...valueOf(samples) });
+        } catch (error) {
+          if (!(error instanceof PromQLError && error.permanent)) throw error;
+          return judgeMetric(metric, { name: metric.name, query, error: error.message });
+        }
+      }),
+    ),
+    input.mirror ? mirroredAgreement(input.endpoints, since.getTime()) : Promise.resolve({ rows: 0, agreeing: 0 }),
+  ]);
   return judgeWindow({
     window: { since: since.toISOString(), until: until.toISOString(), seconds: input.seconds },
     queries,

@@ -135,7 +135,7 @@ describe('the HAProxy data plane', () => {
     const holder = createServer();
     await new Promise<void>((resolve) => holder.listen(18_390, '127.0.0.1', resolve));
     try {
-      const fixed = new HaproxyRouter({ dir: mkdtempSync(join(tmpdir(), 'cs-routers-fixed-')), ports: { first: 18_300, last: 18_399 }, port: 18_390 });
+      const fixed = new HaproxyRouter({ dir: mkdtempSync(join(tmpdir(), 'cs-routers-fixed-')), ports: { first: 18_300, last: 18_399 } }).atPort(18_390);
       const error = await fixed.ensure(uniqueMigration('fixed'), { source: source.url, target: target.url }).catch((e: unknown) => e);
       expect(error).toMatchObject({ type: 'DataPlanePortTaken', message: expect.stringMatching(/canary.router.port 18390 \(and 18391 for metrics\) is taken on this worker/) });
     } finally {
