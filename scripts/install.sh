@@ -37,6 +37,7 @@ fi
 # services are not started here: the stack runs its own, on its own ports and folders.
 missing=()
 command -v haproxy >/dev/null || missing+=(haproxy)
+command -v chromium >/dev/null || missing+=(chromium)
 [ -x /usr/bin/prometheus ] || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   log "apt-get install ${missing[*]}"

@@ -3,9 +3,9 @@
  * failed, 2 bad usage or a bad spec, 3 something could not be reached, 4 the migration rolled back.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DecisionRejectedError, InvalidMigrationSpecError, MigrationClient, MissingSearchAttributesError, type MigrationResult, type Progress } from './client/index.js';
 import type { DecisionReply } from './workflows/definitions.js';
 import { gateLines, progressLine, resultLines } from './client/progress.js';
@@ -13,23 +13,6 @@ import { failureMessage } from './format.js';
 import { loadConfig } from './config.js';
 import { CLOUDS, type Cloud, formatSpecIssues, parseSpec } from './spec.js';
 import { parseSpecText, SpecFileError } from './spec-file.js';
-
-const USAGE = `usage: cloudshift <command> [options]
-  validate --spec FILE [--json]     check a spec without starting anything
-  audit --spec FILE [--json]        the audit alone (exit 1 when it has blocking findings)
-  start --spec FILE [--wait]        start a migration (id = the spec's name); --wait follows it
-  status ID [--json] [--follow]     phase, progress and decisions; --follow until it ends
-  approve ID [--phase P] [--comment C] [--by NAME]
-                                    approve the gate waiting (only if it is phase P, when given)
-  rollback ID --reason TEXT [--by NAME]
-                                    roll back (refused once teardown has begun)
-  list [--phase P] [--json]         migrations, newest first (P: a phase, awaitingApproval, …)
-  worker [--queues LIST]            run a worker (control,aws,gcp,azure,onprem or all)
-  dev                               start the local stack and a worker serving every queue
-  demo [--source C] [--target C] [--wait-for-approval]
-                                    the demo migration on the local stack (default aws → gcp)
-The operator's name (--by) defaults to the OS user. Exit codes: 0 completed, 1 failed, 2 usage or
-spec, 3 unreachable, 4 rolled back.`;
 
 const EXIT = { completed: 0, failed: 1, usage: 2, unreachable: 3, rolledBack: 4 } as const;
 
@@ -61,12 +44,6 @@ async function follow(client: MigrationClient, id: string, json: boolean): Promi
   if (live) process.stdout.write('\n');
   console.log(json ? JSON.stringify(result) : resultLines(result.status).join('\n'));
   return result.outcome === 'completed' ? EXIT.completed : EXIT.rolledBack;
-}
-
-function needId(positionals: string[], command: string): string {
-  const id = positionals[0];
-  if (!id) throw new UsageError(`${command} needs a migration id`);
-  return id;
 }
 
 async function withClient<T>(work: (client: MigrationClient) => Promise<T>): Promise<T> {
@@ -107,125 +84,254 @@ function readSpecFile(path: string | undefined): unknown {
 
 class UsageError extends Error {}
 
-const cloudOption = (value: string | undefined, fallback: Cloud): Cloud => {
-  if (value === undefined) return fallback;
-  if (!(CLOUDS as readonly string[]).includes(value)) throw new UsageError(`expected one of ${CLOUDS.join(', ')}, got "${value}"`);
-  return value as Cloud;
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** The spec's one required file, read as JSON or YAML. */
+const specOption = () => new Option('-s, --spec <file>', 'the migration spec, JSON or YAML (required)');
+const jsonOption = () => new Option('--json', 'print JSON instead of text');
+
+const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+
+const positiveInteger = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a whole number above 0, got "${value}"`);
+  return n;
 };
 
+const cloudChoice = (flag: string, fallback: Cloud) => new Option(flag, 'a cloud').choices(CLOUDS).default(fallback);
+
+/** Every command, each with its help and examples; an action returns the exit code. */
+function program(exit: (code: number) => void): Command {
+  const root = new Command('cloudshift')
+    .description('Durable, verified, reversible migration of an ML workload between clouds, on Temporal.')
+    .version(VERSION, '-V, --version')
+    .showSuggestionAfterError(true)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`cloudshift: ${text.replace(/^error: /, '')}`) })
+    .addHelpText(
+      'after',
+      `\nThe operator's name (--by) defaults to the OS user. Exit codes: 0 completed, 1 failed, 2 usage, spec or a refused decision, 3 unreachable, 4 rolled back.\nServer: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default default).\n` +
+        examples('cloudshift validate --spec examples/aws-to-gcp.yaml', 'cloudshift start --spec examples/aws-to-gcp.yaml --wait', 'cloudshift approve aws-to-gcp-fraud --phase shadow', 'cloudshift report aws-to-gcp-fraud --out report.html'),
+    );
+  const run = async (work: () => Promise<number>) => exit(await work());
+
+  root
+    .command('validate')
+    .description('check a spec without starting anything (exit 2 when it is invalid, naming each field)')
+    .addOption(specOption())
+    .addOption(jsonOption())
+    .addHelpText('after', examples('cloudshift validate --spec examples/gcp-to-azure.yaml'))
+    .action((opts: { spec: string; json?: boolean }) =>
+      run(async () => {
+        const parsed = parseSpec(readSpecFile(opts.spec));
+        if (opts.json) console.log(JSON.stringify(parsed.ok ? { ok: true, spec: parsed.spec } : parsed, null, 2));
+        else console.log(parsed.ok ? `${opts.spec}: valid migration spec "${parsed.spec.name}"` : formatSpecIssues(parsed.issues));
+        return parsed.ok ? EXIT.completed : EXIT.usage;
+      }),
+    );
+
+  root
+    .command('audit')
+    .description('the audit alone: dependencies, inventory, egress and copy-time estimates (exit 1 on blocking findings)')
+    .addOption(specOption())
+    .addOption(jsonOption())
+    .addHelpText('after', examples('cloudshift audit --spec examples/aws-to-gcp.yaml', 'cloudshift audit --spec examples/aws-to-gcp.yaml --json | jq .egress'))
+    .action((opts: { spec: string; json?: boolean }) =>
+      run(async () => {
+        const parsed = parseSpec(readSpecFile(opts.spec));
+        if (!parsed.ok) throw new InvalidMigrationSpecError(parsed.issues);
+        const [{ runAudit }, { loadPriceTable }, { renderAuditReport }, { StoreResolver }] = await Promise.all([
+          import('./audit/run.js'),
+          import('./activities/audit.js'),
+          import('./audit/report.js'),
+          import('./clouds/profiles.js'),
+        ]);
+        const report = await runAudit(parsed.spec, new StoreResolver(loadConfig().profiles), loadPriceTable());
+        console.log(opts.json ? JSON.stringify(report, null, 2) : renderAuditReport(report));
+        return report.blocking.length > 0 ? EXIT.failed : EXIT.completed;
+      }),
+    );
+
+  root
+    .command('start')
+    .description("start a migration (its id is the spec's name); a second start of a running one attaches to it")
+    .addOption(specOption())
+    .option('-w, --wait', 'follow it to its end, printing progress, gates and the final summary')
+    .addOption(jsonOption())
+    .addHelpText('after', examples('cloudshift start --spec examples/aws-to-gcp.yaml', 'cloudshift start --spec examples/data-only-s3-to-gcs.yaml --wait'))
+    .action((opts: { spec: string; wait?: boolean; json?: boolean }) =>
+      run(async () => {
+        const spec = readSpecFile(opts.spec);
+        return withClient(async (client) => {
+          const { workflowId, runId, attached } = await client.startMigration(spec as never);
+          const said = attached ? `attached to ${workflowId} (run ${runId}), already running: a start with the same name starts nothing` : `started ${workflowId} (run ${runId})`;
+          console.log(opts.json ? JSON.stringify({ workflowId, runId, attached }) : said);
+          return opts.wait ? follow(client, workflowId, Boolean(opts.json)) : EXIT.completed;
+        });
+      }),
+    );
+
+  root
+    .command('status')
+    .description('phase, progress, the gate waiting and how to answer it, decisions')
+    .argument('<id>', 'the migration (its spec name)')
+    .option('-f, --follow', 'follow it until it ends')
+    .addOption(jsonOption())
+    .addHelpText('after', examples('cloudshift status aws-to-gcp-fraud', 'cloudshift status aws-to-gcp-fraud --follow', 'cloudshift status aws-to-gcp-fraud --json | jq .phase'))
+    .action((id: string, opts: { follow?: boolean; json?: boolean }) =>
+      run(async () =>
+        withClient(async (client) => {
+          if (opts.follow) return follow(client, id, Boolean(opts.json));
+          const status = await client.getStatus(id);
+          if (opts.json) console.log(JSON.stringify(status, null, 2));
+          else {
+            console.log(resultLines(status).join('\n'));
+            const live = status.copy?.progress ? status.teardown?.catchUp?.live : status.copy?.live;
+            if (live) console.log(progressLine({ status, copy: live }));
+            if (status.pendingGate) console.log(`since ${status.pendingGate.since}, ${gateLines(status).join('\n')}`);
+            if (status.report) console.log(`report: ${status.report.html} (cloudshift report ${id} --out ${id}.html)`);
+            if (status.audit) console.log(`\n${(await import('./audit/report.js')).renderAuditReport(status.audit)}`);
+          }
+          return EXIT.completed;
+        }),
+      ),
+    );
+
+  root
+    .command('approve')
+    .description('approve the gate waiting; prints what the migration did, or why it refused (exit 2)')
+    .argument('<id>', 'the migration')
+    .option('-p, --phase <phase>', 'approve only if this phase is the one waiting (shadow, canary, teardown, …)')
+    .option('-c, --comment <text>', 'kept in the decision log')
+    .option('--by <name>', 'who approves (default: the OS user)')
+    .addOption(jsonOption())
+    .addHelpText('after', examples('cloudshift approve aws-to-gcp-fraud --phase shadow --comment "report reviewed"'))
+    .action((id: string, opts: { phase?: string; comment?: string; by?: string; json?: boolean }) =>
+      run(async () =>
+        withClient(async (client) => {
+          const approval = { by: operator(opts.by), ...(opts.phase ? { phase: opts.phase } : {}), ...(opts.comment ? { comment: opts.comment } : {}) };
+          return answer(Boolean(opts.json), () => client.approve(id, approval), `approve of ${id} by ${approval.by}`);
+        }),
+      ),
+    );
+
+  root
+    .command('rollback')
+    .description('roll back: traffic to the source, the target cleaned up as the spec says (refused once teardown has begun)')
+    .argument('<id>', 'the migration')
+    .option('-r, --reason <text>', 'why (required: the decision log keeps it)')
+    .option('--by <name>', 'who rolls back (default: the OS user)')
+    .addOption(jsonOption())
+    .addHelpText('after', examples('cloudshift rollback aws-to-gcp-fraud --reason "p99 regression on the target"'))
+    .action((id: string, opts: { reason?: string; by?: string; json?: boolean }) =>
+      run(async () => {
+        const reason = opts.reason?.trim();
+        if (!reason) throw new UsageError('rollback needs --reason TEXT: the decision log keeps why');
+        return withClient((client) => answer(Boolean(opts.json), () => client.rollback(id, { by: operator(opts.by), reason }), `rollback of ${id} by ${operator(opts.by)}`));
+      }),
+    );
+
+  root
+    .command('list')
+    .description('migrations, newest first')
+    .option('-p, --phase <phase>', 'only those in this phase (a phase, awaitingApproval, completed, rolledBack, failed)')
+    .addOption(jsonOption())
+    .addHelpText('after', examples('cloudshift list --phase awaitingApproval', 'cloudshift list | head -5'))
+    .action((opts: { phase?: string; json?: boolean }) =>
+      run(async () =>
+        withClient(async (client) => {
+          const migrations = await client.list({ phase: opts.phase });
+          if (opts.json) console.log(JSON.stringify(migrations, null, 2));
+          else for (const m of migrations) console.log(`${m.workflowId.padEnd(48)} ${m.execution.padEnd(10)} ${(m.phase ?? '').padEnd(17)} ${m.source ?? '?'} → ${m.target ?? '?'}  ${m.startTime}`);
+          return EXIT.completed;
+        }),
+      ),
+    );
+
+  root
+    .command('report')
+    .description("the migration's report (HTML, or --json): fetched from the target cloud where the migration wrote it, or built from where a running one stands")
+    .argument('<id>', 'the migration')
+    .option('-o, --out <file>', 'write it to this file instead of standard output')
+    .addOption(jsonOption())
+    .addHelpText('after', examples('cloudshift report aws-to-gcp-fraud --out report.html', 'cloudshift report aws-to-gcp-fraud --json | jq .canary'))
+    .action((id: string, opts: { out?: string; json?: boolean }) =>
+      run(async () =>
+        withClient(async (client) => {
+          const { fetchReport } = await import('./client/report.js');
+          const status = await client.getStatus(id);
+          const fetched = await fetchReport(status, opts.json ? 'json' : 'html');
+          if (fetched.note) console.error(`cloudshift: ${fetched.note}`);
+          if (opts.out) {
+            writeFileSync(opts.out, fetched.bytes);
+            console.error(`cloudshift: wrote ${opts.out} (${fetched.bytes.length.toLocaleString('en')} bytes, ${fetched.from})`);
+          } else process.stdout.write(fetched.bytes);
+          return EXIT.completed;
+        }),
+      ),
+    );
+
+  root
+    .command('worker')
+    .description('run a worker for some task queues')
+    .option('-q, --queues <list>', 'control,aws,gcp,azure,onprem or all', 'all')
+    .addHelpText('after', examples('cloudshift worker --queues control,aws', 'cloudshift worker'))
+    .action((opts: { queues: string }) =>
+      run(async () => {
+        const { runWorker } = await import('./worker.js');
+        await runWorker(['--queues', opts.queues]);
+        return EXIT.completed;
+      }),
+    );
+
+  root
+    .command('dev')
+    .description('start the local stack and a worker serving every queue')
+    .action(() =>
+      run(async () => {
+        const { ensureStack } = await import('./dev/local-stack.js');
+        await ensureStack({ log: (line) => console.log(`[stack] ${line}`) });
+        const { runWorker } = await import('./worker.js');
+        await runWorker(['--queues', 'all']);
+        return EXIT.completed;
+      }),
+    );
+
+  root
+    .command('demo')
+    .description('the demo migration on the local stack')
+    .addOption(cloudChoice('--source <cloud>', 'aws'))
+    .addOption(cloudChoice('--target <cloud>', 'gcp'))
+    .option('--objects <n>', 'how many data objects to seed', positiveInteger)
+    .option('--wait-for-approval', 'stop at the gates for an operator instead of approving them itself')
+    .addHelpText('after', examples('cloudshift demo', 'cloudshift demo --source azure --target aws --wait-for-approval'))
+    .action((opts: { source: Cloud; target: Cloud; objects?: number; waitForApproval?: boolean }) =>
+      run(async () => {
+        const { runDemo } = await import('./dev/demo.js');
+        return runDemo({ source: opts.source, target: opts.target, objects: opts.objects, waitForApproval: Boolean(opts.waitForApproval) });
+      }),
+    );
+  return root;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      spec: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      wait: { type: 'boolean', default: false },
-      follow: { type: 'boolean', default: false },
-      phase: { type: 'string' },
-      comment: { type: 'string' },
-      reason: { type: 'string' },
-      by: { type: 'string' },
-      queues: { type: 'string' },
-      source: { type: 'string' },
-      target: { type: 'string' },
-      objects: { type: 'string' },
-      'wait-for-approval': { type: 'boolean', default: false },
-    },
-  });
-  switch (command) {
-    case 'validate': {
-      const parsed = parseSpec(readSpecFile(values.spec));
-      if (values.json) console.log(JSON.stringify(parsed.ok ? { ok: true, spec: parsed.spec } : parsed, null, 2));
-      else console.log(parsed.ok ? `${values.spec}: valid migration spec "${parsed.spec.name}"` : formatSpecIssues(parsed.issues));
-      return parsed.ok ? EXIT.completed : EXIT.usage;
+  let code: number = EXIT.completed;
+  const cli = program((c) => (code = c));
+  try {
+    if (argv.length === 0) {
+      cli.outputHelp({ error: true });
+      return EXIT.usage;
     }
-    case 'audit': {
-      const parsed = parseSpec(readSpecFile(values.spec));
-      if (!parsed.ok) throw new InvalidMigrationSpecError(parsed.issues);
-      const [{ runAudit }, { loadPriceTable }, { renderAuditReport }, { StoreResolver }] = await Promise.all([
-        import('./audit/run.js'),
-        import('./activities/audit.js'),
-        import('./audit/report.js'),
-        import('./clouds/profiles.js'),
-      ]);
-      const report = await runAudit(parsed.spec, new StoreResolver(loadConfig().profiles), loadPriceTable());
-      console.log(values.json ? JSON.stringify(report, null, 2) : renderAuditReport(report));
-      return report.blocking.length > 0 ? 1 : 0;
+    await cli.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0; every other is a usage error.
+      return error.exitCode === 0 ? EXIT.completed : EXIT.usage;
     }
-    case 'start': {
-      const spec = readSpecFile(values.spec);
-      return withClient(async (client) => {
-        const { workflowId, runId, attached } = await client.startMigration(spec as never);
-        const said = attached ? `attached to ${workflowId} (run ${runId}), already running: a start with the same name starts nothing` : `started ${workflowId} (run ${runId})`;
-        console.log(values.json ? JSON.stringify({ workflowId, runId, attached }) : said);
-        return values.wait ? follow(client, workflowId, values.json) : EXIT.completed;
-      });
-    }
-    case 'status': {
-      const id = needId(positionals, 'status');
-      return withClient(async (client) => {
-        if (values.follow) return follow(client, id, values.json);
-        const status = await client.getStatus(id);
-        if (values.json) console.log(JSON.stringify(status, null, 2));
-        else {
-          console.log(resultLines(status).join('\n'));
-          const live = status.copy?.progress ? status.teardown?.catchUp?.live : status.copy?.live;
-          if (live) console.log(progressLine({ status, copy: live }));
-          if (status.pendingGate) console.log(`since ${status.pendingGate.since}, ${gateLines(status).join('\n')}`);
-          if (status.audit) console.log(`\n${(await import('./audit/report.js')).renderAuditReport(status.audit)}`);
-        }
-        return EXIT.completed;
-      });
-    }
-    case 'approve': {
-      const id = needId(positionals, 'approve');
-      return withClient(async (client) => {
-        const approval = { by: operator(values.by), ...(values.phase ? { phase: values.phase } : {}), ...(values.comment ? { comment: values.comment } : {}) };
-        return answer(values.json, () => client.approve(id, approval), `approve of ${id} by ${approval.by}`);
-      });
-    }
-    case 'rollback': {
-      const id = needId(positionals, 'rollback');
-      if (!values.reason) throw new UsageError('rollback needs --reason TEXT: the decision log keeps why');
-      const reason = values.reason;
-      return withClient(async (client) => {
-        return answer(values.json, () => client.rollback(id, { by: operator(values.by), reason }), `rollback of ${id} by ${operator(values.by)}`);
-      });
-    }
-    case 'list': {
-      return withClient(async (client) => {
-        const migrations = await client.list({ phase: values.phase });
-        if (values.json) console.log(JSON.stringify(migrations, null, 2));
-        else for (const m of migrations) console.log(`${m.workflowId.padEnd(48)} ${m.execution.padEnd(10)} ${(m.phase ?? '').padEnd(17)} ${m.source ?? '?'} → ${m.target ?? '?'}  ${m.startTime}`);
-        return EXIT.completed;
-      });
-    }
-    case 'worker': {
-      const { runWorker } = await import('./worker.js');
-      await runWorker(values.queues ? ['--queues', values.queues] : []);
-      return 0;
-    }
-    case 'dev': {
-      const { ensureStack } = await import('./dev/local-stack.js');
-      await ensureStack({ log: (line) => console.log(`[stack] ${line}`) });
-      const { runWorker } = await import('./worker.js');
-      await runWorker(['--queues', 'all']);
-      return 0;
-    }
-    case 'demo': {
-      const { runDemo } = await import('./dev/demo.js');
-      return runDemo({
-        source: cloudOption(values.source, 'aws'),
-        target: cloudOption(values.target, 'gcp'),
-        objects: values.objects ? Number(values.objects) : undefined,
-        waitForApproval: values['wait-for-approval'],
-      });
-    }
-    default:
-      throw new UsageError(command ? `unknown command "${command}"` : 'no command given');
+    throw error;
   }
+  return code;
 }
 
 // A reader that goes away (`cloudshift list | head`) is not an error: stop writing, exit cleanly.
@@ -238,7 +344,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     if (error instanceof UsageError) {
-      console.error(`cloudshift: ${error.message}\n${USAGE}`);
+      console.error(`cloudshift: ${error.message} (run with --help for usage)`);
       process.exit(EXIT.usage);
     }
     if (error instanceof SpecFileError || error instanceof MissingSearchAttributesError) {

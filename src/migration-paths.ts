@@ -29,5 +29,8 @@ export const shadowPredictions = (target: Location, migration: string, side: 'so
 /** The shadow comparison's report. */
 export const shadowReport = (target: Location, migration: string, format: 'json' | 'html'): string => migrationFolder(target, migration, `shadow/report.${format}`);
 
+/** The migration's own report, written at its end (kept in the target's folder, also after a rollback). */
+export const migrationReport = (target: Location, migration: string, format: 'json' | 'html'): string => migrationFolder(target, migration, `report/migration.${format}`);
+
 /** Whether a key relative to a prefix lies in cloudshift's own folder. */
 export const isCloudshiftKey = (relativeKey: string): boolean => relativeKey.startsWith(CLOUDSHIFT_FOLDER);

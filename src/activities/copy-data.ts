@@ -86,6 +86,8 @@ export interface CopyBatchResult {
   skippedBytes: number;
   /** Objects deleted from the source between listing and copy: reported, not fatal. */
   vanished: string[];
+  /** Earlier attempts of this batch that failed and were retried (the activity's attempt − 1). */
+  retries?: number;
 }
 
 /** One page of a pass over the source, compared with the target (prune, verify, retire). */
@@ -118,6 +120,8 @@ export interface VerifyPageResult {
   mismatchKeys: string[];
   manifestKey?: string;
   cursor?: string;
+  /** Earlier attempts of this page that failed and were retried. */
+  retries?: number;
 }
 
 interface BatchProgress {
@@ -237,7 +241,7 @@ export function createCopyDataActivities(deps: CopyDeps) {
                 throw error;
               }
             });
-            return result;
+            return { ...result, retries: activityInfo().attempt - 1 };
           } finally {
             clearInterval(ticker);
             cancelled.removeEventListener('abort', abortStreams);
@@ -322,7 +326,7 @@ export function createCopyDataActivities(deps: CopyDeps) {
             await target.write(manifestKey, Readable.from([Buffer.from(`${body}\n`)]), { contentType: 'application/x-ndjson' });
             result.manifestKey = manifestKey;
           }
-          return result;
+          return { ...result, retries: activityInfo().attempt - 1 };
         }),
       );
     },

@@ -1,15 +1,16 @@
 /**
  * Every activity, one module per phase (audit, stand-up-target, copy-data, shadow, canary,
- * teardown), built by one factory over their dependencies; tests pass their own.
+ * teardown, the report), built by one factory over their dependencies; tests pass their own.
  */
 import { type AuditDeps, createAuditActivities } from './audit.js';
 import { type CanaryDeps, createCanaryActivities } from './canary.js';
 import { type CopyDeps, createCopyDataActivities } from './copy-data.js';
+import { createReportActivities, type ReportDeps } from './report.js';
 import { createShadowActivities, type ShadowDeps } from './shadow.js';
 import { createStandUpTargetActivities, type StandUpTargetDeps } from './stand-up-target.js';
 import { createTeardownActivities, type TeardownDeps } from './teardown.js';
 
-export type ActivityDeps = AuditDeps & StandUpTargetDeps & CopyDeps & ShadowDeps & CanaryDeps & TeardownDeps;
+export type ActivityDeps = AuditDeps & StandUpTargetDeps & CopyDeps & ShadowDeps & CanaryDeps & TeardownDeps & ReportDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createShadowActivities(deps),
     ...createCanaryActivities(deps),
     ...createTeardownActivities(deps),
+    ...createReportActivities(deps),
   };
 }
 

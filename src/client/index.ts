@@ -2,7 +2,7 @@
  * The programmatic way in, for services that start and drive migrations. Validates specs before
  * they reach Temporal, so a caller gets field-level errors at once rather than a failed run.
  */
-import { Client, Connection, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, Client, Connection, WorkflowFailedError, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { formatSpecIssues, type MigrationSpec, type MigrationSpecInput, parseSpec, type SpecIssue } from '../spec.js';
 import {
   type ApproveSignal,
@@ -11,6 +11,7 @@ import {
   type DecisionReply,
   CONTROL_TASK_QUEUE,
   copyStatusQuery,
+  MIGRATION_ROLLED_BACK,
   MIGRATION_WORKFLOW_TYPE,
   phaseSearchAttribute,
   type RollbackSignal,
@@ -126,15 +127,23 @@ export class MigrationClient {
     return this.client.workflow.getHandle(workflowId);
   }
 
-  /** A running migration answers its query; a completed one's result holds its final status, with no worker needed. */
+  /**
+   * A running migration answers its query; a completed or rolled-back one's result holds its final
+   * status, with no worker needed.
+   */
   async getStatus(workflowId: string): Promise<MigrationStatus> {
     const handle = this.handle(workflowId);
-    if ((await handle.describe()).status.name === 'COMPLETED') return ((await handle.result()) as MigrationResult).status;
+    const execution = (await handle.describe()).status.name;
+    if (execution === 'COMPLETED') return (await migrationResult(handle)).status;
+    if (execution === 'FAILED') {
+      const ended = await migrationResult(handle).catch(() => undefined);
+      if (ended) return ended.status;
+    }
     return handle.query(recordQuery);
   }
 
   async waitForResult(workflowId: string): Promise<MigrationResult> {
-    return (await this.handle(workflowId).result()) as MigrationResult;
+    return migrationResult(this.handle(workflowId));
   }
 
   /** Migrations known to Temporal, newest first; `phase` filters on the phase search attribute. */
@@ -208,6 +217,29 @@ export class MigrationClient {
       throw error;
     }
   }
+}
+
+/**
+ * A migration's result, completed or rolled back. A rollback ends the execution as failed (so the
+ * Web UI tells it from a completion) with the result in the failure's details; this reads it back.
+ * Any other failure is rethrown as the WorkflowFailedError it is.
+ */
+export async function migrationResult(handle: WorkflowHandle): Promise<MigrationResult> {
+  try {
+    return (await handle.result()) as MigrationResult;
+  } catch (error) {
+    const rolledBack = rolledBackResult(error);
+    if (rolledBack) return rolledBack;
+    throw error;
+  }
+}
+
+/** The MigrationResult a rolled-back migration's failure carries, or undefined for any other error. */
+export function rolledBackResult(error: unknown): MigrationResult | undefined {
+  if (!(error instanceof WorkflowFailedError)) return undefined;
+  const cause = error.cause;
+  if (!(cause instanceof ApplicationFailure) || cause.type !== MIGRATION_ROLLED_BACK) return undefined;
+  return cause.details?.[0] as MigrationResult | undefined;
 }
 
 /** What the Web UI shows under a migration started here: where from, where to, what moves, how. */

@@ -1,5 +1,6 @@
 /** Progress as a person reads it: one line per poll, with bars for the copy and the canary. */
 import { formatNumber } from '../format.js';
+import type { CopyDataResult } from '../workflows/status.js';
 import type { Progress } from './index.js';
 
 const MiB = 1024 * 1024;
@@ -34,9 +35,19 @@ export function progressLine({ status, copy }: Progress): string {
     const p = copy.progress;
     const done = p.copiedObjects + p.skippedObjects;
     const total = copy.expected?.objects ?? Math.max(p.listedObjects, done);
-    const eta = copy.etaSeconds !== undefined ? `, ${Math.ceil(copy.etaSeconds)} s left` : '';
-    const stage = copy.stage === 'copy' ? '' : ` (${copy.stage}: ${p.verifiedObjects} verified)`;
-    return `${head} ${bar(total ? done / total : 0)} ${done}/${total} objects, ${((p.copiedBytes + p.skippedBytes) / MiB).toFixed(1)} MiB at ${copy.mibPerSecond.toFixed(1)} MiB/s${eta}${stage}`;
+    const what = status.phase === 'teardown' ? 'catch-up' : 'copy';
+    const stage = copy.stage === 'verify' ? `${what} verify ${p.verifiedObjects}/${total}` : copy.stage === 'copy' ? what : `${what} ${copy.stage}`;
+    const timing = [
+      copy.elapsedSeconds !== undefined ? `${duration(copy.elapsedSeconds)} elapsed` : '',
+      copy.etaSeconds !== undefined && copy.stage === 'copy' ? `${duration(copy.etaSeconds)} left` : '',
+    ].filter(Boolean);
+    const troubles = [p.retries ? plural(p.retries, 'retry', 'retries') : '', p.mismatches ? plural(p.mismatches, 'mismatch', 'mismatches') : ''].filter(Boolean);
+    return (
+      `${head} ${stage} ${bar(total ? (copy.stage === 'verify' ? p.verifiedObjects : done) / total : 0)} ${done}/${total} objects, ` +
+      `${((p.copiedBytes + p.skippedBytes) / MiB).toFixed(1)} MiB, ${copy.objectsPerSecond.toFixed(0)} objects/s, ${copy.mibPerSecond.toFixed(1)} MiB/s` +
+      (timing.length ? `, ${timing.join(', ')}` : '') +
+      (troubles.length ? `, ${troubles.join(', ')}` : '')
+    );
   }
   if (status.phase === 'canary' && status.canary) {
     const c = status.canary;
@@ -48,10 +59,43 @@ export function progressLine({ status, copy }: Progress): string {
   return `${head} (${status.state})`;
 }
 
+const plural = (n: number, one: string, many: string) => `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
+
+/** 75 s → "1m15s", as rclone writes elapsed time. */
+export function duration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)}s`;
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = Math.round(seconds % 60);
+  return `${h ? `${h}h` : ''}${m}m${s}s`;
+}
+
+/**
+ * A finished copy (or catch-up) in one line, as rclone's final stats read: objects and bytes,
+ * elapsed and rate, then what was copied, found already there and verified, and what went wrong.
+ */
+export function copySummary(what: string, copy: Partial<CopyDataResult>): string | undefined {
+  const p = copy.progress;
+  if (!p) return undefined;
+  const objects = p.copiedObjects + p.skippedObjects;
+  const bytes = p.copiedBytes + p.skippedBytes;
+  const rate = copy.seconds ? `in ${duration(copy.seconds)} (${(objects / copy.seconds).toFixed(1)} objects/s, ${(bytes / MiB / copy.seconds).toFixed(2)} MiB/s)` : '';
+  return (
+    `${what}: ${plural(objects, 'object', 'objects')}, ${(bytes / MiB).toFixed(1)} MiB ${rate}: ` +
+    `${p.copiedObjects.toLocaleString('en')} copied, ${p.skippedObjects.toLocaleString('en')} already there, ${p.verifiedObjects.toLocaleString('en')} verified` +
+    `${p.deletedCount ? `, ${p.deletedCount.toLocaleString('en')} pruned` : ''}${p.vanishedCount ? `, ${p.vanishedCount.toLocaleString('en')} vanished from the source` : ''}; ` +
+    `${plural(p.mismatches, 'mismatch', 'mismatches')}, ${plural(p.retries ?? 0, 'retry', 'retries')}`
+  );
+}
+
 /** The end of a migration in a few lines: each phase, the gate verdicts, the decisions. */
 export function resultLines(status: Progress['status']): string[] {
   const lines = [`${status.name}: ${status.source.cloud} → ${status.target.cloud}, ${status.state}${status.reason ? ` (${status.reason})` : ''}`];
   for (const p of status.phases) lines.push(`  ${p.phase.padEnd(14)} ${p.state.padEnd(11)} ${p.detail ?? ''}`);
+  for (const line of [status.copy && copySummary('copy', status.copy), status.teardown?.catchUp && copySummary('catch-up', status.teardown.catchUp)]) {
+    if (line) lines.push(line);
+  }
   const verdict = status.shadow?.verdict;
   if (verdict) {
     const kind = verdict.verdict ?? (verdict.passed ? 'passed' : 'failed');

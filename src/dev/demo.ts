@@ -5,19 +5,18 @@
  */
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Readable } from 'node:stream';
-import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { renderAuditReport } from '../audit/report.js';
 import { MigrationClient, type Progress } from '../client/index.js';
 import { progressLine, resultLines } from '../client/progress.js';
+import { fetchReport } from '../client/report.js';
+import type { MigrationStatus } from '../workflows/status.js';
 import type { ObjectStore } from '../clouds/object-store.js';
 import { StoreResolver } from '../clouds/profiles.js';
 import { loadConfig } from '../config.js';
 import type { Cloud, Dependency, MigrationSpecInput } from '../spec.js';
-import { shadowReport } from '../migration-paths.js';
 import { closeLocalDeps, createWorkers, localActivityDeps } from '../worker.js';
 import { ensureStack, LOCAL_ENDPOINTS } from './local-stack.js';
 import { STATE_DIR } from '../paths.js';
@@ -75,18 +74,12 @@ async function seedDataSet(store: ObjectStore, prefix: string, count: number): P
   );
 }
 
-/** The HTML report lives in the (emulated) target cloud; a copy on disk opens in a browser. */
-async function saveShadowReport(stores: StoreResolver, spec: MigrationSpecInput, name: string): Promise<string | undefined> {
-  const target = { ...spec.target, prefix: spec.target.prefix ?? '' };
-  const key = shadowReport(target, name, 'html');
-  const body = await stores
-    .store(target)
-    .read(key)
-    .catch(() => undefined);
-  if (!body) return undefined;
-  const path = join(STATE_DIR, 'reports', `${name}.html`);
+/** The migration report lives in the (emulated) target cloud; a copy on disk opens in a browser. */
+async function saveMigrationReport(status: MigrationStatus): Promise<string> {
+  const { bytes } = await fetchReport(status, 'html');
+  const path = join(STATE_DIR, 'reports', `${status.name}.html`);
   await mkdir(dirname(path), { recursive: true });
-  await pipeline(body, createWriteStream(path));
+  await writeFile(path, bytes);
   return path;
 }
 
@@ -164,8 +157,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     if (copy) log(`copy: ${copy.copiedObjects} copied, ${copy.skippedObjects} already there, ${copy.verifiedObjects} verified, ${copy.mismatches} mismatches; manifest ${result.status.copy?.manifestPrefix}`);
     if (result.status.canary) log(`traffic: ${result.status.canary.trafficUrl} (HAProxy; Prometheus at http://127.0.0.1:9090 holds every step's metrics)`);
     log(`${result.outcome}: ${result.status.phases.filter((p) => p.state === 'succeeded').map((p) => p.phase).join(' → ')}`);
-    const report = await saveShadowReport(stores, spec, name);
-    if (report) log(`the shadow report: ${result.status.shadow?.verdict?.reportHtml}, saved for your browser as ${report}`);
+    const report = await saveMigrationReport(result.status).catch((error: unknown) => `not saved (${error instanceof Error ? error.message : String(error)})`);
+    log(`the migration report: ${result.status.report?.html ?? '(not written)'}; for your browser: ${report}`);
     log(`in the Temporal Web UI: ${LOCAL_ENDPOINTS.temporalUi}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`);
     log('the stack stays up for the Web UI; stop it with: bash scripts/stack.sh stop');
     return result.outcome === 'completed' ? 0 : 4;

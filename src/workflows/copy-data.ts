@@ -4,7 +4,7 @@ import type { CopyBatchResult, CopyObjectRef } from '../activities/copy-data.js'
 import type { MigrationSpec, StorageLocation } from '../spec.js';
 import { manifestFolder } from '../migration-paths.js';
 import { CLOUD_RETRY, copyProgressSignal, copyStatusQuery, taskQueueFor } from './definitions.js';
-import type { CopyDataResult, CopyProgress, CopyStage, CopyStatus } from './status.js';
+import { type CopyDataResult, type CopyProgress, type CopySample, type CopyStage, type CopyStatus, TIMELINE_POINTS } from './status.js';
 
 export type { CopyDataResult, CopyProgress, CopyStage, CopyStatus } from './status.js';
 export { copyProgressSignal, copyStatusQuery } from './definitions.js';
@@ -43,6 +43,8 @@ export interface CopyState {
   runs: number;
   /** Checked once, before the initial pass lists anything; carried across continue-as-new. */
   targetEmptyAtStart?: boolean;
+  /** The copy's course so far (see sample()). */
+  timeline?: CopySample[];
 }
 
 
@@ -103,6 +105,8 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
   };
   state.runs++;
   const p = state.progress;
+  // The course starts at zero, so even a copy that ends in one workflow task has a line to draw.
+  if (!state.timeline) sample(state);
   setHandler(copyStatusQuery, () => statusOf(state, input.expected));
 
   const onSource = proxyActivities<Activities>({ taskQueue: taskQueueFor(input.source.cloud), startToCloseTimeout: '10m', retry: CLOUD_RETRY });
@@ -176,7 +180,9 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
                 p.skippedObjects += r.skipped;
                 p.skippedBytes += r.skippedBytes;
                 p.vanishedCount += r.vanished.length;
+                p.retries = (p.retries ?? 0) + (r.retries ?? 0);
                 appendBounded(p.vanished, r.vanished);
+                sample(state);
                 report();
               },
               (e: unknown) => {
@@ -232,9 +238,11 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
     p.verifiedObjects += page.objects;
     p.verifiedBytes += page.bytes;
     p.mismatches += page.mismatches;
+    p.retries = (p.retries ?? 0) + (page.retries ?? 0);
     appendBounded(p.mismatchKeys, page.mismatchKeys);
     state.cursor = page.cursor;
     state.listingDone = !page.cursor;
+    sample(state);
     report();
   }
   if (p.mismatches > 0) {
@@ -244,12 +252,36 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
       { mismatches: p.mismatches, mismatchKeys: p.mismatchKeys },
     );
   }
-  return { progress: p, manifestPrefix: manifestFolder(input.target, input.migration) };
+  sample(state);
+  return { progress: p, manifestPrefix: manifestFolder(input.target, input.migration), seconds: elapsedSeconds(state), timeline: state.timeline };
+}
+
+const elapsedSeconds = (state: CopyState) => Math.max((new Date().getTime() - Date.parse(state.startedAt)) / 1000, 1e-3);
+
+/**
+ * Adds a point to the copy's course. Bounded however long the copy: when full, every other point
+ * goes, so the samples stay spread over the whole copy, newest kept.
+ */
+function sample(state: CopyState): void {
+  const p = state.progress;
+  const timeline = (state.timeline ??= []);
+  const point: CopySample = {
+    seconds: Math.round(elapsedSeconds(state) * 1000) / 1000,
+    stage: state.stage,
+    objects: p.copiedObjects + p.skippedObjects,
+    bytes: p.copiedBytes + p.skippedBytes,
+    verified: p.verifiedObjects,
+    retries: p.retries ?? 0,
+  };
+  // Several batches ending in one workflow task share a time: keep the latest totals only.
+  if (timeline.at(-1)?.seconds === point.seconds) timeline.pop();
+  timeline.push(point);
+  if (timeline.length > TIMELINE_POINTS) state.timeline = timeline.filter((_, i) => i % 2 === 1 || i === timeline.length - 1);
 }
 
 function statusOf(state: CopyState, expected: CopyDataInput['expected']): CopyStatus {
   const p = state.progress;
-  const seconds = Math.max((new Date().getTime() - Date.parse(state.startedAt)) / 1000, 1e-3);
+  const seconds = elapsedSeconds(state);
   const doneBytes = p.copiedBytes + p.skippedBytes;
   const bytesPerSecond = doneBytes / seconds;
   const totalBytes = expected?.bytes ?? (state.listingDone ? p.listedBytes : undefined);
@@ -261,5 +293,6 @@ function statusOf(state: CopyState, expected: CopyDataInput['expected']): CopySt
     mibPerSecond: bytesPerSecond / (1024 * 1024),
     objectsPerSecond: (p.copiedObjects + p.skippedObjects) / seconds,
     etaSeconds: totalBytes !== undefined && bytesPerSecond > 0 ? Math.max(0, (totalBytes - doneBytes) / bytesPerSecond) : undefined,
+    elapsedSeconds: seconds,
   };
 }

@@ -24,6 +24,11 @@ export function taskQueueFor(cloud: Cloud): string {
 }
 
 export const MIGRATION_WORKFLOW_TYPE = 'migrationWorkflow';
+/**
+ * The failure type a rolled-back migration ends its execution with (so the Web UI lists it as
+ * failed, not completed); its first detail is the MigrationResult, outcome 'rolledBack'.
+ */
+export const MIGRATION_ROLLED_BACK = 'MigrationRolledBack';
 
 export interface ApproveSignal {
   by: string;

@@ -3,12 +3,13 @@
  * the rollback path. Each phase is a function of the run in phases/; the run (run.ts) holds the
  * status, gates, saga and activity proxies they share.
  */
-import { ApplicationFailure, patched, setDefaultSignalHandler, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, patched, setDefaultSignalHandler, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { formatSpecIssues, parseSpec } from '../spec.js';
 import {
   approveSignal,
   approveUpdate,
   copyProgressSignal,
+  MIGRATION_ROLLED_BACK,
   phaseSearchAttribute,
   rollbackSignal,
   rollbackUpdate,
@@ -43,6 +44,13 @@ export const WAIT_FOR_CANCELLATION_PATCH = 'rollback-waits-for-cancellation';
 export const DRY_RUN_UNDOES_NOTHING_PATCH = 'dry-run-undoes-nothing';
 /** Marks runs that record a failure after the point of no return on the teardown phase and in CloudshiftPhase. */
 export const FAILURE_AFTER_NO_RETURN_PATCH = 'failure-after-no-return-recorded';
+/**
+ * Marks runs that end a rollback as a failed execution (MigrationRolledBack, the result in its
+ * details), so the Web UI's list tells it from a completed migration; before it, both completed.
+ */
+export const ROLLBACK_ENDS_FAILED_PATCH = 'rollback-ends-failed';
+/** Marks runs that write the migration report at their end. */
+export const MIGRATION_REPORT_PATCH = 'migration-report-written';
 
 /**
  * One migration of one ML workload. Takes a single JSON argument (what the Temporal UI's start
@@ -67,7 +75,7 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
   const status: MigrationStatus = {
     name: migration,
     source: { cloud: spec.source.cloud, bucket: spec.source.bucket, prefix: spec.source.prefix },
-    target: { cloud: spec.target.cloud, bucket: spec.target.bucket, prefix: spec.target.prefix },
+    target: { cloud: spec.target.cloud, bucket: spec.target.bucket, prefix: spec.target.prefix, profile: spec.target.profile },
     phase: 'validate',
     state: 'running',
     phases: PHASES.map((phase): PhaseRecord => ({ phase, state: 'pending' })),
@@ -138,7 +146,8 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
 
     status.state = 'completed';
     upsertSearchAttributes([{ key: phaseSearchAttribute, value: 'completed' }]);
-    run.details('migration completed');
+    await writeReport(run);
+    run.details(`migration completed${status.report ? `; report ${status.report.html}` : ''}`);
     return { name: migration, outcome: 'completed', status };
   } catch (error) {
     const rolledBack = error instanceof RollbackRequested;
@@ -152,6 +161,7 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
       }
       status.state = 'failed';
       status.reason = reason;
+      await writeReport(run);
       throw error;
     }
     run.leave(status.phase, rolledBack && !error.failedCheck ? 'compensated' : 'failed', reason);
@@ -161,11 +171,36 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
       // A failure before the point of no return still leaves traffic on the source.
       status.state = 'failed';
       upsertSearchAttributes([{ key: phaseSearchAttribute, value: 'failed' }]);
+      await writeReport(run);
       throw error;
     }
     status.state = 'rolledBack';
     upsertSearchAttributes([{ key: phaseSearchAttribute, value: 'rolledBack' }]);
-    run.details(`rolled back: ${reason}`);
-    return { name: migration, outcome: 'rolledBack', status };
+    await writeReport(run);
+    run.details(`rolled back: ${reason}${status.report ? `; report ${status.report.html}` : ''}`);
+    const result: MigrationResult = { name: migration, outcome: 'rolledBack', status };
+    if (patched(ROLLBACK_ENDS_FAILED_PATCH)) {
+      throw ApplicationFailure.create({
+        type: MIGRATION_ROLLED_BACK,
+        message: `rolled back, traffic and data on the source as before: ${reason}`,
+        nonRetryable: true,
+        details: [result],
+      });
+    }
+    return result;
+  }
+}
+
+/**
+ * Writes the migration report to the target once the outcome is known. Never changes the outcome:
+ * a report that cannot be written is said in the record, and the migration ends as it would have.
+ */
+async function writeReport(run: MigrationRun): Promise<void> {
+  if (!patched(MIGRATION_REPORT_PATCH)) return;
+  try {
+    // Not cancellable: a cancelled migration still leaves its report.
+    run.status.report = await CancellationScope.nonCancellable(() => run.reporting.writeMigrationReport({ target: run.spec.target, status: run.status }));
+  } catch (error) {
+    run.status.reportError = failureMessage(error);
   }
 }

@@ -68,12 +68,20 @@ const comparison = proxyActivities<Activities>({
   retry: CLOUD_RETRY,
 });
 
+/** The report is a courtesy at the end: a few tries, then the outcome stands without it. */
+const reporting = proxyActivities<Activities>({
+  taskQueue: CONTROL_TASK_QUEUE,
+  startToCloseTimeout: '2m',
+  retry: { ...CLOUD_RETRY, maximumAttempts: 3 },
+});
+
 export class MigrationRun {
   readonly migration: string;
   readonly source: ReturnType<typeof cloudActivities>;
   readonly target: ReturnType<typeof cloudActivities>;
   readonly control = control;
   readonly comparison = comparison;
+  readonly reporting = reporting;
   readonly saga = new Saga();
   /**
    * Route revisions must rise across runs of a migration with the same name, so they start

@@ -24,7 +24,8 @@ export interface PhaseRecord {
 export interface MigrationStatus {
   name: string;
   source: { cloud: Cloud; bucket: string; prefix: string };
-  target: { cloud: Cloud; bucket: string; prefix: string };
+  /** `profile`: the name of the connection profile the spec gave (never a credential); absent in older runs. */
+  target: { cloud: Cloud; bucket: string; prefix: string; profile?: string };
   phase: Phase;
   state: 'running' | 'completed' | 'failed' | 'rolledBack';
   phases: PhaseRecord[];
@@ -50,6 +51,10 @@ export interface MigrationStatus {
   decisionsDropped?: number;
   /** Why the migration failed or rolled back. */
   reason?: string;
+  /** The migration report (JSON and HTML), written to the target when the migration ended. */
+  report?: { json: string; html: string };
+  /** Why the report could not be written (the migration's outcome stands). */
+  reportError?: string;
 }
 
 export interface CanaryStatus {
@@ -100,6 +105,19 @@ export interface CopyProgress {
   verifiedBytes: number;
   mismatches: number;
   mismatchKeys: string[];
+  /** Failed attempts of copy batches and verify pages that were retried (absent in older runs). */
+  retries?: number;
+}
+
+/** One point of a copy's course: seconds since it began, and the totals then. */
+export interface CopySample {
+  seconds: number;
+  stage: CopyStage;
+  /** Copied plus already there. */
+  objects: number;
+  bytes: number;
+  verified: number;
+  retries: number;
 }
 
 export interface CopyStatus {
@@ -111,6 +129,8 @@ export interface CopyStatus {
   mibPerSecond: number;
   objectsPerSecond: number;
   etaSeconds?: number;
+  /** Since the copy began (across continue-as-new). */
+  elapsedSeconds?: number;
 }
 
 export interface CopyDataResult {
@@ -118,7 +138,14 @@ export interface CopyDataResult {
   /** Where the verify pass wrote the manifest's JSON-lines parts. */
   manifestPrefix?: string;
   plan?: { objects: number; bytes: number; estimatedSeconds?: number };
+  /** From the copy's start to its verified end. */
+  seconds?: number;
+  /** The copy's course, at most TIMELINE_POINTS samples spread over the whole copy. */
+  timeline?: CopySample[];
 }
+
+/** A copy keeps at most this many samples of its course, thinning the older ones as it grows. */
+export const TIMELINE_POINTS = 240;
 
 // ── gates and decisions ─────────────────────────────────────────────────────────────────────
 

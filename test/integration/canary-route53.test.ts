@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_ENDPOINTS } from '../../src/dev/local-stack.js';
 import { holdoutRows, seedWorkload } from '../../src/dev/workload.js';
 import { rollbackSignal, recordQuery } from '../../src/workflows/definitions.js';
-import type { MigrationResult } from '../../src/workflows/migration.js';
+import { migrationResult } from '../../src/client/index.js';
 import { uniqueBucket } from '../support/data.js';
 import { testResolver } from '../support/stores.js';
 import { connectTemporal, runWorkersUntil, startMigration, type TemporalTestContext, testWorkers } from '../support/temporal.js';
@@ -95,7 +95,7 @@ describe('a canary on weighted DNS (Route 53)', () => {
     const { result, sent } = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'r53-test' }), async () => {
       const handle = await startMigration(temporal, specFor(name));
       const stop = resolveAndSend(handle, name);
-      const result = (await handle.result()) as MigrationResult;
+      const result = await migrationResult(handle);
       return { result, sent: await stop() };
     });
     expect(result.outcome).toBe('completed');
@@ -115,7 +115,7 @@ describe('a canary on weighted DNS (Route 53)', () => {
       await eventually(async () => ((await handle.query(recordQuery)).pendingGate?.phase === 'canary' ? true : undefined), 120_000);
       expect(await weightsOf(name)).toEqual({ source: 80, target: 20 });
       await handle.signal(rollbackSignal, { by: 'ruth', reason: 'dns test' });
-      const result = (await handle.result()) as MigrationResult;
+      const result = await migrationResult(handle);
       await stop();
       return result;
     });

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATION_METADATA_KEY, SOURCE_VERSION_METADATA_KEY } from '../../src/clouds/object-store.js';
 import { STATE_DIR } from '../../src/paths.js';
 import { approveSignal, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, recordQuery } from '../../src/workflows/definitions.js';
-import type { MigrationResult } from '../../src/workflows/migration.js';
+import { migrationResult } from '../../src/client/index.js';
 import { badSpecs } from '../support/bad-specs.js';
 import { cloudshift } from '../support/cli.js';
 import { patternStream, uniqueBucket } from '../support/data.js';
@@ -115,7 +115,7 @@ describe('signals as a hostile operator sends them', () => {
       const status = await handle.query(recordQuery);
       expect(status.pendingGate?.phase).toBe('audit');
       await handle.signal(approveSignal, { by: 'alice', phase: 'audit', comment: 'reviewed' });
-      return { result: (await handle.result()) as MigrationResult, status };
+      return { result: await migrationResult(handle), status };
     });
     const statusBytes = JSON.stringify(status).length;
     expect(statusBytes).toBeLessThan(256 * 1024);
@@ -165,7 +165,7 @@ describe('a rollback clean-up next to other data', () => {
       await eventually(async () => ((await handle.query(recordQuery)).pendingGate?.phase === 'teardown' ? true : undefined), 120_000);
       const copied = await snapshot(target, 'shared/');
       await handle.signal(rollbackSignal, { by: 'ops', reason: 'changed our minds' });
-      return { result: (await handle.result()) as MigrationResult, copied };
+      return { result: await migrationResult(handle), copied };
     });
     expect(result.outcome).toBe('rolledBack');
     // The copy marked each object with this migration, so the clean-up knew them.
@@ -195,7 +195,7 @@ describe('a rollback clean-up next to other data', () => {
       await eventually(async () => ((await handle.query(recordQuery)).phase === 'copyData' ? true : undefined), 60_000);
       await new Promise((resolve) => setTimeout(resolve, 1500));
       await handle.signal(rollbackSignal, { by: 'ops', reason: 'stop the copy' });
-      return (await handle.result()) as MigrationResult;
+      return await migrationResult(handle);
     });
     expect(result.outcome).toBe('rolledBack');
     // Had a cancelled batch kept streaming, its object would land after the clean-up: wait, then look.

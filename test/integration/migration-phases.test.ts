@@ -10,7 +10,7 @@ import type { ObjectStore } from '../../src/clouds/object-store.js';
 import { holdoutRows, seedWorkload, workloadSpec } from '../../src/dev/workload.js';
 import { LoadGenerator } from '../../src/traffic/load.js';
 import { approveSignal, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, recordQuery } from '../../src/workflows/definitions.js';
-import type { MigrationResult } from '../../src/workflows/migration.js';
+import { migrationResult } from '../../src/client/index.js';
 import type { MigrationStatus } from '../../src/workflows/status.js';
 import { md5OfStream, patternMd5, patternStream, uniqueBucket } from '../support/data.js';
 import { testResolver } from '../support/stores.js';
@@ -18,6 +18,7 @@ import { connectTemporal, runWorkersUntil, type TemporalTestContext, testWorkers
 import { recordHistory } from '../support/histories.js';
 import { workloadMigration } from '../support/workload-migration.js';
 import { eventually } from '../support/wait.js';
+import { renderInBrowser } from '../support/browser.js';
 import { expectSourceUntouched as expectSourceIntact, type Snapshot, snapshot } from '../support/invariants.js';
 
 let temporal: TemporalTestContext;
@@ -104,7 +105,7 @@ describe('a migration with a workload', () => {
       onTestFinished(() => source.delete('fraud/data/late-arrival.bin'));
       expect(waiting.canary?.targetPercent).toBe(100);
       await handle.signal(approveSignal, { by: 'erin', phase: 'teardown', comment: 'canary clean' });
-      const result = (await handle.result()) as MigrationResult;
+      const result = await migrationResult(handle);
       // The copy child reported its progress to the migration (what `status.copy.live` showed meanwhile).
       const history = await handle.fetchHistory();
       const reports = history.events?.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'copyProgress') ?? [];
@@ -125,7 +126,7 @@ describe('a migration with a workload', () => {
     const target = stores.store({ cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t` });
     const report = JSON.parse(await text(target, `${name}/.cloudshift/${name}/shadow/report.json`)) as { passed: boolean; criteria: unknown[]; sides: { source: { rows: number } } };
     expect(report).toMatchObject({ passed: true, sides: { source: { rows: 200 } } });
-    expect(await text(target, `${name}/.cloudshift/${name}/shadow/report.html`)).toMatch(/Verdict: PASSED[\s\S]*<svg/);
+    expect(await text(target, `${name}/.cloudshift/${name}/shadow/report.html`)).toMatch(/Shadow verdict: PASSED[\s\S]*<svg/);
     // Every step judged on real requests, none failed.
     expect(result.status.canary?.analyses.map((a) => [a.targetPercent, a.verdict])).toEqual([[10, 'passed'], [50, 'passed'], [100, 'passed']]);
     // Judged by PromQL: each query is in the status with what it answered.
@@ -141,12 +142,30 @@ describe('a migration with a workload', () => {
     expect(await md5OfStream(await target.read(`${name}/data/late-arrival.bin`))).toEqual({ md5: patternMd5(4321, 77), size: 4321 });
     expect(result.status.decisions.filter((d) => d.action !== 'analysis')).toEqual([expect.objectContaining({ action: 'approve', by: 'erin', phase: 'teardown', applied: true })]);
     expect(result.status.decisions.filter((d) => d.action === 'analysis').map((d) => d.note?.split(':')[0])).toEqual(['10 %', '50 %', '100 %']);
+    // One report for the whole migration, written to the target, read as a person would in a real browser.
+    const reportKey = `${name}/.cloudshift/${name}/report/migration.html`;
+    expect(result.status.report?.html).toBe(`${target.uri}/${reportKey}`);
+    const page = await renderInBrowser(await text(target, reportKey));
+    expect(page.requests).toEqual([]);
+    expect(page.consoleErrors).toEqual([]);
+    expect(page.banners[0]).toMatch(/^COMPLETED/);
+    expect(page.banners).toContainEqual(expect.stringMatching(/Shadow verdict: PASSED/));
+    expect(page.empty).toEqual([]);
+    expect(page.charts.map((c) => c.label)).toEqual(
+      expect.arrayContaining(['Copy: objects over time', 'Copy: throughput', 'prediction scores', 'paired differences (target − source)', 'requests per step', 'error rate per step', 'p99 latency per step']),
+    );
+    for (const chart of page.charts) {
+      expect(chart.points, chart.label).toBeGreaterThan(0);
+      expect(chart.shapes, chart.label).toBeGreaterThan(0);
+      expect([chart.xTitle, chart.yTitle].every(Boolean), chart.label).toBe(true);
+      expect(chart.width, chart.label).toBeGreaterThan(100);
+    }
   });
 
   it('rolls back by itself when the shadow gate fails, with the report as evidence', async () => {
     const name = uniqueName('shadow-fails');
     const result = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'phases-test' }), async () =>
-      (await start(specFor(name, { workload: workloadSpec('breast-cancer-strong.onnx') }))).result() as Promise<MigrationResult>,
+      migrationResult(await start(specFor(name, { workload: workloadSpec('breast-cancer-strong.onnx') }))),
     );
     await recordHistory(name, 'migration-shadow-gate-failed');
     expect(result.outcome).toBe('rolledBack');
@@ -155,6 +174,11 @@ describe('a migration with a workload', () => {
     expect(result.status.phases.find((p) => p.phase === 'canary')?.state).toBe('pending');
     expect(result.status.shadow?.verdict?.failed).toContain('meanRelativeDiff');
     expect(result.status.compensations).toEqual([expect.objectContaining({ what: 'stop the target endpoint', outcome: 'done' })]);
+    // The rolled-back migration leaves its report too, saying so at the top.
+    const target = stores.store({ cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t` });
+    const html = await text(target, `${name}/.cloudshift/${name}/report/migration.html`);
+    expect(html).toMatch(/class="verdict rolledBack"><strong>ROLLED BACK<\/strong>: the shadow gate failed/);
+    expect(html).toMatch(/Shadow verdict: FAILED \(meanRelativeDiff/);
     await expectSourceUntouched();
   });
 
@@ -164,7 +188,7 @@ describe('a migration with a workload', () => {
       const handle = await start(specFor(name, { workload: workloadSpec('breast-cancer-slight.onnx'), approval: { afterShadow: 'manual' } }));
       await eventually(async () => ((await handle.query(recordQuery)).pendingGate?.phase === 'shadow' ? true : undefined), 60_000);
       await handle.signal(rollbackSignal, { by: 'frank', reason: 'stop after the shadow check' });
-      return (await handle.result()) as MigrationResult;
+      return await migrationResult(handle);
     });
     expect(result.status.shadow?.verdict?.passed).toBe(true);
     const meanRelative = result.status.shadow?.verdict?.criteria.find((c) => c.name === 'meanRelativeDiff')?.value;
@@ -190,7 +214,7 @@ describe('a migration with a workload', () => {
       const result = await runWorkersUntil(workers, async () => {
         const handle = await start(specFor(name));
         const stop = loadThrough(handle);
-        const result = (await handle.result()) as MigrationResult;
+        const result = await migrationResult(handle);
         await stop();
         expect(await routeOf(result.status)).toBe('source');
         return result;
@@ -217,7 +241,7 @@ describe('a migration with a workload', () => {
       }, 90_000);
       expect(waiting.waitingForTraffic).toBe(`waiting for traffic: 0 of 10 requests reached the target in ${waiting.waitingForTraffic!.match(/in (\d+) s/)![1]} s; send requests to ${waiting.trafficUrl}`);
       const load = new LoadGenerator({ url: waiting.trafficUrl, rows, rps: 100, concurrency: 2 }).start();
-      const result = (await handle.result()) as MigrationResult;
+      const result = await migrationResult(handle);
       await load.stop();
       return result;
     });
@@ -236,7 +260,7 @@ describe('a migration with a workload', () => {
       metrics: [{ name: 'okShare', query: okShare, condition: { op: '>', value: 1 } }],
     };
     const result = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'phases-test' }), async () => {
-      const result = (await (await start(specFor(name, { canary }))).result()) as MigrationResult;
+      const result = await migrationResult(await start(specFor(name, { canary })));
       expect(await routeOf(result.status)).toBe('source');
       return result;
     });
@@ -266,7 +290,7 @@ describe('a migration with a workload', () => {
         return s.phases.find((p) => p.phase === 'standUpTarget')?.detail?.startsWith('deploying the target endpoint') ? true : undefined;
       }, 60_000);
       await handle.signal(rollbackSignal, { by: 'ivy', reason: 'wrong target region' });
-      return (await handle.result()) as MigrationResult;
+      return await migrationResult(handle);
     });
     await recordHistory(name, 'migration-rollback-at-stand-up');
     expect(result).toMatchObject({ outcome: 'rolledBack', status: { reason: 'rollback by ivy: wrong target region' } });
@@ -287,7 +311,7 @@ describe('a migration with a workload', () => {
         const stop = loadThrough(handle);
         await eventually(async () => ((await handle.query(recordQuery)).pendingGate?.phase === phase ? true : undefined), 90_000);
         await handle.signal(rollbackSignal, { by: 'gina', reason: `stop at ${phase}` });
-        const result = (await handle.result()) as MigrationResult;
+        const result = await migrationResult(handle);
         await stop();
         expect(await routeOf(result.status)).toBe('source');
         return result;
@@ -312,7 +336,7 @@ describe('a migration with a workload', () => {
       const stop = loadThrough(handle);
       await eventually(async () => ((await handle.query(recordQuery)).phase === 'teardown' ? true : undefined), 90_000);
       await handle.signal(rollbackSignal, { by: 'hank', reason: 'too late' });
-      const result = (await handle.result()) as MigrationResult;
+      const result = await migrationResult(handle);
       await stop();
       return result;
     });

@@ -10,7 +10,7 @@ import {
   rollbackSignal,
   recordQuery,
 } from '../../src/workflows/definitions.js';
-import type { MigrationResult } from '../../src/workflows/migration.js';
+import { migrationResult } from '../../src/client/index.js';
 import { md5OfStream, patternMd5, patternStream, uniqueBucket } from '../support/data.js';
 import { testResolver } from '../support/stores.js';
 import { connectTemporal, runWorkersUntil, type TemporalTestContext, testWorkers } from '../support/temporal.js';
@@ -52,7 +52,7 @@ describe('migrationWorkflow on the dev server', () => {
         target: { cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-target` },
         approval: { beforeTeardown: 'auto' },
       });
-      const result = (await handle.result()) as MigrationResult;
+      const result = await migrationResult(handle);
       const description = await handle.describe();
       expect(description.typedSearchAttributes.get(phaseSearchAttribute)).toBe('completed');
       return result;
@@ -124,7 +124,7 @@ describe('rollback during the copy', () => {
       await eventually(async () => ((await handle.query(recordQuery)).phase === 'copyData' ? true : undefined));
       await new Promise((r) => setTimeout(r, 1000));
       await handle.signal(rollbackSignal, { by: 'dave', reason: 'copy window closed' });
-      return (await handle.result()) as MigrationResult;
+      return await migrationResult(handle);
     });
     await recordHistory(name, 'migration-rollback-during-copy');
     expect(result).toMatchObject({ outcome: 'rolledBack', status: { reason: 'rollback by dave: copy window closed' } });
@@ -178,7 +178,7 @@ describe('blocking audit findings', () => {
       expect((await handle.query(recordQuery)).pendingGate?.phase).toBe('audit');
 
       await handle.signal(approveSignal, { by: 'alice', phase: 'audit', comment: 'Inferentia endpoint will be rebuilt on GPUs' });
-      return (await handle.result()) as MigrationResult;
+      return await migrationResult(handle);
     });
     await recordHistory(name, 'migration-audit-gate-approved');
     expect(result.outcome).toBe('completed');
@@ -205,7 +205,7 @@ describe('blocking audit findings', () => {
   it('roll back on an approval timeout when the spec says so, recording the timeout', async () => {
     const name = uniqueName('audit-timeout');
     const result = await runWorkersUntil(await workers(), async () =>
-      (await startMigration(specWith(name, { timeoutSeconds: 2, onTimeout: 'rollback' }))).result() as Promise<MigrationResult>,
+      migrationResult(await startMigration(specWith(name, { timeoutSeconds: 2, onTimeout: 'rollback' }))),
     );
     await recordHistory(name, 'migration-approval-timeout');
     expect(result.outcome).toBe('rolledBack');
@@ -219,7 +219,7 @@ describe('blocking audit findings', () => {
       const handle = await startMigration(specWith(name, {}));
       await eventually(async () => (await handle.query(recordQuery)).pendingGate);
       await handle.signal(rollbackSignal, { by: 'carol', reason: 'not this quarter' });
-      return (await handle.result()) as MigrationResult;
+      return await migrationResult(handle);
     });
     expect(result).toMatchObject({ outcome: 'rolledBack', status: { state: 'rolledBack', reason: 'rollback by carol: not this quarter' } });
     expect(result.status.phases.find((p) => p.phase === 'audit')?.state).toBe('compensated');

@@ -10,6 +10,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rollbackSignal, recordQuery } from '../../src/workflows/definitions.js';
+import { migrationResult } from '../../src/client/index.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
 import { uniqueBucket } from '../support/data.js';
 import { expectSourceUntouched, snapshot } from '../support/invariants.js';
@@ -56,7 +57,7 @@ describe('generated model pairs through the shadow phase on the dev server', () 
         teardown: { deleteTargetDataOnRollback: true },
       });
       const waiting = eventually(async () => ((await handle.query(recordQuery)).pendingGate?.phase === 'shadow' ? true : undefined), 150_000);
-      const ended: Promise<{ result?: MigrationResult; error?: unknown }> = handle.result().then(
+      const ended: Promise<{ result?: MigrationResult; error?: unknown }> = migrationResult(handle).then(
         (result) => ({ result: result as MigrationResult }),
         (error: unknown) => ({ error }),
       );

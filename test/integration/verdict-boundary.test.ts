@@ -11,7 +11,7 @@ import { taskQueueOf } from '../../src/config.js';
 import { seedWorkload, workloadSpec } from '../../src/dev/workload.js';
 import { closeLocalDeps, localActivityDeps } from '../../src/worker.js';
 import { recordQuery } from '../../src/workflows/definitions.js';
-import type { MigrationResult } from '../../src/workflows/migration.js';
+import { migrationResult } from '../../src/client/index.js';
 import { uniqueBucket } from '../support/data.js';
 import { testResolver } from '../support/stores.js';
 import { connectTemporal, startMigration, type TemporalTestContext } from '../support/temporal.js';
@@ -66,7 +66,7 @@ describe('the migration workflow reads any verdict', () => {
         audit: { throughputMiBps: 50 },
         shadow: { executionProvider: 'cpu', onInconclusive: 'fail' },
       });
-      const result = (await handle.result()) as MigrationResult;
+      const result = await migrationResult(handle);
       const history = await handle.fetchHistory();
       expect(history.events?.filter((e) => e.workflowTaskFailedEventAttributes)).toHaveLength(0);
       expect(result.outcome).toBe('rolledBack');

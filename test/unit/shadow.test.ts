@@ -140,7 +140,7 @@ describe('the shadow report', () => {
     });
     expect(gated.failed).toContain('wasserstein1');
     const html = renderReportHtml(strong);
-    expect(html).toMatch(/Verdict: FAILED \(.*meanRelativeDiff/);
+    expect(html).toMatch(/Shadow verdict: FAILED \(.*meanRelativeDiff/);
     expect(html.match(/<svg/g)).toHaveLength(2);
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
   });

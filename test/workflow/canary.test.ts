@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { approveUpdate, recordQuery } from '../../src/workflows/definitions.js';
-import type { MigrationResult } from '../../src/workflows/migration.js';
+import { migrationResult } from '../../src/client/index.js';
 import { timeSkippingHarness } from './harness.js';
 
 const harness = timeSkippingHarness();
@@ -23,7 +23,7 @@ describe('the canary phase with stub analyses', () => {
     const s = spec();
     const { value, calls } = await withWorkers({ override: { analyseCanaryWindow: sequence(judged('waitingForTraffic'), judged('waitingForTraffic'), judged('passed')) } }, async () => {
       const handle = await start(s);
-      return (await handle.result()) as MigrationResult;
+      return await migrationResult(handle);
     });
     expect(value.outcome).toBe('completed');
     // 50 % held twice, then 50 % and 100 % judged.
@@ -35,7 +35,7 @@ describe('the canary phase with stub analyses', () => {
   it('follows canary.traffic.onTimeout when traffic never comes: rollback, or a gate an operator approves', async () => {
     const never = { analyseCanaryWindow: async () => judged('waitingForTraffic', { reasons: ['waiting for traffic: 0 of 20 requests reached the target in 300 s; send requests to http://router'] }) };
     const rolledBack = await withWorkers({ override: never }, async () =>
-      (await start(spec({ canary: { steps: [50, 100], intervalSeconds: 60, traffic: { maxWaitSeconds: 300, onTimeout: 'rollback' } } }))).result() as Promise<MigrationResult>,
+      migrationResult(await start(spec({ canary: { steps: [50, 100], intervalSeconds: 60, traffic: { maxWaitSeconds: 300, onTimeout: 'rollback' } } }))),
     );
     expect(rolledBack.value.outcome).toBe('rolledBack');
     expect(rolledBack.value.status.reason).toMatch(/canary step 50 %: waiting for traffic: 0 of 20 .* after 300 s \(canary.traffic.onTimeout: rollback\)/);
@@ -47,7 +47,7 @@ describe('the canary phase with stub analyses', () => {
         await harness.waitFor(async () => (await handle.query(recordQuery)).pendingGate?.phase === phase);
         await handle.executeUpdate(approveUpdate, { args: [{ by: 'olga', phase: 'canary', comment: 'quiet hours' }] });
       }
-      return (await handle.result()) as MigrationResult;
+      return await migrationResult(handle);
     });
     expect(approved.value.outcome).toBe('completed');
     expect(approved.value.status.decisions.filter((d) => d.action === 'approve').map((d) => d.by)).toEqual(['olga', 'olga']);
@@ -57,7 +57,7 @@ describe('the canary phase with stub analyses', () => {
     const metric = { name: 'conversion', query: 'q', condition: '>= 0.2', passed: false, value: 0.1, reason: 'conversion = 0.1, expected >= 0.2' };
     const canary = { steps: [10, 50, 100], intervalSeconds: 60, metrics: [{ name: 'conversion', query: 'sum(x)', condition: { op: '>=', value: 0.2 }, failureLimit: 1 }] };
     const { value } = await withWorkers({ override: { analyseCanaryWindow: async () => judged('passed', { metrics: [metric] }) } }, async () =>
-      (await start(spec({ canary }))).result() as Promise<MigrationResult>,
+      migrationResult(await start(spec({ canary }))),
     );
     expect(value.outcome).toBe('rolledBack');
     expect(value.status.reason).toBe('canary step 50 % failed: conversion = 0.1, expected >= 0.2 (2 failed step(s), limit 1; query sum(x))');
@@ -66,7 +66,7 @@ describe('the canary phase with stub analyses', () => {
 
   it('rolls back, never wedges, on an analysis it cannot read', async () => {
     for (const answer of [null, { verdict: 'maybe' }, { verdict: 'failed', reasons: null, window: { source: { requests: 'NaN' } } }]) {
-      const { value } = await withWorkers({ override: { analyseCanaryWindow: async () => answer as never } }, async () => (await start(spec())).result() as Promise<MigrationResult>);
+      const { value } = await withWorkers({ override: { analyseCanaryWindow: async () => answer as never } }, async () => migrationResult(await start(spec())));
       expect(value.outcome).toBe('rolledBack');
       expect(value.status.reason).toMatch(/canary step 50 % failed: the (canary analysis returned a result cloudshift cannot read|analysis failed the step without naming a check)/);
     }
@@ -77,7 +77,7 @@ describe('the canary phase with stub analyses', () => {
     const measured = metrics.map((m) => ({ name: m.name, query: m.query, condition: '>= 0', passed: true, value: 1, reason: 'r'.repeat(50_000) }));
     const steps = Array.from({ length: 100 }, (_, i) => i + 1);
     const { value } = await withWorkers({ override: { analyseCanaryWindow: async () => judged('passed', { metrics: measured, reasons: ['z'.repeat(100_000)] }) } }, async () =>
-      (await start(spec({ canary: { steps, intervalSeconds: 60, metrics } }))).result() as Promise<MigrationResult>,
+      migrationResult(await start(spec({ canary: { steps, intervalSeconds: 60, metrics } }))),
     );
     expect(value.status.reason).toBeUndefined();
     expect(value.outcome).toBe('completed');

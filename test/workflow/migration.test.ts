@@ -6,6 +6,7 @@
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { approveSignal, approveUpdate, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, recordQuery, rollbackSignal, rollbackUpdate, statusQuery } from '../../src/workflows/definitions.js';
+import { migrationResult } from '../../src/client/index.js';
 import type { MigrationResult } from '../../src/workflows/migration.js';
 import { timeSkippingHarness } from './harness.js';
 import type { StubOptions } from './stub-activities.js';
@@ -17,7 +18,7 @@ const compensations = (r: MigrationResult) => (r.status.compensations ?? []).map
 
 describe('the migration workflow with stub activities', () => {
   it('runs every phase in order and undoes nothing when it completes', async () => {
-    const { value: result, calls } = await withWorkers({}, async () => (await start(spec())).result() as Promise<MigrationResult>);
+    const { value: result, calls } = await withWorkers({}, async () => migrationResult(await start(spec())));
     expect(result.outcome).toBe('completed');
     expect(result.status.phases.map((p) => `${p.phase}:${p.state}`)).toEqual([
       'validate:succeeded', 'audit:succeeded', 'standUpTarget:succeeded', 'copyData:succeeded', 'shadow:succeeded', 'canary:succeeded', 'teardown:succeeded',
@@ -49,7 +50,7 @@ describe('the migration workflow with stub activities', () => {
   it('runs every other compensation when one fails, and records the failure', async () => {
     const { value: result } = await withWorkers(
       { fail: { stopEndpoint: true }, override: { analyseCanaryWindow: async () => ({ verdict: 'failed', reasons: ['stub: errors'], window: {} }) as never } },
-      async () => (await start(spec({ teardown: { deleteTargetDataOnRollback: true } }))).result() as Promise<MigrationResult>,
+      async () => migrationResult(await start(spec({ teardown: { deleteTargetDataOnRollback: true } }))),
     );
     expect(result.outcome).toBe('rolledBack');
     expect(compensations(result)).toEqual(['all traffic back to the source: done', 'stop the target endpoint: failed', cleanUp]);
@@ -59,7 +60,7 @@ describe('the migration workflow with stub activities', () => {
 
   it('a dry run plans, writes nothing and undoes nothing', async () => {
     const { value: result, calls } = await withWorkers({}, async () =>
-      (await start(spec({ copy: { dryRun: true }, teardown: { deleteTargetDataOnRollback: true } }))).result() as Promise<MigrationResult>,
+      migrationResult(await start(spec({ copy: { dryRun: true }, teardown: { deleteTargetDataOnRollback: true } }))),
     );
     expect(result.outcome).toBe('completed');
     expect(result.status.copy?.plan).toMatchObject({ objects: 3 });
@@ -85,7 +86,7 @@ describe('the migration workflow with stub activities', () => {
   it('rolls back on a gate timeout of a day without waiting a day', async () => {
     const started = Date.now();
     const { value: result } = await withWorkers({}, async () =>
-      (await start(spec({ approval: { afterShadow: 'manual', beforeTeardown: 'auto', timeoutSeconds: 86_400, onTimeout: 'rollback' } }))).result() as Promise<MigrationResult>,
+      migrationResult(await start(spec({ approval: { afterShadow: 'manual', beforeTeardown: 'auto', timeoutSeconds: 86_400, onTimeout: 'rollback' } }))),
     );
     expect(Date.now() - started).toBeLessThan(60_000);
     expect(result.outcome).toBe('rolledBack');
@@ -104,7 +105,7 @@ describe('the migration workflow with stub activities', () => {
       }
       await handle.signal(approveSignal, { by: 'bob', phase: 'teardown' });
       await handle.signal(approveSignal, { by: 'alice', phase: 'shadow' });
-      return handle.result() as Promise<MigrationResult>;
+      return migrationResult(handle);
     });
     expect(result.outcome).toBe('completed');
     expect(result.status.decisions.filter((d) => d.action !== 'analysis').map((d) => `${d.by}:${d.applied}`)).toEqual(['bob:false', 'alice:true']);
@@ -121,8 +122,15 @@ describe('the migration workflow with stub activities', () => {
       }
       await new Promise((resolve) => setTimeout(resolve, 500));
       await handle.signal(rollbackSignal, { by: 'carol', reason: 'not now' });
-      return handle.result() as Promise<MigrationResult>;
+      // What the Web UI's list shows: a failed execution, typed MigrationRolledBack, not a completed one.
+      const raw = await handle.result().then(() => undefined, (e: unknown) => e);
+      expect(raw).toBeInstanceOf(WorkflowFailedError);
+      expect((raw as WorkflowFailedError).cause).toMatchObject({ type: 'MigrationRolledBack', message: 'rolled back, traffic and data on the source as before: rollback by carol: not now' });
+      expect((await handle.describe()).status.name).toBe('FAILED');
+      return migrationResult(handle);
     });
+    expect(calls.filter((c) => c === 'writeMigrationReport')).toHaveLength(1);
+    expect(result.status.report?.html).toBe(`stub://report/${result.name}.html`);
     expect(result.outcome).toBe('rolledBack');
     expect(result.status.reason).toBe('rollback by carol: not now');
     expect(result.status.phases.find((p) => p.phase === 'shadow')?.state).toBe('compensated');
