@@ -41,6 +41,6 @@ export async function fetchReport(status: MigrationStatus, format: 'json' | 'htm
       ? `${status.name} is still running (${status.phase}): this report says where it stands now`
       : status.report
         ? `the report written at the end is gone from ${status.report[format]}; built again from the final record`
-        : `${status.name} wrote no report${status.reportError ? ` (${status.reportError})` : ''}; built from its final record`;
+        : `${status.name} wrote no report${status.reportError ? ` (${status.reportError})` : status.reportSkipped ? ` (${status.reportSkipped})` : ''}; built from its final record`;
   return { bytes, from: 'built from the record', note };
 }

@@ -166,17 +166,19 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
     }
     run.leave(status.phase, rolledBack && !error.failedCheck ? 'compensated' : 'failed', reason);
     await run.compensate();
+    // The clean-up removed everything this migration wrote to the target; a report there would undo that.
+    const targetCleanedUp = spec.teardown.deleteTargetDataOnRollback;
     status.reason = reason;
     if (!rolledBack) {
       // A failure before the point of no return still leaves traffic on the source.
       status.state = 'failed';
       upsertSearchAttributes([{ key: phaseSearchAttribute, value: 'failed' }]);
-      await writeReport(run);
+      await writeReport(run, targetCleanedUp);
       throw error;
     }
     status.state = 'rolledBack';
     upsertSearchAttributes([{ key: phaseSearchAttribute, value: 'rolledBack' }]);
-    await writeReport(run);
+    await writeReport(run, targetCleanedUp);
     run.details(`rolled back: ${reason}${status.report ? `; report ${status.report.html}` : ''}`);
     const result: MigrationResult = { name: migration, outcome: 'rolledBack', status };
     if (patched(ROLLBACK_ENDS_FAILED_PATCH)) {
@@ -195,8 +197,12 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
  * Writes the migration report to the target once the outcome is known. Never changes the outcome:
  * a report that cannot be written is said in the record, and the migration ends as it would have.
  */
-async function writeReport(run: MigrationRun): Promise<void> {
+async function writeReport(run: MigrationRun, targetCleanedUp = false): Promise<void> {
   if (!patched(MIGRATION_REPORT_PATCH)) return;
+  if (targetCleanedUp) {
+    run.status.reportSkipped = 'not written to the target: teardown.deleteTargetDataOnRollback removed everything this migration wrote there; `cloudshift report` builds it from the final record';
+    return;
+  }
   try {
     // Not cancellable: a cancelled migration still leaves its report.
     run.status.report = await CancellationScope.nonCancellable(() => run.reporting.writeMigrationReport({ target: run.spec.target, status: run.status }));

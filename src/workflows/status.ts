@@ -55,6 +55,8 @@ export interface MigrationStatus {
   report?: { json: string; html: string };
   /** Why the report could not be written (the migration's outcome stands). */
   reportError?: string;
+  /** Why the report was deliberately not written (a rollback that cleaned the target up). */
+  reportSkipped?: string;
 }
 
 export interface CanaryStatus {

@@ -93,6 +93,7 @@ describe('the migration workflow with stub activities', () => {
     expect(result.status.reason).toMatch(/no approval of shadow within 86400s/);
     expect(result.status.decisions).toEqual([expect.objectContaining({ action: 'timeout', applied: true })]);
     expect(compensations(result)).toEqual(['stop the target endpoint: done']);
+    expect(result.status.report?.html).toBe(`stub://report/${result.name}.html`);
   });
 
   it('ignores an approval for the wrong phase and goes on with the right one', async () => {
@@ -129,8 +130,9 @@ describe('the migration workflow with stub activities', () => {
       expect((await handle.describe()).status.name).toBe('FAILED');
       return migrationResult(handle);
     });
-    expect(calls.filter((c) => c === 'writeMigrationReport')).toHaveLength(1);
-    expect(result.status.report?.html).toBe(`stub://report/${result.name}.html`);
+    // The clean-up emptied the target of this migration's objects: the report is not written there.
+    expect(calls).not.toContain('writeMigrationReport');
+    expect(result.status.reportSkipped).toMatch(/deleteTargetDataOnRollback/);
     expect(result.outcome).toBe('rolledBack');
     expect(result.status.reason).toBe('rollback by carol: not now');
     expect(result.status.phases.find((p) => p.phase === 'shadow')?.state).toBe('compensated');
