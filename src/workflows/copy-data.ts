@@ -162,8 +162,8 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
           const cost = share(objects.length);
           slots += cost;
           batchesThisRun++;
-          const task: Promise<void> = onTarget
-            .copyBatch({
+          const task: Promise<void> = onTarget.copyBatch
+            .executeWithOptions({ summary: `${input.mode === 'catchUp' ? 'catch-up: ' : ''}${objects.length} objects from ${objects[0]!.key}` }, [{
               migration: input.migration,
               source: input.source,
               target: input.target,
@@ -172,7 +172,7 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
               partSizeMiB: input.copy.partSizeMiB,
               bandwidthMiBps: input.copy.bandwidthMiBps ? (input.copy.bandwidthMiBps * cost) / concurrency : undefined,
               targetEmptyAtStart: state.targetEmptyAtStart,
-            })
+            }])
             .then(
               (r: CopyBatchResult) => {
                 p.copiedObjects += r.copied;
@@ -223,7 +223,7 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
 
   while (!state.listingDone) {
     if (rollOver()) return continueAsNew<typeof copyDataWorkflow>({ ...input, state });
-    const page = await onTarget.verifyPage({
+    const page = await onTarget.verifyPage.executeWithOptions({ summary: `${input.mode === 'catchUp' ? 'catch-up ' : ''}verify page ${state.manifestParts + 1}: the target against the source, a manifest part written` }, [{
       migration: input.migration,
       source: input.source,
       target: input.target,
@@ -233,7 +233,7 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
       part: ++state.manifestParts,
       full: input.copy.verify === 'full',
       ...filters,
-    });
+    }]);
     batchesThisRun++;
     p.verifiedObjects += page.objects;
     p.verifiedBytes += page.bytes;

@@ -28,6 +28,22 @@ describe('the migration workflow with stub activities', () => {
     expect(calls.filter((c) => c === 'setWeights')).toHaveLength(2);
   });
 
+  it('gives the activities an operator reads in the Web UI a summary of what each does', async () => {
+    const { value: history } = await withWorkers({}, async () => {
+      const handle = await start(spec());
+      await migrationResult(handle);
+      return handle.fetchHistory();
+    });
+    const converter = (await import('@temporalio/common')).defaultPayloadConverter;
+    const summaries = (history.events ?? [])
+      .filter((e) => e.activityTaskScheduledEventAttributes)
+      .map((e) => ({ type: e.activityTaskScheduledEventAttributes?.activityType?.name, summary: e.userMetadata?.summary ? converter.fromPayload<string>(e.userMetadata.summary) : undefined }));
+    for (const type of ['inventorySource', 'ensureTargetContainer', 'deployEndpoint', 'runShadowInference', 'compareShadow', 'ensureRouter', 'analyseCanaryWindow']) {
+      expect(summaries.find((s) => s.type === type)?.summary, type).toEqual(expect.any(String));
+    }
+    expect(summaries.find((s) => s.type === 'runShadowInference')?.summary).toMatch(/^shadow inference on the (source|target) \(\w+\) over the holdout$/);
+  });
+
   const cleanUp = 'delete what the migration wrote under dst-bucket/data/: done';
   it.each([
     ['standUpTarget', { fail: { deployEndpoint: 2 } }, ['stop the target endpoint: done', cleanUp]],

@@ -5,7 +5,7 @@ import type { MigrationRun } from '../run.js';
 export async function audit(run: MigrationRun) {
   const { spec, status } = run;
   run.enter('audit', `inventory of ${spec.source.cloud}:${spec.source.bucket}/${spec.source.prefix}`);
-  const inventory = await run.untilRollback(() => run.source.inventorySource({ location: spec.source }));
+  const inventory = await run.untilRollback(() => run.source.inventorySource.executeWithOptions({ summary: `inventory of ${spec.source.cloud}:${spec.source.bucket}/${spec.source.prefix}` }, [{ location: spec.source }]));
   status.inventory = inventory;
   const measured = spec.audit.throughputMiBps
     ? undefined

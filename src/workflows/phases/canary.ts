@@ -30,7 +30,9 @@ export async function canary(run: MigrationRun): Promise<void> {
   run.enter('canary', `steps ${plan.steps.join(', ')} % through ${plan.router.kind}`);
   const endpoints = { source: status.endpoints!.source!, target: status.endpoints!.target! };
   const router = await run.untilRollback(() =>
-    run.control.ensureRouter({ migration, router: plan.router, endpoints, clouds: { source: spec.source.cloud, target: spec.target.cloud } }),
+    run.control.ensureRouter.executeWithOptions({ summary: `the ${plan.router.kind} router in front of both endpoints` }, [
+      { migration, router: plan.router, endpoints, clouds: { source: spec.source.cloud, target: spec.target.cloud } },
+    ]),
   );
   run.saga.push({ phase: 'canary', what: 'all traffic back to the source', undo: () => run.setWeights(0, false) });
   const state: CanaryStatus = {
@@ -86,7 +88,7 @@ async function judgeStep(run: MigrationRun, state: CanaryStatus, weight: number,
     const seconds = (new Date().getTime() - stepStarted) / 1000;
     const analysis = readCanaryAnalysis(
       await run.untilRollback(() =>
-        run.control.analyseCanaryWindow({
+        run.control.analyseCanaryWindow.executeWithOptions({ summary: `canary step ${index + 1}/${plan.steps.length} at ${weight} % judged by Prometheus` }, [{
         migration,
         router: plan.router.kind,
         mirror,
@@ -95,7 +97,7 @@ async function judgeStep(run: MigrationRun, state: CanaryStatus, weight: number,
         metrics: plan.metrics,
         endpoints: { source: status.endpoints!.source!, target: status.endpoints!.target! },
           trafficUrl: state.trafficUrl,
-        }),
+        }]),
       ),
     );
     if (analysis.verdict === 'waitingForTraffic' && seconds < plan.traffic.maxWaitSeconds) {

@@ -13,7 +13,7 @@ export async function shadow(run: MigrationRun, workload: Workload): Promise<voi
   const { spec, status, migration } = run;
   run.enter('shadow', `${workload.holdout.path} through the model on both clouds`);
   const modelPaths = [workload.model.path, targetModelPath(workload)];
-  const checksums = await run.untilRollback(() => run.target.modelChecksums({ migration, source: spec.source, target: spec.target, modelPaths }));
+  const checksums = await run.untilRollback(() => run.target.modelChecksums.executeWithOptions({ summary: 'both models checked against the copy manifest' }, [{ migration, source: spec.source, target: spec.target, modelPaths }]));
   const expected = { source: checksums[modelPaths[0]!]!, target: checksums[modelPaths[1]!]! };
   const side = (which: 'source' | 'target'): ShadowInferenceInput => ({
     migration,
@@ -27,12 +27,15 @@ export async function shadow(run: MigrationRun, workload: Workload): Promise<voi
     // Both sides: either side's jitter can be mistaken for drift. A sample of rows bounds it.
     measureNoise: true,
   });
-  const [sourceRun, targetRun] = await run.untilRollback(() => Promise.all([run.source.runShadowInference(side('source')), run.target.runShadowInference(side('target'))]));
+  const inference = (s: 'source' | 'target') => run[s].runShadowInference.executeWithOptions({ summary: `shadow inference on the ${s} (${spec[s].cloud}) over the holdout` }, [side(s)]);
+  const [sourceRun, targetRun] = await run.untilRollback(() => Promise.all([inference('source'), inference('target')]));
   const { location: _s, predictionsLocation: _sp, ...sourceSummary } = sourceRun;
   const { location: _t, predictionsLocation: _tp, ...targetSummary } = targetRun;
   status.shadow = { sides: { source: sourceSummary, target: targetSummary } };
   const verdict = await run.untilRollback(() =>
-    run.comparison.compareShadow({ migration, task: workload.holdout.task, source: sourceRun, target: targetRun, shadow: spec.shadow }),
+    run.comparison.compareShadow.executeWithOptions({ summary: 'both sides paired row by row, gated on the tolerances, the report written' }, [
+      { migration, task: workload.holdout.task, source: sourceRun, target: targetRun, shadow: spec.shadow },
+    ]),
   );
   status.shadow.verdict = verdict;
   const read = readShadowVerdict(verdict);

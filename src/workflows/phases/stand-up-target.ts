@@ -16,7 +16,7 @@ export const targetModelPath = (workload: Workload) => workload.model.targetPath
 export async function standUpTarget(run: MigrationRun): Promise<Workload | undefined> {
   const { spec, status, migration } = run;
   run.enter('standUpTarget', `${spec.target.cloud}:${spec.target.bucket}`);
-  await run.untilRollback(() => run.target.ensureTargetContainer({ target: spec.target, source: spec.source }));
+  await run.untilRollback(() => run.target.ensureTargetContainer.executeWithOptions({ summary: `the target ${spec.target.cloud} bucket ${spec.target.bucket}, checked apart from the source` }, [{ target: spec.target, source: spec.source }]));
   // The container itself stays on rollback: it may hold other data, and keeping it loses nothing.
   if (spec.teardown.deleteTargetDataOnRollback) {
     run.saga.push({ phase: 'standUpTarget', what: `delete what the migration wrote under ${spec.target.bucket}/${spec.target.prefix}`, undo: () => deleteMigratedTargetData(run) });
@@ -37,10 +37,10 @@ export async function standUpTarget(run: MigrationRun): Promise<Workload | undef
       verifyRecordedChecksum: side === 'target',
     });
     // The source's endpoint is the one serving today (the local deployer starts it if need be).
-    const sourceEndpoint = await run.untilRollback(() => run.source.deployEndpoint(endpoint('source')));
+    const sourceEndpoint = await run.untilRollback(() => run.source.deployEndpoint.executeWithOptions({ summary: `the source endpoint (${spec.source.cloud}) adopted` }, [endpoint('source')]));
     run.saga.push({ phase: 'standUpTarget', what: 'stop the target endpoint', undo: () => run.target.stopEndpoint({ migration, side: 'target' }) });
     run.record('standUpTarget').detail = `deploying the target endpoint (source endpoint ${sourceEndpoint.url})`;
-    const targetEndpoint = await run.untilRollback(() => run.target.deployEndpoint(endpoint('target')));
+    const targetEndpoint = await run.untilRollback(() => run.target.deployEndpoint.executeWithOptions({ summary: `the target endpoint (${spec.target.cloud}) serving the model from target storage` }, [endpoint('target')]));
     status.endpoints = { source: sourceEndpoint.url, target: targetEndpoint.url };
   }
   run.leave(
