@@ -18,6 +18,14 @@ export const manifestFolder = (target: Location, migration: string): string => m
 export const manifestPart = (target: Location, migration: string, part: number): string =>
   migrationFolder(target, migration, `manifest/part-${String(part).padStart(6, '0')}.jsonl`);
 
+/**
+ * The catch-up's manifest: the lines of objects unchanged since the initial copy's manifest,
+ * carried over, and the lines of what the catch-up copied. The initial manifest stays as it was.
+ */
+export const catchUpManifestFolder = (target: Location, migration: string): string => migrationFolder(target, migration, 'manifest-catch-up/');
+export const catchUpManifestPart = (target: Location, migration: string, part: number): string =>
+  migrationFolder(target, migration, `manifest-catch-up/part-${String(part).padStart(6, '0')}.jsonl`);
+
 /** The SHA-256 record of one copied object whose provider could not keep it in metadata. */
 export const checksumRecord = (target: Location, migration: string, relativeKey: string): string =>
   migrationFolder(target, migration, `checksums/${relativeKey.replace(/^\//, '')}.json`);

@@ -6,19 +6,21 @@
 import { Context, activityInfo, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
 import { StoreError } from '../clouds/errors.js';
-import { MIGRATION_METADATA_KEY, type ObjectInfo, SOURCE_VERSION_METADATA_KEY } from '../clouds/object-store.js';
+import { MIGRATION_METADATA_KEY, type ObjectInfo, type ObjectStore, SOURCE_VERSION_METADATA_KEY } from '../clouds/object-store.js';
 import type { StoreResolver } from '../clouds/profiles.js';
 import { hashingTap } from '../clouds/streaming.js';
 import { ChecksumRecords } from '../copy/checksum-records.js';
 import { keyFilter, relativeTo } from '../copy/filters.js';
 import { Bandwidth } from '../copy/throttle.js';
 import { DEFAULT_LARGE_OBJECTS_AT_ONCE, TransferSlots } from '../copy/transfer-slots.js';
-import { manifestPart } from '../migration-paths.js';
+import { catchUpManifestPart, manifestPart } from '../migration-paths.js';
 import { keyIn, type StorageLocation } from '../spec.js';
 import { asActivity } from './failures.js';
 import {
   assertApart,
+  byteOrder,
   type Filters,
   forEachLimited,
   headIfExists,
@@ -77,6 +79,48 @@ export interface CopyBatchInput {
    * nothing to skip and need not list the target. A retry lists: its earlier attempt wrote some.
    */
   targetEmptyAtStart?: boolean;
+  /**
+   * Catch-up: the part of the catch-up manifest this batch writes, a line per object it copied or
+   * found already there (each write was verified end to end as it streamed). Such a batch does not
+   * resume from its heartbeat: a retry re-examines every object (those already there are skipped).
+   */
+  catchUpManifestPart?: number;
+}
+
+/** One line of a manifest part, as verifyPage and the catch-up write them. */
+export interface ManifestLine {
+  key: string;
+  targetKey: string;
+  size: number;
+  sha256: string;
+  sourceVersion: string;
+}
+
+export interface CatchUpDiffInput extends Filters {
+  migration: string;
+  source: StorageLocation;
+  target: StorageLocation;
+  cursor?: string;
+  pageSize: number;
+  /** The initial manifest's part to start reading at (where the previous page ended). */
+  baselinePart: number;
+  /** How many parts the initial manifest has (numbers may have gaps: empty pages write none). */
+  baselineParts: number;
+  /** The catch-up manifest part this page's unchanged lines go to. */
+  part: number;
+}
+
+export interface CatchUpDiffResult {
+  /** Objects not in the initial manifest as they are now (new, or another size or version): to copy. */
+  changed: CopyObjectRef[];
+  listed: number;
+  listedBytes: number;
+  /** Objects the initial copy verified whose source is unchanged since: carried over, not touched. */
+  unchanged: number;
+  unchangedBytes: number;
+  /** Where the next page starts reading the initial manifest. */
+  baselinePart: number;
+  cursor?: string;
 }
 
 export interface CopyBatchResult {
@@ -162,7 +206,11 @@ export function createCopyDataActivities(deps: CopyDeps) {
           const source = storeOf(deps.stores, input.source);
           const target = storeOf(deps.stores, input.target, input.partSizeMiB);
           const records = new ChecksumRecords(target, input.target, input.migration);
-          const resumed = activityInfo().heartbeatDetails as BatchProgress | undefined;
+          const resumed = input.catchUpManifestPart === undefined ? (activityInfo().heartbeatDetails as BatchProgress | undefined) : undefined;
+          const lines: string[] = [];
+          const line = (ref: CopyObjectRef, targetKey: string, size: number, sha256: string) => {
+            if (input.catchUpManifestPart !== undefined) lines.push(JSON.stringify({ key: ref.key, targetKey, size, sha256, sourceVersion: ref.version } satisfies ManifestLine));
+          };
           const done = new Set(resumed?.done ?? []);
           const result: CopyBatchResult = resumed?.result ?? { copied: 0, copiedBytes: 0, skipped: 0, skippedBytes: 0, vanished: [] };
           const bandwidth = input.bandwidthMiBps ? new Bandwidth(input.bandwidthMiBps * MiB) : undefined;
@@ -204,6 +252,7 @@ export function createCopyDataActivities(deps: CopyDeps) {
             if (existing && existing.size === ref.size && existing.metadata?.[SOURCE_VERSION_METADATA_KEY] === ref.version && existing.checksums.sha256) {
               result.skipped++;
               result.skippedBytes += ref.size;
+              line(ref, targetKey, existing.size, existing.checksums.sha256);
             } else {
               // The slot covers the bytes in transfer only: the checksum record is a small write
               // that, on a target finalising other large objects, can wait behind them.
@@ -218,6 +267,7 @@ export function createCopyDataActivities(deps: CopyDeps) {
                   throw new StoreError('ChecksumMismatch', { store: source.uri, operation: 'read', key: ref.key }, `source reports MD5 ${info.checksums.md5}, bytes read hash to ${written.md5}`);
                 }
                 await records.keep(written.stored, written.sha256);
+                line(ref, targetKey, written.size, written.sha256);
                 result.copied++;
                 result.copiedBytes += written.size;
               }
@@ -241,6 +291,9 @@ export function createCopyDataActivities(deps: CopyDeps) {
                 throw error;
               }
             });
+            if (input.catchUpManifestPart !== undefined && lines.length > 0) {
+              await target.write(catchUpManifestPart(input.target, input.migration, input.catchUpManifestPart), Readable.from([Buffer.from(`${lines.join('\n')}\n`)]), { contentType: 'application/x-ndjson' });
+            }
             return { ...result, retries: activityInfo().attempt - 1 };
           } finally {
             clearInterval(ticker);
@@ -250,6 +303,53 @@ export function createCopyDataActivities(deps: CopyDeps) {
       );
     },
 
+
+    /**
+     * Catch-up, one source page: compared with the initial copy's manifest, not with the target.
+     * An object listed there with the same size and source version was verified then and has not
+     * changed since: its line is carried into the catch-up manifest and the target is not asked.
+     * Everything else comes back to be copied. (Retiring the source still checks each object at
+     * the target before deleting it.)
+     */
+    async catchUpDiffPage(input: CatchUpDiffInput): Promise<CatchUpDiffResult> {
+      assertApart(input.source, input.target, 'catch up', deps.stores);
+      return asActivity(
+        withLocation(input.target, async () => {
+          const source = storeOf(deps.stores, input.source);
+          const target = storeOf(deps.stores, input.target);
+          const accept = keyFilter(input.include, input.exclude);
+          const page = await source.list(input.source.prefix, { cursor: input.cursor, pageSize: input.pageSize });
+          const objects = page.objects.filter((o) => accept(relativeTo(input.source.prefix, o.key)));
+          const baseline = new Map<string, ManifestLine>();
+          const last = objects.at(-1)?.key;
+          let part = Math.max(1, input.baselinePart);
+          // Parts are in listing order: read on until one ends at or past this page's last key.
+          for (; last !== undefined && part <= input.baselineParts; part++) {
+            const lines = await readManifestPart(target, manifestPart(input.target, input.migration, part));
+            for (const l of lines) baseline.set(l.key, l);
+            const end = lines.at(-1)?.key;
+            if (end !== undefined && byteOrder(end, last) >= 0) break;
+          }
+          heartbeat();
+          const result: CatchUpDiffResult = { changed: [], listed: objects.length, listedBytes: 0, unchanged: 0, unchangedBytes: 0, baselinePart: Math.min(part, Math.max(1, input.baselineParts)), cursor: page.cursor };
+          const carried: string[] = [];
+          for (const o of objects) {
+            result.listedBytes += o.size;
+            const version = versionOf(o);
+            const before = baseline.get(o.key);
+            if (before && before.size === o.size && before.sourceVersion === version && before.sha256 && before.targetKey === targetKeyOf(input.source, input.target, o.key)) {
+              carried.push(JSON.stringify(before));
+              result.unchanged++;
+              result.unchangedBytes += o.size;
+            } else result.changed.push({ key: o.key, size: o.size, version });
+          }
+          if (carried.length > 0) {
+            await target.write(catchUpManifestPart(input.target, input.migration, input.part), Readable.from([Buffer.from(`${carried.join('\n')}\n`)]), { contentType: 'application/x-ndjson' });
+          }
+          return result;
+        }),
+      );
+    },
 
     /** Catch-up sync: deletes target objects whose source is gone, under the prefix only. */
     async pruneTargetPage(input: PruneInput): Promise<{ deleted: string[]; deletedCount: number; cursor?: string }> {
@@ -343,4 +443,14 @@ export function createCopyDataActivities(deps: CopyDeps) {
     },
 
   };
+}
+
+/** A manifest part's lines; none where the part is missing (a page with nothing accepted wrote none). */
+async function readManifestPart(store: ObjectStore, key: string): Promise<ManifestLine[]> {
+  const body = await store.read(key).catch(undefinedIfNotFound);
+  if (!body) return [];
+  return (await text(body))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as ManifestLine);
 }

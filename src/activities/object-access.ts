@@ -112,7 +112,7 @@ export async function storedAt(target: ObjectStore, records: ChecksumRecords, li
   return info && records.resolve(info);
 }
 
-const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+export const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 function commonPrefix(a: string, b: string): string {
   let i = 0;

@@ -83,7 +83,7 @@ export function copySummary(what: string, copy: Partial<CopyDataResult>): string
   const rate = copy.seconds ? `in ${duration(copy.seconds)} (${(objects / copy.seconds).toFixed(1)} objects/s, ${(bytes / MiB / copy.seconds).toFixed(2)} MiB/s)` : '';
   return (
     `${what}: ${plural(objects, 'object', 'objects')}, ${(bytes / MiB).toFixed(1)} MiB ${rate}: ` +
-    `${p.copiedObjects.toLocaleString('en')} copied, ${p.skippedObjects.toLocaleString('en')} already there, ${p.verifiedObjects.toLocaleString('en')} verified` +
+    `${p.copiedObjects.toLocaleString('en')} copied, ${p.skippedObjects.toLocaleString('en')} already there${p.unchangedObjects ? ` (${p.unchangedObjects.toLocaleString('en')} unchanged since the copy's manifest)` : ''}, ${p.verifiedObjects.toLocaleString('en')} verified` +
     `${p.deletedCount ? `, ${p.deletedCount.toLocaleString('en')} pruned` : ''}${p.vanishedCount ? `, ${p.vanishedCount.toLocaleString('en')} vanished from the source` : ''}; ` +
     `${plural(p.mismatches, 'mismatch', 'mismatches')}, ${plural(p.retries ?? 0, 'retry', 'retries')}`
   );

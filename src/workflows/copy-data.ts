@@ -2,7 +2,7 @@ import { ActivityCancellationType, ApplicationFailure, continueAsNew, getExterna
 import type { Activities } from '../activities/index.js';
 import type { CopyBatchResult, CopyObjectRef } from '../activities/copy-data.js';
 import type { MigrationSpec, StorageLocation } from '../spec.js';
-import { manifestFolder } from '../migration-paths.js';
+import { catchUpManifestFolder, manifestFolder } from '../migration-paths.js';
 import { CLOUD_RETRY, copyProgressSignal, copyStatusQuery, taskQueueFor } from './definitions.js';
 import { type CopyDataResult, type CopyProgress, type CopySample, type CopyStage, type CopyStatus, TIMELINE_POINTS } from './status.js';
 
@@ -26,6 +26,8 @@ export interface CopyDataInput {
   heartbeatTimeoutSeconds?: number;
   /** The migration to send progress to (the `copyProgress` signal), at most every 15 s. */
   reportTo?: string;
+  /** Catch-up: the initial copy's manifest, to compare the source with instead of the target. */
+  baseline?: { parts: number };
   /** Carried across continue-as-new; absent on the first run. */
   state?: CopyState;
 }
@@ -45,6 +47,10 @@ export interface CopyState {
   targetEmptyAtStart?: boolean;
   /** The copy's course so far (see sample()). */
   timeline?: CopySample[];
+  /** Catch-up against the initial manifest (decided once, carried across continue-as-new). */
+  fromBaseline?: boolean;
+  /** Where the next catch-up page starts reading the initial manifest. */
+  baselinePart?: number;
 }
 
 
@@ -61,6 +67,8 @@ const BATCH_BYTES = 512 * 1024 * 1024;
 const PER_BATCH_CONCURRENCY = 8;
 /** Histories recorded before the copy asked whether its target was empty replay without asking. */
 const EMPTY_TARGET_CHECK = 'copy-checks-for-an-empty-target';
+/** Histories recorded before the catch-up compared the source with the initial manifest replay the old pass. */
+const CATCH_UP_FROM_MANIFEST = 'catch-up-from-manifest';
 
 
 const emptyProgress = (): CopyProgress => ({
@@ -102,6 +110,7 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
     manifestParts: 0,
     startedAt: new Date().toISOString(),
     runs: 0,
+    ...(input.mode === 'catchUp' && input.baseline && !input.copy.dryRun && patched(CATCH_UP_FROM_MANIFEST) ? { fromBaseline: true, baselinePart: 1 } : {}),
   };
   state.runs++;
   const p = state.progress;
@@ -152,13 +161,36 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
     const share = (objects: number) => Math.min(objects, perBatch);
     for (;;) {
       while (!state.listingDone && slots < concurrency && !rollOver() && !failure) {
-        const page = await onSource.listSourcePage({ source: input.source, cursor: state.cursor, pageSize: input.copy.batchSize, ...filters });
-        state.cursor = page.cursor;
-        state.listingDone = !page.cursor;
-        p.listedObjects += page.objects.length;
-        p.listedBytes += page.objects.reduce((n, o) => n + o.size, 0);
+        let toCopy: CopyObjectRef[];
+        if (state.fromBaseline) {
+          const diff = await onTarget.catchUpDiffPage.executeWithOptions({ summary: `catch-up: a source page against the initial manifest (part ${state.baselinePart})` }, [
+            { migration: input.migration, source: input.source, target: input.target, cursor: state.cursor, pageSize: VERIFY_PAGE, baselinePart: state.baselinePart ?? 1, baselineParts: input.baseline!.parts, part: ++state.manifestParts, ...filters },
+          ]);
+          state.cursor = diff.cursor;
+          state.listingDone = !diff.cursor;
+          state.baselinePart = diff.baselinePart;
+          p.listedObjects += diff.listed;
+          p.listedBytes += diff.listedBytes;
+          p.skippedObjects += diff.unchanged;
+          p.skippedBytes += diff.unchangedBytes;
+          p.verifiedObjects += diff.unchanged;
+          p.verifiedBytes += diff.unchangedBytes;
+          p.unchangedObjects = (p.unchangedObjects ?? 0) + diff.unchanged;
+          toCopy = diff.changed;
+          sample(state);
+          // Not from the last page with nothing to copy: the child would end with the signal in
+          // flight, which Temporal's time-skipping test server never settles.
+          if (!state.listingDone || toCopy.length > 0) report();
+        } else {
+          const page = await onSource.listSourcePage({ source: input.source, cursor: state.cursor, pageSize: input.copy.batchSize, ...filters });
+          state.cursor = page.cursor;
+          state.listingDone = !page.cursor;
+          p.listedObjects += page.objects.length;
+          p.listedBytes += page.objects.reduce((n, o) => n + o.size, 0);
+          toCopy = page.objects;
+        }
         if (state.stage === 'plan') continue;
-        for (const objects of splitIntoBatches(page.objects, input.copy.batchSize, BATCH_BYTES)) {
+        for (const objects of splitIntoBatches(toCopy, input.copy.batchSize, BATCH_BYTES)) {
           const cost = share(objects.length);
           slots += cost;
           batchesThisRun++;
@@ -172,6 +204,7 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
               partSizeMiB: input.copy.partSizeMiB,
               bandwidthMiBps: input.copy.bandwidthMiBps ? (input.copy.bandwidthMiBps * cost) / concurrency : undefined,
               targetEmptyAtStart: state.targetEmptyAtStart,
+              ...(state.fromBaseline ? { catchUpManifestPart: ++state.manifestParts } : {}),
             }])
             .then(
               (r: CopyBatchResult) => {
@@ -181,6 +214,11 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
                 p.skippedBytes += r.skippedBytes;
                 p.vanishedCount += r.vanished.length;
                 p.retries = (p.retries ?? 0) + (r.retries ?? 0);
+                if (state.fromBaseline) {
+                  // Each line was written from a write verified end to end as it streamed.
+                  p.verifiedObjects += r.copied + r.skipped;
+                  p.verifiedBytes += r.copiedBytes + r.skippedBytes;
+                }
                 appendBounded(p.vanished, r.vanished);
                 sample(state);
                 report();
@@ -221,7 +259,8 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
     nextStage('verify');
   }
 
-  while (!state.listingDone) {
+  // A catch-up against the initial manifest verified as it went: carried lines and verified writes.
+  while (!state.listingDone && !state.fromBaseline) {
     if (rollOver()) return continueAsNew<typeof copyDataWorkflow>({ ...input, state });
     const page = await onTarget.verifyPage.executeWithOptions({ summary: `${input.mode === 'catchUp' ? 'catch-up ' : ''}verify page ${state.manifestParts + 1}: the target against the source, a manifest part written` }, [{
       migration: input.migration,
@@ -253,7 +292,13 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
     );
   }
   sample(state);
-  return { progress: p, manifestPrefix: manifestFolder(input.target, input.migration), seconds: elapsedSeconds(state), timeline: state.timeline };
+  return {
+    progress: p,
+    manifestPrefix: state.fromBaseline ? catchUpManifestFolder(input.target, input.migration) : manifestFolder(input.target, input.migration),
+    manifestParts: state.manifestParts,
+    seconds: elapsedSeconds(state),
+    timeline: state.timeline,
+  };
 }
 
 const elapsedSeconds = (state: CopyState) => Math.max((new Date().getTime() - Date.parse(state.startedAt)) / 1000, 1e-3);

@@ -151,7 +151,10 @@ export class MigrationRun {
   }
 
   copyInput(mode: CopyDataInput['mode']): CopyDataInput {
-    return { migration: this.migration, source: this.spec.source, target: this.spec.target, copy: this.spec.copy, mode, reportTo: workflowInfo().workflowId };
+    const initial = this.status.copy;
+    // The catch-up compares the source with what the initial copy verified, not with the target.
+    const baseline = mode === 'catchUp' && initial?.manifestPrefix && initial.manifestParts ? { baseline: { parts: initial.manifestParts } } : {};
+    return { migration: this.migration, source: this.spec.source, target: this.spec.target, copy: this.spec.copy, mode, reportTo: workflowInfo().workflowId, ...baseline };
   }
 
   /** Runs the saga's compensations, marking each compensated phase. */

@@ -109,6 +109,8 @@ export interface CopyProgress {
   mismatchKeys: string[];
   /** Failed attempts of copy batches and verify pages that were retried (absent in older runs). */
   retries?: number;
+  /** Catch-up: objects the initial copy verified whose source has not changed since (carried over). */
+  unchangedObjects?: number;
 }
 
 /** One point of a copy's course: seconds since it began, and the totals then. */
@@ -139,6 +141,8 @@ export interface CopyDataResult {
   progress: CopyProgress;
   /** Where the verify pass wrote the manifest's JSON-lines parts. */
   manifestPrefix?: string;
+  /** The highest part number written (numbers may have gaps: a page with nothing accepted writes none). */
+  manifestParts?: number;
   plan?: { objects: number; bytes: number; estimatedSeconds?: number };
   /** From the copy's start to its verified end. */
   seconds?: number;

@@ -179,6 +179,39 @@ describe('copyDataWorkflow re-runs', () => {
     expect((await target.list('ds/.cloudshift/')).objects.length).toBeGreaterThan(0);
   });
 
+  it('a catch-up against the initial manifest copies only what changed, carries the rest, and writes a whole manifest', async () => {
+    const srcBucket = uniqueBucket('cu-s');
+    const dstBucket = uniqueBucket('cu-t');
+    const source = stores.store(location('aws', srcBucket, ''));
+    const target = stores.store(location('gcp', dstBucket, ''));
+    await seed(source, 'ds/');
+    await target.ensureContainer();
+    const input = { migration: 'cu', source: location('aws', srcBucket, 'ds/'), target: location('gcp', dstBucket, 'ds/'), mode: 'initial' as const };
+    const initial = await runCopy(input);
+    expect(initial.result.manifestParts).toBe(1);
+
+    await source.write('ds/small/a.csv', patternStream(2000, 77));
+    // Same size, other bytes: another version, so it is copied again.
+    await source.write('ds/with space/ünïcødé ✓.txt', patternStream(4321, 99));
+    await source.write('ds/zz-new.txt', patternStream(10, 78));
+    await source.delete('ds/small/b.csv');
+    const catchUp = await runCopy({ ...input, mode: 'catchUp', copy: { deleteExtraneous: true }, baseline: { parts: initial.result.manifestParts! } });
+    expect(catchUp.result.progress).toMatchObject({ copiedObjects: 3, skippedObjects: 2, unchangedObjects: 2, deletedCount: 1, verifiedObjects: 5, mismatches: 0 });
+    expect(catchUp.result.manifestPrefix).toBe('ds/.cloudshift/cu/manifest-catch-up/');
+    expect((await md5OfStream(await target.read('ds/with space/ünïcødé ✓.txt'))).md5).toBe(patternMd5(4321, 99));
+    await expect(target.head('ds/small/b.csv')).rejects.toMatchObject({ kind: 'NotFound' });
+    // The catch-up manifest names every object the source holds now, each with the digest of the bytes at the target.
+    const parts = (await target.list('ds/.cloudshift/cu/manifest-catch-up/')).objects;
+    const lines = (await Promise.all(parts.map(async (o) => (await md5OfStreamText(await target.read(o.key))).trim().split('\n'))))
+      .flat()
+      .map((l) => JSON.parse(l) as { key: string; sha256: string; size: number });
+    expect(lines.map((l) => l.key).sort()).toEqual(['ds/empty.bin', 'ds/large/model.onnx', 'ds/small/a.csv', 'ds/with space/ünïcødé ✓.txt', 'ds/zz-new.txt']);
+    for (const l of lines) expect((await target.head(l.key)).size, l.key).toBe(l.size);
+    expect(lines.find((l) => l.key === 'ds/small/a.csv')?.size).toBe(2000);
+    // The initial manifest is kept as it was.
+    expect((await target.list('ds/.cloudshift/cu/manifest/')).objects).toHaveLength(1);
+  });
+
   it('trusts a target found empty at the start on a first attempt only: a retry lists it and skips what is there', async () => {
     const srcBucket = uniqueBucket('empty-s');
     const dstBucket = uniqueBucket('empty-t');

@@ -26,6 +26,12 @@ describe('the migration workflow with stub activities', () => {
     expect(result.status.compensations).toBeUndefined();
     expect(calls.indexOf('ensureTargetContainer')).toBeLessThan(calls.indexOf('deployEndpoint'));
     expect(calls.filter((c) => c === 'setWeights')).toHaveLength(2);
+    // The catch-up compares the source with the initial manifest; it neither re-verifies nor re-copies what did not change.
+    expect(calls.filter((c) => c === 'catchUpDiffPage')).toHaveLength(1);
+    expect(calls.filter((c) => c === 'verifyPage')).toHaveLength(1);
+    // The model first (standUpTarget), then the data; none in the catch-up.
+    expect(calls.filter((c) => c === 'copyBatch')).toHaveLength(2);
+    expect(result.status.teardown?.catchUp?.progress).toMatchObject({ unchangedObjects: 3, copiedObjects: 0, verifiedObjects: 3 });
   });
 
   it('gives the activities an operator reads in the Web UI a summary of what each does', async () => {

@@ -38,6 +38,8 @@ export function stubActivities(options: StubOptions = {}) {
     listSourcePage: async () => ({ objects }),
     copyBatch: async (input) => ({ copied: input.objects.length, copiedBytes: input.objects.reduce((s, o) => s + o.size, 0), skipped: 0, skippedBytes: 0, vanished: [] }),
     pruneTargetPage: async () => ({ deleted: [], deletedCount: 0 }),
+    // The stub's source never changes after the initial copy: every object is carried over.
+    catchUpDiffPage: async (input) => ({ changed: [], listed: objects.length, listedBytes: objects.reduce((s, o) => s + o.size, 0), unchanged: objects.length, unchangedBytes: objects.reduce((s, o) => s + o.size, 0), baselinePart: input.baselinePart }),
     verifyPage: async () => ({ objects: objects.length, bytes: objects.reduce((s, o) => s + o.size, 0), mismatches: 0, mismatchKeys: [] }),
     targetIsEmpty: async () => true,
     modelChecksums: async ({ modelPaths }) => Object.fromEntries(modelPaths.map((p) => [p, 'a'.repeat(64)])),
