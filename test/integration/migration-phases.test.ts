@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import type { ObjectStore } from '../../src/clouds/object-store.js';
 import { holdoutRows, seedWorkload, workloadSpec } from '../../src/dev/workload.js';
 import { LoadGenerator } from '../../src/traffic/load.js';
-import { approveSignal, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, recordQuery } from '../../src/workflows/definitions.js';
+import { approveSignal, approveUpdate, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, rollbackSignal, recordQuery } from '../../src/workflows/definitions.js';
 import { migrationResult } from '../../src/client/index.js';
 import type { MigrationStatus } from '../../src/workflows/status.js';
 import { md5OfStream, patternMd5, patternStream, uniqueBucket } from '../support/data.js';
@@ -330,11 +330,14 @@ describe('a migration with a workload', () => {
     await retireSource.ensureContainer();
     await seedWorkload(retireSource, 'fraud/');
     await Promise.all(DATA.map((d) => retireSource.write(`fraud/${d.key}`, patternStream(d.size, d.seed))));
-    const spec = { ...specFor(name, { teardown: { deleteSourceData: true } }), source: { cloud: 'aws', profile: 'local-s3', bucket: retireBucket, prefix: 'fraud/' } };
+    const spec = { ...specFor(name, { teardown: { deleteSourceData: true }, approval: { beforeTeardown: 'manual' } }), source: { cloud: 'aws', profile: 'local-s3', bucket: retireBucket, prefix: 'fraud/' } };
     const result = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'phases-test' }), async () => {
       const handle = await start(spec);
       const stop = loadThrough(handle);
-      await eventually(async () => ((await handle.query(recordQuery)).phase === 'teardown' ? true : undefined), 90_000);
+      await eventually(async () => ((await handle.query(recordQuery)).pendingGate?.phase === 'teardown' ? true : undefined), 90_000);
+      // The update returns once the task that took it has run on past the gate: teardown has begun.
+      // (Polling for the phase raced a catch-up that now takes well under a second.)
+      await handle.executeUpdate(approveUpdate, { args: [{ by: 'gus', phase: 'teardown' }] });
       await handle.signal(rollbackSignal, { by: 'hank', reason: 'too late' });
       const result = await migrationResult(handle);
       await stop();
