@@ -76,6 +76,9 @@ async function run(count: number): Promise<void> {
     if (m) peakRss = Math.max(peakRss, m.rss, m.hwm);
   }, 250);
   const client = await MigrationClient.connect(config.temporal.address, config.temporal.namespace);
+  // What the worker holds before any migration (runtime, SDKs, the workflow bundle): the floor.
+  await new Promise((resolve) => setTimeout(resolve, 10_000));
+  const idleRss = (worker.pid ? memoryOf(worker.pid)?.rss : undefined) ?? 0;
   try {
     const name = `bench-scale-${count}-${randomBytes(3).toString('hex')}`;
     const spec = {
@@ -116,6 +119,7 @@ async function run(count: number): Promise<void> {
         catch_up_unchanged: catchUp?.unchangedObjects ?? 0,
         catch_up_copied: catchUp?.copiedObjects ?? 0,
         catch_up_share_of_copy: Number(((status.teardown?.catchUp?.seconds ?? 0) / (status.copy?.seconds ?? 1)).toFixed(3)),
+        worker_idle_rss_mib: Math.round(idleRss / 1024 / 1024),
         worker_peak_rss_mib: Math.round(peakRss / 1024 / 1024),
       }),
     );

@@ -414,7 +414,7 @@ export function createCopyDataActivities(deps: CopyDeps) {
             if (input.full) {
               const { tap, result: hashed } = hashingTap();
               for await (const _ of (await target.read(targetKey)).pipe(tap)) void _;
-              if (hashed().sha256 !== stored.checksums.sha256) return mismatch(o.key, 'target bytes do not hash to the recorded SHA-256', index);
+              if ((await hashed()).sha256 !== stored.checksums.sha256) return mismatch(o.key, 'target bytes do not hash to the recorded SHA-256', index);
             }
             result.objects++;
             result.bytes += o.size;

@@ -159,7 +159,7 @@ export class GcsStore implements ObjectStore {
         body.destroy();
         throw error;
       });
-      const streamed = result();
+      const streamed = await result();
       // GCS answers with the object it stored, md5Hash included, which must be the MD5 we streamed.
       const verified = await verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5, toInfo(key, uploaded));
       if (options.sha256Metadata === 'with-upload' && holdsRequested(verified.stored, options)) return verified;

@@ -186,7 +186,7 @@ export class LocalFsStore implements ObjectStore {
         await rm(tmp, { force: true });
         throw error;
       }
-      const { size, md5: streamed, sha256 } = result();
+      const { size, md5: streamed, sha256 } = await result();
       // Read the bytes back: the filesystem reports no checksum of its own to compare with.
       const onDisk = await md5OfFile(path);
       if (onDisk !== streamed) {

@@ -1,28 +1,8 @@
 import { createHash } from 'node:crypto';
+import { ObjectDigest, type StreamedDigest } from './digest-pool.js';
 import { type Readable, Transform } from 'node:stream';
 
-export interface StreamedDigest {
-  size: number;
-  md5: string;
-  sha256: string;
-}
-
-/** The whole-object MD5 (what providers check) and SHA-256 (cloudshift's own), with the size. */
-class ObjectDigest {
-  private readonly md5 = createHash('md5');
-  private readonly sha256 = createHash('sha256');
-  private size = 0;
-
-  update(chunk: Buffer): void {
-    this.md5.update(chunk);
-    this.sha256.update(chunk);
-    this.size += chunk.length;
-  }
-
-  result(): StreamedDigest {
-    return { size: this.size, md5: this.md5.digest('hex'), sha256: this.sha256.digest('hex') };
-  }
-}
+export type { StreamedDigest } from './digest-pool.js';
 
 /** Streams not in object mode hand out Buffers, unless an encoding was set. */
 const asBuffer = (chunk: Buffer | string): Buffer => (typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
@@ -103,8 +83,11 @@ export async function uploadInParts<R>(
     if (inFlight.size >= concurrency) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
-  if (failure) throw failure;
-  return { results, ...digest.result(), partMd5s };
+  if (failure) {
+    digest.drop();
+    throw failure;
+  }
+  return { results, ...(await digest.result()), partMd5s };
 }
 
 /** The ETag S3 gives a multipart object: MD5 of the concatenated part MD5s, then `-N`. */
@@ -155,25 +138,38 @@ export async function startOf(body: Readable, limit: number): Promise<{ whole: B
   return { stream: all() };
 }
 
-/** Hashes (MD5 and SHA-256) and counts the parts as they are consumed. */
-export function hashingParts(source: AsyncIterable<Buffer>): { parts: AsyncGenerator<Buffer>; result: () => StreamedDigest } {
+/**
+ * Hashes (MD5 and SHA-256) and counts the parts as they are consumed, off the event loop for a
+ * large object; `result` resolves once every part has been hashed.
+ */
+export function hashingParts(source: AsyncIterable<Buffer>): { parts: AsyncGenerator<Buffer>; result: () => Promise<StreamedDigest> } {
   const digest = new ObjectDigest();
+  let finished = false;
   async function* parts(): AsyncGenerator<Buffer> {
-    for await (const part of source) {
-      digest.update(part);
-      yield part;
+    try {
+      for await (const part of source) {
+        digest.update(part);
+        yield part;
+      }
+      finished = true;
+    } finally {
+      if (!finished) digest.drop();
     }
   }
   return { parts: parts(), result: () => digest.result() };
 }
 
-/** A pass-through that hashes (MD5 and SHA-256) and counts what flows through it. */
-export function hashingTap(): { tap: Transform; result: () => StreamedDigest } {
+/** A pass-through that hashes (MD5 and SHA-256) and counts what flows through it (see hashingParts). */
+export function hashingTap(): { tap: Transform; result: () => Promise<StreamedDigest> } {
   const digest = new ObjectDigest();
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       digest.update(chunk);
       done(null, chunk);
+    },
+    destroy(error, done) {
+      if (error) digest.drop();
+      done(error);
     },
   });
   return { tap, result: () => digest.result() };

@@ -6,7 +6,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { ExecutionProvider } from '../spec.js';
 import type { HoldoutSchema } from './holdout.js';
-import { spawnModuleThread } from './spawn-thread.js';
+import { spawnModuleThread } from '../threads.js';
 import { errorFromThread } from '../errors.js';
 import { ExecutionProviderUnavailable } from './session.js';
 import type { NoiseSums, ThreadReply, ThreadRequest } from './thread.js';

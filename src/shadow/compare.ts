@@ -1,7 +1,7 @@
 /** Runs the shadow comparison on a thread of its own (see compare-thread.ts), heartbeating while it works. */
 import type { ReportInput, ShadowReport } from '../compare/report.js';
 import { errorFromThread } from '../errors.js';
-import { spawnModuleThread } from '../inference/spawn-thread.js';
+import { spawnModuleThread } from '../threads.js';
 import type { CompareReply } from './compare-thread.js';
 
 export interface CompareOptions {

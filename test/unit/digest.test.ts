@@ -1,0 +1,44 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { describe, expect, it } from 'vitest';
+import { ObjectDigest } from '../../src/clouds/digest-pool.js';
+import { hashingParts, hashingTap } from '../../src/clouds/streaming.js';
+
+const expected = (bytes: Buffer) => ({ size: bytes.length, md5: createHash('md5').update(bytes).digest('hex'), sha256: createHash('sha256').update(bytes).digest('hex') });
+
+describe('the object digest, in place or on a thread', () => {
+  it.each([0, 1, 4096, 1024 * 1024 - 1, 1024 * 1024, 5 * 1024 * 1024 + 17])('matches node:crypto for %i bytes in odd chunks', async (size) => {
+    const bytes = randomBytes(size);
+    const digest = new ObjectDigest();
+    for (let at = 0; at < size; ) {
+      const n = Math.min(size - at, 1 + ((at * 7919) % 200_000));
+      digest.update(bytes.subarray(at, at + n));
+      at += n;
+    }
+    expect(await digest.result()).toEqual(expected(bytes));
+  });
+
+  it('keeps many objects apart when they hash at once', async () => {
+    const objects = Array.from({ length: 12 }, (_, i) => randomBytes(2 * 1024 * 1024 + i));
+    const results = await Promise.all(
+      objects.map(async (bytes) => {
+        const { parts, result } = hashingParts(Readable.from([bytes.subarray(0, 700_000), bytes.subarray(700_000)]));
+        for await (const _ of parts) void _;
+        return result();
+      }),
+    );
+    expect(results).toEqual(objects.map(expected));
+  });
+
+  it('hashes what flows through the tap, and leaves the bytes as they were', async () => {
+    const bytes = randomBytes(3 * 1024 * 1024);
+    const { tap, result } = hashingTap();
+    const out: Buffer[] = [];
+    await pipeline(Readable.from([bytes]), tap, async function* (source) {
+      for await (const c of source) out.push(c as Buffer);
+    });
+    expect(Buffer.concat(out).equals(bytes)).toBe(true);
+    expect(await result()).toEqual(expected(bytes));
+  });
+});
