@@ -4,7 +4,6 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_LARGE_OBJECTS_AT_ONCE } from './copy/transfer-slots.js';
 import { loadProfilesFile, localStackProfiles, type Profile } from './clouds/profiles.js';
 import { PROJECT_ROOT } from './paths.js';
 import { CLOUD_TASK_QUEUES, CONTROL_TASK_QUEUE } from './workflows/definitions.js';
@@ -21,7 +20,7 @@ const envSchema = z.object({
   CLOUDSHIFT_PROFILES: z.string().optional(),
   CLOUDSHIFT_STATE_DIR: z.string().default(join(PROJECT_ROOT, '.stack')),
   /** Objects above the copy's part size that this worker transfers at once, over all its batches. */
-  CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE: z.coerce.number().int().min(1).default(DEFAULT_LARGE_OBJECTS_AT_ONCE),
+  CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE: z.coerce.number().int().min(1).max(256).optional(),
   /** Where the canary analysis queries metrics. */
   CLOUDSHIFT_PROMETHEUS_URL: z.url().default('http://127.0.0.1:9090'),
   /** Prometheus's file-based service discovery folder, where the worker lists what to scrape. @default <state dir>/prometheus/targets */
@@ -43,7 +42,8 @@ export interface Config {
   queues: QueueSelector[];
   profiles: Record<string, Profile>;
   stateDir: string;
-  largeObjectsAtOnce: number;
+  /** A fixed cap on large transfers at once; absent, the worker adapts it to the target. */
+  largeObjectsAtOnce?: number;
   prometheusUrl: string;
   scrapeTargetsDir: string;
   /** host:port of the worker's metrics, or undefined for none. */
@@ -76,7 +76,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     queues: parseQueues(queuesOverride ?? e.CLOUDSHIFT_QUEUES),
     profiles: { ...localStackProfiles(e.CLOUDSHIFT_STATE_DIR), ...(e.CLOUDSHIFT_PROFILES ? loadProfilesFile(e.CLOUDSHIFT_PROFILES) : {}) },
     stateDir: e.CLOUDSHIFT_STATE_DIR,
-    largeObjectsAtOnce: e.CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE,
+    ...(e.CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE === undefined ? {} : { largeObjectsAtOnce: e.CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE }),
     prometheusUrl: e.CLOUDSHIFT_PROMETHEUS_URL,
     metricsAddress: e.CLOUDSHIFT_METRICS_ADDRESS || undefined,
     scrapeTargetsDir: e.CLOUDSHIFT_SCRAPE_TARGETS_DIR ?? join(e.CLOUDSHIFT_STATE_DIR, 'prometheus', 'targets'),

@@ -14,7 +14,7 @@ import { hashingTap } from '../clouds/streaming.js';
 import { ChecksumRecords } from '../copy/checksum-records.js';
 import { keyFilter, relativeTo } from '../copy/filters.js';
 import { Bandwidth } from '../copy/throttle.js';
-import { DEFAULT_LARGE_OBJECTS_AT_ONCE, TransferSlots } from '../copy/transfer-slots.js';
+import { DEFAULT_LARGE_OBJECTS_AT_ONCE, LARGE_OBJECTS_AT_ONCE_BOUNDS, ThroughputClimber, TransferSlots } from '../copy/transfer-slots.js';
 import { catchUpManifestPart, manifestPart } from '../migration-paths.js';
 import { keyIn, type StorageLocation } from '../spec.js';
 import { asActivity } from './failures.js';
@@ -41,7 +41,10 @@ export type { Filters } from './object-access.js';
 
 export interface CopyDeps {
   stores: StoreResolver;
-  /** Objects above the part size in transfer at once across all of this worker's batches. @default 4 */
+  /**
+   * Objects above the part size in transfer at once across all of this worker's batches. Absent:
+   * adaptive, from 4 within 1–16, by the throughput the target sustains (ThroughputClimber).
+   */
   largeObjectsAtOnce?: number;
 }
 
@@ -175,6 +178,16 @@ interface BatchProgress {
 
 export function createCopyDataActivities(deps: CopyDeps) {
   const largeTransfers = new TransferSlots(deps.largeObjectsAtOnce ?? DEFAULT_LARGE_OBJECTS_AT_ONCE);
+  const climber = deps.largeObjectsAtOnce === undefined ? new ThroughputClimber(DEFAULT_LARGE_OBJECTS_AT_ONCE, LARGE_OBJECTS_AT_ONCE_BOUNDS, performance.now() / 1000) : undefined;
+  /** A large transfer under the worker's cap; its bytes and end tell the climber how the target keeps up. */
+  const largeTransfer = async <T extends { written: { size: number } } | undefined>(work: () => Promise<T>, signal: AbortSignal): Promise<T> => {
+    const done = await largeTransfers.run(work, signal);
+    if (climber && done) {
+      const next = climber.completed(done.written.size, performance.now() / 1000);
+      if (next !== undefined) largeTransfers.setLimit(next);
+    }
+    return done;
+  };
   return {
     /** One page of the source listing, filtered; runs on the source cloud's queue. */
     async listSourcePage(input: ListPageInput): Promise<ListPageResult> {
@@ -257,7 +270,7 @@ export function createCopyDataActivities(deps: CopyDeps) {
               // The slot covers the bytes in transfer only: the checksum record is a small write
               // that, on a target finalising other large objects, can wait behind them.
               const large = ref.size > input.partSizeMiB * MiB;
-              const copied = await (large ? largeTransfers.run(() => transfer(ref, targetKey), cancelled) : transfer(ref, targetKey));
+              const copied = await (large ? largeTransfer(() => transfer(ref, targetKey), cancelled) : transfer(ref, targetKey));
               if (!copied) {
                 if (result.vanished.length < MAX_REPORTED_KEYS) result.vanished.push(ref.key);
               } else {
