@@ -19,6 +19,7 @@ import { catchUpManifestPart, manifestPart } from '../migration-paths.js';
 import { keyIn, type StorageLocation } from '../spec.js';
 import { asActivity } from './failures.js';
 import {
+  acceptedSourcePage,
   assertApart,
   byteOrder,
   type Filters,
@@ -328,11 +329,7 @@ export function createCopyDataActivities(deps: CopyDeps) {
       assertApart(input.source, input.target, 'catch up', deps.stores);
       return asActivity(
         withLocation(input.target, async () => {
-          const source = storeOf(deps.stores, input.source);
-          const target = storeOf(deps.stores, input.target);
-          const accept = keyFilter(input.include, input.exclude);
-          const page = await source.list(input.source.prefix, { cursor: input.cursor, pageSize: input.pageSize });
-          const objects = page.objects.filter((o) => accept(relativeTo(input.source.prefix, o.key)));
+          const { target, objects, cursor } = await acceptedSourcePage(deps.stores, input);
           const baseline = new Map<string, ManifestLine>();
           const last = objects.at(-1)?.key;
           let part = Math.max(1, input.baselinePart);
@@ -344,7 +341,7 @@ export function createCopyDataActivities(deps: CopyDeps) {
             if (end !== undefined && byteOrder(end, last) >= 0) break;
           }
           heartbeat();
-          const result: CatchUpDiffResult = { changed: [], listed: objects.length, listedBytes: 0, unchanged: 0, unchangedBytes: 0, baselinePart: Math.min(part, Math.max(1, input.baselineParts)), cursor: page.cursor };
+          const result: CatchUpDiffResult = { changed: [], listed: objects.length, listedBytes: 0, unchanged: 0, unchangedBytes: 0, baselinePart: Math.min(part, Math.max(1, input.baselineParts)), cursor };
           const carried: string[] = [];
           for (const o of objects) {
             result.listedBytes += o.size;

@@ -147,12 +147,17 @@ export async function sourcePageWithTargets(
   stores: StoreResolver,
   input: Filters & { migration: string; source: StorageLocation; target: StorageLocation; cursor?: string; pageSize: number },
 ) {
+  const { source, target, objects, cursor } = await acceptedSourcePage(stores, input);
+  const records = new ChecksumRecords(target, input.target, input.migration);
+  const listed = await listedTargets(target, objects.map((o) => targetKeyOf(input.source, input.target, o.key)));
+  return { source, target, records, objects, listed, cursor };
+}
+
+/** One page of the source, only what the filters accept, with both stores. */
+export async function acceptedSourcePage(stores: StoreResolver, input: Filters & { source: StorageLocation; target: StorageLocation; cursor?: string; pageSize: number }) {
   const source = storeOf(stores, input.source);
   const target = storeOf(stores, input.target);
-  const records = new ChecksumRecords(target, input.target, input.migration);
   const accept = keyFilter(input.include, input.exclude);
   const page = await source.list(input.source.prefix, { cursor: input.cursor, pageSize: input.pageSize });
-  const objects = page.objects.filter((o) => accept(relativeTo(input.source.prefix, o.key)));
-  const listed = await listedTargets(target, objects.map((o) => targetKeyOf(input.source, input.target, o.key)));
-  return { source, target, records, objects, listed, cursor: page.cursor };
+  return { source, target, objects: page.objects.filter((o) => accept(relativeTo(input.source.prefix, o.key))), cursor: page.cursor };
 }
