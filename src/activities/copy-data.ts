@@ -14,6 +14,7 @@ import { hashingTap } from '../clouds/streaming.js';
 import { ChecksumRecords } from '../copy/checksum-records.js';
 import { keyFilter, relativeTo } from '../copy/filters.js';
 import { Bandwidth } from '../copy/throttle.js';
+import { type CopyTimeline, copyTimeline } from '../copy/timeline.js';
 import { DEFAULT_LARGE_OBJECTS_AT_ONCE, LARGE_OBJECTS_AT_ONCE_BOUNDS, ThroughputClimber, TransferSlots } from '../copy/transfer-slots.js';
 import { catchUpManifestPart, manifestPart } from '../migration-paths.js';
 import { keyIn, type StorageLocation } from '../spec.js';
@@ -241,8 +242,10 @@ export function createCopyDataActivities(deps: CopyDeps) {
           const timeoutMs = activityInfo().heartbeatTimeoutMs ?? 60_000;
           const ticker = setInterval(beat, Math.min(1_000, Math.max(250, timeoutMs / 4)));
           /** Streams one object to the target; undefined when it left the source after the listing. */
-          const transfer = async (ref: CopyObjectRef, targetKey: string) => {
+          const transfer = async (ref: CopyObjectRef, targetKey: string, timeline?: CopyTimeline) => {
+            timeline?.mark('slot');
             const opened = await source.open(ref.key).catch(undefinedIfNotFound);
+            timeline?.mark('opened');
             if (!opened) return undefined;
             const { body, info } = opened;
             open.add(body);
@@ -257,7 +260,9 @@ export function createCopyDataActivities(deps: CopyDeps) {
               contentType: info.contentType,
               metadata: { ...info.metadata, [SOURCE_VERSION_METADATA_KEY]: versionOf(info), [MIGRATION_METADATA_KEY]: input.migration },
               sha256Metadata: 'with-upload',
+              ...(timeline ? { mark: timeline.mark } : {}),
             });
+            timeline?.mark('written');
             return { info, written };
           };
           const copyOne = async (ref: CopyObjectRef, index: number, present: Map<string, ObjectInfo> | undefined): Promise<void> => {
@@ -271,7 +276,8 @@ export function createCopyDataActivities(deps: CopyDeps) {
               // The slot covers the bytes in transfer only: the checksum record is a small write
               // that, on a target finalising other large objects, can wait behind them.
               const large = ref.size > input.partSizeMiB * MiB;
-              const copied = await (large ? largeTransfer(() => transfer(ref, targetKey), cancelled) : transfer(ref, targetKey));
+              const timeline = large ? copyTimeline(ref.key, ref.size) : undefined;
+              const copied = await (large ? largeTransfer(() => transfer(ref, targetKey, timeline), cancelled) : transfer(ref, targetKey));
               if (!copied) {
                 if (result.vanished.length < MAX_REPORTED_KEYS) result.vanished.push(ref.key);
               } else {
@@ -281,6 +287,8 @@ export function createCopyDataActivities(deps: CopyDeps) {
                   throw new StoreError('ChecksumMismatch', { store: source.uri, operation: 'read', key: ref.key }, `source reports MD5 ${info.checksums.md5}, bytes read hash to ${written.md5}`);
                 }
                 await records.keep(written.stored, written.sha256);
+                timeline?.mark('recordKept');
+                timeline?.end();
                 line(ref, targetKey, written.size, written.sha256);
                 result.copied++;
                 result.copiedBytes += written.size;

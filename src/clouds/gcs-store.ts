@@ -151,7 +151,8 @@ export class GcsStore implements ObjectStore {
       }
       // No parallel parts on the JSON API (only XML multipart or compose): the rest streams in
       // the source's own chunks, without gathering them into parts.
-      const { parts, result } = hashingParts(start.stream);
+      const mark = options.mark ?? (() => undefined);
+      const { parts, result } = hashingParts(start.stream, () => mark('lastByteSent'));
       const file = this.bucket.file(key);
       const [session] = await file.createResumableUpload({ metadata: { contentType: options.contentType, metadata: options.metadata } });
       const uploaded = await this.api.uploadToSession(session, parts, options.contentType).catch((error: unknown) => {
@@ -159,7 +160,9 @@ export class GcsStore implements ObjectStore {
         body.destroy();
         throw error;
       });
+      mark('stored');
       const streamed = await result();
+      mark('hashed');
       // GCS answers with the object it stored, md5Hash included, which must be the MD5 we streamed.
       const verified = await verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5, toInfo(key, uploaded));
       if (options.sha256Metadata === 'with-upload' && holdsRequested(verified.stored, options)) return verified;
@@ -170,6 +173,7 @@ export class GcsStore implements ObjectStore {
         contentType: options.contentType,
         metadata: { ...options.metadata, [SHA256_METADATA_KEY]: streamed.sha256 },
       });
+      mark('patched');
       return { key, ...streamed, stored: toInfo(key, patched) };
     });
   }

@@ -74,6 +74,8 @@ export interface WriteOptions {
    * @default 'always'
    */
   sha256Metadata?: 'always' | 'with-upload';
+  /** Told each step of a streamed write as it ends (`lastByteSent`, `stored`, `hashed`, `patched`), to time them. */
+  mark?: (step: string) => void;
 }
 
 export interface OpenedObject {

@@ -142,7 +142,7 @@ export async function startOf(body: Readable, limit: number): Promise<{ whole: B
  * Hashes (MD5 and SHA-256) and counts the parts as they are consumed, off the event loop for a
  * large object; `result` resolves once every part has been hashed.
  */
-export function hashingParts(source: AsyncIterable<Buffer>): { parts: AsyncGenerator<Buffer>; result: () => Promise<StreamedDigest> } {
+export function hashingParts(source: AsyncIterable<Buffer>, onEnd?: () => void): { parts: AsyncGenerator<Buffer>; result: () => Promise<StreamedDigest> } {
   const digest = new ObjectDigest();
   let finished = false;
   async function* parts(): AsyncGenerator<Buffer> {
@@ -152,6 +152,7 @@ export function hashingParts(source: AsyncIterable<Buffer>): { parts: AsyncGener
         yield part;
       }
       finished = true;
+      onEnd?.();
     } finally {
       if (!finished) digest.drop();
     }

@@ -254,7 +254,9 @@ describe('a migration with a workload', () => {
     const okShare = 'sum(increase(cloudshift_endpoint_requests_total{migration="{{migration}}",side="target",outcome="ok"}[{{interval}}])) / sum(increase(cloudshift_endpoint_requests_total{migration="{{migration}}",side="target"}[{{interval}}]))';
     const canary = {
       steps: [10, 100],
-      intervalSeconds: 2,
+      // increase() needs two scrapes (1 s apart) inside {{interval}}: at 2 s a late scrape on a
+      // busy machine left one, and the query answered no data.
+      intervalSeconds: 4,
       thresholds: { minRequests: 10, maxP50LatencyRatio: 5, maxP99LatencyRatio: 10 },
       load: { requestsPerSecond: 100, concurrency: 2 },
       metrics: [{ name: 'okShare', query: okShare, condition: { op: '>', value: 1 } }],
