@@ -153,8 +153,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     const result = await client.followMigration(workflowId, onProgress, 500);
     if (result.status.audit) console.log(`\n${renderAuditReport(result.status.audit)}\n`);
     console.log(resultLines(result.status).join('\n'));
-    const copy = result.status.copy?.progress;
-    if (copy) log(`copy: ${copy.copiedObjects} copied, ${copy.skippedObjects} already there, ${copy.verifiedObjects} verified, ${copy.mismatches} mismatches; manifest ${result.status.copy?.manifestPrefix}`);
+    // The copy's figures are in resultLines' summary; the manifest's place is not.
+    if (result.status.copy?.manifestPrefix) log(`manifest: ${result.status.copy.manifestPrefix}`);
     if (result.status.canary) log(`traffic: ${result.status.canary.trafficUrl} (HAProxy; Prometheus at http://127.0.0.1:9090 holds every step's metrics)`);
     log(`${result.outcome}: ${result.status.phases.filter((p) => p.state === 'succeeded').map((p) => p.phase).join(' → ')}`);
     const report = await saveMigrationReport(result.status).catch((error: unknown) => `not saved (${error instanceof Error ? error.message : String(error)})`);

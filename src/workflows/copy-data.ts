@@ -153,6 +153,39 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
     state.targetEmptyAtStart = await onTarget.targetIsEmpty({ target: input.target });
   }
 
+  /**
+   * The next page to copy: a source page as listed, or, in a catch-up against the initial
+   * manifest, only what changed since (the rest counted as carried over, verified then).
+   */
+  const nextSourcePage = async (): Promise<CopyObjectRef[]> => {
+    if (state.fromBaseline) {
+      const diff = await onTarget.catchUpDiffPage.executeWithOptions({ summary: `catch-up: a source page against the initial manifest (part ${state.baselinePart})` }, [
+        { migration: input.migration, source: input.source, target: input.target, cursor: state.cursor, pageSize: VERIFY_PAGE, baselinePart: state.baselinePart ?? 1, baselineParts: input.baseline!.parts, part: ++state.manifestParts, ...filters },
+      ]);
+      state.cursor = diff.cursor;
+      state.listingDone = !diff.cursor;
+      state.baselinePart = diff.baselinePart;
+      p.listedObjects += diff.listed;
+      p.listedBytes += diff.listedBytes;
+      p.skippedObjects += diff.unchanged;
+      p.skippedBytes += diff.unchangedBytes;
+      p.verifiedObjects += diff.unchanged;
+      p.verifiedBytes += diff.unchangedBytes;
+      p.unchangedObjects = (p.unchangedObjects ?? 0) + diff.unchanged;
+      sample(state);
+      // Not from the last page with nothing to copy: the child would end with the signal in
+      // flight, which Temporal's time-skipping test server never settles.
+      if (!state.listingDone || diff.changed.length > 0) report();
+      return diff.changed;
+    }
+    const page = await onSource.listSourcePage({ source: input.source, cursor: state.cursor, pageSize: input.copy.batchSize, ...filters });
+    state.cursor = page.cursor;
+    state.listingDone = !page.cursor;
+    p.listedObjects += page.objects.length;
+    p.listedBytes += page.objects.reduce((n, o) => n + o.size, 0);
+    return page.objects;
+  };
+
   if (state.stage === 'plan' || state.stage === 'copy') {
     const inFlight = new Set<Promise<void>>();
     let slots = 0;
@@ -161,34 +194,7 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
     const share = (objects: number) => Math.min(objects, perBatch);
     for (;;) {
       while (!state.listingDone && slots < concurrency && !rollOver() && !failure) {
-        let toCopy: CopyObjectRef[];
-        if (state.fromBaseline) {
-          const diff = await onTarget.catchUpDiffPage.executeWithOptions({ summary: `catch-up: a source page against the initial manifest (part ${state.baselinePart})` }, [
-            { migration: input.migration, source: input.source, target: input.target, cursor: state.cursor, pageSize: VERIFY_PAGE, baselinePart: state.baselinePart ?? 1, baselineParts: input.baseline!.parts, part: ++state.manifestParts, ...filters },
-          ]);
-          state.cursor = diff.cursor;
-          state.listingDone = !diff.cursor;
-          state.baselinePart = diff.baselinePart;
-          p.listedObjects += diff.listed;
-          p.listedBytes += diff.listedBytes;
-          p.skippedObjects += diff.unchanged;
-          p.skippedBytes += diff.unchangedBytes;
-          p.verifiedObjects += diff.unchanged;
-          p.verifiedBytes += diff.unchangedBytes;
-          p.unchangedObjects = (p.unchangedObjects ?? 0) + diff.unchanged;
-          toCopy = diff.changed;
-          sample(state);
-          // Not from the last page with nothing to copy: the child would end with the signal in
-          // flight, which Temporal's time-skipping test server never settles.
-          if (!state.listingDone || toCopy.length > 0) report();
-        } else {
-          const page = await onSource.listSourcePage({ source: input.source, cursor: state.cursor, pageSize: input.copy.batchSize, ...filters });
-          state.cursor = page.cursor;
-          state.listingDone = !page.cursor;
-          p.listedObjects += page.objects.length;
-          p.listedBytes += page.objects.reduce((n, o) => n + o.size, 0);
-          toCopy = page.objects;
-        }
+        const toCopy = await nextSourcePage();
         if (state.stage === 'plan') continue;
         for (const objects of splitIntoBatches(toCopy, input.copy.batchSize, BATCH_BYTES)) {
           const cost = share(objects.length);

@@ -8,21 +8,25 @@ function gate(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
+/** Queues `count` transfers held open by gates; reports which started and the most at once. */
+function holdTransfers(slots: TransferSlots, count: number) {
+  const gates = Array.from({ length: count }, gate);
+  const started: number[] = [];
+  const state = { running: 0, most: 0 };
+  const runs = gates.map((g, i) =>
+    slots.run(async () => {
+      started.push(i);
+      state.most = Math.max(state.most, ++state.running);
+      await g.promise;
+      state.running--;
+    }),
+  );
+  return { gates, started, runs, most: () => state.most };
+}
+
 describe('TransferSlots', () => {
   it('never lets more than its size run, and hands freed slots over in arrival order', async () => {
-    const slots = new TransferSlots(2);
-    let running = 0;
-    let most = 0;
-    const started: number[] = [];
-    const gates = Array.from({ length: 5 }, gate);
-    const runs = gates.map((g, i) =>
-      slots.run(async () => {
-        started.push(i);
-        most = Math.max(most, ++running);
-        await g.promise;
-        running--;
-      }),
-    );
+    const { gates, started, runs, most } = holdTransfers(new TransferSlots(2), 5);
     await tick();
     expect(started).toEqual([0, 1]);
     gates[1]!.resolve();
@@ -31,7 +35,7 @@ describe('TransferSlots', () => {
     for (const g of gates) g.resolve();
     await Promise.all(runs);
     expect(started).toEqual([0, 1, 2, 3, 4]);
-    expect(most).toBe(2);
+    expect(most()).toBe(2);
   });
 
   it('frees the slot when the work fails, and a release called twice frees it once', async () => {
@@ -66,18 +70,7 @@ describe('TransferSlots', () => {
 describe('TransferSlots.setLimit', () => {
   it('starts waiters at once when raised, and lets running transfers finish when lowered', async () => {
     const slots = new TransferSlots(1);
-    const gates = Array.from({ length: 4 }, gate);
-    const started: number[] = [];
-    let running = 0;
-    let most = 0;
-    const runs = gates.map((g, i) =>
-      slots.run(async () => {
-        started.push(i);
-        most = Math.max(most, ++running);
-        await g.promise;
-        running--;
-      }),
-    );
+    const { gates, started, runs, most } = holdTransfers(slots, 4);
     await tick();
     expect(started).toEqual([0]);
     slots.setLimit(3);
@@ -94,7 +87,7 @@ describe('TransferSlots.setLimit', () => {
     expect(started).toEqual([0, 1, 2, 3]);
     gates[3]!.resolve();
     await Promise.all(runs);
-    expect(most).toBe(3);
+    expect(most()).toBe(3);
   });
 });
 
