@@ -264,7 +264,11 @@ function program(exit: (code: number) => void): Command {
           const fetched = await fetchReport(status, opts.json ? 'json' : 'html');
           if (fetched.note) console.error(`cloudshift: ${fetched.note}`);
           if (opts.out) {
-            writeFileSync(opts.out, fetched.bytes);
+            try {
+              writeFileSync(opts.out, fetched.bytes);
+            } catch (error) {
+              throw new UsageError(`cannot write ${opts.out}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+            }
             console.error(`cloudshift: wrote ${opts.out} (${fetched.bytes.length.toLocaleString('en')} bytes, ${fetched.from})`);
           } else process.stdout.write(fetched.bytes);
           return EXIT.completed;

@@ -467,8 +467,24 @@ export function createCopyDataActivities(deps: CopyDeps) {
 async function readManifestPart(store: ObjectStore, key: string): Promise<ManifestLine[]> {
   const body = await store.read(key).catch(undefinedIfNotFound);
   if (!body) return [];
-  return (await text(body))
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as ManifestLine);
+  return parseManifestLines(await text(body));
+}
+
+/**
+ * A manifest part's lines. One that does not read as a line of ours (cut short, edited by hand)
+ * is left out: its object then counts as changed and is copied again, never trusted, and the
+ * catch-up does not fail on it for ever.
+ */
+export function parseManifestLines(body: string): ManifestLine[] {
+  const lines: ManifestLine[] = [];
+  for (const text of body.split('\n')) {
+    if (!text) continue;
+    try {
+      const l = JSON.parse(text) as Partial<ManifestLine> | null;
+      if (l && typeof l.key === 'string' && typeof l.targetKey === 'string' && typeof l.size === 'number' && typeof l.sha256 === 'string' && typeof l.sourceVersion === 'string') lines.push(l as ManifestLine);
+    } catch {
+      // Not JSON: left out, as above.
+    }
+  }
+  return lines;
 }
