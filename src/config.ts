@@ -19,6 +19,8 @@ const envSchema = z.object({
   /** A YAML or JSON file of connection profiles, merged over the local stack's. */
   CLOUDSHIFT_PROFILES: z.string().optional(),
   CLOUDSHIFT_STATE_DIR: z.string().default(join(PROJECT_ROOT, '.stack')),
+  /** The folder of signing keys by name (<name>.pub trusted public keys, <name>.pem private keys for `cloudshift sign`). @default <state dir>/keys */
+  CLOUDSHIFT_KEYS_DIR: z.string().optional(),
   /** Objects above the copy's part size that this worker transfers at once, over all its batches. */
   CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE: z.coerce.number().int().min(1).max(256).optional(),
   /** Where the canary analysis queries metrics. */
@@ -42,6 +44,7 @@ export interface Config {
   queues: QueueSelector[];
   profiles: Record<string, Profile>;
   stateDir: string;
+  keysDir: string;
   /** A fixed cap on large transfers at once; absent, the worker adapts it to the target. */
   largeObjectsAtOnce?: number;
   prometheusUrl: string;
@@ -76,6 +79,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     queues: parseQueues(queuesOverride ?? e.CLOUDSHIFT_QUEUES),
     profiles: { ...localStackProfiles(e.CLOUDSHIFT_STATE_DIR), ...(e.CLOUDSHIFT_PROFILES ? loadProfilesFile(e.CLOUDSHIFT_PROFILES) : {}) },
     stateDir: e.CLOUDSHIFT_STATE_DIR,
+    keysDir: e.CLOUDSHIFT_KEYS_DIR ?? join(e.CLOUDSHIFT_STATE_DIR, 'keys'),
     ...(e.CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE === undefined ? {} : { largeObjectsAtOnce: e.CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE }),
     prometheusUrl: e.CLOUDSHIFT_PROMETHEUS_URL,
     metricsAddress: e.CLOUDSHIFT_METRICS_ADDRESS || undefined,

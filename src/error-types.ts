@@ -7,6 +7,7 @@ export const NON_RETRYABLE_TYPES = [
   'InvalidMigrationSpec',
   'InvalidLocations',
   'UnknownProfile',
+  'UnknownKey',
   // The stores' answers that a retry cannot change (StoreError kinds).
   'AccessDenied',
   'NotFound',
@@ -20,6 +21,9 @@ export const NON_RETRYABLE_TYPES = [
   'OnnxFormatError',
   'PredictionsFormatError',
   'ShadowInputError',
+  // The model's signed artifact: a signature or a file that is not what the signer vouched for.
+  'ArtifactSignatureInvalid',
+  'ArtifactDigestMismatch',
   // The audit's inputs.
   'InvalidPriceTable',
   'InvalidAuditInput',

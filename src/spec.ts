@@ -64,6 +64,54 @@ const relativeKey = z
     if (why) ctx.addIssue({ code: 'custom', message: `expected an object key relative to the prefix; this one ${why}` });
   });
 
+const relativeFolder = z
+  .string()
+  .min(1, { error: "expected a folder relative to the location prefix, ending with '/'" })
+  .superRefine((folder, ctx) => {
+    const why = unsafePath(folder) ?? (folder.endsWith('/') ? undefined : "does not end with '/': name the artifact's folder");
+    if (why) ctx.addIssue({ code: 'custom', message: `expected a folder relative to the prefix; this one ${why}` });
+  });
+
+/** A key the worker resolves by name from its keys folder (CLOUDSHIFT_KEYS_DIR); never a key itself. */
+const keyReference = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, {
+  error: 'expected the name of a key in the worker\'s keys folder (1-63 lowercase letters, digits, dots, hyphens or underscores), never the key itself',
+});
+
+export const FINDING_SEVERITIES = ['blocking', 'manual', 'info'] as const;
+
+/**
+ * The model as a signed artifact (OpenSSF model-signing, key mode): every object under `folder`
+ * is a file of it, the bundle at `signature` vouches for each file's SHA-256, and `policy` says
+ * whose signature counts. Verified at the source in the audit, and at the target before its
+ * endpoint loads the model and again before its shadow side runs.
+ */
+const artifactSchema = z
+  .strictObject({
+    folder: relativeFolder,
+    /** The Sigstore bundle, relative to the prefix. @default `<folder>model.sig` (inside the folder, it is not itself a signed file) */
+    signature: relativeKey.optional(),
+    /** An in-toto provenance statement; inside the folder, so the signature covers it. */
+    provenance: relativeKey.optional(),
+    policy: z
+      .strictObject({
+        /** The public keys whose signature is accepted, by reference. */
+        keys: z.array(keyReference).min(1, { error: 'expected at least one trusted key' }).max(16),
+        /** A missing signature fails verification. @default true */
+        requireSignature: z.boolean().default(true),
+        /** The audit finding an unsigned artifact raises. @default blocking when a signature is required, manual otherwise */
+        unsigned: z.enum(FINDING_SEVERITIES).optional(),
+      })
+      .optional(),
+  })
+  .superRefine((a, ctx) => {
+    if (a.provenance && !a.provenance.startsWith(a.folder)) {
+      ctx.addIssue({ code: 'custom', path: ['provenance'], message: `expected the provenance inside the artifact's folder ${a.folder}, so the signature covers it` });
+    }
+  });
+export type ArtifactSpec = z.output<typeof artifactSchema>;
+
+export const artifactSignatureKey = (a: ArtifactSpec): string => a.signature ?? `${a.folder}model.sig`;
+
 /**
  * Bucket and container names by each provider's rules, so a bad one is refused before anything is
  * created: S3 (3–63 lowercase letters, digits, dots, hyphens; no '..', not an IP address, no
@@ -377,10 +425,20 @@ const workloadSchema = z
       label: z.string().min(1).max(256),
       task: z.enum(MODEL_TASKS),
     }),
+    artifact: artifactSchema.optional(),
   })
   .refine((w) => !w.holdout.features.includes(w.holdout.label), {
     error: 'the label column must not also be a feature',
     path: ['holdout', 'label'],
+  })
+  .superRefine((w, ctx) => {
+    if (!w.artifact) return;
+    const folder = w.artifact.folder;
+    for (const [field, path] of [['path', w.model.path], ['targetPath', w.model.targetPath]] as const) {
+      if (path !== undefined && (!path.startsWith(folder) || path === artifactSignatureKey(w.artifact))) {
+        ctx.addIssue({ code: 'custom', path: ['model', field], message: `expected the model inside the artifact's folder ${folder}, so its signature covers it` });
+      }
+    }
   });
 
 export const migrationSpecSchema = z

@@ -34,6 +34,8 @@ export interface LocalDeps {
   /** @default 18080–18199 */
   dataPlanePorts?: { first: number; last: number };
   pageSize?: number;
+  /** Where trusted public keys are found by name. @default <stateDir>/keys */
+  keysDir?: string;
   faults?: LocalDeployerOptions['faults'];
   largeObjectsAtOnce?: number;
 }
@@ -60,6 +62,7 @@ export function localActivityDeps(options: LocalDeps): ActivityDeps & { deployer
   };
   return {
     stores: options.stores,
+    keysDir: options.keysDir ?? join(options.stateDir ?? STATE_DIR, 'keys'),
     pageSize: options.pageSize,
     largeObjectsAtOnce: options.largeObjectsAtOnce,
     deployer: new LocalEndpointDeployer({ faults: options.faults }),
@@ -129,6 +132,7 @@ export async function runWorker(argv: readonly string[] = process.argv.slice(2))
   const deps = localActivityDeps({
     stores: new StoreResolver(config.profiles),
     stateDir: config.stateDir,
+    keysDir: config.keysDir,
     largeObjectsAtOnce: config.largeObjectsAtOnce,
     prometheusUrl: config.prometheusUrl,
     scrapeTargetsDir: config.scrapeTargetsDir,

@@ -1,3 +1,4 @@
+import type { ArtifactCheck } from '../artifacts/check.js';
 import { NonRetryableError } from '../errors.js';
 import type { Cloud, Dependency } from '../spec.js';
 import { isArchiveTier, type SourceInventory, type ThroughputMeasurement } from './inventory.js';
@@ -22,6 +23,8 @@ export interface AuditReport {
   egress: EgressEstimate;
   copyTime: CopyTimeEstimate;
   counts: Record<DependencyFinding['classification'], number>;
+  /** The model's artifact at the source, when the workload names one. */
+  artifact?: ArtifactCheck;
   /** Each one holds the migration for an approval that acknowledges it (or fails it). */
   blocking: string[];
 }
@@ -36,6 +39,7 @@ export interface AuditInput {
   /** A configured throughput wins over the measured one. */
   configuredMiBps?: number;
   measured?: ThroughputMeasurement;
+  artifact?: ArtifactCheck;
 }
 
 export function estimateCopyTime(objects: number, bytes: number, input: Pick<AuditInput, 'concurrency' | 'configuredMiBps' | 'measured'>): CopyTimeEstimate {
@@ -65,6 +69,7 @@ export function buildAuditReport(input: AuditInput): AuditReport {
       `${archived.objects} objects (${formatBytes(archived.bytes)}) are in archive tiers (${archived.tiers.join(', ')}) and must be restored before they can be copied`,
     );
   }
+  if (input.artifact?.problem && input.artifact.severity === 'blocking') blocking.push(`artifact ${input.artifact.folder}: ${input.artifact.problem}`);
   const counts = { portable: 0, mapped: 0, manual: 0, blocking: 0 };
   for (const d of dependencies) counts[d.classification]++;
   return {
@@ -75,6 +80,7 @@ export function buildAuditReport(input: AuditInput): AuditReport {
     egress: estimateEgress(input.inventory.bytes, input.source, input.prices),
     copyTime: estimateCopyTime(input.inventory.objects, input.inventory.bytes, input),
     counts,
+    ...(input.artifact ? { artifact: input.artifact } : {}),
     blocking,
   };
 }
@@ -96,6 +102,11 @@ export function formatDuration(seconds: number): string {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
+export function artifactLine(a: ArtifactCheck): string {
+  if (a.state === 'verified') return `Artifact: ${a.folder} signed by ${a.signer} (key ${a.keyHint?.slice(0, 16)}…), ${a.files} files, ${formatBytes(a.bytes)}, every digest as signed`;
+  return `Artifact: [${(a.severity ?? 'manual').toUpperCase()}] ${a.folder}: ${a.problem}`;
+}
+
 /** The report as an operator reads it in a terminal. */
 export function renderAuditReport(r: AuditReport): string {
   const lines = [
@@ -113,6 +124,7 @@ export function renderAuditReport(r: AuditReport): string {
       (d) => `  [${d.classification.toUpperCase()}] ${d.kind} ${d.service} "${d.name}"${d.equivalent ? ` → ${d.equivalent}` : ''}: ${d.reason}`,
     ),
   ];
+  if (r.artifact) lines.push('', artifactLine(r.artifact));
   lines.push('', r.blocking.length ? `BLOCKING (${r.blocking.length}): the migration waits for an approval that acknowledges these, or fails, as the spec says:` : 'No blocking findings.');
   lines.push(...r.blocking.map((b) => `  - ${b}`));
   return lines.join('\n');

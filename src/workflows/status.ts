@@ -1,4 +1,5 @@
 /** What the `status` query returns; plain data, safe for workflow code and clients alike. */
+import type { ArtifactCheck } from '../activities/artifacts.js';
 import type { ShadowSideSummary, ShadowVerdict } from '../activities/shadow.js';
 import type { SourceInventory } from '../audit/inventory.js';
 import type { AuditReport } from '../audit/report.js';
@@ -35,6 +36,8 @@ export interface MigrationStatus {
   copy?: { workflowId: string; live?: CopyStatus } & Partial<CopyDataResult>;
   /** The endpoints serving the model as stored in each cloud. */
   endpoints?: { source?: string; target?: string };
+  /** The model's signed artifact as the audit found it at the source and the target last verified it. */
+  artifact?: { source?: ArtifactCheck; target?: ArtifactCheck };
   shadow?: {
     verdict?: ShadowVerdict;
     sides?: Partial<Record<'source' | 'target', Omit<ShadowSideSummary, 'location'>>>;

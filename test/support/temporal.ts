@@ -65,9 +65,9 @@ export async function runWorkersUntil<T>(workers: Worker[], work: () => Promise<
 /** Workers on the dev server for one test, with the test's stores and the file's bundle. */
 export function testWorkers(
   temporal: TemporalTestContext,
-  options: { queues: QueueSelector[]; stores: StoreResolver; pageSize?: number; identity: string; faults?: LocalDeps['faults']; stateDir?: string },
+  options: { queues: QueueSelector[]; stores: StoreResolver; pageSize?: number; identity: string; faults?: LocalDeps['faults']; stateDir?: string; keysDir?: string },
 ): Promise<Worker[]> {
-  const deps = localActivityDeps({ stores: options.stores, pageSize: options.pageSize, faults: options.faults, stateDir: options.stateDir });
+  const deps = localActivityDeps({ stores: options.stores, pageSize: options.pageSize, faults: options.faults, stateDir: options.stateDir, keysDir: options.keysDir });
   localDeps.add(deps);
   return createWorkers({
     connection: temporal.nativeConnection,

@@ -12,6 +12,13 @@ export async function audit(run: MigrationRun) {
     : await run.untilRollback(() =>
         run.source.measureSourceThroughput({ location: spec.source, objects: inventory.largest, sampleMiB: spec.audit.sampleMiB, streams: spec.copy.concurrency }),
       );
+  const artifactSpec = spec.workload?.artifact;
+  const artifact = artifactSpec
+    ? await run.untilRollback(() =>
+        run.source.checkSourceArtifact.executeWithOptions({ summary: `the model's artifact ${artifactSpec.folder} checked at the source: signature and every file` }, [{ location: spec.source, artifact: artifactSpec }]),
+      )
+    : undefined;
+  if (artifact) status.artifact = { source: artifact };
   const report = await run.control.auditReport({
     source: spec.source.cloud,
     target: spec.target.cloud,
@@ -20,6 +27,7 @@ export async function audit(run: MigrationRun) {
     concurrency: spec.copy.concurrency,
     configuredMiBps: spec.audit.throughputMiBps,
     measured,
+    ...(artifact ? { artifact } : {}),
   });
   status.audit = report;
   if (report.blocking.length > 0) {

@@ -7,11 +7,12 @@ import type { ShadowInferenceInput } from '../../activities/shadow.js';
 import type { MigrationRun } from '../run.js';
 import { RollbackRequested } from '../run.js';
 import { readShadowVerdict } from '../verdict.js';
-import { targetModelPath, type Workload } from './stand-up-target.js';
+import { targetModelPath, verifyTargetArtifact, type Workload } from './stand-up-target.js';
 
 export async function shadow(run: MigrationRun, workload: Workload): Promise<void> {
   const { spec, status, migration } = run;
   run.enter('shadow', `${workload.holdout.path} through the model on both clouds`);
+  if (workload.artifact) await verifyTargetArtifact(run, workload, 'before its shadow side runs');
   const modelPaths = [workload.model.path, targetModelPath(workload)];
   const checksums = await run.untilRollback(() => run.target.modelChecksums.executeWithOptions({ summary: 'both models checked against the copy manifest' }, [{ migration, source: spec.source, target: spec.target, modelPaths }]));
   const expected = { source: checksums[modelPaths[0]!]!, target: checksums[modelPaths[1]!]! };

@@ -2,13 +2,19 @@
  * The stand-up phase: the target container, then (with a workload) the model copied ahead of the
  * data and an endpoint on each side serving it from its own cloud's storage.
  */
+import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { failureMessage } from '../../format.js';
+import type { ArtifactCheck } from '../../artifacts/check.js';
 import type { MigrationSpec } from '../../spec.js';
-import type { MigrationRun } from '../run.js';
+import { type MigrationRun, RollbackRequested } from '../run.js';
 
 export type Workload = NonNullable<MigrationSpec['workload']>;
 
 /** Objects the rollback clean-up deletes per activity call. */
 const CLEAN_UP_PAGE = 1000;
+/** Artifact files per copy batch: a batch's input stays small in history. */
+const ARTIFACT_BATCH = 200;
+const ARTIFACT_FAILURES = ['ArtifactSignatureInvalid', 'ArtifactDigestMismatch'];
 
 export const targetModelPath = (workload: Workload) => workload.model.targetPath ?? workload.model.path;
 
@@ -26,8 +32,12 @@ export async function standUpTarget(run: MigrationRun): Promise<Workload | undef
   if (workload) {
     // The model goes first, so the target endpoint loads it from target storage; the copy
     // phase then finds it in place and skips it.
-    const model = await run.untilRollback(() => run.source.describeSourceObject({ source: spec.source, relativeKey: targetModelPath(workload) }));
-    await run.untilRollback(() => run.target.copyBatch({ migration, source: spec.source, target: spec.target, objects: [model], concurrency: 1, partSizeMiB: spec.copy.partSizeMiB }));
+    if (workload.artifact) {
+      await copyArtifact(run, workload);
+    } else {
+      const model = await run.untilRollback(() => run.source.describeSourceObject({ source: spec.source, relativeKey: targetModelPath(workload) }));
+      await run.untilRollback(() => run.target.copyBatch({ migration, source: spec.source, target: spec.target, objects: [model], concurrency: 1, partSizeMiB: spec.copy.partSizeMiB }));
+    }
     const endpoint = (side: 'source' | 'target') => ({
       migration,
       side,
@@ -49,6 +59,40 @@ export async function standUpTarget(run: MigrationRun): Promise<Workload | undef
     workload ? `container ready; target endpoint ${status.endpoints!.target} serving the copied model` : 'container ready; no endpoint (no workload in the spec, or a dry run)',
   );
   return workload;
+}
+
+/** The whole artifact (every file and its bundle) copied ahead of the data, then verified at the target. */
+async function copyArtifact(run: MigrationRun, workload: Workload): Promise<void> {
+  const { spec, migration } = run;
+  const artifact = workload.artifact!;
+  const objects = await run.untilRollback(() => run.source.listArtifactObjects.executeWithOptions({ summary: `the files of the artifact ${artifact.folder} at the source` }, [{ location: spec.source, artifact }]));
+  for (let i = 0; i < objects.length; i += ARTIFACT_BATCH) {
+    const batch = objects.slice(i, i + ARTIFACT_BATCH);
+    await run.untilRollback(() => run.target.copyBatch({ migration, source: spec.source, target: spec.target, objects: batch, concurrency: Math.min(4, batch.length), partSizeMiB: spec.copy.partSizeMiB }));
+  }
+  await verifyTargetArtifact(run, workload, 'after its copy, before the target endpoint loads the model');
+}
+
+/**
+ * The artifact verified as the target holds it. A signature or a file that is not what was signed
+ * is a failed check: the migration rolls back, naming the file or the key.
+ */
+export async function verifyTargetArtifact(run: MigrationRun, workload: Workload, when: string): Promise<ArtifactCheck> {
+  const { spec, status, migration } = run;
+  const artifact = workload.artifact!;
+  try {
+    const check = await run.untilRollback(() =>
+      run.target.verifyTargetArtifact.executeWithOptions({ summary: `the artifact ${artifact.folder} verified at the target ${when}` }, [{ migration, location: spec.target, artifact }]),
+    );
+    status.artifact = { ...status.artifact, target: check };
+    return check;
+  } catch (error) {
+    const cause = error instanceof ActivityFailure ? error.cause : undefined;
+    if (cause instanceof ApplicationFailure && ARTIFACT_FAILURES.includes(cause.type ?? '')) {
+      throw new RollbackRequested(`the artifact failed verification at the target ${when} (${cause.type}): ${failureMessage(cause)}`, 'failedCheck');
+    }
+    throw error;
+  }
 }
 
 /** The rollback clean-up: what this migration wrote under the target prefix, page by page. */
