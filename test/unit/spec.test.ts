@@ -84,6 +84,24 @@ describe('migration spec', () => {
     expect(issues.map((i) => i.field).sort()).toEqual(['workload.holdout.label', 'workload.model.path']);
   });
 
+  it('checks the artifact: a folder, the model inside it, provenance inside it, keys by name only', () => {
+    const holdout = { path: 'holdout.csv', format: 'csv', features: ['a'], label: 'y', task: 'binary' };
+    const withArtifact = (artifact: unknown, model: unknown = { path: 'model/m.onnx' }) => ({ ...minimal, workload: { model, holdout, artifact } });
+    const ok = parseSpec(withArtifact({ folder: 'model/', policy: { keys: ['release-2026'] } }));
+    expect(ok.ok && ok.spec.workload?.artifact).toEqual({ folder: 'model/', policy: { keys: ['release-2026'], requireSignature: true } });
+    const fields = (artifact: unknown, model?: unknown) => issuesOf(withArtifact(artifact, model)).map((i) => `${i.field}: ${i.message}`);
+    expect(fields({ folder: 'model' })).toEqual([expect.stringMatching(/^workload\.artifact\.folder: .*does not end with '\/'/)]);
+    expect(fields({ folder: 'other/' })).toEqual([expect.stringMatching(/^workload\.model\.path: expected the model inside the artifact's folder other\//)]);
+    expect(fields({ folder: 'model/' }, { path: 'model/m.onnx', targetPath: 'export/m.onnx' })).toEqual([expect.stringMatching(/^workload\.model\.targetPath: /)]);
+    expect(fields({ folder: 'model/', provenance: 'prov.json' })).toEqual([expect.stringMatching(/^workload\.artifact\.provenance: expected the provenance inside/)]);
+    expect(fields({ folder: 'model/', policy: { keys: [] } })).toEqual([expect.stringContaining('at least one trusted key')]);
+    // A key pasted into the spec is refused without being echoed back.
+    const pasted = fields({ folder: 'model/', policy: { keys: ['-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----'] } });
+    expect(pasted).toEqual([expect.stringContaining('never the key itself')]);
+    expect(pasted.join()).not.toContain('MFkw');
+    expect(fields({ folder: '../model/' })).toEqual([expect.stringContaining("'..'"), expect.anything()]);
+  });
+
   it('formats issues as one readable message', () => {
     expect(formatSpecIssues([{ field: 'name', message: 'bad' }, { field: 'source.bucket', message: 'worse' }])).toBe(
       'Invalid migration spec (2 problems):\n  - name: bad\n  - source.bucket: worse',

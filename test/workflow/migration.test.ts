@@ -69,6 +69,63 @@ describe('the migration workflow with stub activities', () => {
     expect((value.status.compensations ?? []).map((c) => `${c.what}: ${c.outcome}`)).toEqual(expected);
   });
 
+  describe('with a signed artifact', () => {
+    const artifactSpec = (policy: Record<string, unknown> = { keys: ['release'] }) =>
+      spec({ workload: { model: { path: 'model/m.onnx' }, holdout: { path: 'h.csv', format: 'csv', features: ['a'], label: 'y', task: 'binary' }, artifact: { folder: 'model/', policy } } });
+
+    it('checks it at the source, copies it whole first, and verifies it at the target before the endpoint and again before the shadow', async () => {
+      const { value: result, calls } = await withWorkers({}, async () => migrationResult(await start(artifactSpec())));
+      expect(result.outcome).toBe('completed');
+      const order = ['checkSourceArtifact', 'listArtifactObjects', 'copyBatch', 'verifyTargetArtifact', 'deployEndpoint', 'verifyTargetArtifact', 'runShadowInference'];
+      let at = -1;
+      for (const call of order) {
+        const next = calls.indexOf(call, at + 1);
+        expect(next, `${call} after ${calls[at]}`).toBeGreaterThan(at);
+        at = next;
+      }
+      expect(calls).not.toContain('describeSourceObject');
+      expect(result.status.artifact).toMatchObject({ source: { state: 'verified', signer: 'stub-key' }, target: { state: 'verified' } });
+      expect(result.status.audit?.artifact?.state).toBe('verified');
+    });
+
+    it.each([
+      ['after the copy', 1, 'standUpTarget'],
+      ['before the shadow side runs', 2, 'shadow'],
+    ] as const)('rolls back when the target copy fails verification %s, naming the file', async (_when, failingCall, phase) => {
+      let call = 0;
+      const { ApplicationFailure } = await import('@temporalio/common');
+      const verifyTargetArtifact = async () => {
+        if (++call === failingCall) throw ApplicationFailure.nonRetryable('the artifact at gs://dst/model/ is not what was signed — changed: preprocess.json', 'ArtifactDigestMismatch');
+        return { folder: 'gs://dst/model/', signature: 'gs://dst/model/model.sig', state: 'verified', files: 2, bytes: 2 } as const;
+      };
+      const { value: result, calls } = await withWorkers({ override: { verifyTargetArtifact } }, async () => migrationResult(await start(artifactSpec())));
+      expect(result.outcome).toBe('rolledBack');
+      expect(result.status.reason).toMatch(/the artifact failed verification at the target .*\(ArtifactDigestMismatch\): .*changed: preprocess\.json/);
+      expect(result.status.phases.find((p) => p.phase === phase)?.state).toBe('failed');
+      expect(calls).not.toContain('setWeights');
+      if (phase === 'standUpTarget') expect(calls.filter((c) => c === 'deployEndpoint')).toHaveLength(0);
+      else expect(calls).not.toContain('runShadowInference');
+    });
+
+    it('holds at the audit gate when the source artifact is unsigned and the policy makes that blocking', async () => {
+      const checkSourceArtifact = async () => ({ folder: 'gs://src/model/', signature: 'gs://src/model/model.sig', state: 'invalid', files: 0, bytes: 0, problem: 'no signature bundle at gs://src/model/model.sig', severity: 'blocking' }) as const;
+      const { value } = await withWorkers({ override: { checkSourceArtifact } }, async () => {
+        const handle = await start(artifactSpec());
+        for (;;) {
+          const status = await handle.query(recordQuery);
+          if (status.pendingGate) break;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        const waiting = await handle.query(recordQuery);
+        await handle.signal(rollbackSignal, { by: 'carol', reason: 'unsigned' });
+        return { waiting, result: await migrationResult(handle) };
+      });
+      expect(value.waiting.pendingGate?.phase).toBe('audit');
+      expect(value.waiting.audit?.blocking).toEqual([expect.stringContaining('artifact gs://src/model/: no signature bundle')]);
+      expect(value.result.outcome).toBe('rolledBack');
+    });
+  });
+
   it('runs every other compensation when one fails, and records the failure', async () => {
     const { value: result } = await withWorkers(
       { fail: { stopEndpoint: true }, override: { analyseCanaryWindow: async () => ({ verdict: 'failed', reasons: ['stub: errors'], window: {} }) as never } },
