@@ -24,6 +24,7 @@ export const NON_RETRYABLE_TYPES = [
   // The model's signed artifact: a signature or a file that is not what the signer vouched for.
   'ArtifactSignatureInvalid',
   'ArtifactDigestMismatch',
+  'ArtifactProvenanceInvalid',
   // The audit's inputs.
   'InvalidPriceTable',
   'InvalidAuditInput',

@@ -8,6 +8,7 @@ import type { ObjectStore } from '../clouds/object-store.js';
 import { ChecksumRecords } from '../copy/checksum-records.js';
 import { ArtifactDigestMismatch, checkAgainstManifest, hashArtifact, type HashedFile, listStoreFolder, storeFolder } from '../artifacts/artifact-files.js';
 import { trustedKeys } from '../artifacts/keys.js';
+import { ArtifactProvenanceInvalid, MAX_PROVENANCE_BYTES, readProvenance } from '../artifacts/provenance.js';
 import { ArtifactSignatureInvalid, readBundle, verifyBundle } from '../artifacts/signature-bundle.js';
 import { type NonRetryableError } from '../errors.js';
 import type { ArtifactCheck } from '../artifacts/check.js';
@@ -33,10 +34,10 @@ interface ArtifactInput {
   artifact: ArtifactSpec;
 }
 
-async function readBundleText(store: ObjectStore, key: string): Promise<string | undefined> {
+async function readSmallObject(store: ObjectStore, key: string, maxBytes: number, tooLarge: (message: string) => Error): Promise<string | undefined> {
   const info = await headIfExists(store, key);
   if (!info) return undefined;
-  if (info.size > MAX_BUNDLE_BYTES) throw new ArtifactSignatureInvalid(`${store.uri}/${key} is ${info.size} bytes; a signature bundle is at most ${MAX_BUNDLE_BYTES}`, { bundle: key });
+  if (info.size > maxBytes) throw tooLarge(`${store.uri}/${key} is ${info.size} bytes; at most ${maxBytes} are read`);
   const chunks: Buffer[] = [];
   for await (const chunk of await store.read(key)) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
@@ -48,7 +49,19 @@ const totals = (files: HashedFile[]) => ({ files: files.length, bytes: files.red
  * The artifact checked where it lies. A signature, when the policy names keys, must verify and
  * every file must be as signed (else this throws); without one the files are only hashed.
  */
-async function inspect(deps: ArtifactDeps, { location, artifact }: ArtifactInput): Promise<{ check: ArtifactCheck; files: HashedFile[]; store: ObjectStore }> {
+async function inspect(deps: ArtifactDeps, input: ArtifactInput): Promise<{ check: ArtifactCheck; files: HashedFile[]; store: ObjectStore }> {
+  const found = await inspectFiles(deps, input);
+  const { location, artifact } = input;
+  if (!artifact.provenance) return found;
+  const key = keyIn(location, artifact.provenance);
+  const where = `${found.store.uri}/${key}`;
+  const text = await readSmallObject(found.store, key, MAX_PROVENANCE_BYTES, (m) => new ArtifactProvenanceInvalid(m, { file: where }));
+  if (text === undefined) throw new ArtifactProvenanceInvalid(`the spec names the provenance ${where}, and there is none`, { file: where });
+  const provenance = readProvenance(text, where, new Map(found.files.map((f) => [f.name, f.sha256])));
+  return { ...found, check: { ...found.check, provenance } };
+}
+
+async function inspectFiles(deps: ArtifactDeps, { location, artifact }: ArtifactInput): Promise<{ check: ArtifactCheck; files: HashedFile[]; store: ObjectStore }> {
   const store = deps.stores.store(location);
   const folderKey = keyIn(location, artifact.folder);
   const bundleKey = keyIn(location, artifactSignatureKey(artifact));
@@ -56,7 +69,7 @@ async function inspect(deps: ArtifactDeps, { location, artifact }: ArtifactInput
   const where = { folder: folder.where, signature: `${store.uri}/${bundleKey}` };
   // A bundle inside the folder is not a file of the model (model_signing leaves it out the same way).
   const bundleInFolder = bundleKey.startsWith(folderKey) ? [bundleKey.slice(folderKey.length)] : [];
-  const text = await readBundleText(store, bundleKey);
+  const text = await readSmallObject(store, bundleKey, MAX_BUNDLE_BYTES, (m) => new ArtifactSignatureInvalid(m, { bundle: bundleKey }));
   const policy = artifact.policy;
   if (text === undefined) {
     if (policy?.requireSignature) {
@@ -75,7 +88,8 @@ async function inspect(deps: ArtifactDeps, { location, artifact }: ArtifactInput
   return { store, files, check: { ...where, state: 'verified', signer: signature.signer, keyHint: signature.keyHint, ...totals(files) } };
 }
 
-const isArtifactProblem = (error: unknown): error is NonRetryableError => error instanceof ArtifactSignatureInvalid || error instanceof ArtifactDigestMismatch;
+const isArtifactProblem = (error: unknown): error is NonRetryableError =>
+  error instanceof ArtifactSignatureInvalid || error instanceof ArtifactDigestMismatch || error instanceof ArtifactProvenanceInvalid;
 
 export function createArtifactActivities(deps: ArtifactDeps) {
   return {

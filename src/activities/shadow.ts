@@ -1,3 +1,4 @@
+import { compareRuntime, type ProvenanceSummary } from '../artifacts/provenance.js';
 import { Context, heartbeat } from '@temporalio/activity';
 import { Readable } from 'node:stream';
 import type { StoreResolver } from '../clouds/profiles.js';
@@ -55,6 +56,8 @@ export interface CompareInput {
   source: ShadowSideSummary;
   target: ShadowSideSummary;
   shadow: Pick<MigrationSpec['shadow'], 'tolerances' | 'driftGates'> & Partial<Pick<MigrationSpec['shadow'], 'gateOn'>>;
+  /** The artifact's provenance as the target verified it: shown in the report beside the runtime each side used. */
+  provenance?: ProvenanceSummary;
 }
 
 /** What history carries of the report: the verdict, the criteria, where the full report lies. */
@@ -148,6 +151,9 @@ export function createShadowActivities(deps: ShadowDeps) {
             target: { ...target, ...(input.target.classes ? { classes: input.target.classes } : {}) },
             shadow: input.shadow,
             noise,
+            ...(input.provenance
+              ? { provenance: { summary: input.provenance, runtime: compareRuntime(input.provenance.predicate?.runtime, { source: input.source.runtime, target: input.target.runtime }) } }
+              : {}),
           },
           { heartbeat: () => heartbeat(), signal: Context.current().cancellationSignal },
         );
@@ -175,6 +181,6 @@ export function createShadowActivities(deps: ShadowDeps) {
 }
 
 function summary(side: ShadowSideSummary) {
-  const { location, predictionsKey, provider, fallbackReason, rows, seconds, rowsPerSecond, modelSha256 } = side;
-  return { cloud: location.cloud, bucket: location.bucket, predictionsKey, provider, fallbackReason, rows, seconds, rowsPerSecond, modelSha256 };
+  const { location, predictionsKey, provider, runtime, fallbackReason, rows, seconds, rowsPerSecond, modelSha256 } = side;
+  return { cloud: location.cloud, bucket: location.bucket, predictionsKey, provider, runtime, fallbackReason, rows, seconds, rowsPerSecond, modelSha256 };
 }

@@ -1,5 +1,6 @@
 /** What a look at a model's artifact found: the audit shows it, the status keeps it. */
 import type { FINDING_SEVERITIES } from '../spec.js';
+import type { ProvenanceSummary } from './provenance.js';
 
 export interface ArtifactCheck {
   /** The folder, as a URI. */
@@ -17,6 +18,8 @@ export interface ArtifactCheck {
   bytes: number;
   /** What is wrong or missing, when not verified. */
   problem?: string;
+  /** The provenance statement, read and checked to describe these very files. */
+  provenance?: ProvenanceSummary;
   /** The audit finding's severity, when not verified. */
   severity?: (typeof FINDING_SEVERITIES)[number];
 }

@@ -59,10 +59,46 @@ ${metrics}
 <table><tr><th>side</th><th>runs compared</th><th>max |Δ|</th><th>mean relative Δ</th></tr>
 ${noise || '<tr><td colspan="4">not measured</td></tr>'}
 </table>
+${provenanceHtml(report, h2)}
 <div class="plots">
 ${histogramSvg({ title: 'prediction scores', xTitle: scoreAxis, yTitle: 'rows', edges: report.histograms.scores.edges, counts: report.histograms.scores.counts, names: ['source', 'target'] })}
 ${histogramSvg({ title: 'paired differences (target − source)', xTitle: `difference in ${scoreAxis}`, yTitle: 'rows', edges: report.histograms.differences.edges, counts: report.histograms.differences.counts, names: ['difference'], markers: differenceMarkers(report) })}
 </div>`;
+}
+
+const keyValues = (entries: [string, string | number | boolean][]) => entries.map(([k, v]) => `<tr><td>${escape(k)}</td><td>${escape(String(v))}</td></tr>`).join('\n');
+
+/** The model's provenance as the artifact carries it, and the runtime each side used beside what it declares. */
+function provenanceHtml(report: ShadowReport, h: string): string {
+  if (!report.provenance) return '';
+  const { summary, runtime } = report.provenance;
+  const p = summary.predicate;
+  const subject = summary.subject.map((s) => `${escape(s.name)} <small>sha256 ${escape(s.sha256)}</small>`).join(', ');
+  const head = `<${h}>Provenance</${h}>
+<p>${escape(summary.document)} (${escape(summary.predicateType)}), describing ${subject}.</p>`;
+  if (!p) return `${head}\n<p>A predicate cloudshift does not read: only its type and subject are shown.</p>`;
+  const references = [...p.trainingData.map((d) => ['training', d] as const), ...p.evaluationData.map((d) => ['evaluation', d] as const)];
+  const data = references.map(([role, d]) => `<tr><td>${role}</td><td>${escape(d.name)}</td><td>${escape(d.uri ?? '')}</td><td><small>${escape(d.digest.sha256)}</small></td><td>${d.rows ?? ''}</td></tr>`).join('\n');
+  const checks = runtime
+    .map((r) => `<tr class="${r.matches ? 'pass' : 'monitor'}"><td>${escape(r.side)}</td><td>${escape(r.what)}</td><td>${escape(r.declared)}</td><td>${escape(r.actual)}</td><td>${r.matches ? 'as declared' : 'DIFFERS'}</td></tr>`)
+    .join('\n');
+  return `${head}
+<p>Training code: ${escape(p.code.repository ?? '')} revision ${escape(p.code.revision)}${p.code.entryPoint ? ` (${escape(p.code.entryPoint)})` : ''}.</p>
+<table><tr><th>data</th><th>name</th><th>where</th><th>SHA-256</th><th>rows</th></tr>
+${data || '<tr><td colspan="5">none declared</td></tr>'}
+</table>
+<table><tr><th>hyperparameter</th><th>value</th></tr>
+${keyValues(Object.entries(p.hyperparameters)) || '<tr><td colspan="2">none declared</td></tr>'}
+</table>
+<table><tr><th>library</th><th>version</th></tr>
+${keyValues(Object.entries(p.libraries)) || '<tr><td colspan="2">none declared</td></tr>'}
+</table>
+<table><tr><th>evaluation metric</th><th>value</th></tr>
+${keyValues(Object.entries(p.metrics).map(([k, v]) => [k, fmt(v)])) || '<tr><td colspan="2">none declared</td></tr>'}
+</table>
+<table><tr><th>side</th><th>runtime</th><th>declared</th><th>used</th><th></th></tr>
+${checks || '<tr><td colspan="5">the provenance declares no runtime</td></tr>'}
+</table>`;
 }
 
 export const REPORT_STYLE = `body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}

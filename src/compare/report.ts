@@ -8,6 +8,7 @@
  * criteria over counts are decided on integers, so a change of exactly the tolerance passes, as
  * the spec's "≤" says; and a holdout too small to resolve the tolerance gives "inconclusive".
  */
+import type { ProvenanceSummary, RuntimeComparison } from '../artifacts/provenance.js';
 import { NonRetryableError } from '../errors.js';
 import type { MigrationSpec, ModelTask } from '../spec.js';
 import { clopperPearson, pairedAccuracyInterval, pairedAucInterval, pairedErrorInterval } from './intervals.js';
@@ -98,6 +99,8 @@ export interface ShadowReport {
   /** How the paired score criterion is measured, said in the report. */
   pairedMeasure: string;
   histograms: { scores: Histogram; differences: Histogram };
+  /** The model's provenance, and each side's runtime beside what it declares. */
+  provenance?: { summary: ProvenanceSummary; runtime: RuntimeComparison[] };
 }
 
 export interface ReportInput {
@@ -107,6 +110,7 @@ export interface ReportInput {
   target: SideColumns;
   shadow: Pick<MigrationSpec['shadow'], 'tolerances' | 'driftGates'> & Partial<Pick<MigrationSpec['shadow'], 'gateOn'>>;
   noise?: ShadowReport['noise'];
+  provenance?: ShadowReport['provenance'];
 }
 
 /** A holdout or model the gate cannot judge; retrying cannot change it. */
@@ -335,6 +339,7 @@ export function buildShadowReport(input: ReportInput): ShadowReport {
     failed,
     inconclusive,
     pairedMeasure,
+    ...(input.provenance ? { provenance: input.provenance } : {}),
     histograms: skipReason
       ? { scores: { edges: [], counts: [[], []] }, differences: { edges: [], counts: [[]] } }
       : { scores: histogram([source.scores, target.scores]), differences: histogram([differences(source.scores, target.scores)]) },

@@ -7,6 +7,8 @@ import type { ObjectStore } from '../clouds/object-store.js';
 import type { NoiseSummary } from '../compare/report.js';
 import { InferenceThread } from '../inference/inference-thread.js';
 import { loadModel } from '../inference/model.js';
+import { ONNXRUNTIME_VERSION, onnxModelInfo } from '../inference/onnx-model-info.js';
+import type { SideRuntime } from '../artifacts/provenance.js';
 import type { ExecutionProvider, MigrationSpec } from '../spec.js';
 
 export type Workload = NonNullable<MigrationSpec['workload']>;
@@ -38,6 +40,8 @@ export interface ShadowSideResult {
   predictionsKey: string;
   modelSha256: string;
   provider: 'cpu' | 'cuda';
+  /** What really ran the model: the ONNX Runtime version, the provider and the model's opset. */
+  runtime: SideRuntime;
   fallbackReason?: string;
   /** The model's class labels in column order, where the model names them. */
   classes?: number[];
@@ -49,6 +53,7 @@ export interface ShadowSideResult {
 export async function runShadowSide(options: ShadowSideOptions): Promise<ShadowSideResult> {
   const started = performance.now();
   const { bytes: model, sha256: modelSha256 } = await loadModel(options.store, options.modelKey, options.expectedModelSha256);
+  const { opset } = onnxModelInfo(model);
   const out = new PassThrough();
   let rowsWritten = 0;
   const thread = await InferenceThread.start(
@@ -87,6 +92,7 @@ export async function runShadowSide(options: ShadowSideOptions): Promise<ShadowS
     predictionsKey: options.predictionsKey,
     modelSha256,
     provider: thread.provider,
+    runtime: { onnxruntime: ONNXRUNTIME_VERSION, executionProvider: thread.provider, ...(opset === undefined ? {} : { opset }) },
     ...(thread.fallbackReason ? { fallbackReason: thread.fallbackReason } : {}),
     ...(thread.classes ? { classes: thread.classes } : {}),
     seconds,

@@ -37,7 +37,8 @@ const ARTIFACT_FILES: Record<string, Buffer> = {
   'model.onnx': readFileSync(join(ASSETS_DIR, 'breast-cancer.onnx')),
   'preprocess.json': Buffer.from(JSON.stringify({ features: CLASSIFIER_FEATURES, scaling: 'none' })),
   'tokenizer/config.json': Buffer.from('{"lowercase": false}'),
-  'provenance.json': Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', predicateType: 'https://cloudshift.dev/provenance/v1' })),
+  // The shipped model's own provenance, its subject named as the model is named in this folder.
+  'provenance.json': Buffer.from(readFileSync(join(ASSETS_DIR, 'breast-cancer.provenance.json'), 'utf8').replace('"breast-cancer.onnx"', '"model.onnx"')),
 };
 
 async function upload(folder: string, prefix: string, keys: string[]) {
@@ -74,6 +75,13 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
+async function text(key: string): Promise<string> {
+  const target = stores.store({ cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t` });
+  const chunks: Buffer[] = [];
+  for await (const chunk of await target.read(key)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 const uniqueName = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
 
 function specFor(name: string, folder = 'signed-model', overrides: Record<string, unknown> = {}) {
@@ -106,6 +114,13 @@ describe('a migration of a signed artifact', () => {
     expect(result.status.artifact?.source).toMatchObject({ state: 'verified', signer: 'release', files: 4 });
     expect(result.status.artifact?.target).toMatchObject({ state: 'verified', signer: 'release', files: 4, folder: expect.stringContaining(`${name}/signed-model/`) });
     expect(result.status.audit?.artifact?.state).toBe('verified');
+    expect(result.status.artifact?.target?.provenance?.predicate).toMatchObject({ metrics: { holdout_accuracy: 0.97 }, runtime: { opset: 17 } });
+    // The shadow report shows the provenance, and each side ran on what it declares.
+    const report = JSON.parse(await text(`${name}/.cloudshift/${name}/shadow/report.json`));
+    expect(report.provenance.summary.subject).toEqual([{ name: 'model.onnx', sha256: expect.any(String) }]);
+    expect(report.provenance.runtime).toHaveLength(6);
+    expect(report.provenance.runtime.filter((r: { matches: boolean }) => !r.matches)).toEqual([]);
+    expect(report.sides.target.runtime).toMatchObject({ executionProvider: 'cpu', opset: 17 });
     // Every file and the bundle arrived; the ecosystem's own verifier accepts the target's copy.
     const target = stores.store({ cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t` });
     const copy = join(work, `${name}-copy`);

@@ -35,7 +35,7 @@ export async function shadow(run: MigrationRun, workload: Workload): Promise<voi
   status.shadow = { sides: { source: sourceSummary, target: targetSummary } };
   const verdict = await run.untilRollback(() =>
     run.comparison.compareShadow.executeWithOptions({ summary: 'both sides paired row by row, gated on the tolerances, the report written' }, [
-      { migration, task: workload.holdout.task, source: sourceRun, target: targetRun, shadow: spec.shadow },
+      { migration, task: workload.holdout.task, source: sourceRun, target: targetRun, shadow: spec.shadow, ...(status.artifact?.target?.provenance ? { provenance: status.artifact.target.provenance } : {}) },
     ]),
   );
   status.shadow.verdict = verdict;

@@ -14,7 +14,7 @@ export type Workload = NonNullable<MigrationSpec['workload']>;
 const CLEAN_UP_PAGE = 1000;
 /** Artifact files per copy batch: a batch's input stays small in history. */
 const ARTIFACT_BATCH = 200;
-const ARTIFACT_FAILURES = ['ArtifactSignatureInvalid', 'ArtifactDigestMismatch'];
+const ARTIFACT_FAILURES = ['ArtifactSignatureInvalid', 'ArtifactDigestMismatch', 'ArtifactProvenanceInvalid'];
 
 export const targetModelPath = (workload: Workload) => workload.model.targetPath ?? workload.model.path;
 
