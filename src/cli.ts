@@ -113,6 +113,12 @@ const positiveInteger = (value: string): number => {
   return n;
 };
 
+const percent = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 100) throw new InvalidArgumentError(`expected a whole percentage 0-100, got "${value}"`);
+  return n;
+};
+
 const cloudChoice = (flag: string, fallback: Cloud) => new Option(flag, 'a cloud').choices(CLOUDS).default(fallback);
 
 /** Every command, each with its help and examples; an action returns the exit code. */
@@ -361,6 +367,65 @@ function program(exit: (code: number) => void): Command {
     );
 
   root
+    .command('serve')
+    .description('serve one model from a bucket over HTTP until stopped (what a rendered Kubernetes Deployment runs)')
+    .addOption(new Option('--cloud <cloud>', 'where the model lies').choices(CLOUDS).makeOptionMandatory())
+    .requiredOption('--profile <name>', 'the connection profile (CLOUDSHIFT_PROFILES)')
+    .requiredOption('--bucket <name>', 'the bucket or container')
+    .requiredOption('--key <key>', 'the model object key')
+    .option('--sha256 <hex>', 'refuse a model that does not hash to this')
+    .option('--port <n>', 'the port', positiveInteger, 8080)
+    .option('--host <address>', 'the address to listen on', '0.0.0.0')
+    .addOption(new Option('--provider <ep>', 'execution provider').choices(['auto', 'cpu', 'cuda']).default('auto'))
+    .addHelpText('after', examples('cloudshift serve --cloud gcp --profile prod-gcp --bucket models --key fraud/model/model.onnx --port 8080'))
+    .action((opts: { cloud: Cloud; profile: string; bucket: string; key: string; sha256?: string; port: number; host: string; provider: 'auto' | 'cpu' | 'cuda' }) =>
+      run(async () => {
+        const { serveEndpoint } = await import('./endpoints/serve.js');
+        const server = await serveEndpoint(opts, (line) => console.log(line));
+        await new Promise<void>((resolve) => {
+          for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve());
+        });
+        await server.close();
+        return EXIT.completed;
+      }),
+    );
+
+  root
+    .command('render')
+    .description("the workload's deployment as manifests for a platform: Kubernetes (Deployment, Service, HorizontalPodAutoscaler per side, an HTTPRoute with the canary's weights), validated against the API schemas")
+    .addOption(specOption())
+    .addOption(new Option('--target <platform>', 'the platform').choices(['kubernetes']).default('kubernetes'))
+    .option('--image <ref>', 'the cloudshift image the endpoints run', `cloudshift:${VERSION}`)
+    .option('--namespace <name>', 'the namespace to put them in')
+    .option('--gateway <name>', 'the Gateway the HTTPRoute attaches to', 'cloudshift')
+    .option('--profiles-config-map <name>', 'the ConfigMap with the connection profiles (profiles.yaml)', 'cloudshift-profiles')
+    .option('--weight <percent>', 'the share of traffic the route sends to the target (a canary step)', (v) => percent(v), 0)
+    .option('-o, --out <file>', 'write them to this file instead of standard output')
+    .addHelpText('after', examples('cloudshift render --spec examples/aws-to-gcp.yaml --target kubernetes | kubectl apply -f -', 'cloudshift render --spec examples/aws-to-gcp.yaml --weight 25 --out canary-25.yaml'))
+    .action((opts: { spec: string; image: string; namespace?: string; gateway: string; profilesConfigMap: string; weight: number; out?: string }) =>
+      run(async () => {
+        const parsed = parseSpec(readSpecFile(opts.spec));
+        if (!parsed.ok) {
+          console.error(formatSpecIssues(parsed.issues));
+          return EXIT.usage;
+        }
+        if (!parsed.spec.workload) throw new UsageError(`${opts.spec} has no workload: there is no endpoint to render`);
+        const { renderKubernetes, toYaml } = await import('./render/kubernetes.js');
+        const text = toYaml(renderKubernetes(parsed.spec, { image: opts.image, namespace: opts.namespace, gateway: opts.gateway, profilesConfigMap: opts.profilesConfigMap, targetPercent: opts.weight }));
+        if (!opts.out) process.stdout.write(text);
+        else {
+          try {
+            writeFileSync(opts.out, text);
+          } catch (error) {
+            throw new UsageError(`cannot write ${opts.out}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+          }
+          console.error(`cloudshift: wrote ${opts.out}`);
+        }
+        return EXIT.completed;
+      }),
+    );
+
+  root
     .command('worker')
     .description('run a worker for some task queues')
     .option('-q, --queues <list>', 'control,aws,gcp,azure,onprem or all', 'all')
@@ -442,6 +507,11 @@ main(process.argv.slice(2)).then(
     if (error instanceof InvalidMigrationSpecError) {
       console.error(error.message);
       process.exit(EXIT.usage);
+    }
+    if (error instanceof NonRetryableError) {
+      // Reached, and refused: a model that is not what was recorded, a file that is not as signed.
+      console.error(`cloudshift: ${error.type}: ${error.message}`);
+      process.exit(EXIT.failed);
     }
     console.error(`cloudshift: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(EXIT.unreachable);

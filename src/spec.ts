@@ -110,6 +110,65 @@ const artifactSchema = z
   });
 export type ArtifactSpec = z.output<typeof artifactSchema>;
 
+/**
+ * How the model is served, described once for any cloud: the local deployer honours what applies
+ * on one host, and `cloudshift render --target kubernetes` writes it as Kubernetes manifests.
+ */
+const servingSchema = z
+  .strictObject({
+    replicas: z.int().min(1).max(1000).default(1),
+    autoscaling: z
+      .strictObject({
+        minReplicas: z.int().min(1).max(1000),
+        maxReplicas: z.int().min(1).max(1000),
+        /** Average CPU use (% of the request) the autoscaler keeps. @default 70 */
+        targetCpuPercent: z.int().min(1).max(100).default(70),
+      })
+      .refine((a) => a.minReplicas <= a.maxReplicas, { error: 'expected minReplicas ≤ maxReplicas', path: ['maxReplicas'] })
+      .optional(),
+    resources: z
+      .strictObject({
+        /** Kubernetes CPU quantity: cores, or millicores with m (e.g. 500m). @default 1 */
+        cpu: z.string().regex(/^(\d+(\.\d{1,3})?|\d+m)$/, { error: 'expected a CPU quantity: cores (1, 0.5) or millicores (500m)' }).default('1'),
+        /** Kubernetes memory quantity, e.g. 512Mi, 2Gi. @default 1Gi */
+        memory: z.string().regex(/^\d+(Ki|Mi|Gi|Ti)$/, { error: 'expected a memory quantity in Ki, Mi, Gi or Ti, e.g. 512Mi' }).default('1Gi'),
+        /** NVIDIA GPUs per replica. @default 0 */
+        gpu: z.int().min(0).max(16).default(0),
+      })
+      .prefault({}),
+    healthCheck: z
+      .strictObject({
+        /** Readiness: the model is loaded. */
+        path: z.enum(['/readyz', '/healthz']).default('/readyz'),
+        initialDelaySeconds: z.int().min(0).max(3600).default(0),
+        periodSeconds: z.int().min(1).max(300).default(5),
+        timeoutSeconds: z.int().min(1).max(60).default(2),
+        failureThreshold: z.int().min(1).max(100).default(30),
+      })
+      .prefault({}),
+    telemetry: z
+      .strictObject({
+        /** Prometheus scrapes the endpoint's /metrics. @default true */
+        prometheusScrape: z.boolean().default(true),
+      })
+      .prefault({}),
+    exposure: z
+      .strictObject({
+        port: z.int().min(1024).max(65_535).default(8080),
+        /** internal: reachable in the cluster (ClusterIP); public: through the Gateway's listener. */
+        visibility: z.enum(['internal', 'public']).default('internal'),
+        /** The host name the public route answers. */
+        hostname: z.string().regex(/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, { error: 'expected a DNS host name, e.g. fraud.example.com' }).max(253).optional(),
+      })
+      .prefault({}),
+  })
+  .superRefine((d, ctx) => {
+    if (d.autoscaling && (d.replicas < d.autoscaling.minReplicas || d.replicas > d.autoscaling.maxReplicas)) {
+      ctx.addIssue({ code: 'custom', path: ['replicas'], message: `expected replicas within the autoscaling bounds ${d.autoscaling.minReplicas}–${d.autoscaling.maxReplicas}` });
+    }
+  });
+export type ServingSpec = z.output<typeof servingSchema>;
+
 export const artifactSignatureKey = (a: ArtifactSpec): string => a.signature ?? `${a.folder}model.sig`;
 
 /**
@@ -426,6 +485,8 @@ const workloadSchema = z
       task: z.enum(MODEL_TASKS),
     }),
     artifact: artifactSchema.optional(),
+    /** How the endpoints serve the model, described once (replicas, resources, health, telemetry, exposure). */
+    deployment: servingSchema.prefault({}),
   })
   .refine((w) => !w.holdout.features.includes(w.holdout.label), {
     error: 'the label column must not also be a feature',

@@ -7,7 +7,7 @@ import type { StoreResolver } from '../clouds/profiles.js';
 import { ChecksumRecords } from '../copy/checksum-records.js';
 import type { Endpoint, EndpointDeployer } from '../endpoints/deployer.js';
 import { ModelChecksumMismatch } from '../inference/model.js';
-import { keyIn, type ExecutionProvider, type StorageLocation } from '../spec.js';
+import { keyIn, type ExecutionProvider, type ServingSpec, type StorageLocation } from '../spec.js';
 import type { CopyObjectRef } from './copy-data.js';
 import { asActivity } from './failures.js';
 import { assertApart, storeOf, versionOf, withLocation } from './object-access.js';
@@ -28,6 +28,8 @@ export interface DeployEndpointInput {
    * (the target's model; the source's was not written by cloudshift).
    */
   verifyRecordedChecksum: boolean;
+  /** The workload's deployment description. */
+  serving?: ServingSpec;
 }
 
 export function createStandUpTargetActivities(deps: StandUpTargetDeps) {
@@ -66,6 +68,7 @@ export function createStandUpTargetActivities(deps: StandUpTargetDeps) {
           modelKey,
           executionProvider: input.executionProvider,
           expectedModelSha256: recorded,
+          ...(input.serving ? { serving: input.serving } : {}),
         });
       });
     },

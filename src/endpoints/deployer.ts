@@ -5,7 +5,7 @@
  */
 import type { ObjectStore } from '../clouds/object-store.js';
 import { loadModel } from '../inference/model.js';
-import type { ExecutionProvider } from '../spec.js';
+import type { ExecutionProvider, ServingSpec } from '../spec.js';
 import { type Faults, type RunningServer, startInferenceServer } from './server.js';
 
 export interface EndpointRequest {
@@ -16,12 +16,16 @@ export interface EndpointRequest {
   executionProvider: ExecutionProvider;
   /** A model that does not hash to this is refused (the copy manifest's checksum). */
   expectedModelSha256?: string;
+  /** The workload's portable deployment description; each deployer honours what applies to it. */
+  serving?: ServingSpec;
 }
 
 export interface Endpoint {
   url: string;
   provider: 'cpu' | 'cuda';
   modelSha256: string;
+  /** What of the deployment description this deployer could not honour, and what it did instead. */
+  notHonoured?: string[];
 }
 
 export interface EndpointDeployer {
@@ -78,6 +82,42 @@ export class LocalEndpointDeployer implements EndpointDeployer {
       faults,
       log: this.options.log,
     });
-    return { server, endpoint: { url: server.url, provider: server.provider, modelSha256 } };
+    try {
+      if (request.serving) await waitUntilHealthy(server.url, request.serving.healthCheck);
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
+    const notHonoured = request.serving ? notHonouredLocally(request.serving, server.provider) : [];
+    return { server, endpoint: { url: server.url, provider: server.provider, modelSha256, ...(notHonoured.length ? { notHonoured } : {}) } };
   }
+}
+
+/** Probes the health check as a kubelet would: after the initial delay, every period, each within its timeout. */
+async function waitUntilHealthy(url: string, check: ServingSpec['healthCheck']): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, check.initialDelaySeconds * 1000));
+  let last = '';
+  for (let attempt = 1; attempt <= check.failureThreshold; attempt++) {
+    try {
+      const answer = await fetch(new URL(check.path, url), { signal: AbortSignal.timeout(check.timeoutSeconds * 1000) });
+      await answer.arrayBuffer();
+      if (answer.ok) return;
+      last = `HTTP ${answer.status}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    if (attempt < check.failureThreshold) await new Promise((resolve) => setTimeout(resolve, check.periodSeconds * 1000));
+  }
+  throw new Error(`the endpoint ${url} did not pass its health check ${check.path} in ${check.failureThreshold} tries ${check.periodSeconds}s apart (last: ${last}); it was stopped`);
+}
+
+/** One host runs one replica inside the worker: what of the description that leaves out, said plainly. */
+function notHonouredLocally(serving: ServingSpec, provider: 'cpu' | 'cuda'): string[] {
+  const notes: string[] = [];
+  const replicas = serving.autoscaling ? `${serving.autoscaling.minReplicas}–${serving.autoscaling.maxReplicas} replicas (autoscaled)` : `${serving.replicas} replicas`;
+  if (serving.replicas > 1 || serving.autoscaling) notes.push(`${replicas}: one local replica serves`);
+  notes.push(`resources cpu ${serving.resources.cpu}, memory ${serving.resources.memory}: not limited locally (the endpoint runs inside the worker)`);
+  if (serving.resources.gpu > 0 && provider !== 'cuda') notes.push(`${serving.resources.gpu} GPU(s) requested: served on ${provider}`);
+  if (serving.exposure.visibility === 'public') notes.push(`public exposure${serving.exposure.hostname ? ` at ${serving.exposure.hostname}` : ''}: served on the worker's host only`);
+  return notes;
 }

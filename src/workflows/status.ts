@@ -36,6 +36,8 @@ export interface MigrationStatus {
   copy?: { workflowId: string; live?: CopyStatus } & Partial<CopyDataResult>;
   /** The endpoints serving the model as stored in each cloud. */
   endpoints?: { source?: string; target?: string };
+  /** What of the workload's deployment description the target's deployer could not honour. */
+  endpointsNotHonoured?: string[];
   /** The model's signed artifact as the audit found it at the source and the target last verified it. */
   artifact?: { source?: ArtifactCheck; target?: ArtifactCheck };
   shadow?: {

@@ -102,6 +102,27 @@ describe('migration spec', () => {
     expect(fields({ folder: '../model/' })).toEqual([expect.stringContaining("'..'"), expect.anything()]);
   });
 
+  it('checks the deployment description: quantities, bounds, replicas within the autoscaler\'s', () => {
+    const holdout = { path: 'holdout.csv', format: 'csv', features: ['a'], label: 'y', task: 'binary' };
+    const withServing = (deployment: unknown) => ({ ...minimal, workload: { model: { path: 'm.onnx' }, holdout, deployment } });
+    const ok = parseSpec(withServing({}));
+    expect(ok.ok && ok.spec.workload?.deployment).toEqual({
+      replicas: 1,
+      resources: { cpu: '1', memory: '1Gi', gpu: 0 },
+      healthCheck: { path: '/readyz', initialDelaySeconds: 0, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 30 },
+      telemetry: { prometheusScrape: true },
+      exposure: { port: 8080, visibility: 'internal' },
+    });
+    const fields = (deployment: unknown) => issuesOf(withServing(deployment)).map((i) => i.field);
+    expect(fields({ resources: { cpu: '2 cores', memory: '4GB', gpu: -1 } })).toEqual(['workload.deployment.resources.cpu', 'workload.deployment.resources.memory', 'workload.deployment.resources.gpu']);
+    expect(fields({ replicas: 3, autoscaling: { minReplicas: 3, maxReplicas: 2 } })).toContain('workload.deployment.autoscaling.maxReplicas');
+    expect(fields({ replicas: 9, autoscaling: { minReplicas: 2, maxReplicas: 4 } })).toEqual(['workload.deployment.replicas']);
+    expect(fields({ healthCheck: { path: '/v1/predict' }, exposure: { port: 80, hostname: 'Not A Host!' } })).toEqual([
+      'workload.deployment.healthCheck.path', 'workload.deployment.exposure.port', 'workload.deployment.exposure.hostname',
+    ]);
+    expect(fields({ replicas: 2, image: 'x' })).toEqual(['workload.deployment.image']);
+  });
+
   it('formats issues as one readable message', () => {
     expect(formatSpecIssues([{ field: 'name', message: 'bad' }, { field: 'source.bucket', message: 'worse' }])).toBe(
       'Invalid migration spec (2 problems):\n  - name: bad\n  - source.bucket: worse',

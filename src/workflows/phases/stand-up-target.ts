@@ -45,6 +45,7 @@ export async function standUpTarget(run: MigrationRun): Promise<Workload | undef
       modelPath: side === 'target' ? targetModelPath(workload) : workload.model.path,
       executionProvider: spec.shadow.executionProvider,
       verifyRecordedChecksum: side === 'target',
+      serving: workload.deployment,
     });
     // The source's endpoint is the one serving today (the local deployer starts it if need be).
     const sourceEndpoint = await run.untilRollback(() => run.source.deployEndpoint.executeWithOptions({ summary: `the source endpoint (${spec.source.cloud}) adopted` }, [endpoint('source')]));
@@ -52,6 +53,7 @@ export async function standUpTarget(run: MigrationRun): Promise<Workload | undef
     run.record('standUpTarget').detail = `deploying the target endpoint (source endpoint ${sourceEndpoint.url})`;
     const targetEndpoint = await run.untilRollback(() => run.target.deployEndpoint.executeWithOptions({ summary: `the target endpoint (${spec.target.cloud}) serving the model from target storage` }, [endpoint('target')]));
     status.endpoints = { source: sourceEndpoint.url, target: targetEndpoint.url };
+    if (targetEndpoint.notHonoured) status.endpointsNotHonoured = targetEndpoint.notHonoured;
   }
   run.leave(
     'standUpTarget',

@@ -1,0 +1,119 @@
+/**
+ * The portable deployment description where it lands: `cloudshift serve` (what a rendered
+ * Deployment runs) serving a model from a real bucket, the local deployer saying what of the
+ * description one host cannot honour, and `cloudshift render` as a user runs it.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { LocalEndpointDeployer } from '../../src/endpoints/deployer.js';
+import { ASSETS_DIR, holdoutRows } from '../../src/dev/workload.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
+import { parseSpec } from '../../src/spec.js';
+import type { ObjectStore } from '../../src/clouds/object-store.js';
+import { uniqueBucket } from '../support/data.js';
+import { testResolver } from '../support/stores.js';
+import { cloudshift } from '../support/cli.js';
+
+const stores = testResolver();
+let bucket: string;
+let store: ObjectStore;
+const model = readFileSync(join(ASSETS_DIR, 'breast-cancer.onnx'));
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+
+/** `cloudshift serve` in a process of its own; resolves with its first line, or its exit. */
+function serve(...args: string[]) {
+  const child = spawn(join(PROJECT_ROOT, 'node_modules/.bin/tsx'), ['src/cli.ts', 'serve', ...args], { cwd: PROJECT_ROOT });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ready = new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('serving ')) resolve(output);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    void exited.then((code) => reject(new Error(`exited ${code}: ${output}`)));
+  });
+  return { child, ready, exited, output: () => output };
+}
+
+beforeAll(async () => {
+  bucket = uniqueBucket('serve');
+  store = stores.store({ cloud: 'aws', profile: 'local-s3', bucket });
+  await store.ensureContainer();
+  await store.write('models/model.onnx', Readable.from([model]));
+});
+
+describe('cloudshift serve', () => {
+  it('serves the model from the bucket until told to stop', async () => {
+    const port = await freePort();
+    const server = serve('--cloud', 'aws', '--profile', 'local-s3', '--bucket', bucket, '--key', 'models/model.onnx', '--port', String(port), '--host', '127.0.0.1', '--provider', 'cpu');
+    try {
+      expect(await server.ready).toMatch(/serving s3:\/\/.*models\/model\.onnx \(sha256 [0-9a-f]{64}\) on http:\/\/127\.0\.0\.1:\d+ with cpu/);
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+      const answer = await fetch(`http://127.0.0.1:${port}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: holdoutRows().slice(0, 3) }) });
+      expect(((await answer.json()) as { predictions: unknown[] }).predictions).toHaveLength(3);
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+    expect(await server.exited).toBe(0);
+  });
+
+  it('refuses a model that does not hash to --sha256, naming it (exit 1)', async () => {
+    const server = serve('--cloud', 'aws', '--profile', 'local-s3', '--bucket', bucket, '--key', 'models/model.onnx', '--port', String(await freePort()), '--sha256', 'f'.repeat(64));
+    await expect(server.ready).rejects.toThrow(/exited 1: .*ModelChecksumMismatch: the model s3:\/\/.*models\/model\.onnx hashes to SHA-256 [0-9a-f]{64}, but the --sha256 given records f{64}/s);
+  });
+});
+
+describe('the local deployer and the description', () => {
+  it('probes the health check it names and says what one host cannot honour', async () => {
+    const deployer = new LocalEndpointDeployer();
+    const parsed = parseSpec({
+      name: 'serving-notes',
+      source: { cloud: 'aws', profile: 'local-s3', bucket },
+      target: { cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t` },
+      workload: {
+        model: { path: 'models/model.onnx' },
+        holdout: { path: 'h.csv', format: 'csv', features: ['a'], label: 'y', task: 'binary' },
+        deployment: { replicas: 3, resources: { cpu: '2', memory: '4Gi', gpu: 1 }, healthCheck: { path: '/healthz', periodSeconds: 1, failureThreshold: 3 }, exposure: { visibility: 'public', hostname: 'fraud.example.com' } },
+      },
+    });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+    try {
+      const endpoint = await deployer.deploy({ migration: 'serving-notes', side: 'target', store, modelKey: 'models/model.onnx', executionProvider: 'cpu', serving: parsed.spec.workload!.deployment });
+      expect(endpoint.notHonoured).toEqual([
+        '3 replicas: one local replica serves',
+        'resources cpu 2, memory 4Gi: not limited locally (the endpoint runs inside the worker)',
+        '1 GPU(s) requested: served on cpu',
+        'public exposure at fraud.example.com: served on the worker\'s host only',
+      ]);
+      expect((await fetch(new URL('/healthz', endpoint.url))).status).toBe(200);
+    } finally {
+      await deployer.stopAll();
+    }
+  });
+});
+
+describe('cloudshift render', () => {
+  it('writes the example\'s manifests as YAML a user pipes to kubectl, and exits 2 on what it cannot render', async () => {
+    const rendered = await cloudshift('render', '--spec', 'examples/aws-to-gcp.yaml', '--weight', '50', '--namespace', 'ml');
+    expect(rendered.code, rendered.stderr).toBe(0);
+    const documents = parseAllDocuments(rendered.stdout).map((d) => d.toJSON() as { kind: string; metadata: { namespace: string } });
+    expect(documents.map((d) => d.kind)).toEqual(['Deployment', 'Service', 'HorizontalPodAutoscaler', 'Deployment', 'Service', 'HorizontalPodAutoscaler', 'HTTPRoute']);
+    expect(new Set(documents.map((d) => d.metadata.namespace))).toEqual(new Set(['ml']));
+    expect((await cloudshift('render', '--spec', 'examples/data-only-s3-to-gcs.yaml')).code).toBe(2);
+    expect((await cloudshift('render', '--spec', 'examples/aws-to-gcp.yaml', '--target', 'nomad')).code).toBe(2);
+  });
+});
