@@ -1,4 +1,5 @@
 /** Progress as a person reads it: one line per poll, with bars for the copy and the canary. */
+import { artifactLine } from '../audit/report.js';
 import { formatNumber } from '../format.js';
 import type { CopyDataResult } from '../workflows/status.js';
 import type { Progress } from './index.js';
@@ -96,6 +97,9 @@ export function resultLines(status: Progress['status']): string[] {
   for (const line of [status.copy && copySummary('copy', status.copy), status.teardown?.catchUp && copySummary('catch-up', status.teardown.catchUp)]) {
     if (line) lines.push(line);
   }
+  const artifact = status.artifact?.target ?? status.artifact?.source;
+  if (artifact) lines.push(`${status.artifact?.target ? 'at the target: ' : 'at the source: '}${artifactLine(artifact)}`);
+  for (const note of status.endpointsNotHonoured ?? []) lines.push(`  target endpoint, not honoured locally: ${note}`);
   const verdict = status.shadow?.verdict;
   if (verdict) {
     const kind = verdict.verdict ?? (verdict.passed ? 'passed' : 'failed');

@@ -20,7 +20,7 @@ import type { Cloud, Dependency, MigrationSpecInput } from '../spec.js';
 import { closeLocalDeps, createWorkers, localActivityDeps } from '../worker.js';
 import { ensureStack, LOCAL_ENDPOINTS } from './local-stack.js';
 import { STATE_DIR } from '../paths.js';
-import { seedWorkload, WORKLOAD_TOLERANCES, workloadSpec } from './workload.js';
+import { seedSignedArtifact, seedWorkload, WORKLOAD_TOLERANCES, workloadSpec } from './workload.js';
 
 export const LOCAL_PROFILE_OF: Record<Cloud, string> = { aws: 'local-s3', gcp: 'local-gcs', azure: 'local-azure', onprem: 'local-fs' };
 
@@ -100,6 +100,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   await sourceStore.ensureContainer();
   log(`seeding the model, its holdout set and ${objects} data objects into ${sourceStore.uri}/${sourceLocation.prefix}`);
   await seedWorkload(sourceStore, sourceLocation.prefix);
+  // The model travels signed: a key of the demo's own in the keys folder, the bundle over the model folder.
+  const artifact = await seedSignedArtifact(sourceStore, sourceLocation.prefix, config.keysDir, 'cloudshift-demo');
+  log(`signed the model folder with the key "cloudshift-demo" (${config.keysDir}); each worker verifies it with the public half`);
   await seedDataSet(sourceStore, `${sourceLocation.prefix}data/`, objects);
 
   const now = new Date();
@@ -110,7 +113,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     source: sourceLocation,
     // A prefix per run, so every demo copies (and verifies) the whole data set afresh.
     target: { cloud: target, profile: LOCAL_PROFILE_OF[target], bucket: 'cloudshift-demo-target', prefix: `${name}/` },
-    workload: workloadSpec(),
+    workload: { ...workloadSpec(), artifact },
     shadow: { tolerances: WORKLOAD_TOLERANCES },
     deployment: { dependencies: demoDeployment(source) },
     // Real requests for every step: the holdout's rows, sent by the canary's own load activity
@@ -122,7 +125,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   };
 
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const deps = localActivityDeps({ stores });
+  const deps = localActivityDeps({ stores, keysDir: config.keysDir });
   const workers = await createWorkers({ connection, namespace: config.temporal.namespace, queues: config.queues, activityDeps: deps });
   const runs = workers.map((w) => w.run());
   const client = await MigrationClient.connect(config.temporal.address, config.temporal.namespace);

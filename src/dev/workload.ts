@@ -3,8 +3,11 @@
  * classifier, its variants and holdout set, seeded into a source cloud for the demo and the tests,
  * and its rows as prediction requests for the load generator.
  */
-import { createReadStream, readFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { signFolder } from '../artifacts/folder-signing.js';
+import { generateKeyPair, privateKeyAt, privateKeyFile } from '../artifacts/keys.js';
 import type { ObjectStore } from '../clouds/object-store.js';
 import type { MigrationSpecInput } from '../spec.js';
 import { PROJECT_ROOT } from '../paths.js';
@@ -23,6 +26,26 @@ export async function seedWorkload(store: ObjectStore, prefix: string): Promise<
     if (existing?.size === size) continue;
     await store.write(`${prefix}${key}`, createReadStream(join(ASSETS_DIR, asset)), { contentType: asset.endsWith('.csv') ? 'text/csv' : 'application/octet-stream' });
   }
+}
+
+export const PROVENANCE_ASSET = 'breast-cancer.provenance.json';
+
+/**
+ * Makes the seeded model folder a signed artifact: the shipped provenance beside the models, and a
+ * model-signing bundle over the folder made with the key `keyName` of the keys folder (created the
+ * first time). Returns the spec's artifact section.
+ */
+export async function seedSignedArtifact(store: ObjectStore, prefix: string, keysDir: string, keyName: string) {
+  if (!existsSync(privateKeyFile(keysDir, keyName))) generateKeyPair(keysDir, keyName);
+  const folder = mkdtempSync(join(tmpdir(), 'cloudshift-artifact-'));
+  try {
+    for (const asset of [...MODEL_VARIANTS, PROVENANCE_ASSET]) copyFileSync(join(ASSETS_DIR, asset), join(folder, asset));
+    await signFolder(folder, privateKeyAt(privateKeyFile(keysDir, keyName)));
+    for (const file of [PROVENANCE_ASSET, 'model.sig']) await store.write(`${prefix}model/${file}`, createReadStream(join(folder, file)), { contentType: 'application/json' });
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+  return { folder: 'model/', provenance: `model/${PROVENANCE_ASSET}`, policy: { keys: [keyName] } };
 }
 
 /** The spec's workload section for what seedWorkload wrote; `targetModel` names a variant. */

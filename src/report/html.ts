@@ -137,6 +137,17 @@ ${report.decisionsDropped ? `<p>${report.decisionsDropped} older decisions left 
 ${table(['at', 'action', 'by', 'phase', 'applied', 'comment or note', 'evidence'], decisions)}`;
 }
 
+/** The model's artifact as the audit found it at the source and the target last verified it. */
+function artifactSection(artifact: NonNullable<MigrationReport['artifact']>, notHonoured: string[] = []): string {
+  const rows = (['source', 'target'] as const).flatMap((side) => {
+    const a = artifact[side];
+    return a ? [[text(side), text(a.folder), `<span class="${a.state === 'verified' ? '' : 'fail'}">${text(a.state)}</span>`, text(a.signer), text(a.files), text(a.problem)]] : [];
+  });
+  return `<h2>Model artifact</h2>
+${table(['where', 'folder', 'signature', 'signed by', 'files', 'problem'], rows)}
+${notHonoured.length ? `<p>The target endpoint's deployment description, not honoured by its deployer: ${text(notHonoured.join('; '))}.</p>` : ''}`;
+}
+
 export function renderMigrationReportHtml(report: MigrationReport): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>cloudshift migration report: ${escape(report.migration)}</title>
@@ -144,6 +155,7 @@ export function renderMigrationReportHtml(report: MigrationReport): string {
 <body>
 ${header(report)}
 ${report.audit ? auditSection(report.audit) : ''}
+${report.artifact ? artifactSection(report.artifact, report.endpointsNotHonoured) : ''}
 ${report.copy ? copySection('Copy', report.copy) : ''}
 ${report.shadow ? shadowSection(report.shadow) : ''}
 ${report.canary ? canarySection(report.canary) : ''}

@@ -20,6 +20,8 @@ export interface MigrationReport {
   reason?: string;
   phases: MigrationStatus['phases'];
   audit?: MigrationStatus['audit'];
+  artifact?: MigrationStatus['artifact'];
+  endpointsNotHonoured?: string[];
   copy?: MigrationStatus['copy'];
   catchUp?: NonNullable<MigrationStatus['teardown']>['catchUp'];
   teardown?: Omit<NonNullable<MigrationStatus['teardown']>, 'catchUp'>;
@@ -48,6 +50,8 @@ export function buildMigrationReport(
     ...(status.reason ? { reason: status.reason } : {}),
     phases: status.phases,
     ...(status.audit ? { audit: status.audit } : {}),
+    ...(status.artifact ? { artifact: status.artifact } : {}),
+    ...(status.endpointsNotHonoured ? { endpointsNotHonoured: status.endpointsNotHonoured } : {}),
     ...(copy ? { copy } : {}),
     ...(catchUp ? { catchUp: { ...catchUp, live: undefined } } : {}),
     ...(status.teardown ? { teardown } : {}),

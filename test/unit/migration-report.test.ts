@@ -44,6 +44,10 @@ function status(overrides: Partial<MigrationStatus> = {}): MigrationStatus {
     },
     decisions: [{ at: '2026-12-01T00:00:00Z', action: 'rollback', by: 'eve <script>', applied: true, note: 'x' }],
     reason: 'rollback by eve: <script>alert(1)</script>',
+    artifact: {
+      source: { folder: 's3://src/model/', signature: 's3://src/model/model.sig', state: 'verified', signer: 'release', files: 3, bytes: 100 },
+      target: { folder: 'gs://dst/model/', signature: 'gs://dst/model/model.sig', state: 'invalid', files: 0, bytes: 0, problem: 'not signed: <script>evil.py', severity: 'blocking' },
+    },
     ...overrides,
   };
 }
@@ -58,6 +62,8 @@ describe('the migration report', () => {
     for (const title of ['Copy: objects over time', 'Copy: throughput', 'requests per step', 'error rate per step', 'p99 latency per step']) {
       expect(html).toMatch(new RegExp(`aria-label="${title}" data-points="[1-9]`));
     }
+    expect(html).toMatch(/<h2>Model artifact<\/h2>[\s\S]*<td>source<\/td><td>s3:\/\/src\/model\/<\/td><td><span class="">verified<\/span><\/td><td>release<\/td>/);
+    expect(html).toContain('<span class="fail">invalid</span>');
     // The NaN p99 of the target is left out of the line, not drawn as NaN.
     expect(html).not.toContain('NaN');
   });
