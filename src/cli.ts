@@ -5,6 +5,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import type { X509Certificate } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { DecisionRejectedError, InvalidMigrationSpecError, MigrationClient, MissingSearchAttributesError, type MigrationResult, type Progress } from './client/index.js';
 import type { DecisionReply } from './workflows/definitions.js';
@@ -97,6 +98,24 @@ function usageOnKeyError<T>(work: () => T): T {
     if (error instanceof NonRetryableError && error.type === 'UnknownKey') throw new UsageError(error.message);
     throw error;
   }
+}
+
+/** Certificates from PEM files on the command line, in the order given; one that will not read is a usage error. */
+async function certificatesFrom(files: string[]): Promise<X509Certificate[]> {
+  const { readCertificates } = await import('./artifacts/certificate-chain.js');
+  return files.flatMap((file) => {
+    let pem: string;
+    try {
+      pem = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read the certificate ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+    try {
+      return readCertificates(pem, file);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  });
 }
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -297,7 +316,7 @@ function program(exit: (code: number) => void): Command {
       ),
     );
 
-  const keysHelp = `Keys are named: NAME is NAME.pem (private) and NAME.pub (public) in the keys folder, CLOUDSHIFT_KEYS_DIR (default .stack/keys).`;
+  const keysHelp = `Keys are named: NAME is NAME.pem (private), NAME.pub (public) and NAME.crt (a trusted root certificate) in the keys folder, CLOUDSHIFT_KEYS_DIR (default .stack/keys).`;
   root
     .command('keygen')
     .description('make an ECDSA P-256 key pair for signing model artifacts, under a name in the keys folder')
@@ -318,18 +337,22 @@ function program(exit: (code: number) => void): Command {
     .argument('<folder>', 'the artifact: the model and the files it travels with')
     .option('-k, --key <name>', 'a private key in the keys folder')
     .option('--private-key <file>', 'a PEM private key file (EC P-256, P-384 or P-521)')
+    .option('--certificate <file>', 'sign in certificate mode: the PEM signing certificate for this key, optionally followed by its chain')
+    .option('--chain <file...>', 'PEM certificates above the signing certificate (intermediates, root)')
     .option('--signature <file>', 'where to write the bundle (default <folder>/model.sig, which is then not itself signed)')
-    .addHelpText('after', `\n${keysHelp}\n${examples('cloudshift sign ./model --key release-2026', 'cloudshift sign ./model --private-key key.pem --signature model.sig')}`)
-    .action((folder: string, opts: { key?: string; privateKey?: string; signature?: string }) =>
+    .addHelpText('after', `\n${keysHelp}\n${examples('cloudshift sign ./model --key release-2026', 'cloudshift sign ./model --private-key key.pem --signature model.sig', 'cloudshift sign ./model --key release-2026 --certificate release.crt --chain corp-ca.crt')}`)
+    .action((folder: string, opts: { key?: string; privateKey?: string; certificate?: string; chain?: string[]; signature?: string }) =>
       run(async () => {
         const { privateKeyAt, privateKeyFile } = await import('./artifacts/keys.js');
         const { signFolder, defaultSignaturePath } = await import('./artifacts/folder-signing.js');
         if (Boolean(opts.key) === Boolean(opts.privateKey)) throw new UsageError('give exactly one of --key NAME or --private-key FILE');
+        if (opts.chain && !opts.certificate) throw new UsageError('--chain goes with --certificate (the signing certificate it leads up from)');
         requireFolder(folder);
         const key = usageOnKeyError(() => privateKeyAt(opts.privateKey ?? privateKeyFile(loadConfig().keysDir, opts.key!)));
+        const certificates = opts.certificate ? await certificatesFrom([opts.certificate, ...(opts.chain ?? [])]) : [];
         const signature = opts.signature ?? defaultSignaturePath(folder);
-        const files = await signFolder(folder, key, signature);
-        console.log(`signed ${files.length} files of ${folder} → ${signature}`);
+        const files = await signFolder(folder, key, signature, certificates);
+        console.log(`signed ${files.length} files of ${folder} → ${signature}${certificates.length ? ` (certificate ${certificates[0]!.subject.replace(/\n/g, ', ')})` : ''}`);
         return EXIT.completed;
       }),
     );
@@ -340,16 +363,25 @@ function program(exit: (code: number) => void): Command {
     .argument('<folder>', 'the artifact folder')
     .option('-k, --key <name...>', 'trusted public keys in the keys folder')
     .option('--public-key <file...>', 'trusted PEM public key files')
+    .option('--root <name...>', 'trusted root certificates in the keys folder (NAME.crt)')
+    .option('--root-certificate <file...>', 'trusted PEM root certificate files')
+    .option('--identity <id...>', 'accept certificates only for these identities (email, URI, DNS name or common name)')
     .option('--signature <file>', 'the bundle (default <folder>/model.sig)')
     .addOption(jsonOption())
-    .addHelpText('after', `\n${keysHelp}\n${examples('cloudshift verify ./model --key release-2026', 'cloudshift verify ./model --public-key key.pub --signature model.sig')}`)
-    .action((folder: string, opts: { key?: string[]; publicKey?: string[]; signature?: string; json?: boolean }) =>
+    .addHelpText('after', `\n${keysHelp}\n${examples('cloudshift verify ./model --key release-2026', 'cloudshift verify ./model --public-key key.pub --signature model.sig', 'cloudshift verify ./model --root corp-ca --identity ml-release@example.com')}`)
+    .action((folder: string, opts: { key?: string[]; publicKey?: string[]; root?: string[]; rootCertificate?: string[]; identity?: string[]; signature?: string; json?: boolean }) =>
       run(async () => {
-        const { publicKeyAt, trustedKeys } = await import('./artifacts/keys.js');
+        const { publicKeyAt, rootsAt, trustedKeys, trustedRoots } = await import('./artifacts/keys.js');
         const { verifyFolder, defaultSignaturePath } = await import('./artifacts/folder-signing.js');
-        if (!opts.key?.length && !opts.publicKey?.length) throw new UsageError('name the trusted keys: --key NAME or --public-key FILE');
+        const byRoot = Boolean(opts.root?.length || opts.rootCertificate?.length);
+        if (!opts.key?.length && !opts.publicKey?.length && !byRoot) throw new UsageError('name whose signature counts: --key NAME, --public-key FILE, --root NAME or --root-certificate FILE');
+        if (opts.identity && !byRoot) throw new UsageError('--identity goes with --root or --root-certificate (the roots that issue the certificates)');
         requireFolder(folder);
-        const trusted = usageOnKeyError(() => [...trustedKeys(loadConfig().keysDir, opts.key ?? []), ...(opts.publicKey ?? []).map((file) => ({ name: file, key: publicKeyAt(file) }))]);
+        const keysDir = loadConfig().keysDir;
+        const trusted = usageOnKeyError(() => ({
+          keys: [...trustedKeys(keysDir, opts.key ?? []), ...(opts.publicKey ?? []).map((file) => ({ name: file, key: publicKeyAt(file) }))],
+          ...(byRoot ? { certificates: { roots: [...trustedRoots(keysDir, opts.root ?? []), ...(opts.rootCertificate ?? []).flatMap((file) => rootsAt(file))], identities: opts.identity ?? [] } } : {}),
+        }));
         const signature = opts.signature ?? defaultSignaturePath(folder);
         try {
           const verified = await verifyFolder(folder, trusted, signature);

@@ -94,13 +94,22 @@ const artifactSchema = z
     provenance: relativeKey.optional(),
     policy: z
       .strictObject({
-        /** The public keys whose signature is accepted, by reference. */
-        keys: z.array(keyReference).min(1, { error: 'expected at least one trusted key' }).max(16),
+        /** The public keys whose signature is accepted, by reference (`<keys folder>/<name>.pub`). */
+        keys: z.array(keyReference).min(1, { error: 'expected at least one trusted key' }).max(16).optional(),
+        /** Signing certificates accepted: issued under one of these roots (`<keys folder>/<name>.crt`), for one of these identities. */
+        certificates: z
+          .strictObject({
+            roots: z.array(keyReference).min(1, { error: 'expected at least one trusted root' }).max(16),
+            /** A subject alternative name (email, URI, DNS) or common name; none given accepts any certificate the roots issued. */
+            identities: z.array(z.string().min(1).max(256)).min(1).max(16).optional(),
+          })
+          .optional(),
         /** A missing signature fails verification. @default true */
         requireSignature: z.boolean().default(true),
         /** The audit finding an unsigned artifact raises. @default blocking when a signature is required, manual otherwise */
         unsigned: z.enum(FINDING_SEVERITIES).optional(),
       })
+      .refine((p) => p.keys || p.certificates, { error: 'expected keys or certificates: whose signature the policy accepts' })
       .optional(),
   })
   .superRefine((a, ctx) => {

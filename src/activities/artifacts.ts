@@ -7,7 +7,7 @@ import type { StoreResolver } from '../clouds/profiles.js';
 import type { ObjectStore } from '../clouds/object-store.js';
 import { ChecksumRecords } from '../copy/checksum-records.js';
 import { ArtifactDigestMismatch, checkAgainstManifest, hashArtifact, type HashedFile, listStoreFolder, storeFolder } from '../artifacts/artifact-files.js';
-import { trustedKeys } from '../artifacts/keys.js';
+import { describeTrust, trustFor } from '../artifacts/keys.js';
 import { ArtifactProvenanceInvalid, MAX_PROVENANCE_BYTES, readProvenance } from '../artifacts/provenance.js';
 import { ArtifactSignatureInvalid, readBundle, verifyBundle } from '../artifacts/signature-bundle.js';
 import { type NonRetryableError } from '../errors.js';
@@ -73,7 +73,7 @@ async function inspectFiles(deps: ArtifactDeps, { location, artifact }: Artifact
   const policy = artifact.policy;
   if (text === undefined) {
     if (policy?.requireSignature) {
-      throw new ArtifactSignatureInvalid(`no signature bundle at ${where.signature}, and the policy requires one (keys ${policy.keys.join(', ')}): sign the artifact (cloudshift sign) or set policy.requireSignature to false`, { bundle: where.signature });
+      throw new ArtifactSignatureInvalid(`no signature bundle at ${where.signature}, and the policy requires one (${describeTrust(policy)}): sign the artifact (cloudshift sign) or set policy.requireSignature to false`, { bundle: where.signature });
     }
     const files = await hashArtifact(folder, bundleInFolder);
     const severity = policy?.unsigned ?? 'manual';
@@ -81,9 +81,9 @@ async function inspectFiles(deps: ArtifactDeps, { location, artifact }: Artifact
   }
   if (!policy) {
     const files = await hashArtifact(folder, bundleInFolder);
-    return { store, files, check: { ...where, state: 'unverified', ...totals(files), problem: 'the artifact carries a signature, but the spec names no trusted key to check it with (artifact.policy.keys)', severity: 'manual' } };
+    return { store, files, check: { ...where, state: 'unverified', ...totals(files), problem: 'the artifact carries a signature, but the spec names no trusted key or root to check it with (artifact.policy)', severity: 'manual' } };
   }
-  const signature = verifyBundle(readBundle(text, where.signature), trustedKeys(deps.keysDir, policy.keys), where.signature);
+  const signature = verifyBundle(readBundle(text, where.signature), trustFor(deps.keysDir, policy), where.signature);
   const files = await checkAgainstManifest(folder, signature.manifest, bundleInFolder);
   return { store, files, check: { ...where, state: 'verified', signer: signature.signer, keyHint: signature.keyHint, ...totals(files) } };
 }

@@ -7,7 +7,8 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NonRetryableError } from '../errors.js';
-import type { TrustedKey } from './signature-bundle.js';
+import { readCertificates, type TrustedRoot } from './certificate-chain.js';
+import type { Trust, TrustedKey } from './signature-bundle.js';
 
 export const KEY_REFERENCE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
@@ -28,12 +29,61 @@ function readKey(path: string, what: string, parse: (pem: string) => KeyObject):
   }
 }
 
+export const rootCertificateFile = (dir: string, name: string) => join(dir, `${name}.crt`);
+
+function checkReference(name: string): string {
+  if (!KEY_REFERENCE.test(name)) throw new NonRetryableError('UnknownKey', `the key reference "${name.slice(0, 80)}" is not a name (expected 1-63 lowercase letters, digits, dots, hyphens or underscores)`);
+  return name;
+}
+
 /** The public keys a policy trusts, from the worker's keys folder. */
 export function trustedKeys(dir: string, names: readonly string[]): TrustedKey[] {
-  return names.map((name) => {
-    if (!KEY_REFERENCE.test(name)) throw new NonRetryableError('UnknownKey', `the key reference "${name.slice(0, 80)}" is not a name (expected 1-63 lowercase letters, digits, dots, hyphens or underscores)`);
-    return { name, key: readKey(publicKeyFile(dir, name), `the trusted key "${name}"`, (pem) => createPublicKey(pem)) };
-  });
+  return names.map((name) => ({ name, key: readKey(publicKeyFile(dir, checkReference(name)), `the trusted key "${name}"`, (pem) => createPublicKey(pem)) }));
+}
+
+/** The root certificates a policy trusts (a file may hold several), from the worker's keys folder. */
+export function trustedRoots(dir: string, names: readonly string[]): TrustedRoot[] {
+  return names.flatMap((name) => rootsAt(rootCertificateFile(dir, checkReference(name)), name));
+}
+
+/** Root certificates from a PEM file given on the command line, or one the keys folder holds. */
+export function rootsAt(path: string, name = path): TrustedRoot[] {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch {
+    throw new NonRetryableError('UnknownKey', `the trusted root "${name}": no file ${path}; put the PEM certificate there (the worker's keys folder is CLOUDSHIFT_KEYS_DIR)`, { file: path });
+  }
+  try {
+    return readCertificates(pem, path).map((certificate) => ({ name, certificate }));
+  } catch (error) {
+    throw new NonRetryableError('UnknownKey', `the trusted root "${name}": ${(error as Error).message}`, { file: path });
+  }
+}
+
+export interface TrustPolicy {
+  keys?: readonly string[] | undefined;
+  certificates?: { roots: readonly string[]; identities?: readonly string[] | undefined } | undefined;
+}
+
+/** Everything a spec's policy trusts, resolved in the worker's keys folder. */
+export function trustFor(dir: string, policy: TrustPolicy): Trust {
+  const certificates = policy.certificates;
+  return {
+    keys: trustedKeys(dir, policy.keys ?? []),
+    ...(certificates ? { certificates: { roots: trustedRoots(dir, certificates.roots), identities: [...(certificates.identities ?? [])] } } : {}),
+  };
+}
+
+/** The policy in words, for a message: whose signature it accepts. */
+export function describeTrust(policy: TrustPolicy): string {
+  const parts = [];
+  if (policy.keys?.length) parts.push(`keys ${policy.keys.join(', ')}`);
+  if (policy.certificates) {
+    const who = policy.certificates.identities?.length ? ` for ${policy.certificates.identities.join(', ')}` : '';
+    parts.push(`certificates under ${policy.certificates.roots.join(', ')}${who}`);
+  }
+  return parts.join('; ');
 }
 
 /** A public or private key file given on the command line. */

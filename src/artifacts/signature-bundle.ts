@@ -4,9 +4,10 @@
  * from the format as the `model-signing` 1.x tool produces and checks it, so a bundle either side
  * signs the other verifies (test/integration/artifact-signing.test.ts proves it both ways).
  */
-import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, sign, verify, type KeyObject, type X509Certificate } from 'node:crypto';
 import { z } from 'zod';
-import { NonRetryableError } from '../errors.js';
+import { type CertificateTrust, verifyCertificateChain } from './certificate-chain.js';
+import { ArtifactSignatureInvalid } from './signature-errors.js';
 
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
@@ -29,11 +30,7 @@ export interface SignedManifest {
   ignorePaths: string[];
 }
 
-export class ArtifactSignatureInvalid extends NonRetryableError {
-  constructor(message: string, context: NonRetryableError['context'] = {}) {
-    super('ArtifactSignatureInvalid', message, context);
-  }
-}
+export { ArtifactSignatureInvalid };
 
 /** model-signing orders files as Python orders PurePosixPath: part by part, by code point. */
 export function byPath(a: string, b: string): number {
@@ -88,9 +85,16 @@ export function signedManifest(modelName: string, files: SignedFile[], ignorePat
 export const isArtifactName = (name: string): boolean =>
   name.length > 0 && name.length <= 1024 && !name.startsWith('/') && name.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
 
-/** Signs a manifest with an EC private key; returns the bundle as model-signing writes it. */
-export function signManifest(manifest: SignedManifest, privateKey: KeyObject): SignatureBundle {
+/**
+ * Signs a manifest with an EC private key; returns the bundle as model-signing writes it. With a
+ * certificate chain (the signing certificate first, for this key), the bundle carries the chain
+ * instead of the key's hint, for verifiers that trust a root rather than each key.
+ */
+export function signManifest(manifest: SignedManifest, privateKey: KeyObject, certificates: X509Certificate[] = []): SignatureBundle {
   const hash = curveHash(privateKey, 'the signing key');
+  if (certificates.length > 0 && keyHint(certificates[0]!.publicKey) !== keyHint(privateKey)) {
+    throw new ArtifactSignatureInvalid(`the signing certificate ${certificates[0]!.subject.replace(/\n/g, ', ')} is for another key than the private key given`);
+  }
   const statement = {
     _type: STATEMENT_TYPE,
     subject: [{ name: manifest.modelName, digest: { sha256: rootDigest(manifest.files) } }],
@@ -101,9 +105,13 @@ export function signManifest(manifest: SignedManifest, privateKey: KeyObject): S
     },
   };
   const payload = Buffer.from(JSON.stringify(statement, null, 2));
+  const signer =
+    certificates.length > 0
+      ? { x509CertificateChain: { certificates: certificates.map((c) => ({ rawBytes: c.raw.toString('base64') })) } }
+      : { publicKey: { hint: keyHint(privateKey) } };
   return {
     mediaType: BUNDLE_MEDIA_TYPE,
-    verificationMaterial: { publicKey: { hint: keyHint(privateKey) }, tlogEntries: [] },
+    verificationMaterial: { ...signer, tlogEntries: [] },
     dsseEnvelope: {
       payload: payload.toString('base64'),
       payloadType: IN_TOTO_PAYLOAD_TYPE,
@@ -119,7 +127,7 @@ const bundleSchema = z.object({
   verificationMaterial: z.object({
     publicKey: z.object({ hint: z.string().nullish() }).optional(),
     certificate: z.unknown().optional(),
-    x509CertificateChain: z.unknown().optional(),
+    x509CertificateChain: z.object({ certificates: z.array(z.object({ rawBytes: base64 })).min(1).max(8) }).optional(),
     tlogEntries: z.array(z.unknown()).optional(),
   }),
   dsseEnvelope: z.object({
@@ -170,22 +178,23 @@ export interface TrustedKey {
   key: KeyObject;
 }
 
+/** Whose signature counts: public keys, and roots that issue signing certificates. */
+export interface Trust {
+  keys: TrustedKey[];
+  certificates?: CertificateTrust;
+}
+
 export interface VerifiedSignature {
   manifest: SignedManifest;
-  /** The reference of the trusted key that verified it. */
+  /** The trusted key's reference, or the signing certificate's identity and the root it chains to. */
   signer: string;
   keyHint: string;
 }
 
-/**
- * Checks the bundle's signature with the trusted keys and returns the manifest it vouches for.
- * The signer must be one of `trusted`: a bundle naming another key, or whose signature none of
- * them verifies, is refused naming the key it claims.
- */
-export function verifyBundle(bundle: SignatureBundle, trusted: TrustedKey[], where: string): VerifiedSignature {
+function checkEnvelope(bundle: SignatureBundle, where: string) {
   const envelope = bundle.dsseEnvelope;
-  if (bundle.verificationMaterial.certificate || bundle.verificationMaterial.x509CertificateChain) {
-    throw new ArtifactSignatureInvalid(`${where} is signed with a certificate; this policy verifies keys only (name the signer's public key)`, { bundle: where });
+  if (bundle.verificationMaterial.certificate) {
+    throw new ArtifactSignatureInvalid(`${where} is a keyless Sigstore bundle (a Fulcio certificate and a transparency-log entry); this worker verifies keys and certificate chains, not the public Sigstore services`, { bundle: where });
   }
   if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
     throw new ArtifactSignatureInvalid(`${where} carries a ${envelope.payloadType} payload; expected ${IN_TOTO_PAYLOAD_TYPE}`, { bundle: where });
@@ -193,14 +202,36 @@ export function verifyBundle(bundle: SignatureBundle, trusted: TrustedKey[], whe
   if (envelope.signatures.length !== 1) {
     throw new ArtifactSignatureInvalid(`${where} carries ${envelope.signatures.length} signatures; a model signature has exactly one`, { bundle: where });
   }
+  return { payload: Buffer.from(envelope.payload, 'base64'), signature: Buffer.from(envelope.signatures[0]!.sig, 'base64') };
+}
+
+function verifyWithCertificate(bundle: SignatureBundle, trust: Trust, where: string): Omit<VerifiedSignature, 'manifest'> & { payload: Buffer } {
+  const { payload, signature } = checkEnvelope(bundle, where);
+  if (!trust.certificates) {
+    const names = trust.keys.map((t) => t.name).join(', ');
+    throw new ArtifactSignatureInvalid(`${where} is signed with a certificate, and the policy trusts only the keys ${names}: name the roots that issue your signing certificates (artifact.policy.certificates.roots)`, { bundle: where });
+  }
+  const chain = bundle.verificationMaterial.x509CertificateChain!.certificates.map((c) => Buffer.from(c.rawBytes, 'base64'));
+  const certificate = verifyCertificateChain(chain, trust.certificates, where);
+  const signer = `${certificate.identity} (certificate under ${certificate.root})`;
+  if (!verify(curveHash(certificate.key, `the key of the certificate ${certificate.identity}`), pae(payload), certificate.key, signature)) {
+    throw new ArtifactSignatureInvalid(`the signature in ${where} does not verify with the certificate of ${certificate.identity}: the statement or the signature was changed after signing`, { bundle: where, key: certificate.identity });
+  }
+  return { payload, signer, keyHint: keyHint(certificate.key) };
+}
+
+function verifyWithKey(bundle: SignatureBundle, trust: Trust, where: string): Omit<VerifiedSignature, 'manifest'> & { payload: Buffer } {
+  const { payload, signature } = checkEnvelope(bundle, where);
+  const trusted = trust.keys;
   const hint = bundle.verificationMaterial.publicKey?.hint ?? undefined;
+  if (trusted.length === 0) {
+    throw new ArtifactSignatureInvalid(`${where} is signed with a bare key${hint ? ` (${hint})` : ''}, and the policy trusts only certificates issued under ${trust.certificates?.roots.map((r) => r.name).join(', ')}`, { bundle: where, ...(hint ? { key: hint } : {}) });
+  }
   const candidates = hint ? trusted.filter((t) => keyHint(t.key) === hint) : trusted;
-  const names = trusted.map((t) => t.name).join(', ') || 'none';
+  const names = trusted.map((t) => t.name).join(', ');
   if (candidates.length === 0) {
     throw new ArtifactSignatureInvalid(`${where} was signed by the key ${hint}, which is not among the keys the policy trusts (${names})`, { bundle: where, key: hint });
   }
-  const payload = Buffer.from(envelope.payload, 'base64');
-  const signature = Buffer.from(envelope.signatures[0]!.sig, 'base64');
   const signer = candidates.find((t) => verify(curveHash(t.key, `the key ${t.name}`), pae(payload), t.key, signature));
   if (!signer) {
     throw new ArtifactSignatureInvalid(
@@ -208,7 +239,17 @@ export function verifyBundle(bundle: SignatureBundle, trusted: TrustedKey[], whe
       { bundle: where, key: hint ? candidates[0]!.name : names },
     );
   }
-  return { manifest: manifestOf(payload, where), signer: signer.name, keyHint: keyHint(signer.key) };
+  return { payload, signer: signer.name, keyHint: keyHint(signer.key) };
+}
+
+/**
+ * Checks the bundle's signature against what the policy trusts and returns the manifest it
+ * vouches for. A bundle naming a key, or carrying a certificate, that the policy does not trust,
+ * or whose signature does not verify, is refused naming the signer it claims.
+ */
+export function verifyBundle(bundle: SignatureBundle, trust: Trust, where: string): VerifiedSignature {
+  const { payload, ...signer } = bundle.verificationMaterial.x509CertificateChain ? verifyWithCertificate(bundle, trust, where) : verifyWithKey(bundle, trust, where);
+  return { manifest: manifestOf(payload, where), ...signer };
 }
 
 function manifestOf(payload: Buffer, where: string): SignedManifest {

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { STATE_DIR } from '../../src/paths.js';
 import { cloudshiftWith } from '../support/cli.js';
+import { type Issued, TestAuthority } from '../support/certificates.js';
 
 const MODEL_SIGNING = join(STATE_DIR, 'model-signing', 'bin', 'model_signing');
 let work: string;
@@ -104,5 +105,42 @@ describe('model-signing signs, cloudshift verifies', () => {
     expect((await cli('verify', join(work, 'nowhere'), '--key', 'release')).code).toBe(2);
     expect((await cli('sign', model, '--key', 'nobody')).stderr).toContain('nobody.pem');
     expect((await cli('sign', model)).code).toBe(2);
+  });
+});
+
+describe('certificate mode, both ways', () => {
+  let ca: TestAuthority;
+  let intermediate: Issued;
+  let release: Issued;
+  beforeAll(() => {
+    ca = new TestAuthority(join(work, 'ca'), 'Corp Root');
+    intermediate = ca.intermediate('Corp Signing CA');
+    release = ca.signer('ml-release@example.com', intermediate);
+    writeFileSync(join(keys, 'corp-ca.crt'), readFileSync(ca.root.certificate));
+  });
+  const modelSigningVerifies = (signature: string) =>
+    modelSigning('verify', 'certificate', model, '--signature', signature, '--certificate_chain', ca.root.certificate);
+
+  it('model-signing verifies what cloudshift signed with a certificate, and both refuse a changed file', async () => {
+    const signed = await cli('sign', model, '--private-key', release.key, '--certificate', release.certificate, '--chain', intermediate.certificate);
+    expect(signed).toMatchObject({ code: 0, stdout: expect.stringContaining('certificate CN=ml-release@example.com') });
+    const verified = await modelSigningVerifies(join(model, 'model.sig'));
+    expect(verified, verified.output).toMatchObject({ code: 0, output: expect.stringContaining('Verification succeeded') });
+    expect(await cli('verify', model, '--root', 'corp-ca', '--identity', 'ml-release@example.com')).toMatchObject({ code: 0, stdout: expect.stringContaining('signed by ml-release@example.com (certificate under corp-ca)') });
+    writeFileSync(join(model, 'preprocess.json'), '{}');
+    expect((await modelSigningVerifies(join(model, 'model.sig'))).code).not.toBe(0);
+    expect(await cli('verify', model, '--root', 'corp-ca')).toMatchObject({ code: 1, stderr: expect.stringContaining('changed: preprocess.json') });
+  });
+
+  it('cloudshift verifies what model-signing signed with a certificate, and refuses another identity or root', async () => {
+    const signed = await modelSigning('sign', 'certificate', model, '--private_key', release.key, '--signing_certificate', release.certificate, '--certificate_chain', intermediate.certificate, '--signature', `${model}.sig`);
+    expect(signed, signed.output).toMatchObject({ code: 0 });
+    expect(await cli('verify', model, '--root-certificate', ca.root.certificate, '--identity', 'ml-release@example.com', '--signature', `${model}.sig`)).toMatchObject({ code: 0, stdout: expect.stringContaining('verified: 3 files') });
+    expect(await cli('verify', model, '--root', 'corp-ca', '--identity', 'intruder@example.com', '--signature', `${model}.sig`)).toMatchObject({ code: 1, stderr: expect.stringContaining('names none of the identities the policy accepts (intruder@example.com)') });
+    const other = new TestAuthority(join(work, 'other-ca'), 'Other Root');
+    expect(await cli('verify', model, '--root-certificate', other.root.certificate, '--signature', `${model}.sig`)).toMatchObject({ code: 1, stderr: expect.stringContaining('does not chain to a trusted root') });
+    expect(await cli('verify', model, '--key', 'release', '--signature', `${model}.sig`)).toMatchObject({ code: 1, stderr: expect.stringContaining('signed with a certificate, and the policy trusts only the keys release') });
+    expect((await cli('verify', model, '--key', 'release', '--identity', 'x@example.com')).code).toBe(2);
+    expect((await cli('sign', model, '--key', 'release', '--chain', intermediate.certificate)).code).toBe(2);
   });
 });

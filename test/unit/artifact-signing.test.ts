@@ -16,7 +16,7 @@ import { generateKeyPair, trustedKeys } from '../../src/artifacts/keys.js';
 const p256 = () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 let dir: string;
 let key: { privateKey: KeyObject; publicKey: KeyObject };
-const trusted = () => [{ name: 'release', key: key.publicKey }];
+const trusted = () => ({ keys: [{ name: 'release', key: key.publicKey }] });
 const bundlePath = () => join(dir, 'model.sig');
 const bundle = () => JSON.parse(readFileSync(bundlePath(), 'utf8'));
 const writeBundle = (b: unknown) => writeFileSync(bundlePath(), JSON.stringify(b));
@@ -66,7 +66,7 @@ describe('a signed artifact folder', () => {
   });
 
   it('refuses a wrong key, naming the key the bundle claims', async () => {
-    await expect(verifyFolder(dir, [{ name: 'other', key: p256().publicKey }])).rejects.toMatchObject({
+    await expect(verifyFolder(dir, { keys: [{ name: 'other', key: p256().publicKey }] })).rejects.toMatchObject({
       type: 'ArtifactSignatureInvalid',
       message: expect.stringContaining(`signed by the key ${keyHint(key.publicKey)}, which is not among the keys the policy trusts (other)`),
     });
@@ -77,7 +77,7 @@ describe('a signed artifact folder', () => {
     delete b.verificationMaterial.publicKey.hint;
     writeBundle(b);
     await expect(verifyFolder(dir, trusted())).resolves.toMatchObject({ signer: 'release' });
-    await expect(verifyFolder(dir, [{ name: 'other', key: p256().publicKey }])).rejects.toMatchObject({ message: expect.stringContaining('does not verify with any trusted key (other)') });
+    await expect(verifyFolder(dir, { keys: [{ name: 'other', key: p256().publicKey }] })).rejects.toMatchObject({ message: expect.stringContaining('does not verify with any trusted key (other)') });
   });
 
   it('refuses a statement changed after signing (a digest swapped in for a tampered file)', async () => {

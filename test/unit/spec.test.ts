@@ -95,6 +95,12 @@ describe('migration spec', () => {
     expect(fields({ folder: 'model/' }, { path: 'model/m.onnx', targetPath: 'export/m.onnx' })).toEqual([expect.stringMatching(/^workload\.model\.targetPath: /)]);
     expect(fields({ folder: 'model/', provenance: 'prov.json' })).toEqual([expect.stringMatching(/^workload\.artifact\.provenance: expected the provenance inside/)]);
     expect(fields({ folder: 'model/', policy: { keys: [] } })).toEqual([expect.stringContaining('at least one trusted key')]);
+    expect(fields({ folder: 'model/', policy: {} })).toEqual([expect.stringMatching(/^workload\.artifact\.policy: expected keys or certificates/)]);
+    expect(fields({ folder: 'model/', policy: { certificates: { roots: [] } } })).toEqual([expect.stringContaining('at least one trusted root')]);
+    expect(fields({ folder: 'model/', policy: { certificates: { roots: ['corp-ca'], identities: [''] } } })).toEqual([expect.stringMatching(/^workload\.artifact\.policy\.certificates\.identities\.0: /)]);
+    expect(fields({ folder: 'model/', policy: { certificates: { roots: ['corp-ca.crt/../x'] } } })).toEqual([expect.stringMatching(/^workload\.artifact\.policy\.certificates\.roots\.0: /)]);
+    const byRoot = parseSpec(withArtifact({ folder: 'model/', policy: { certificates: { roots: ['corp-ca'], identities: ['ml-release@example.com'] } } }));
+    expect(byRoot.ok && byRoot.spec.workload?.artifact?.policy).toEqual({ certificates: { roots: ['corp-ca'], identities: ['ml-release@example.com'] }, requireSignature: true });
     // A key pasted into the spec is refused without being echoed back.
     const pasted = fields({ folder: 'model/', policy: { keys: ['-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----'] } });
     expect(pasted).toEqual([expect.stringContaining('never the key itself')]);
