@@ -74,9 +74,12 @@ export class LocalEndpointDeployer implements EndpointDeployer {
     const faults = this.options.faults?.(request.migration, request.side);
     if (faults?.startupDelayMs) await new Promise((resolve) => setTimeout(resolve, faults.startupDelayMs));
     const { bytes: model, sha256: modelSha256 } = await loadModel(request.store, request.modelKey, request.expectedModelSha256, 'the copy that wrote it');
+    const local = request.serving ? localShape(request.serving) : { replicas: 1, threads: 1 };
     const server = await startInferenceServer({
       model,
       executionProvider: request.executionProvider,
+      replicas: local.replicas,
+      threadsPerReplica: local.threads,
       host: this.options.host,
       name: `${request.side}:${request.store.uri}/${request.modelKey}`,
       faults,
@@ -111,12 +114,23 @@ async function waitUntilHealthy(url: string, check: ServingSpec['healthCheck']):
   throw new Error(`the endpoint ${url} did not pass its health check ${check.path} in ${check.failureThreshold} tries ${check.periodSeconds}s apart (last: ${last}); it was stopped`);
 }
 
-/** One host runs one replica inside the worker: what of the description that leaves out, said plainly. */
+/** Model instances one host serves at most, whatever the description asks: each holds the model in memory. */
+export const LOCAL_MAX_REPLICAS = 8;
+
+/** What of the description one host honours: replicas as model instances, whole CPU cores as ONNX Runtime threads. */
+function localShape(serving: ServingSpec): { replicas: number; threads: number } {
+  const cores = serving.resources.cpu.endsWith('m') ? Number(serving.resources.cpu.slice(0, -1)) / 1000 : Number(serving.resources.cpu);
+  return { replicas: Math.min(serving.replicas, LOCAL_MAX_REPLICAS), threads: Math.max(1, Math.floor(cores)) };
+}
+
+/** The endpoint runs inside the worker on one host: what of the description that leaves out, said plainly. */
 function notHonouredLocally(serving: ServingSpec, provider: 'cpu' | 'cuda'): string[] {
   const notes: string[] = [];
-  const replicas = serving.autoscaling ? `${serving.autoscaling.minReplicas}–${serving.autoscaling.maxReplicas} replicas (autoscaled)` : `${serving.replicas} replicas`;
-  if (serving.replicas > 1 || serving.autoscaling) notes.push(`${replicas}: one local replica serves`);
-  notes.push(`resources cpu ${serving.resources.cpu}, memory ${serving.resources.memory}: not limited locally (the endpoint runs inside the worker)`);
+  const { replicas, threads } = localShape(serving);
+  if (serving.replicas > replicas) notes.push(`${serving.replicas} replicas: ${replicas} served (at most ${LOCAL_MAX_REPLICAS} model instances on one host)`);
+  if (serving.autoscaling) notes.push(`autoscaling ${serving.autoscaling.minReplicas}–${serving.autoscaling.maxReplicas} replicas at ${serving.autoscaling.targetCpuPercent}% CPU: not scaled locally; ${replicas} served`);
+  if (threads !== Number(serving.resources.cpu)) notes.push(`cpu ${serving.resources.cpu}: ${threads} ONNX Runtime thread per replica (whole cores; no CPU quota inside the worker)`);
+  notes.push(`memory ${serving.resources.memory}: not limited locally (the endpoint runs inside the worker)`);
   if (serving.resources.gpu > 0 && provider !== 'cuda') notes.push(`${serving.resources.gpu} GPU(s) requested: served on ${provider}`);
   if (serving.exposure.visibility === 'public') notes.push(`public exposure${serving.exposure.hostname ? ` at ${serving.exposure.hostname}` : ''}: served on the worker's host only`);
   return notes;

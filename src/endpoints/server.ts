@@ -1,7 +1,8 @@
 /**
  * The inference server: one model behind HTTP. POST /v1/predict takes
  * {"instances": [[f0, f1, …], …]} and answers {"predictions": [{"score": s, "label": l}, …]};
- * /healthz says the process lives, /readyz that the model is loaded, /metrics is Prometheus text
+ * /healthz says the process lives, /readyz that every replica has loaded the model (replicas are
+ * model instances behind the one port, each request to the least busy), /metrics is Prometheus text
  * (requests and latency by role: served, or mirrored by the data plane). A request that carries an
  * x-request-id has its predictions recorded, so the canary can join what both sides answered to
  * the same request: GET /v1/recorded?since=<epoch ms>.
@@ -32,12 +33,17 @@ export interface InferenceServerOptions {
   /** Named in metrics and answers, e.g. `gcp:models/churn/model.onnx`. */
   name: string;
   faults?: Faults;
+  /** Model instances behind the port. @default 1 */
+  replicas?: number;
+  /** ONNX Runtime threads inside one prediction of one replica: the local form of a CPU limit. @default 1 */
+  threadsPerReplica?: number;
   log?: (line: string) => void;
 }
 
 export interface RunningServer {
   url: string;
   provider: 'cpu' | 'cuda';
+  replicas: number;
   close(): Promise<void>;
 }
 
@@ -48,13 +54,14 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
     (['served', 'mirrored'] as const).map((role) => [role, { ok: requests.child({ role, outcome: 'ok' }), error: requests.child({ role, outcome: 'error' }), latency: latency.child({ role }) }]),
   ) as Record<'served' | 'mirrored', { ok: { inc(): void }; error: { inc(): void }; latency: { observe(v: number): void } }>;
   const recorder = new PredictionRecorder();
-  let session: ort.InferenceSession | undefined;
+  let replicas: { session: ort.InferenceSession; inFlight: number }[] = [];
   let width = 0;
+  const leastBusy = () => replicas.reduce((best, r) => (r.inFlight < best.inFlight ? r : best));
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    if (req.method === 'GET' && path === '/readyz') return sendJson(res, session ? 200 : 503, { ready: Boolean(session), model: options.name });
+    if (req.method === 'GET' && path === '/readyz') return sendJson(res, replicas.length ? 200 : 503, { ready: replicas.length > 0, model: options.name, replicas: replicas.length });
     if (req.method === 'GET' && path === '/metrics') return sendText(res, 200, renderMetrics(requests, latency));
     if (req.method === 'GET' && path === '/v1/recorded') return sendJson(res, 200, recorder.since(Number(new URL(req.url ?? '/', 'http://x').searchParams.get('since') ?? 0)));
     if (req.method !== 'POST' || path !== '/v1/predict') throw new HttpError(404, `no route ${req.method} ${path}`);
@@ -63,13 +70,15 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
     const meter = meters[role];
     const requestId = req.headers[REQUEST_ID_HEADER];
     try {
-      if (!session) throw new HttpError(503, 'the model is still loading');
+      if (!replicas.length) throw new HttpError(503, 'the model is still loading');
       const instances = parseInstances(await readBody(req), width);
       if (options.faults?.addedLatencyMs) await new Promise((r) => setTimeout(r, options.faults!.addedLatencyMs));
       if (options.faults?.errorRate && Math.random() < options.faults.errorRate) throw new HttpError(500, 'injected fault');
       const features = new Float32Array(instances.length * width);
       instances.forEach((row, r) => features.set(row, r * width));
-      const out = await predict(session, features, instances.length);
+      const replica = leastBusy();
+      replica.inFlight++;
+      const out = await predict(replica.session, features, instances.length).finally(() => replica.inFlight--);
       const predictions = Array.from(out.scores, (score, r) => (out.labels ? { score, label: out.labels[r] } : { score }));
       sendJson(res, 200, { predictions, model: options.name });
       meter.ok.inc();
@@ -90,10 +99,13 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
   });
   server.keepAliveTimeout = 65_000;
   const url = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
-  const loaded = await loadSession(options.model, { executionProvider: options.executionProvider, intraOpThreads: 1, log: options.log });
-  session = loaded.session;
-  width = inputWidth(loaded.session);
-  return { url, provider: loaded.provider, close: () => closeServer(server) };
+  const sessionOptions = { executionProvider: options.executionProvider, intraOpThreads: options.threadsPerReplica ?? 1, log: options.log };
+  // The first replica settles the provider (and says once why CUDA is not used); the rest follow it.
+  const first = await loadSession(options.model, sessionOptions);
+  const rest = await Promise.all(Array.from({ length: (options.replicas ?? 1) - 1 }, () => loadSession(options.model, { ...sessionOptions, executionProvider: first.provider })));
+  width = inputWidth(first.session);
+  replicas = [first, ...rest].map((loaded) => ({ session: loaded.session, inFlight: 0 }));
+  return { url, provider: first.provider, replicas: replicas.length, close: () => closeServer(server) };
 }
 
 function inputWidth(session: ort.InferenceSession): number {

@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { LocalEndpointDeployer } from '../../src/endpoints/deployer.js';
+import { LOCAL_MAX_REPLICAS, LocalEndpointDeployer } from '../../src/endpoints/deployer.js';
 import { ASSETS_DIR, holdoutRows } from '../../src/dev/workload.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { parseSpec } from '../../src/spec.js';
@@ -78,31 +78,42 @@ describe('cloudshift serve', () => {
 });
 
 describe('the local deployer and the description', () => {
-  it('probes the health check it names and says what one host cannot honour', async () => {
-    const deployer = new LocalEndpointDeployer();
+  const deployer = new LocalEndpointDeployer();
+  afterAll(() => deployer.stopAll());
+  async function deploy(name: string, deployment: unknown) {
     const parsed = parseSpec({
-      name: 'serving-notes',
+      name,
       source: { cloud: 'aws', profile: 'local-s3', bucket },
       target: { cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t` },
-      workload: {
-        model: { path: 'models/model.onnx' },
-        holdout: { path: 'h.csv', format: 'csv', features: ['a'], label: 'y', task: 'binary' },
-        deployment: { replicas: 3, resources: { cpu: '2', memory: '4Gi', gpu: 1 }, healthCheck: { path: '/healthz', periodSeconds: 1, failureThreshold: 3 }, exposure: { visibility: 'public', hostname: 'fraud.example.com' } },
-      },
+      workload: { model: { path: 'models/model.onnx' }, holdout: { path: 'h.csv', format: 'csv', features: ['a'], label: 'y', task: 'binary' }, deployment },
     });
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-    try {
-      const endpoint = await deployer.deploy({ migration: 'serving-notes', side: 'target', store, modelKey: 'models/model.onnx', executionProvider: 'cpu', serving: parsed.spec.workload!.deployment });
-      expect(endpoint.notHonoured).toEqual([
-        '3 replicas: one local replica serves',
-        'resources cpu 2, memory 4Gi: not limited locally (the endpoint runs inside the worker)',
-        '1 GPU(s) requested: served on cpu',
-        'public exposure at fraud.example.com: served on the worker\'s host only',
-      ]);
-      expect((await fetch(new URL('/healthz', endpoint.url))).status).toBe(200);
-    } finally {
-      await deployer.stopAll();
-    }
+    return deployer.deploy({ migration: name, side: 'target', store, modelKey: 'models/model.onnx', executionProvider: 'cpu', serving: parsed.spec.workload!.deployment });
+  }
+
+  it('serves the replicas and CPU it describes, probes the health check it names, and says what one host cannot honour', async () => {
+    const endpoint = await deploy('serving-notes', { replicas: 3, resources: { cpu: '2', memory: '4Gi', gpu: 1 }, healthCheck: { path: '/healthz', periodSeconds: 1, failureThreshold: 3 }, exposure: { visibility: 'public', hostname: 'fraud.example.com' } });
+    expect(endpoint.notHonoured).toEqual([
+      'memory 4Gi: not limited locally (the endpoint runs inside the worker)',
+      '1 GPU(s) requested: served on cpu',
+      'public exposure at fraud.example.com: served on the worker\'s host only',
+    ]);
+    expect((await fetch(new URL('/healthz', endpoint.url))).status).toBe(200);
+    expect(await (await fetch(new URL('/readyz', endpoint.url))).json()).toMatchObject({ ready: true, replicas: 3 });
+    // Concurrent requests spread over the replicas, each answered.
+    const answers = await Promise.all(Array.from({ length: 12 }, () => fetch(new URL('/v1/predict', endpoint.url), { method: 'POST', body: JSON.stringify({ instances: [Array(30).fill(0.5)] }) }).then((r) => r.status)));
+    expect(answers).toEqual(Array(12).fill(200));
+  });
+
+  it('caps replicas on one host and says so, and maps a fraction of a core to one thread', async () => {
+    const endpoint = await deploy('serving-caps', { replicas: 500, autoscaling: { minReplicas: 2, maxReplicas: 1000 }, resources: { cpu: '500m' }, healthCheck: { periodSeconds: 1 } });
+    expect(endpoint.notHonoured).toEqual([
+      `500 replicas: ${LOCAL_MAX_REPLICAS} served (at most ${LOCAL_MAX_REPLICAS} model instances on one host)`,
+      `autoscaling 2–1000 replicas at 70% CPU: not scaled locally; ${LOCAL_MAX_REPLICAS} served`,
+      'cpu 500m: 1 ONNX Runtime thread per replica (whole cores; no CPU quota inside the worker)',
+      'memory 1Gi: not limited locally (the endpoint runs inside the worker)',
+    ]);
+    expect(await (await fetch(new URL('/readyz', endpoint.url))).json()).toMatchObject({ replicas: LOCAL_MAX_REPLICAS });
   });
 });
 
