@@ -124,8 +124,11 @@ function queuesFlag(argv: readonly string[]): string | undefined {
 
 export async function runWorker(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   const config = loadConfig(process.env, queuesFlag(argv));
-  // The SDK's own metrics (task latencies, slots, polls) for Prometheus, before anything connects.
-  if (config.metricsAddress) Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: config.metricsAddress } } } });
+  // The SDK's own metrics (task latencies, slots, polls) and cloudshift's (src/workflows/metrics.ts)
+  // for Prometheus, before anything connects; counters end in _total and durations are in seconds.
+  if (config.metricsAddress) {
+    Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: config.metricsAddress, countersTotalSuffix: true, useSecondsForDurations: true } } } });
+  }
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   // Workflows upsert cloudshift's search attributes: without them every workflow task would fail.
   if (config.queues.includes('control')) await requireSearchAttributes(connection, config.temporal.namespace);
@@ -147,7 +150,7 @@ export async function runWorker(argv: readonly string[] = process.argv.slice(2))
     });
     const scrapeName = `worker-${hostname()}-${process.pid}`;
     if (config.metricsAddress) {
-      await writeScrapeTargets(config.scrapeTargetsDir, scrapeName, [{ address: config.metricsAddress, job: 'cloudshift-worker', labels: { queues: config.queues.join(',') } }]);
+      await writeScrapeTargets(config.scrapeTargetsDir, scrapeName, [{ address: config.metricsAddress, job: 'cloudshift-worker', labels: { queues: config.queues.join(',') } }], {});
     }
     console.log(
       `cloudshift worker: ${config.temporal.address} (${config.temporal.namespace}), queues ${config.queues.map(taskQueueOf).join(', ')}${config.metricsAddress ? `; metrics on http://${config.metricsAddress}/metrics` : ''}`,

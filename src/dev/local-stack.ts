@@ -48,12 +48,15 @@ export const LOCAL_S3_CREDENTIALS_FILE = join(STATE_DIR, 'minio-credentials.json
 
 /** The folder Prometheus watches for the worker's scrape target files (file-based discovery). */
 export const SCRAPE_TARGETS_DIR = join(STATE_DIR, 'prometheus', 'targets');
+/** The alert rules the local stack's Prometheus evaluates, as docker-compose.yml's does. */
+export const ALERT_RULES_FILE = join(PROJECT_ROOT, 'deploy', 'prometheus', 'alerts.yml');
 
 /**
- * Prometheus's configuration: every second, what the worker lists under SCRAPE_TARGETS_DIR. One
- * second, so a canary step of a few seconds has several samples to judge.
+ * Writes Prometheus's configuration and returns its path: every second, what the worker lists
+ * under SCRAPE_TARGETS_DIR (one second, so a canary step of a few seconds has several samples to
+ * judge), and cloudshift's alert rules.
  */
-function prometheusConfig(): string {
+export function writePrometheusConfig(): string {
   mkdirSync(SCRAPE_TARGETS_DIR, { recursive: true });
   const file = join(STATE_DIR, 'prometheus', 'prometheus.yml');
   writeFileSync(
@@ -62,6 +65,7 @@ function prometheusConfig(): string {
       'global:',
       '  scrape_interval: 1s',
       '  evaluation_interval: 1s',
+      `rule_files: ['${ALERT_RULES_FILE}']`,
       'scrape_configs:',
       '  - job_name: cloudshift',
       '    file_sd_configs:',
@@ -163,7 +167,7 @@ function definitions(): Record<ServiceName, ServiceDefinition> {
     prometheus: {
       command: '/usr/bin/prometheus',
       args: [
-        `--config.file=${prometheusConfig()}`,
+        `--config.file=${writePrometheusConfig()}`,
         `--storage.tsdb.path=${data('prometheus')}`,
         '--storage.tsdb.retention.time=2d',
         `--web.listen-address=127.0.0.1:${LOCAL_PORTS.prometheus}`,

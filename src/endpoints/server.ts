@@ -12,7 +12,8 @@ import type * as ort from 'onnxruntime-node';
 import { loadSession, predict } from '../inference/session.js';
 import type { ExecutionProvider } from '../spec.js';
 import { closeServer, HttpError, listen, readBody, sendJson, sendText } from '../http/http.js';
-import { Counter, Histogram, renderMetrics } from '../http/metrics.js';
+import { createHash } from 'node:crypto';
+import { endpointMeters } from './endpoint-metrics.js';
 import { PredictionRecorder } from './recorder.js';
 import { REQUEST_ID_HEADER, ROLE_HEADER } from '../traffic/route.js';
 
@@ -48,11 +49,7 @@ export interface RunningServer {
 }
 
 export async function startInferenceServer(options: InferenceServerOptions): Promise<RunningServer> {
-  const requests = new Counter('cloudshift_endpoint_requests_total', 'Prediction requests by role (served or mirrored) and outcome');
-  const latency = new Histogram('cloudshift_endpoint_request_seconds', 'Prediction request latency by role');
-  const meters = Object.fromEntries(
-    (['served', 'mirrored'] as const).map((role) => [role, { ok: requests.child({ role, outcome: 'ok' }), error: requests.child({ role, outcome: 'error' }), latency: latency.child({ role }) }]),
-  ) as Record<'served' | 'mirrored', { ok: { inc(): void }; error: { inc(): void }; latency: { observe(v: number): void } }>;
+  const { registry, byRole: meters } = endpointMeters(createHash('sha256').update(options.model).digest('hex'));
   const recorder = new PredictionRecorder();
   let replicas: { session: ort.InferenceSession; inFlight: number }[] = [];
   let width = 0;
@@ -62,7 +59,7 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (req.method === 'GET' && path === '/readyz') return sendJson(res, replicas.length ? 200 : 503, { ready: replicas.length > 0, model: options.name, replicas: replicas.length });
-    if (req.method === 'GET' && path === '/metrics') return sendText(res, 200, renderMetrics(requests, latency));
+    if (req.method === 'GET' && path === '/metrics') return sendText(res, 200, await registry.metrics(), registry.contentType);
     if (req.method === 'GET' && path === '/v1/recorded') return sendJson(res, 200, recorder.since(Number(new URL(req.url ?? '/', 'http://x').searchParams.get('since') ?? 0)));
     if (req.method !== 'POST' || path !== '/v1/predict') throw new HttpError(404, `no route ${req.method} ${path}`);
     const started = performance.now();

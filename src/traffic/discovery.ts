@@ -21,11 +21,15 @@ interface TargetGroup {
 
 export const scrapeFile = (dir: string, migration: string) => join(dir, `${migration}.json`);
 
-/** Replaces the migration's file atomically: Prometheus never reads half of one. */
-export async function writeScrapeTargets(dir: string, migration: string, targets: readonly ScrapeTarget[]): Promise<void> {
+/**
+ * Replaces a file of targets atomically: Prometheus never reads half of one. A migration's file
+ * labels its targets with the migration; the worker's own file does not, since its series carry
+ * the migration they are about themselves (a label from discovery would overwrite theirs).
+ */
+export async function writeScrapeTargets(dir: string, name: string, targets: readonly ScrapeTarget[], common: Record<string, string> = { migration: name }): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const groups: TargetGroup[] = targets.map((t) => ({ targets: [t.address], labels: { job: t.job, migration, ...t.labels } }));
-  const file = scrapeFile(dir, migration);
+  const groups: TargetGroup[] = targets.map((t) => ({ targets: [t.address], labels: { job: t.job, ...common, ...t.labels } }));
+  const file = scrapeFile(dir, name);
   const temporary = `${file}.${process.pid}.tmp`;
   await writeFile(temporary, JSON.stringify(groups, null, 2));
   await rename(temporary, file);

@@ -190,6 +190,8 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
       });
     }
     return result;
+  } finally {
+    run.gauges.end(status.state);
   }
 }
 

@@ -17,6 +17,7 @@ import type { MigrationSpec } from '../spec.js';
 import type { CopyDataInput } from './copy-data.js';
 import { AWAITING_APPROVAL, CLOUD_RETRY, CONTROL_TASK_QUEUE, phaseSearchAttribute, taskQueueFor } from './definitions.js';
 import type { Gatekeeper } from './gates.js';
+import { MigrationGauges, migrationTags, type MigrationTags } from './metrics.js';
 import { Saga } from './saga.js';
 import type { MigrationStatus, Phase, PhaseRecord } from './status.js';
 
@@ -83,6 +84,10 @@ export class MigrationRun {
   readonly comparison = comparison;
   readonly reporting = reporting;
   readonly saga = new Saga();
+  readonly tags: MigrationTags;
+  readonly gauges: MigrationGauges;
+  /** Bytes copied out of the source so far and their estimated cost, for the metrics. */
+  readonly egress = { bytes: 0, cost: 0 };
   /**
    * Route revisions must rise across runs of a migration with the same name, so they start
    * from this run's start time (workflow time, deterministic on replay).
@@ -96,6 +101,8 @@ export class MigrationRun {
     waitForCancellation: boolean,
   ) {
     this.migration = spec.name;
+    this.tags = migrationTags(spec.name, spec.source.cloud, spec.target.cloud);
+    this.gauges = new MigrationGauges(this.tags);
     this.source = cloudActivities(spec, 'source', waitForCancellation);
     this.target = cloudActivities(spec, 'target', waitForCancellation);
   }
@@ -114,6 +121,7 @@ export class MigrationRun {
 
   enter(phase: Phase, detail: string): void {
     this.status.phase = phase;
+    this.gauges.enter(phase);
     Object.assign(this.record(phase), { state: 'running', startedAt: new Date().toISOString(), detail });
     upsertSearchAttributes([{ key: phaseSearchAttribute, value: phase }]);
     this.details(`phase *${phase}*: ${detail}`);
@@ -127,7 +135,8 @@ export class MigrationRun {
   async gate(phase: Phase, waitingFor: string, evidence: string | undefined): Promise<void> {
     this.details(`waiting: ${waitingFor}`);
     upsertSearchAttributes([{ key: phaseSearchAttribute, value: AWAITING_APPROVAL }]);
-    const outcome = await this.gates.wait(phase, waitingFor, evidence, this.spec.approval);
+    this.gauges.waiting(new Date().getTime());
+    const outcome = await this.gates.wait(phase, waitingFor, evidence, this.spec.approval).finally(() => this.gauges.waiting(undefined));
     upsertSearchAttributes([{ key: phaseSearchAttribute, value: this.status.phase }]);
     if (outcome === 'timedOut') throw new RollbackRequested(`no approval of ${phase} within ${this.spec.approval.timeoutSeconds}s`, 'timeout');
     if (outcome === 'rollback') throw this.operatorRollback();

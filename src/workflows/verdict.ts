@@ -36,13 +36,15 @@ export interface ReadVerdict {
   inconclusive: string[];
   reportHtml: string;
   rows: number;
+  /** The criteria that could be read, for the metrics (the drift monitors). */
+  criteria: z.output<typeof criterionSchema>[];
 }
 
 
 export function readShadowVerdict(raw: unknown): ReadVerdict {
   const parsed = verdictSchema.safeParse(raw);
   if (!parsed.success) {
-    return { kind: 'failed', failures: [`the comparison returned a verdict cloudshift cannot read (${parsed.error.issues.map((i) => i.path.join('.') || 'verdict').join(', ')})`], inconclusive: [], reportHtml: '(no report)', rows: 0 };
+    return { kind: 'failed', failures: [`the comparison returned a verdict cloudshift cannot read (${parsed.error.issues.map((i) => i.path.join('.') || 'verdict').join(', ')})`], inconclusive: [], reportHtml: '(no report)', rows: 0, criteria: [] };
   }
   const v = parsed.data;
   const criteria = v.criteria.map((c) => criterionSchema.safeParse(c)).flatMap((r) => (r.success ? [r.data] : []));
@@ -51,5 +53,5 @@ export function readShadowVerdict(raw: unknown): ReadVerdict {
     .map((c) => `${c.name} ${c.value === undefined ? (c.reason ?? 'n/a') : formatNumber(c.value)} (limit ${c.comparator} ${formatNumber(c.threshold)})`);
   const kind = v.verdict ?? (v.passed ? 'passed' : 'failed');
   if (kind === 'failed' && failures.length === 0) failures.push('the comparison failed the gate without naming a criterion');
-  return { kind: kind === 'passed' && !v.passed ? 'failed' : kind, failures, inconclusive: v.inconclusive, reportHtml: v.reportHtml, rows: v.rows };
+  return { kind: kind === 'passed' && !v.passed ? 'failed' : kind, failures, inconclusive: v.inconclusive, reportHtml: v.reportHtml, rows: v.rows, criteria };
 }

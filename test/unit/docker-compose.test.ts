@@ -23,9 +23,9 @@ const services = compose.services;
 const oneShot = (s: Service) => s.restart === 'no';
 
 describe('docker-compose.yml', () => {
-  it('has the whole stack: Temporal on PostgreSQL, its UI, the three emulators, Prometheus and a worker', () => {
+  it('has the whole stack: Temporal on PostgreSQL, its UI, the three emulators, Prometheus, Grafana and a worker', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['azurite', 'fake-gcs', 'minio', 'postgresql', 'prometheus', 'temporal', 'temporal-search-attributes', 'temporal-ui', 'worker'].sort(),
+      ['azurite', 'fake-gcs', 'grafana', 'minio', 'postgresql', 'prometheus', 'temporal', 'temporal-search-attributes', 'temporal-ui', 'worker'].sort(),
     );
     expect(services.temporal!.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql' });
   });
@@ -55,6 +55,22 @@ describe('docker-compose.yml', () => {
         expect(condition).toBe('service_healthy');
       }
     }
+  });
+
+  it('provisions the alert rules in Prometheus and the dashboard in Grafana, and has Prometheus scrape the worker', () => {
+    const volumes = (name: string) => ((services[name] as { volumes?: string[] }).volumes ?? []).map((v) => v.split(':'));
+    const mounted = (name: string, inContainer: string) => volumes(name).find(([, to]) => to === inContainer)?.[0];
+    const prometheus = parse(readFileSync(join(root, mounted('prometheus', '/etc/prometheus/prometheus.yml')!), 'utf8')) as { rule_files: string[]; scrape_configs: { job_name: string; static_configs?: { targets: string[] }[] }[] };
+    for (const rules of prometheus.rule_files) expect(mounted('prometheus', rules), `${rules} is mounted`).toBe('./deploy/prometheus/alerts.yml');
+    const metricsPort = String(services.worker!.environment!.CLOUDSHIFT_METRICS_ADDRESS).split(':')[1];
+    expect(prometheus.scrape_configs.find((c) => c.job_name === 'cloudshift-worker')?.static_configs?.[0]?.targets).toEqual([`worker:${metricsPort}`]);
+    const dashboards = mounted('grafana', '/var/lib/grafana/dashboards')!;
+    const provider = parse(readFileSync(join(root, mounted('grafana', '/etc/grafana/provisioning')!, 'dashboards', 'cloudshift.yml'), 'utf8')) as { providers: { options: { path: string } }[] };
+    expect(provider.providers[0]!.options.path).toBe('/var/lib/grafana/dashboards');
+    const dashboard = JSON.parse(readFileSync(join(root, dashboards, 'cloudshift.json'), 'utf8')) as { panels: { datasource?: { uid: string } }[] };
+    const datasources = parse(readFileSync(join(root, mounted('grafana', '/etc/grafana/provisioning')!, 'datasources', 'prometheus.yml'), 'utf8')) as { datasources: { uid: string; url: string }[] };
+    expect(datasources.datasources[0]!.url).toBe(`http://prometheus:${LOCAL_PORTS.prometheus}`);
+    for (const panel of dashboard.panels) if (panel.datasource) expect(panel.datasource.uid).toBe(datasources.datasources[0]!.uid);
   });
 
   it('registers the search attributes the workflows upsert', () => {

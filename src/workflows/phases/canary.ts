@@ -55,6 +55,7 @@ export async function canary(run: MigrationRun): Promise<void> {
       await run.untilRollback(() => run.setWeights(weight, mirror));
       const applied = await run.untilRollback(() => run.control.readWeights({ migration, router: plan.router }));
       Object.assign(state, { targetPercent: applied.targetPercent, mirror: applied.mirror });
+      run.gauges.canary(index + 1, applied.targetPercent);
       const analysis = await judgeStep(run, state, weight, mirror, index);
       for (const metric of analysis.metrics) if (!metric.passed) failures[metric.name] = (failures[metric.name] ?? 0) + 1;
       const overLimit = plan.metrics.filter((m) => (failures[m.name] ?? 0) > m.failureLimit);

@@ -2,6 +2,7 @@
 import { executeChild, workflowInfo } from '@temporalio/workflow';
 import type { AuditReport } from '../../audit/report.js';
 import { copyDataWorkflow } from '../copy-data.js';
+import { countEgressOf } from '../metrics.js';
 import type { MigrationRun } from '../run.js';
 import type { SourceInventory } from '../status.js';
 
@@ -24,6 +25,7 @@ export async function copyData(run: MigrationRun, inventory: SourceInventory, re
     return { dryRun: true };
   }
   const p = copied.progress;
+  countEgressOf(run, p.copiedBytes, report.egress);
   run.leave(
     'copyData',
     'succeeded',

@@ -6,6 +6,7 @@
 import type { ShadowInferenceInput } from '../../activities/shadow.js';
 import type { MigrationRun } from '../run.js';
 import { RollbackRequested } from '../run.js';
+import { recordShadow } from '../metrics.js';
 import { readShadowVerdict } from '../verdict.js';
 import { targetModelPath, verifyTargetArtifact, type Workload } from './stand-up-target.js';
 
@@ -40,6 +41,7 @@ export async function shadow(run: MigrationRun, workload: Workload): Promise<voi
   );
   status.shadow.verdict = verdict;
   const read = readShadowVerdict(verdict);
+  recordShadow(run.tags, read.kind, read.rows, read.criteria);
   if (read.kind === 'failed') {
     throw new RollbackRequested(`the shadow gate failed: ${read.failures.join(', ')}; report ${read.reportHtml}`, 'failedCheck');
   }

@@ -7,6 +7,7 @@ import { executeChild, workflowInfo } from '@temporalio/workflow';
 import { copyDataWorkflow } from '../copy-data.js';
 import type { MigrationRun } from '../run.js';
 import type { Workload } from './stand-up-target.js';
+import { countEgressOf } from '../metrics.js';
 
 /** Source objects retired per activity call. */
 const RETIRE_PAGE = 1000;
@@ -23,6 +24,7 @@ export async function teardown(run: MigrationRun, workload: Workload | undefined
   status.teardown = { catchUp: { workflowId: catchUpId } };
   const caughtUp = await executeChild(copyDataWorkflow, { workflowId: catchUpId, args: [run.copyInput('catchUp')] });
   status.teardown.catchUp = { workflowId: catchUpId, ...caughtUp };
+  if (caughtUp.progress && status.audit) countEgressOf(run, caughtUp.progress.copiedBytes, status.audit.egress);
   if (workload && spec.teardown.stopSourceEndpoint) {
     await run.source.stopEndpoint({ migration, side: 'source' });
     status.teardown.sourceEndpointStopped = true;
