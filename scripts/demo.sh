@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
+. scripts/node-env.sh
 exec node_modules/.bin/tsx src/cli.ts demo "$@"

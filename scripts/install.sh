@@ -23,16 +23,31 @@ log() { printf '[install] %s\n' "$*"; }
 stamp_ok() { [ -f "$STATE/stamps/$1" ] && [ "$(cat "$STATE/stamps/$1")" = "$2" ]; }
 stamp_set() { mkdir -p "$STATE/stamps"; printf '%s' "$2" > "$STATE/stamps/$1"; }
 
-# npm packages. onnxruntime-node's install script would download CUDA libraries from a host
-# this machine cannot reach; skipping it keeps the CPU build that ships inside the package.
-# `npm install` rather than `npm ci`: npm 11 rejects this lockfile in `ci` because some of
-# @swc/core's per-platform optional packages are absent from the registry we reach; install
-# still follows the lockfile for everything present.
+# Node: the project supports the LTS lines 22 and 24 (package.json's engines). Where the machine's
+# Node is older, a Node 24 LTS from the npm registry's Node builds (node-<os>-<arch>, the binary
+# alone) goes into .stack/node, and scripts/node-env.sh puts it first on PATH for every script.
+NODE_LTS_VERSION=24.22.3
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+. scripts/node-env.sh
+if [ "$(node_major)" -lt 22 ]; then
+  case "$(uname -m)" in x86_64) node_arch=x64 ;; aarch64 | arm64) node_arch=arm64 ;; *) node_arch=$(uname -m) ;; esac
+  node_package="node-$(uname -s | tr '[:upper:]' '[:lower:]')-$node_arch"
+  log "Node $(node --version 2>/dev/null || echo none) is older than 22: installing $node_package@$NODE_LTS_VERSION into $STATE/node"
+  rm -rf "$STATE/node-package" "$STATE/node"
+  npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error --prefix "$STATE/node-package" "$node_package@$NODE_LTS_VERSION" >/dev/null
+  mkdir -p "$STATE/node/bin"
+  ln -s "$PWD/$STATE/node-package/node_modules/$node_package/bin/node" "$STATE/node/bin/node"
+  . scripts/node-env.sh
+fi
+
+# npm packages, exactly as package-lock.json pins them (npm ci never rewrites it). onnxruntime-
+# node's install script would download CUDA libraries from a host this machine cannot reach;
+# skipping it keeps the CPU build that ships inside the package.
 npm_hash() { cat package.json package-lock.json | sha256sum | cut -c1-16; }
-if ! stamp_ok npm "$(npm_hash)" || [ ! -d node_modules ]; then
-  log "npm install (from package-lock.json)"
-  ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --loglevel=error
-  stamp_set npm "$(npm_hash)"
+if ! stamp_ok npm "$(npm_hash)-$(node --version)" || [ ! -d node_modules ]; then
+  log "npm ci (from package-lock.json)"
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
+  stamp_set npm "$(npm_hash)-$(node --version)"
 fi
 
 # Debian's packages: HAProxy (the canary's data plane) and Prometheus (its analysis). Their
@@ -106,4 +121,4 @@ RUN
   stamp_set test-server "$TEST_SERVER_VERSION"
 fi
 
-log "ready: temporal $("$VENV/bin/temporal" --version | head -1 | cut -d' ' -f3), minio, fake-gcs-server, azurite, rclone, temporal-test-server $TEST_SERVER_VERSION, $(haproxy -v | head -1 | cut -d' ' -f1-3), prometheus $(/usr/bin/prometheus --version 2>&1 | head -1 | cut -d' ' -f3), moto $MOTO_VERSION, model-signing $MODEL_SIGNING_VERSION"
+log "ready: node $(node --version), temporal $("$VENV/bin/temporal" --version | head -1 | cut -d' ' -f3), minio, fake-gcs-server, azurite, rclone, temporal-test-server $TEST_SERVER_VERSION, $(haproxy -v | head -1 | cut -d' ' -f1-3), prometheus $(/usr/bin/prometheus --version 2>&1 | head -1 | cut -d' ' -f3), moto $MOTO_VERSION, model-signing $MODEL_SIGNING_VERSION"

@@ -7,4 +7,5 @@ cd "$(dirname "$0")/.."
 case "${1:-status}" in
   start) bash scripts/install.sh ;;
 esac
+. scripts/node-env.sh
 exec node_modules/.bin/tsx src/dev/stack-cli.ts "${1:-status}"

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
+. scripts/node-env.sh
 node_modules/.bin/tsc --noEmit
 # STYLE.md's rules the compiler does not check: floating promises, type-only imports, import
 # cycles, and nothing non-deterministic in src/workflows.

@@ -32,6 +32,10 @@ const envSchema = z.object({
     .string()
     .regex(/^(|[\w.-]+:\d{1,5})$/, { error: 'expected host:port, e.g. 127.0.0.1:9464, or empty' })
     .default('127.0.0.1:9464'),
+  /** Where this worker's endpoints and data planes listen: 0.0.0.0 in a container, so they are reachable from outside it. */
+  CLOUDSHIFT_LISTEN_HOST: z.string().regex(/^[\w.:-]+$/, { error: 'expected a host or an IP address, e.g. 127.0.0.1 or 0.0.0.0' }).default('127.0.0.1'),
+  /** The host others reach them at (traffic URLs, Prometheus's targets), e.g. the compose service name. @default the listen host, or 127.0.0.1 when that is a wildcard */
+  CLOUDSHIFT_ADVERTISE_HOST: z.string().regex(/^[\w.:-]+$/, { error: 'expected a host name or an IP address' }).optional(),
   /** Ports the local data plane hands to migrations, two each: FIRST-LAST. */
   CLOUDSHIFT_DATAPLANE_PORTS: z
     .string()
@@ -52,6 +56,8 @@ export interface Config {
   /** host:port of the worker's metrics, or undefined for none. */
   metricsAddress?: string;
   dataPlanePorts: { first: number; last: number };
+  /** Where endpoints and data planes listen, and the host others reach them at. */
+  network: { listenHost: string; advertiseHost: string };
 }
 
 export function parseQueues(value: string): QueueSelector[] {
@@ -85,8 +91,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     metricsAddress: e.CLOUDSHIFT_METRICS_ADDRESS || undefined,
     scrapeTargetsDir: e.CLOUDSHIFT_SCRAPE_TARGETS_DIR ?? join(e.CLOUDSHIFT_STATE_DIR, 'prometheus', 'targets'),
     dataPlanePorts: dataPlanePorts(e.CLOUDSHIFT_DATAPLANE_PORTS),
+    network: { listenHost: e.CLOUDSHIFT_LISTEN_HOST, advertiseHost: e.CLOUDSHIFT_ADVERTISE_HOST ?? (isWildcard(e.CLOUDSHIFT_LISTEN_HOST) ? '127.0.0.1' : e.CLOUDSHIFT_LISTEN_HOST) },
   };
 }
+
+const isWildcard = (host: string) => host === '0.0.0.0' || host === '::';
 
 function dataPlanePorts(range: string): { first: number; last: number } {
   const [first, last] = range.split('-').map(Number) as [number, number];

@@ -38,6 +38,8 @@ export interface LocalDeps {
   keysDir?: string;
   faults?: LocalDeployerOptions['faults'];
   largeObjectsAtOnce?: number;
+  /** Where endpoints and data planes listen, and the host others reach them at. @default 127.0.0.1 for both */
+  network?: { listenHost: string; advertiseHost: string };
 }
 
 /**
@@ -47,7 +49,8 @@ export interface LocalDeps {
 export function localActivityDeps(options: LocalDeps): ActivityDeps & { deployer: LocalEndpointDeployer; haproxy: HaproxyRouter } {
   const dir = join(options.stateDir ?? STATE_DIR, 'dataplane');
   const ports = options.dataPlanePorts ?? { first: 18_080, last: 18_199 };
-  const haproxy = new HaproxyRouter({ dir, ports });
+  const network = options.network ?? { listenHost: '127.0.0.1', advertiseHost: '127.0.0.1' };
+  const haproxy = new HaproxyRouter({ dir, ports, host: network.listenHost, advertiseHost: network.advertiseHost });
   // One Route 53 client per zone and name; HAProxy is one router whatever port a spec chooses.
   const route53 = new Map<string, Route53Router>();
   const routerFor = (spec: RouterSpec): TrafficRouter => {
@@ -65,7 +68,7 @@ export function localActivityDeps(options: LocalDeps): ActivityDeps & { deployer
     keysDir: options.keysDir ?? join(options.stateDir ?? STATE_DIR, 'keys'),
     pageSize: options.pageSize,
     largeObjectsAtOnce: options.largeObjectsAtOnce,
-    deployer: new LocalEndpointDeployer({ faults: options.faults }),
+    deployer: new LocalEndpointDeployer({ faults: options.faults, host: network.listenHost, advertiseHost: network.advertiseHost }),
     haproxy,
     routerFor,
     prometheus: new PrometheusClient(options.prometheusUrl ?? 'http://127.0.0.1:9090'),
@@ -140,6 +143,7 @@ export async function runWorker(argv: readonly string[] = process.argv.slice(2))
     prometheusUrl: config.prometheusUrl,
     scrapeTargetsDir: config.scrapeTargetsDir,
     dataPlanePorts: config.dataPlanePorts,
+    network: config.network,
   });
   try {
     const workers = await createWorkers({
@@ -150,7 +154,7 @@ export async function runWorker(argv: readonly string[] = process.argv.slice(2))
     });
     const scrapeName = `worker-${hostname()}-${process.pid}`;
     if (config.metricsAddress) {
-      await writeScrapeTargets(config.scrapeTargetsDir, scrapeName, [{ address: config.metricsAddress, job: 'cloudshift-worker', labels: { queues: config.queues.join(',') } }], {});
+      await writeScrapeTargets(config.scrapeTargetsDir, scrapeName, [{ address: `${config.network.advertiseHost}:${config.metricsAddress.split(':').at(-1)}`, job: 'cloudshift-worker', labels: { queues: config.queues.join(',') } }], {});
     }
     console.log(
       `cloudshift worker: ${config.temporal.address} (${config.temporal.namespace}), queues ${config.queues.map(taskQueueOf).join(', ')}${config.metricsAddress ? `; metrics on http://${config.metricsAddress}/metrics` : ''}`,

@@ -36,7 +36,10 @@ export interface EndpointDeployer {
 }
 
 export interface LocalDeployerOptions {
+  /** Where endpoints listen. @default 127.0.0.1 */
   host?: string;
+  /** The host their URLs name (the data plane and Prometheus reach them there). @default host */
+  advertiseHost?: string;
   /** Faults for an endpoint, by migration and side: for tests and game days, never set by a spec. */
   faults?: (migration: string, side: 'source' | 'target') => Faults | undefined;
   log?: (line: string) => void;
@@ -81,6 +84,7 @@ export class LocalEndpointDeployer implements EndpointDeployer {
       replicas: local.replicas,
       threadsPerReplica: local.threads,
       host: this.options.host,
+      advertiseHost: this.options.advertiseHost,
       name: `${request.side}:${request.store.uri}/${request.modelKey}`,
       faults,
       log: this.options.log,

@@ -31,6 +31,8 @@ export interface InferenceServerOptions {
   executionProvider: ExecutionProvider;
   port?: number;
   host?: string;
+  /** The host the URL names, where it is not the one listened on (a wildcard, in a container). @default host */
+  advertiseHost?: string;
   /** Named in metrics and answers, e.g. `gcp:models/churn/model.onnx`. */
   name: string;
   faults?: Faults;
@@ -95,7 +97,8 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
     });
   });
   server.keepAliveTimeout = 65_000;
-  const url = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
+  const listening = new URL(await listen(server, options.port ?? 0, options.host ?? '127.0.0.1'));
+  const url = options.advertiseHost ? `http://${options.advertiseHost}:${listening.port}` : listening.origin;
   const sessionOptions = { executionProvider: options.executionProvider, intraOpThreads: options.threadsPerReplica ?? 1, log: options.log };
   // The first replica settles the provider (and says once why CUDA is not used); the rest follow it.
   const first = await loadSession(options.model, sessionOptions);

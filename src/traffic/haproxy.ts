@@ -33,6 +33,8 @@ export interface HaproxyRouterOptions {
   ports: { first: number; last: number };
   /** The address HAProxy listens on. @default 127.0.0.1 */
   host?: string;
+  /** The host clients and Prometheus reach it at. @default host */
+  advertiseHost?: string;
   /** @default haproxy (from PATH) */
   binary?: string;
 }
@@ -139,8 +141,7 @@ export class HaproxyRouter implements TrafficRouter {
   async scrapeTargets(migration: string): Promise<ScrapeTarget[]> {
     const state = await this.readRouteFile(migration);
     if (!state) return [];
-    const host = this.options.host ?? '127.0.0.1';
-    return [{ address: `${host}:${state.metricsPort}`, job: 'cloudshift-dataplane', labels: { router: 'haproxy' } }];
+    return [{ address: `${this.advertised()}:${state.metricsPort}`, job: 'cloudshift-dataplane', labels: { router: 'haproxy' } }];
   }
 
   release(migration: string): Promise<void> {
@@ -162,8 +163,12 @@ export class HaproxyRouter implements TrafficRouter {
     return names;
   }
 
+  private advertised(): string {
+    return this.options.advertiseHost ?? this.options.host ?? '127.0.0.1';
+  }
+
   private url(port: number): string {
-    return `http://${this.options.host ?? '127.0.0.1'}:${port}`;
+    return `http://${this.advertised()}:${port}`;
   }
 
   private file(migration: string, name: string): string {

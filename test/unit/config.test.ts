@@ -32,4 +32,11 @@ describe('worker configuration', () => {
     expect(loadConfig({ CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE: '8' }).largeObjectsAtOnce).toBe(8);
     expect(() => loadConfig({ CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE: '0' })).toThrow(/CLOUDSHIFT_LARGE_OBJECTS_AT_ONCE/);
   });
+
+  it('listens on loopback unless told, and advertises a host others can reach when it listens on every address', () => {
+    expect(loadConfig({}).network).toEqual({ listenHost: '127.0.0.1', advertiseHost: '127.0.0.1' });
+    expect(loadConfig({ CLOUDSHIFT_LISTEN_HOST: '0.0.0.0' }).network).toEqual({ listenHost: '0.0.0.0', advertiseHost: '127.0.0.1' });
+    expect(loadConfig({ CLOUDSHIFT_LISTEN_HOST: '0.0.0.0', CLOUDSHIFT_ADVERTISE_HOST: 'worker' }).network).toEqual({ listenHost: '0.0.0.0', advertiseHost: 'worker' });
+    expect(() => loadConfig({ CLOUDSHIFT_ADVERTISE_HOST: 'http://worker/' })).toThrow(/CLOUDSHIFT_ADVERTISE_HOST/);
+  });
 });

@@ -52,7 +52,7 @@ describe('docker-compose.yml', () => {
       expect(JSON.stringify(s.healthcheck?.test), `${name} healthcheck`).toMatch(/^\["CMD(-SHELL)?",/);
       for (const [dep, { condition }] of Object.entries(s.depends_on ?? {})) {
         expect(services[dep], `${name} depends on a defined service`).toBeDefined();
-        expect(condition).toBe('service_healthy');
+        expect(condition).toBe(oneShot(services[dep]!) ? 'service_completed_successfully' : 'service_healthy');
       }
     }
   });
@@ -73,6 +73,12 @@ describe('docker-compose.yml', () => {
     for (const panel of dashboard.panels) if (panel.datasource) expect(panel.datasource.uid).toBe(datasources.datasources[0]!.uid);
   });
 
+  it('starts the worker only once the search attributes are registered, and publishes its data planes', () => {
+    expect(services.worker!.depends_on!['temporal-search-attributes']).toEqual({ condition: 'service_completed_successfully' });
+    expect(services.worker!.environment).toMatchObject({ CLOUDSHIFT_LISTEN_HOST: '0.0.0.0', CLOUDSHIFT_ADVERTISE_HOST: 'worker' });
+    expect(services.worker!.ports).toContain('18080-18199:18080-18199');
+  });
+
   it('registers the search attributes the workflows upsert', () => {
     const command = JSON.stringify(services['temporal-search-attributes']!.command);
     for (const name of SEARCH_ATTRIBUTE_NAMES) expect(command).toContain(name);
@@ -86,7 +92,7 @@ describe('docker-compose.yml', () => {
       CLOUDSHIFT_QUEUES: 'all',
       CLOUDSHIFT_PROFILES: '/app/deploy/compose-profiles.yaml',
     });
-    expect(Object.keys(worker.depends_on ?? {}).sort()).toEqual(['azurite', 'fake-gcs', 'minio', 'prometheus', 'temporal']);
+    expect(Object.keys(worker.depends_on ?? {}).sort()).toEqual(['azurite', 'fake-gcs', 'minio', 'prometheus', 'temporal', 'temporal-search-attributes']);
     for (const s of Object.values(services)) {
       for (const [key, value] of Object.entries(s.environment ?? {})) {
         if (/PASSWORD|PWD|SECRET|KEY_ID/.test(key)) expect(String(value), key).toMatch(/^\$\{[A-Z_]+:\?[^}]+\}$/);
