@@ -97,6 +97,15 @@ go_install() {
 go_install fake-gcs-server "$FAKE_GCS_MODULE"
 go_install minio "$MINIO_MODULE"
 
+# compose-go, the loader `docker compose config` is built on: the compose test reads
+# docker-compose.yml through it (scripts/compose-config, its versions pinned by go.sum).
+compose_hash=$(cat scripts/compose-config/go.mod scripts/compose-config/go.sum scripts/compose-config/main.go | sha256sum | cut -c1-16)
+if ! stamp_ok compose-config "$compose_hash" || [ ! -x "$BIN/compose-config" ]; then
+  log "go build scripts/compose-config (compose-go)"
+  (cd scripts/compose-config && go build -o "../../$BIN/compose-config" .)
+  stamp_set compose-config "$compose_hash"
+fi
+
 # The time-skipping test server for the workflow tests (test/workflow): Temporal's own Java test
 # server from Maven Central, run by the machine's Java. The SDK's download of it cannot reach its
 # host here; it takes an existing executable's path instead, and calls it with a port.
@@ -121,4 +130,4 @@ RUN
   stamp_set test-server "$TEST_SERVER_VERSION"
 fi
 
-log "ready: node $(node --version), temporal $("$VENV/bin/temporal" --version | head -1 | cut -d' ' -f3), minio, fake-gcs-server, azurite, rclone, temporal-test-server $TEST_SERVER_VERSION, $(haproxy -v | head -1 | cut -d' ' -f1-3), prometheus $(/usr/bin/prometheus --version 2>&1 | head -1 | cut -d' ' -f3), moto $MOTO_VERSION, model-signing $MODEL_SIGNING_VERSION"
+log "ready: node $(node --version), temporal $("$VENV/bin/temporal" --version | head -1 | cut -d' ' -f3), minio, fake-gcs-server, azurite, rclone, temporal-test-server $TEST_SERVER_VERSION, $(haproxy -v | head -1 | cut -d' ' -f1-3), prometheus $(/usr/bin/prometheus --version 2>&1 | head -1 | cut -d' ' -f3), moto $MOTO_VERSION, model-signing $MODEL_SIGNING_VERSION, compose-go $(sed -n 's#^require github.com/compose-spec/compose-go/v2 ##p' scripts/compose-config/go.mod)"

@@ -25,7 +25,7 @@ const oneShot = (s: Service) => s.restart === 'no';
 describe('docker-compose.yml', () => {
   it('has the whole stack: Temporal on PostgreSQL, its UI, the three emulators, Prometheus, Grafana and a worker', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['azurite', 'fake-gcs', 'grafana', 'minio', 'postgresql', 'prometheus', 'temporal', 'temporal-search-attributes', 'temporal-ui', 'worker'].sort(),
+      ['azurite', 'fake-gcs', 'grafana', 'minio', 'postgresql', 'prometheus', 'temporal', 'temporal-schema', 'temporal-search-attributes', 'temporal-ui', 'worker'].sort(),
     );
     expect(services.temporal!.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql' });
   });
