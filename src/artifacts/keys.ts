@@ -15,19 +15,30 @@ export const KEY_REFERENCE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 export const publicKeyFile = (dir: string, name: string) => join(dir, `${name}.pub`);
 export const privateKeyFile = (dir: string, name: string) => join(dir, `${name}.pem`);
 
-function readKey(path: string, what: string, parse: (pem: string) => KeyObject): KeyObject {
+interface PemFile {
+  /** What a missing file should be. */
+  expected: string;
+  /** Why the text is not one, from the parser's error. */
+  notParsed: (error: Error) => string;
+}
+
+/** Reads a PEM file the worker or a user named; a missing or unreadable one is an UnknownKey naming it. */
+function readPem<T>(path: string, what: string, parse: (pem: string) => T, file: PemFile): T {
   let pem: string;
   try {
     pem = readFileSync(path, 'utf8');
   } catch {
-    throw new NonRetryableError('UnknownKey', `${what}: no file ${path}; put the PEM there (the worker's keys folder is CLOUDSHIFT_KEYS_DIR)`, { file: path });
+    throw new NonRetryableError('UnknownKey', `${what}: no file ${path}; put ${file.expected} there (the worker's keys folder is CLOUDSHIFT_KEYS_DIR)`, { file: path });
   }
   try {
     return parse(pem);
   } catch (error) {
-    throw new NonRetryableError('UnknownKey', `${what}: ${path} is not a PEM key (${(error as Error).message})`, { file: path });
+    throw new NonRetryableError('UnknownKey', `${what}: ${file.notParsed(error as Error)}`, { file: path });
   }
 }
+
+const readKey = (path: string, what: string, parse: (pem: string) => KeyObject): KeyObject =>
+  readPem(path, what, parse, { expected: 'the PEM', notParsed: (error) => `${path} is not a PEM key (${error.message})` });
 
 export const rootCertificateFile = (dir: string, name: string) => join(dir, `${name}.crt`);
 
@@ -48,17 +59,10 @@ export function trustedRoots(dir: string, names: readonly string[]): TrustedRoot
 
 /** Root certificates from a PEM file given on the command line, or one the keys folder holds. */
 export function rootsAt(path: string, name = path): TrustedRoot[] {
-  let pem: string;
-  try {
-    pem = readFileSync(path, 'utf8');
-  } catch {
-    throw new NonRetryableError('UnknownKey', `the trusted root "${name}": no file ${path}; put the PEM certificate there (the worker's keys folder is CLOUDSHIFT_KEYS_DIR)`, { file: path });
-  }
-  try {
-    return readCertificates(pem, path).map((certificate) => ({ name, certificate }));
-  } catch (error) {
-    throw new NonRetryableError('UnknownKey', `the trusted root "${name}": ${(error as Error).message}`, { file: path });
-  }
+  return readPem(path, `the trusted root "${name}"`, (pem) => readCertificates(pem, path).map((certificate) => ({ name, certificate })), {
+    expected: 'the PEM certificate',
+    notParsed: (error) => error.message,
+  });
 }
 
 export interface TrustPolicy {

@@ -80,6 +80,7 @@ export class LocalEndpointDeployer implements EndpointDeployer {
     const local = request.serving ? localShape(request.serving) : { replicas: 1, threads: 1 };
     const server = await startInferenceServer({
       model,
+      modelSha256,
       executionProvider: request.executionProvider,
       replicas: local.replicas,
       threadsPerReplica: local.threads,
@@ -95,7 +96,7 @@ export class LocalEndpointDeployer implements EndpointDeployer {
       await server.close();
       throw error;
     }
-    const notHonoured = request.serving ? notHonouredLocally(request.serving, server.provider) : [];
+    const notHonoured = request.serving ? notHonouredLocally(request.serving, local, server.provider) : [];
     return { server, endpoint: { url: server.url, provider: server.provider, modelSha256, ...(notHonoured.length ? { notHonoured } : {}) } };
   }
 }
@@ -128,9 +129,8 @@ function localShape(serving: ServingSpec): { replicas: number; threads: number }
 }
 
 /** The endpoint runs inside the worker on one host: what of the description that leaves out, said plainly. */
-function notHonouredLocally(serving: ServingSpec, provider: 'cpu' | 'cuda'): string[] {
+function notHonouredLocally(serving: ServingSpec, { replicas, threads }: ReturnType<typeof localShape>, provider: 'cpu' | 'cuda'): string[] {
   const notes: string[] = [];
-  const { replicas, threads } = localShape(serving);
   if (serving.replicas > replicas) notes.push(`${serving.replicas} replicas: ${replicas} served (at most ${LOCAL_MAX_REPLICAS} model instances on one host)`);
   if (serving.autoscaling) notes.push(`autoscaling ${serving.autoscaling.minReplicas}–${serving.autoscaling.maxReplicas} replicas at ${serving.autoscaling.targetCpuPercent}% CPU: not scaled locally; ${replicas} served`);
   if (threads !== Number(serving.resources.cpu)) notes.push(`cpu ${serving.resources.cpu}: ${threads} ONNX Runtime thread per replica (whole cores; no CPU quota inside the worker)`);

@@ -23,7 +23,7 @@ export interface ServeOptions {
 export async function serveEndpoint(options: ServeOptions, log: (line: string) => void): Promise<{ url: string; close(): Promise<void> }> {
   const store = new StoreResolver(loadConfig().profiles).store({ cloud: options.cloud, profile: options.profile, bucket: options.bucket });
   const { bytes, sha256 } = await loadModel(store, options.key, options.sha256, 'the --sha256 given');
-  const server = await startInferenceServer({ model: bytes, executionProvider: options.provider, port: options.port, host: options.host, name: `${options.cloud}:${store.uri}/${options.key}`, log });
+  const server = await startInferenceServer({ model: bytes, modelSha256: sha256, executionProvider: options.provider, port: options.port, host: options.host, name: `${options.cloud}:${store.uri}/${options.key}`, log });
   log(`serving ${store.uri}/${options.key} (sha256 ${sha256}) on ${server.url} with ${server.provider}: POST /v1/predict, GET /readyz /healthz /metrics`);
   return server;
 }

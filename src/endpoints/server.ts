@@ -7,12 +7,12 @@
  * x-request-id has its predictions recorded, so the canary can join what both sides answered to
  * the same request: GET /v1/recorded?since=<epoch ms>.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type * as ort from 'onnxruntime-node';
 import { loadSession, predict } from '../inference/session.js';
 import type { ExecutionProvider } from '../spec.js';
 import { closeServer, HttpError, listen, readBody, sendJson, sendText } from '../http/http.js';
-import { createHash } from 'node:crypto';
 import { endpointMeters } from './endpoint-metrics.js';
 import { PredictionRecorder } from './recorder.js';
 import { REQUEST_ID_HEADER, ROLE_HEADER } from '../traffic/route.js';
@@ -28,6 +28,8 @@ export interface Faults {
 
 export interface InferenceServerOptions {
   model: Uint8Array;
+  /** The model's SHA-256, which every metric series carries. @default hashed here; deployers pass the digest they checked */
+  modelSha256?: string;
   executionProvider: ExecutionProvider;
   port?: number;
   host?: string;
@@ -51,7 +53,7 @@ export interface RunningServer {
 }
 
 export async function startInferenceServer(options: InferenceServerOptions): Promise<RunningServer> {
-  const { registry, byRole: meters } = endpointMeters(createHash('sha256').update(options.model).digest('hex'));
+  const { registry, byRole: meters } = endpointMeters(options.modelSha256 ?? createHash('sha256').update(options.model).digest('hex'));
   const recorder = new PredictionRecorder();
   let replicas: { session: ort.InferenceSession; inFlight: number }[] = [];
   let width = 0;

@@ -5,7 +5,7 @@ import type { MigrationSpec, StorageLocation } from '../spec.js';
 import { catchUpManifestFolder, manifestFolder } from '../migration-paths.js';
 import { CLOUD_RETRY, copyProgressSignal, copyStatusQuery, taskQueueFor } from './definitions.js';
 import { type CopyDataResult, type CopyProgress, type CopySample, type CopyStage, type CopyStatus, TIMELINE_POINTS } from './status.js';
-import { countCopy, migrationTags } from './metrics.js';
+import { copyCounter, migrationTags } from './metrics.js';
 
 export type { CopyDataResult, CopyProgress, CopyStage, CopyStatus } from './status.js';
 export { copyProgressSignal, copyStatusQuery } from './definitions.js';
@@ -115,8 +115,7 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
   };
   state.runs++;
   const p = state.progress;
-  const tags = migrationTags(input.migration, input.source.cloud, input.target.cloud);
-  const stage = input.mode === 'initial' ? 'copy' : 'catchUp';
+  const countCopy = copyCounter(migrationTags(input.migration, input.source.cloud, input.target.cloud), input.mode === 'initial' ? 'copy' : 'catchUp');
   // The course starts at zero, so even a copy that ends in one workflow task has a line to draw.
   if (!state.timeline) sample(state);
   setHandler(copyStatusQuery, () => statusOf(state, input.expected));
@@ -175,7 +174,7 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
       p.verifiedObjects += diff.unchanged;
       p.verifiedBytes += diff.unchangedBytes;
       p.unchangedObjects = (p.unchangedObjects ?? 0) + diff.unchanged;
-      countCopy(tags, stage, { skipped: diff.unchanged, skippedBytes: diff.unchangedBytes, verified: diff.unchanged, verifiedBytes: diff.unchangedBytes });
+      countCopy({ skipped: diff.unchanged, skippedBytes: diff.unchangedBytes, verified: diff.unchanged, verifiedBytes: diff.unchangedBytes });
       sample(state);
       // Not from the last page with nothing to copy: the child would end with the signal in
       // flight, which Temporal's time-skipping test server never settles.
@@ -230,7 +229,7 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
                   p.verifiedBytes += r.copiedBytes + r.skippedBytes;
                 }
                 appendBounded(p.vanished, r.vanished);
-                countCopy(tags, stage, {
+                countCopy({
                   copied: r.copied, copiedBytes: r.copiedBytes, skipped: r.skipped, skippedBytes: r.skippedBytes, vanished: r.vanished.length, retries: r.retries,
                   ...(state.fromBaseline ? { verified: r.copied + r.skipped, verifiedBytes: r.copiedBytes + r.skippedBytes } : {}),
                 });
@@ -293,7 +292,7 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
     p.mismatches += page.mismatches;
     p.retries = (p.retries ?? 0) + (page.retries ?? 0);
     appendBounded(p.mismatchKeys, page.mismatchKeys);
-    countCopy(tags, stage, { verified: page.objects, verifiedBytes: page.bytes, mismatched: page.mismatches, retries: page.retries });
+    countCopy({ verified: page.objects, verifiedBytes: page.bytes, mismatched: page.mismatches, retries: page.retries });
     state.cursor = page.cursor;
     state.listingDone = !page.cursor;
     sample(state);

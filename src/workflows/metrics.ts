@@ -19,28 +19,29 @@ export interface MigrationTags {
 
 export const migrationTags = (migration: string, source: Cloud, target: Cloud): MigrationTags => ({ migration, source_cloud: source, target_cloud: target });
 
-const copyObjects = () => metricMeter.createCounter('cloudshift_copy_objects', 'objects', 'Objects the copy handled, by stage (copy, catchUp) and outcome (copied, skipped, verified, mismatched, vanished)');
-const copyBytes = () => metricMeter.createCounter('cloudshift_copy_bytes', 'bytes', 'Bytes the copy handled, by stage and outcome (copied, skipped, verified)');
-const copyRetries = () => metricMeter.createCounter('cloudshift_copy_retries', 'attempts', 'Copy and verify activities retried after a failed attempt, by stage');
-
-/** What one copy batch or verify page did, counted as it arrives. */
-export function countCopy(tags: MigrationTags, stage: 'copy' | 'catchUp', done: {
+export interface CopyDone {
   copied?: number; copiedBytes?: number; skipped?: number; skippedBytes?: number; verified?: number; verifiedBytes?: number; mismatched?: number; vanished?: number; retries?: number;
-}): void {
-  const objects = copyObjects().withTags({ ...tags, stage });
-  const bytes = copyBytes().withTags({ ...tags, stage });
+}
+
+/** Counts what each copy batch or verify page did, as it arrives; the instruments are made once per run. */
+export function copyCounter(tags: MigrationTags, stage: 'copy' | 'catchUp'): (done: CopyDone) => void {
+  const objects = metricMeter.createCounter('cloudshift_copy_objects', 'objects', 'Objects the copy handled, by stage (copy, catchUp) and outcome (copied, skipped, verified, mismatched, vanished)').withTags({ ...tags, stage });
+  const bytes = metricMeter.createCounter('cloudshift_copy_bytes', 'bytes', 'Bytes the copy handled, by stage and outcome (copied, skipped, verified)').withTags({ ...tags, stage });
+  const retries = metricMeter.createCounter('cloudshift_copy_retries', 'attempts', 'Copy and verify activities retried after a failed attempt, by stage').withTags({ ...tags, stage });
   const add = (counter: typeof objects, outcome: string, value: number | undefined) => {
     if (value) counter.add(value, { outcome });
   };
-  add(objects, 'copied', done.copied);
-  add(objects, 'skipped', done.skipped);
-  add(objects, 'verified', done.verified);
-  add(objects, 'mismatched', done.mismatched);
-  add(objects, 'vanished', done.vanished);
-  add(bytes, 'copied', done.copiedBytes);
-  add(bytes, 'skipped', done.skippedBytes);
-  add(bytes, 'verified', done.verifiedBytes);
-  if (done.retries) copyRetries().add(done.retries, { ...tags, stage });
+  return (done) => {
+    add(objects, 'copied', done.copied);
+    add(objects, 'skipped', done.skipped);
+    add(objects, 'verified', done.verified);
+    add(objects, 'mismatched', done.mismatched);
+    add(objects, 'vanished', done.vanished);
+    add(bytes, 'copied', done.copiedBytes);
+    add(bytes, 'skipped', done.skippedBytes);
+    add(bytes, 'verified', done.verifiedBytes);
+    if (done.retries) retries.add(done.retries);
+  };
 }
 
 /** What the first `gib` GiB cost at the audit's estimate's tiers; past them, at the last tier's price. */

@@ -6,7 +6,6 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Readable } from 'node:stream';
@@ -18,6 +17,7 @@ import { migrationResult } from '../../src/client/index.js';
 import { approveSignal, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, recordQuery } from '../../src/workflows/definitions.js';
 import { uniqueBucket } from '../support/data.js';
 import { testResolver } from '../support/stores.js';
+import { freePort } from '../support/ports.js';
 import { eventually } from '../support/wait.js';
 import { workloadMigration } from '../support/workload-migration.js';
 
@@ -41,13 +41,6 @@ async function prometheus(path: string, params: Record<string, string>): Promise
 }
 const instant = (query: string) => prometheus('/api/v1/query', { query });
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 let worker: ChildProcess;
 let client: Client;

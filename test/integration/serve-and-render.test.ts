@@ -5,7 +5,6 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,19 +17,13 @@ import type { ObjectStore } from '../../src/clouds/object-store.js';
 import { uniqueBucket } from '../support/data.js';
 import { testResolver } from '../support/stores.js';
 import { cloudshift } from '../support/cli.js';
+import { freePort } from '../support/ports.js';
 
 const stores = testResolver();
 let bucket: string;
 let store: ObjectStore;
 const model = readFileSync(join(ASSETS_DIR, 'breast-cancer.onnx'));
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 /** `cloudshift serve` in a process of its own; resolves with its first line, or its exit. */
 function serve(...args: string[]) {
