@@ -1,5 +1,5 @@
 /**
- * The canary's data plane against its anchors: the same load (autocannon, a process of its own)
+ * The canary's data plane against its anchors: the same load (wrk, a process of its own)
  * straight to one inference endpoint (a process of its own), through HAProxy configured as a plain
  * balancer (the anchor), and through cloudshift's data plane as the canary configures it (the
  * per-migration HAProxy with weights set, request ids, the mirror hooks), mirroring off and on.
@@ -20,8 +20,11 @@ import { ASSETS_DIR, holdoutRows } from '../src/dev/workload.js';
 import { startInferenceServer } from '../src/endpoints/server.js';
 import { HaproxyRouter } from '../src/traffic/haproxy.js';
 
-const SECONDS = Number(process.env.BENCH_GATEWAY_SECONDS ?? 8);
-const ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 3);
+// Many short rounds rather than a few long ones: this machine's speed wanders within seconds
+// (one configuration's 6 s rounds ranged 4.5–12 k req/s in one run), so the configurations take
+// turns often enough to meet the same machine, and the medians are over many turns.
+const SECONDS = Number(process.env.BENCH_GATEWAY_SECONDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 21);
 const CONNECTIONS = 16;
 const log = (line: string) => console.error(`[bench gateway] ${line}`);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -36,6 +39,51 @@ const PINNED = availableParallelism() >= 2 && (() => {
 })();
 /** A command and its arguments, run on one CPU where pinning is possible. */
 const onCpu = (cpu: number, command: string, args: string[]): [string, string[]] => (PINNED ? ['taskset', ['-c', String(cpu), command, ...args]] : [command, args]);
+
+interface LoadRun {
+  rps: number;
+  p99: number;
+}
+
+/**
+ * wrk (C, epoll) where the install script put it, else autocannon. autocannon is Node: on this
+ * 2-core machine it took most of the CPU it shared with the proxy, so the proxy's every cycle came
+ * out of the load instead of out of the endpoint, and the bench measured the load generator.
+ */
+const LOAD_GENERATOR: { name: string; run(url: string, body: string, seconds: number): Promise<LoadRun> } = hasCommand('wrk')
+  ? {
+      name: 'wrk',
+      async run(url, body, seconds) {
+        const script = join(PROJECT_ROOT, 'bench', 'wrk-predict.lua');
+        const { stdout } = await promisify(execFile)(...onCpu(1, 'wrk', ['-t', '1', '-c', String(CONNECTIONS), '-d', `${seconds}s`, '-s', script, url]), { env: { ...process.env, BENCH_BODY: body }, maxBuffer: 1 << 24 });
+        const line = stdout.split('\n').find((l) => l.startsWith('{"requests"'));
+        if (!line) throw new Error(`wrk printed no result for ${url}: ${stdout.slice(-500)}`);
+        const result = JSON.parse(line) as { requests: number; duration_us: number; p99_us: number; non2xx: number; errors: number };
+        if (result.non2xx || result.errors) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+        return { rps: result.requests / (result.duration_us / 1e6), p99: result.p99_us / 1000 };
+      },
+    }
+  : {
+      name: 'autocannon',
+      async run(url, body, seconds) {
+        const autocannon = join(PROJECT_ROOT, 'node_modules/.bin/autocannon');
+        const args = ['-c', String(CONNECTIONS), '-d', String(seconds), '-m', 'POST', '-H', 'content-type=application/json', '-b', body, '--json', url];
+        const { stdout } = await promisify(execFile)(...onCpu(1, autocannon, args), { maxBuffer: 1 << 24 });
+        const result = JSON.parse(stdout) as { requests: { average: number }; latency: { p99: number }; non2xx: number; errors: number };
+        if (result.non2xx || result.errors) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+        return { rps: result.requests.average, p99: result.latency.p99 };
+      },
+    };
+
+function hasCommand(command: string): boolean {
+  try {
+    execFileSync(command, ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch (error) {
+    // wrk --version prints its usage and exits 1: present all the same.
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+}
 
 if (process.argv[3] === '--serve') {
   const server = await startInferenceServer({ model: new Uint8Array(readFileSync(join(ASSETS_DIR, 'breast-cancer.onnx'))), executionProvider: 'cpu', name: 'bench' });
@@ -61,15 +109,7 @@ if (process.argv[3] === '--serve') {
     const configure = (mirror: boolean) => router.setWeights('bench', { revision: ++revision, targetPercent: 25, mirror });
 
     const body = JSON.stringify({ instances: [holdoutRows()[0]] });
-    const load = async (url: string) => {
-      const args = ['-c', String(CONNECTIONS), '-m', 'POST', '-H', 'content-type=application/json', '-b', body, '--json', `${url}/v1/predict`];
-      const autocannon = join(PROJECT_ROOT, 'node_modules/.bin/autocannon');
-      await promisify(execFile)(...onCpu(1, autocannon, ['-d', '2', ...args]), { maxBuffer: 1 << 24 });
-      const { stdout } = await promisify(execFile)(...onCpu(1, autocannon, ['-d', String(SECONDS), ...args]), { maxBuffer: 1 << 24 });
-      const result = JSON.parse(stdout) as { requests: { average: number }; latency: { p99: number }; non2xx: number; errors: number };
-      if (result.non2xx || result.errors) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
-      return { rps: result.requests.average, p99: result.latency.p99 };
-    };
+    const load = (url: string) => LOAD_GENERATOR.run(`${url}/v1/predict`, body, SECONDS);
     const configurations = {
       direct: () => load(endpoint),
       anchor: () => load(anchor.url),
@@ -77,11 +117,14 @@ if (process.argv[3] === '--serve') {
       cloudshift_mirror: async () => (await configure(true), load(cloudshift)),
     };
     const names = Object.keys(configurations) as (keyof typeof configurations)[];
-    const runs: Record<string, { rps: number; p99: number }[]> = Object.fromEntries(names.map((n) => [n, []]));
+    const runs: Record<string, LoadRun[]> = Object.fromEntries(names.map((n) => [n, []]));
+    // Warm every path once (the endpoint's JIT, HAProxy's server connections), untimed.
+    for (const name of names) await configurations[name]();
+    await settled(endpoint);
     for (let r = 0; r < ROUNDS; r++) {
+      log(`round ${r + 1}/${ROUNDS}: each configuration ${SECONDS} s, ${CONNECTIONS} connections`);
       const order = names.map((_, i) => names[(i + r) % names.length]!);
       for (const name of order) {
-        log(`round ${r + 1}/${ROUNDS}: ${name}, ${CONNECTIONS} connections, ${SECONDS} s`);
         runs[name]!.push(await configurations[name]());
         // Mirrored copies still in flight would load the endpoint during the next configuration.
         await settled(endpoint);
@@ -89,22 +132,28 @@ if (process.argv[3] === '--serve') {
     }
     const rps = (name: string) => median(runs[name]!.map((x) => x.rps));
     const p99 = (name: string) => median(runs[name]!.map((x) => x.p99));
+    // Ratios within a round, then their median: configurations measured a minute apart see the
+    // same machine, while rounds minutes apart do not (one configuration's rounds varied by half).
+    const ratio = (name: string, base: string) => median(runs[name]!.map((x, r) => x.rps / runs[base]![r]!.rps));
+    const added = median(runs.cloudshift!.map((x, r) => x.p99 - runs.direct![r]!.p99));
     console.log(
       JSON.stringify({
         bench: 'gateway',
+        load_generator: LOAD_GENERATOR.name,
         pinned: PINNED,
         direct_rps: Math.round(rps('direct')),
         anchor_rps: Math.round(rps('anchor')),
         cloudshift_rps: Math.round(rps('cloudshift')),
         cloudshift_mirror_rps: Math.round(rps('cloudshift_mirror')),
-        ratio_vs_direct: round(rps('cloudshift') / rps('direct')),
-        ratio_vs_anchor: round(rps('cloudshift') / rps('anchor')),
-        direct_p99_ms: p99('direct'),
-        anchor_p99_ms: p99('anchor'),
-        cloudshift_p99_ms: p99('cloudshift'),
-        cloudshift_mirror_p99_ms: p99('cloudshift_mirror'),
-        p99_added_ms: round(p99('cloudshift') - p99('direct')),
-        rounds: Object.fromEntries(names.map((n) => [n, runs[n]!.map((x) => Math.round(x.rps))])),
+        ratio_vs_direct: round(ratio('cloudshift', 'direct')),
+        ratio_vs_anchor: round(ratio('cloudshift', 'anchor')),
+        anchor_vs_direct: round(ratio('anchor', 'direct')),
+        direct_p99_ms: round(p99('direct'), 2),
+        anchor_p99_ms: round(p99('anchor'), 2),
+        cloudshift_p99_ms: round(p99('cloudshift'), 2),
+        cloudshift_mirror_p99_ms: round(p99('cloudshift_mirror'), 2),
+        p99_added_ms: round(added, 2),
+        rounds: Object.fromEntries(names.map((n) => [n, runs[n]!.map((x) => ({ rps: Math.round(x.rps), p99_ms: round(x.p99, 2) }))])),
       }),
     );
   } finally {

@@ -50,10 +50,12 @@ if ! stamp_ok npm "$(npm_hash)-$(node --version)" || [ ! -d node_modules ]; then
   stamp_set npm "$(npm_hash)-$(node --version)"
 fi
 
-# Debian's packages: HAProxy (the canary's data plane) and Prometheus (its analysis). Their
-# services are not started here: the stack runs its own, on its own ports and folders.
+# Debian's packages: HAProxy (the canary's data plane), Prometheus (its analysis), Chromium (the
+# report in a browser) and wrk (the gateway bench's load, a C load generator that leaves the CPU
+# to what is measured). Their services are not started here: the stack runs its own.
 missing=()
 command -v haproxy >/dev/null || missing+=(haproxy)
+command -v wrk >/dev/null || missing+=(wrk)
 command -v chromium >/dev/null || missing+=(chromium)
 [ -x /usr/bin/prometheus ] || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
