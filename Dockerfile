@@ -24,6 +24,7 @@ RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund && npm 
 COPY tsconfig.json ./
 COPY src ./src
 COPY deploy ./deploy
+COPY scripts/worker.sh scripts/node-env.sh ./scripts/
 COPY --from=check /src/.type-checked ./.type-checked
 # The worker writes its state (data planes, keys, reports) under /app/.stack, on-prem storage and
 # Prometheus's targets under /var/lib/cloudshift: all owned by the user it runs as.
@@ -36,4 +37,5 @@ ENV CLOUDSHIFT_STATE_DIR=/app/.stack \
 USER node
 # The worker's metrics, then the data planes' ports (traffic and metrics, two per migration).
 EXPOSE 9464 18080-18199
-CMD ["node", "--import", "tsx", "src/worker.ts"]
+# One Node process with its heap capped (CLOUDSHIFT_WORKER_HEAP_MIB; see scripts/worker.sh).
+CMD ["bash", "scripts/worker.sh"]

@@ -68,8 +68,14 @@ const seconds = (from?: string, to?: string) => (from && to ? Number(((Date.pars
 async function run(count: number): Promise<void> {
   const sourceBucket = `bench-scale-src-${count}`;
   await seed(sourceBucket, count);
-  // One process (node with tsx's loader), so /proc shows the worker itself, not a launcher.
-  const worker = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts', '--queues', 'all'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, CLOUDSHIFT_METRICS_ADDRESS: '' } });
+  // As users run it (scripts/worker.sh, heap cap included); the script execs node, so /proc
+  // shows the worker itself, not a launcher.
+  const worker = spawn('bash', ['scripts/worker.sh', '--queues', 'all'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CLOUDSHIFT_METRICS_ADDRESS: '' } });
+  let heapLimitMiB: number | undefined;
+  worker.stdout!.on('data', (chunk: Buffer) => {
+    const limit = /V8 heap limit (\d+) MiB/.exec(chunk.toString());
+    if (limit) heapLimitMiB = Number(limit[1]);
+  });
   let peakRss = 0;
   const sampler = setInterval(() => {
     const m = worker.pid ? memoryOf(worker.pid) : undefined;
@@ -119,6 +125,7 @@ async function run(count: number): Promise<void> {
         catch_up_unchanged: catchUp?.unchangedObjects ?? 0,
         catch_up_copied: catchUp?.copiedObjects ?? 0,
         catch_up_share_of_copy: Number(((status.teardown?.catchUp?.seconds ?? 0) / (status.copy?.seconds ?? 1)).toFixed(3)),
+        worker_heap_limit_mib: heapLimitMiB ?? null,
         worker_idle_rss_mib: Math.round(idleRss / 1024 / 1024),
         worker_peak_rss_mib: Math.round(peakRss / 1024 / 1024),
       }),

@@ -6,6 +6,7 @@
  */
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { hostname } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import { requireSearchAttributes } from './client/search-attributes.js';
 import { fileURLToPath } from 'node:url';
 import { createActivities, type ActivityDeps } from './activities/index.js';
@@ -125,6 +126,11 @@ function queuesFlag(argv: readonly string[]): string | undefined {
   return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[i + 1];
 }
 
+/** What V8 lets this process's heap grow to (scripts/worker.sh caps it; see there why). */
+export function heapLimitMiB(): number {
+  return Math.round(getHeapStatistics().heap_size_limit / 1024 / 1024);
+}
+
 export async function runWorker(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   const config = loadConfig(process.env, queuesFlag(argv));
   // The SDK's own metrics (task latencies, slots, polls) and cloudshift's (src/workflows/metrics.ts)
@@ -157,7 +163,7 @@ export async function runWorker(argv: readonly string[] = process.argv.slice(2))
       await writeScrapeTargets(config.scrapeTargetsDir, scrapeName, [{ address: `${config.network.advertiseHost}:${config.metricsAddress.split(':').at(-1)}`, job: 'cloudshift-worker', labels: { queues: config.queues.join(',') } }], {});
     }
     console.log(
-      `cloudshift worker: ${config.temporal.address} (${config.temporal.namespace}), queues ${config.queues.map(taskQueueOf).join(', ')}${config.metricsAddress ? `; metrics on http://${config.metricsAddress}/metrics` : ''}`,
+      `cloudshift worker: ${config.temporal.address} (${config.temporal.namespace}), queues ${config.queues.map(taskQueueOf).join(', ')}${config.metricsAddress ? `; metrics on http://${config.metricsAddress}/metrics` : ''}; V8 heap limit ${heapLimitMiB()} MiB`,
     );
     await Promise.all(workers.map((w) => w.run())).finally(() => removeScrapeTargets(config.scrapeTargetsDir, scrapeName));
     console.log('cloudshift worker: shut down cleanly');

@@ -59,12 +59,21 @@ beforeAll(async () => {
   await source.write('fraud/data/part-1.bin', Readable.from([Buffer.alloc(64 * 1024, 7)]));
   metricsAddress = `127.0.0.1:${await freePort()}`;
   const log = join(STATE_DIR, 'logs', 'observability-worker.log');
-  worker = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts', '--queues', 'control,aws,gcp'], {
+  // As users start it: the script caps the heap and execs node, so the pid is the worker's.
+  worker = spawn('bash', ['scripts/worker.sh', '--queues', 'control,aws,gcp'], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, CLOUDSHIFT_METRICS_ADDRESS: metricsAddress },
+    env: { ...process.env, CLOUDSHIFT_METRICS_ADDRESS: metricsAddress, CLOUDSHIFT_WORKER_HEAP_MIB: '320' },
     stdio: ['ignore', openSync(log, 'w'), openSync(log, 'a')],
   });
-  await eventually(async () => (readFileSync(log, 'utf8').includes(`metrics on http://${metricsAddress}/metrics`) ? true : undefined), 60_000);
+  const started = await eventually(async () => {
+    const text = readFileSync(log, 'utf8');
+    return text.includes(`metrics on http://${metricsAddress}/metrics`) ? text : undefined;
+  }, 60_000);
+  // The heap limit V8 reports is the old space the script capped plus the young generation
+  // (on Node 24 half as much again); uncapped it would be a quarter of the host's memory.
+  const heapLimit = Number(/V8 heap limit (\d+) MiB/.exec(started)?.[1]);
+  expect(heapLimit).toBeGreaterThanOrEqual(320);
+  expect(heapLimit).toBeLessThanOrEqual(2 * 320);
   connection = await Connection.connect({ address: LOCAL_ENDPOINTS.temporal });
   client = new Client({ connection });
 });

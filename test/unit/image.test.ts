@@ -33,6 +33,12 @@ describe('the Dockerfile', () => {
     expect(final.find((l) => l.startsWith('EXPOSE '))).toMatch(/9464 18080-18199/);
   });
 
+  it('starts the worker through scripts/worker.sh, which it copies in, so the image caps the heap as a local worker does', () => {
+    expect(final.at(-1)).toBe('CMD ["bash", "scripts/worker.sh"]');
+    const copied = final.filter((l) => l.startsWith('COPY ')).join(' ');
+    for (const script of ['scripts/worker.sh', 'scripts/node-env.sh']) expect(copied).toContain(script);
+  });
+
   it('has a .dockerignore that keeps the local stack and installed packages out of the build context', () => {
     const ignored = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
     for (const path of ['.git', '.stack', 'node_modules']) expect(ignored).toContain(path);
