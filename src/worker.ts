@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { requireSearchAttributes } from './client/search-attributes.js';
 import { fileURLToPath } from 'node:url';
+import { bundleInChild, WORKFLOWS_PATH } from './workflow-bundle.js';
 import { createActivities, type ActivityDeps } from './activities/index.js';
 import { join } from 'node:path';
 import { StoreResolver } from './clouds/profiles.js';
@@ -22,7 +23,7 @@ import { Route53Router } from './traffic/route53.js';
 import type { TrafficRouter } from './traffic/router.js';
 import type { RouterSpec } from './activities/canary.js';
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+export { WORKFLOWS_PATH } from './workflow-bundle.js';
 
 export interface LocalDeps {
   stores: StoreResolver;
@@ -157,6 +158,7 @@ export async function runWorker(argv: readonly string[] = process.argv.slice(2))
       namespace: config.temporal.namespace,
       queues: config.queues,
       activityDeps: deps,
+      ...(config.queues.includes('control') ? { workflowBundle: await bundleInChild() } : {}),
     });
     const scrapeName = `worker-${hostname()}-${process.pid}`;
     if (config.metricsAddress) {
