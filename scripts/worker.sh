@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs a cloudshift worker (`npm run worker -- --queues control,aws`; the image's command) as one
 # Node process with its V8 heap capped. Uncapped, V8 sizes the heap from the host's memory (about
-# 4 GiB on a 24 GiB machine) and lets garbage pile up towards it: a 100,000-object copy peaked at
-# 745 MiB resident where the same run capped stays at the worker's idle floor plus a little.
+# 4 GiB on a 24 GiB machine) and collects late: a 10,000-object copy peaked at 511–521 MiB resident
+# uncapped and 442–453 capped, and a 100,000-object one at 470 capped (README, bench scale).
 # CLOUDSHIFT_WORKER_HEAP_MIB sets the cap; a --max-old-space-size already in NODE_OPTIONS wins.
 set -euo pipefail
 cd "$(dirname "$0")/.."
