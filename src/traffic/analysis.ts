@@ -92,6 +92,20 @@ export function defaultQueries(context: QueryContext): Record<string, string> {
   return queries;
 }
 
+/**
+ * The scrape targets the default queries read, as `up` selectors: both endpoints and, behind
+ * HAProxy, the data plane. A window is judged only once each was scraped past its end: one target
+ * scraped on time says nothing of another not yet discovered, whose histograms would be missing.
+ */
+export function scrapedTargets(context: Pick<QueryContext, 'router' | 'migration'>): string[] {
+  const { migration } = context;
+  return [
+    selector({ job: 'cloudshift-endpoint', migration, side: 'source' }),
+    selector({ job: 'cloudshift-endpoint', migration, side: 'target' }),
+    ...(context.router === 'haproxy' ? [selector({ job: 'cloudshift-dataplane', migration })] : []),
+  ];
+}
+
 /** A spec query with its placeholders filled in. */
 export function expandQuery(query: string, context: Pick<QueryContext, 'migration' | 'seconds'>): string {
   return query.replaceAll('{{migration}}', context.migration).replaceAll('{{interval}}', promRange(context.seconds));
@@ -156,6 +170,15 @@ export function judgeWindow(input: JudgeInput): CanaryAnalysis {
     const reason = `waiting for traffic: ${target.requests} of ${thresholds.minRequests} requests reached the target in ${window.seconds.toFixed(0)} s; send requests to ${input.trafficUrl}`;
     return { verdict: 'waitingForTraffic', reasons: [reason], ...base };
   }
+  // A side that served requests but has no latency in Prometheus cannot be compared: holding
+  // is right (the samples come with the next scrape, or a broken scrape shows in the wait's
+  // reason), passing is not — a slow target passed its first step that way.
+  const unmeasured = (['source', 'target'] as const).filter((s) => window[s].requests > 0 && (window[s].p50 === undefined || window[s].p99 === undefined));
+  if (unmeasured.length > 0) {
+    const which = unmeasured.map((s) => `the ${s} served ${window[s].requests} requests`).join(' and ');
+    const reason = `waiting for latency data: ${which} in ${window.seconds.toFixed(0)} s, but Prometheus holds no latency samples for ${unmeasured.length > 1 ? 'them' : 'it'} yet (its endpoint's /metrics, job cloudshift-endpoint)`;
+    return { verdict: 'waitingForTraffic', reasons: [reason], ...base };
+  }
   const reasons: string[] = [];
   const errorDelta = target.errorRate - source.errorRate;
   if (errorDelta > thresholds.maxErrorRateDelta) {
@@ -164,6 +187,7 @@ export function judgeWindow(input: JudgeInput): CanaryAnalysis {
   const latency = (name: 'p50' | 'p99', limit: number) => {
     const t = target[name];
     const s = source[name];
+    // Only where a side served nothing (the source at 100 %): there is nothing to compare with.
     if (t === undefined || s === undefined) return;
     const ratio = Math.max(t, LATENCY_FLOOR_SECONDS) / Math.max(s, LATENCY_FLOOR_SECONDS);
     if (ratio > limit) reasons.push(`target ${name} latency ${ms(t)} against ${ms(s)} at the source (×${ratio.toFixed(2)}, limit ×${limit})`);

@@ -13,6 +13,7 @@ import {
   judgeMetric,
   judgeWindow,
   type QueryResult,
+  scrapedTargets,
 } from './analysis.js';
 import { type PrometheusClient, PromQLError } from './prometheus.js';
 import type { RouterKind } from './route.js';
@@ -35,10 +36,11 @@ const SCRAPE_WAIT_MS = 15_000;
 export async function measureWindow(prometheus: PrometheusClient, input: MeasureInput, now = new Date()): Promise<CanaryAnalysis> {
   const until = now;
   const since = new Date(until.getTime() - input.seconds * 1000);
-  if (!(await prometheus.waitForScrape(`{migration="${input.migration}"}`, until, SCRAPE_WAIT_MS))) {
-    throw new Error(`Prometheus at ${prometheus.url} has not scraped migration ${input.migration} since ${until.toISOString()} (waited ${SCRAPE_WAIT_MS / 1000} s); check its targets page, ${new URL('/targets', prometheus.url)}`);
-  }
   const context = { router: input.router, migration: input.migration, seconds: input.seconds, mirror: input.mirror };
+  const unscraped = await prometheus.waitForScrapes(scrapedTargets(context), until, SCRAPE_WAIT_MS);
+  if (unscraped.length > 0) {
+    throw new Error(`Prometheus at ${prometheus.url} has not scraped ${unscraped.map((s) => `up${s}`).join(', ')} since ${until.toISOString()} (waited ${SCRAPE_WAIT_MS / 1000} s; retried); check its targets page, ${new URL('/targets', prometheus.url)}`);
+  }
   // Independent reads, asked together: a step's analysis costs one round trip, not twenty-eight.
   const [queries, metrics, agreement] = await Promise.all([
     Promise.all(

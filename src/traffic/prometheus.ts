@@ -29,15 +29,17 @@ export class PrometheusClient {
   }
 
   /**
-   * Waits until Prometheus holds a scrape of `selector` at or after `at`, so a query evaluated at
-   * `at` sees the whole window. False when none came within the timeout.
+   * Waits until Prometheus holds a scrape at or after `at` of every one of `selectors` (`up`
+   * selectors, one per set of targets), so a query evaluated at `at` sees the whole window.
+   * Answers those still not scraped when the timeout ran out; none when all were.
    */
-  async waitForScrape(selector: string, at: Date, timeoutMs: number): Promise<boolean> {
+  async waitForScrapes(selectors: readonly string[], at: Date, timeoutMs: number): Promise<string[]> {
     const deadline = Date.now() + timeoutMs;
+    let waiting = [...selectors];
     for (;;) {
-      const [latest] = await this.query(`max(timestamp(up${selector}))`, new Date());
-      if (latest && latest.value * 1000 >= at.getTime()) return true;
-      if (Date.now() > deadline) return false;
+      const scraped = await Promise.all(waiting.map(async (selector) => ((await this.query(`max(timestamp(up${selector}))`, new Date()))[0]?.value ?? 0) * 1000 >= at.getTime()));
+      waiting = waiting.filter((_, i) => !scraped[i]);
+      if (waiting.length === 0 || Date.now() > deadline) return waiting;
       await new Promise((r) => setTimeout(r, 250));
     }
   }

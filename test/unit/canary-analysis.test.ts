@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { joinAgreement } from '../../src/traffic/agreement.js';
-import { compare, defaultQueries, expandQuery, judgeMetric, judgeWindow, type QueryResult } from '../../src/traffic/analysis.js';
+import { compare, defaultQueries, expandQuery, judgeMetric, judgeWindow, type QueryResult, scrapedTargets } from '../../src/traffic/analysis.js';
 import { migrationSpecSchema } from '../../src/spec.js';
 import type { RecordedPrediction } from '../../src/endpoints/recorder.js';
 import { PredictionRecorder } from '../../src/endpoints/recorder.js';
@@ -42,6 +42,15 @@ describe('the default queries', () => {
     expect(Object.values(q).join(' ')).not.toContain('haproxy');
   });
 
+  it('are asked only once both endpoints (and HAProxy, where it routes) were scraped past the window', () => {
+    expect(scrapedTargets({ router: 'haproxy', migration: 'm1' })).toEqual([
+      '{job="cloudshift-endpoint",migration="m1",side="source"}',
+      '{job="cloudshift-endpoint",migration="m1",side="target"}',
+      '{job="cloudshift-dataplane",migration="m1"}',
+    ]);
+    expect(scrapedTargets({ router: 'route53', migration: 'm1' })).toHaveLength(2);
+  });
+
   it('fill a spec query\'s placeholders', () => {
     expect(expandQuery('sum(rate(x{m="{{migration}}"}[{{interval}}]))', { migration: 'm1', seconds: 0.2 })).toBe('sum(rate(x{m="m1"}[1s]))');
   });
@@ -74,7 +83,18 @@ describe('a canary window judged', () => {
   it('fails a slow target by its latency ratio, floored so timer noise cannot', () => {
     expect(judge({ 'target.p99': 0.05 }).reasons).toEqual(['target p99 latency 50.0 ms against 10.0 ms at the source (×5.00, limit ×2)']);
     expect(judge({ 'source.p50': 0.0001, 'target.p50': 0.004 }).verdict).toBe('passed');
-    expect(judge({ 'target.p99': undefined }).verdict).toBe('passed');
+  });
+
+  it('holds, never passes, while a side that served requests has no latency in Prometheus yet', () => {
+    // A slow target passed its first step this way: its endpoint not yet scraped, no quantile.
+    const held = judge({ 'target.p99': undefined });
+    expect(held.verdict).toBe('waitingForTraffic');
+    expect(held.reasons).toEqual(["waiting for latency data: the target served 500 requests in 60 s, but Prometheus holds no latency samples for it yet (its endpoint's /metrics, job cloudshift-endpoint)"]);
+    expect(judge({ 'source.p50': undefined, 'target.p50': undefined }).reasons[0]).toMatch(/^waiting for latency data: the source served 500 requests and the target served 500 requests in 60 s, .* for them yet/);
+    // The source at 100 %: it served nothing, so there is nothing to measure or compare.
+    expect(judge({ 'source.requests': 0, 'source.p50': undefined, 'source.p99': undefined }).verdict).toBe('passed');
+    // Too little traffic is said first: latency of a side with no requests is not missing.
+    expect(judge({ 'target.requests': 3, 'target.p50': undefined }).reasons[0]).toMatch(/^waiting for traffic: 3 of 20/);
   });
 
   it('fails mirrored agreement under the limit', () => {
