@@ -128,7 +128,7 @@ function queuesFlag(argv: readonly string[]): string | undefined {
 }
 
 /** What V8 lets this process's heap grow to (scripts/worker.sh caps it; see there why). */
-export function heapLimitMiB(): number {
+function heapLimitMiB(): number {
   return Math.round(getHeapStatistics().heap_size_limit / 1024 / 1024);
 }
 

@@ -44,6 +44,10 @@ const LATENCY_FLOOR_SECONDS = 0.005;
 
 const selector = (labels: Record<string, string>) => `{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',')}}`;
 
+/** The labels discovery gives a migration's endpoint of one side, and its data plane. */
+const endpointLabels = (migration: string, side: Side) => ({ job: 'cloudshift-endpoint', migration, side });
+const dataPlaneLabels = (migration: string) => ({ job: 'cloudshift-dataplane', migration });
+
 /** The PromQL range for a window of `seconds`. */
 export const promRange = (seconds: number) => `${Math.max(1, Math.round(seconds))}s`;
 
@@ -64,8 +68,8 @@ export function defaultQueries(context: QueryContext): Record<string, string> {
   const { migration } = context;
   const range = promRange(context.seconds);
   const increase = (metric: string, labels: Record<string, string>) => `(sum(increase(${metric}${selector(labels)}[${range}])) or vector(0))`;
-  const endpoint = (side: Side, extra: Record<string, string> = {}) => ({ job: 'cloudshift-endpoint', migration, side, ...extra });
-  const dataPlane = (side: Side) => ({ job: 'cloudshift-dataplane', migration, server: side });
+  const endpoint = (side: Side, extra: Record<string, string> = {}) => ({ ...endpointLabels(migration, side), ...extra });
+  const dataPlane = (side: Side) => ({ ...dataPlaneLabels(migration), server: side });
   const queries: Record<string, string> = {};
   for (const side of ['source', 'target'] as const) {
     const mirrored = side === 'target' && context.mirror;
@@ -100,9 +104,9 @@ export function defaultQueries(context: QueryContext): Record<string, string> {
 export function scrapedTargets(context: Pick<QueryContext, 'router' | 'migration'>): string[] {
   const { migration } = context;
   return [
-    selector({ job: 'cloudshift-endpoint', migration, side: 'source' }),
-    selector({ job: 'cloudshift-endpoint', migration, side: 'target' }),
-    ...(context.router === 'haproxy' ? [selector({ job: 'cloudshift-dataplane', migration })] : []),
+    selector(endpointLabels(migration, 'source')),
+    selector(endpointLabels(migration, 'target')),
+    ...(context.router === 'haproxy' ? [selector(dataPlaneLabels(migration))] : []),
   ];
 }
 
