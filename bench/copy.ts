@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
+import { countCpu, type CpuSeconds } from './cpu-time.js';
 import { StoreResolver } from '../src/clouds/profiles.js';
 import { loadConfig } from '../src/config.js';
 import { ensureStack, LOCAL_ENDPOINTS } from '../src/dev/local-stack.js';
@@ -189,18 +190,25 @@ for (const w of WORKLOADS.filter((w) => !workloads || workloads.includes(w.workl
   };
   const measure = async (tool: Tool) => {
     const target = await freshTarget(`${tool}-${w.workload}`);
-    const seconds = await timed(() => runners[tool](target));
-    // Gone again, or each run leaves another GiB in the emulator's data folder.
-    await gcs.bucket(target).deleteFiles({ force: true });
-    await gcs.bucket(target).delete();
-    return seconds;
+    try {
+      const cpu = countCpu();
+      const seconds = await timed(() => runners[tool](target));
+      return { seconds, cpu: cpu() };
+    } finally {
+      // Gone again, also after a failed run, or each run leaves another GiB in the emulator's
+      // data folder (and slows every later listing of it).
+      await gcs.bucket(target).deleteFiles({ force: true });
+      await gcs.bucket(target).delete();
+    }
   };
   const samples: Record<Tool, number[]> = { raw: [], rclone: [], cloudshift: [] };
+  const cpuSamples: Record<Tool, CpuSeconds[]> = { raw: [], rclone: [], cloudshift: [] };
   for (let round = 0; round < ROUNDS; round++) {
     for (const tool of TOOLS.map((_, i) => TOOLS[(i + round) % TOOLS.length]!).filter(wanted)) {
-      const seconds = await measure(tool);
+      const { seconds, cpu } = await measure(tool);
       samples[tool].push(seconds);
-      log(`${w.workload} round ${round + 1}/${ROUNDS}: ${tool} ${seconds.toFixed(1)} s`);
+      cpuSamples[tool].push(cpu);
+      log(`${w.workload} round ${round + 1}/${ROUNDS}: ${tool} ${seconds.toFixed(1)} s, CPU s ${JSON.stringify(cpu)}`);
     }
   }
   const seconds = { raw: median(samples.raw), rclone: median(samples.rclone), cloudshift: median(samples.cloudshift) };
@@ -223,6 +231,9 @@ for (const w of WORKLOADS.filter((w) => !workloads || workloads.includes(w.workl
       ratio_vs_raw: figure(seconds.raw / seconds.cloudshift, 3),
       rounds: ROUNDS,
       seconds: Object.fromEntries(TOOLS.map((t) => [t, samples[t].map((s) => figure(s, 2))])),
+      // Per run, in the same order: CPU seconds of the machine, this process (bench and
+      // cloudshift's workers), each emulator, the Temporal server, and the rest (rclone itself).
+      cpu_seconds: Object.fromEntries(TOOLS.map((t) => [t, cpuSamples[t]])),
     }),
   );
 }

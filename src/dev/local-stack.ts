@@ -210,6 +210,13 @@ async function httpOk(url: string): Promise<boolean> {
 }
 
 const pidFile = (name: ServiceName) => join(STATE_DIR, 'pids', `${name}.pid`);
+/** The pid this stack started a service as, if it started it and it still runs. */
+export function servicePid(name: ServiceName): number | undefined {
+  if (!existsSync(pidFile(name))) return undefined;
+  const pid = Number(readFileSync(pidFile(name), 'utf8'));
+  return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+}
+
 const logFile = (name: ServiceName) => join(STATE_DIR, 'logs', `${name}.log`);
 
 export interface StackHandle {
