@@ -147,12 +147,14 @@ export class GcsStore implements ObjectStore {
           first,
         );
         // The upload's response carries the object's metadata, md5Hash included.
-        return verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5, toInfo(key, uploaded));
+        return verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5, toInfo(key, uploaded), options.sourceMd5);
       }
       // No parallel parts on the JSON API (only XML multipart or compose): the rest streams in
       // the source's own chunks, without gathering them into parts.
       const mark = options.mark ?? (() => undefined);
-      const { parts, result } = hashingParts(start.stream, () => mark('lastByteSent'));
+      // GCS computes the MD5 of what it stores: where the source stated one, that is the check,
+      // and the bytes are hashed for the SHA-256 alone.
+      const { parts, result } = hashingParts(start.stream, () => mark('lastByteSent'), { md5: options.sourceMd5 === undefined });
       const file = this.bucket.file(key);
       const [session] = await file.createResumableUpload({ metadata: { contentType: options.contentType, metadata: options.metadata } });
       const uploaded = await this.api.uploadToSession(session, parts, options.contentType).catch((error: unknown) => {
@@ -161,9 +163,10 @@ export class GcsStore implements ObjectStore {
         throw error;
       });
       mark('stored');
-      const streamed = await result();
+      const streamed = { ...(await result()), ...(options.sourceMd5 !== undefined ? { md5: options.sourceMd5 } : {}) };
       mark('hashed');
-      // GCS answers with the object it stored, md5Hash included, which must be the MD5 we streamed.
+      // GCS answers with the object it stored, md5Hash included, which must be the MD5 we streamed
+      // (or the one the source stated).
       const verified = await verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5, toInfo(key, uploaded));
       if (options.sha256Metadata === 'with-upload' && holdsRequested(verified.stored, options)) return verified;
       // The SHA-256 is known only now; one PATCH records it. It also restores a content type or

@@ -189,8 +189,10 @@ export class LocalFsStore implements ObjectStore {
       const { size, md5: streamed, sha256 } = await result();
       // Read the bytes back: the filesystem reports no checksum of its own to compare with.
       const onDisk = await md5OfFile(path);
-      if (onDisk !== streamed) {
-        throw new StoreError('ChecksumMismatch', { store: this.uri, operation: 'write', key }, `streamed MD5 ${streamed}, file holds ${onDisk}`);
+      if (onDisk !== streamed || (options.sourceMd5 !== undefined && streamed !== options.sourceMd5)) {
+        await rm(path, { force: true });
+        const stated = options.sourceMd5 !== undefined ? ` (the source states ${options.sourceMd5})` : '';
+        throw new StoreError('ChecksumMismatch', { store: this.uri, operation: 'write', key }, `streamed MD5 ${streamed}${stated}, file holds ${onDisk}`);
       }
       const s = await stat(path);
       const sidecar: Sidecar = { md5: streamed, sha256, size, mtimeMs: s.mtimeMs, contentType: options.contentType, metadata: options.metadata };

@@ -74,6 +74,13 @@ export interface WriteOptions {
    * @default 'always'
    */
   sha256Metadata?: 'always' | 'with-upload';
+  /**
+   * The MD5 the source states for these bytes (a single-part ETag, a Content-MD5). The write fails
+   * with a ChecksumMismatch, leaving nothing, unless what the target stores has it. A target that
+   * computes the MD5 of what it stores (GCS) is checked against it directly, and the bytes are
+   * hashed for the SHA-256 alone; elsewhere the streamed MD5 must equal it too.
+   */
+  sourceMd5?: string;
   /** Told each step of a streamed write as it ends (`lastByteSent`, `stored`, `hashed`, `patched`), to time them. */
   mark?: (step: string) => void;
 }

@@ -175,7 +175,7 @@ export class S3Store implements ObjectStore {
           contentType: options.contentType,
           metadata: options.metadata ?? {},
         };
-        return verifyWrite(this, key, { size: first.length, md5, sha256 }, (stored) => stored.checksums.etag === md5, reported);
+        return verifyWrite(this, key, { size: first.length, md5, sha256 }, (stored) => stored.checksums.etag === md5, reported, options.sourceMd5);
       }
       const upload = await this.multipartUpload(key, rest, options);
       if (upload.size <= MAX_COPY_OBJECT_BYTES && options.sha256Metadata !== 'with-upload') {
@@ -194,7 +194,7 @@ export class S3Store implements ObjectStore {
       }
       const expectedEtag = multipartEtag(upload.partMd5s);
       // A copy may turn a multipart object into a single-part one whose ETag is its MD5.
-      return verifyWrite(this, key, upload, (stored) => stored.checksums.etag === expectedEtag || stored.checksums.etag === upload.md5);
+      return verifyWrite(this, key, upload, (stored) => stored.checksums.etag === expectedEtag || stored.checksums.etag === upload.md5, undefined, options.sourceMd5);
     });
   }
 

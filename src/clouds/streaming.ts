@@ -142,8 +142,12 @@ export async function startOf(body: Readable, limit: number): Promise<{ whole: B
  * Hashes (MD5 and SHA-256) and counts the parts as they are consumed, off the event loop for a
  * large object; `result` resolves once every part has been hashed.
  */
-export function hashingParts(source: AsyncIterable<Buffer>, onEnd?: () => void): { parts: AsyncGenerator<Buffer>; result: () => Promise<StreamedDigest> } {
-  const digest = new ObjectDigest();
+export function hashingParts(
+  source: AsyncIterable<Buffer>,
+  onEnd?: () => void,
+  hashes: { md5?: boolean } = {},
+): { parts: AsyncGenerator<Buffer>; result: () => Promise<StreamedDigest> } {
+  const digest = new ObjectDigest(hashes);
   let finished = false;
   async function* parts(): AsyncGenerator<Buffer> {
     try {

@@ -129,6 +129,23 @@ describe.each(CLOUDS)('ObjectStore contract: %s', (cloud) => {
     await expectStoreError(store.head('mismatch/a.bin'), 'NotFound');
   });
 
+  it.each([
+    ['one request', 300],
+    ['streamed in parts', 2 * PART + 7],
+  ])('a write told the MD5 the source states (%s) keeps it when the bytes have it, and fails with nothing left when not', async (_, size) => {
+    const md5 = patternMd5(size, 12);
+    const written = await store.write('stated/ok.bin', patternStream(size, 12), { sourceMd5: md5, sha256Metadata: 'with-upload' });
+    expect(written.md5).toBe(md5);
+    expect(written.sha256).toBe(patternSha256(size, 12));
+    expect(await md5OfStream(await store.read('stated/ok.bin'))).toEqual({ md5, size });
+    // The source's MD5 of other bytes: what was read is not the object it describes.
+    const other = patternMd5(size, 13);
+    const error = await expectStoreError(store.write('stated/bad.bin', patternStream(size, 12), { sourceMd5: other, sha256Metadata: 'with-upload' }), 'ChecksumMismatch');
+    expect(error.retryable).toBe(true);
+    expect(error.message).toContain(other);
+    await expectStoreError(store.head('stated/bad.bin'), 'NotFound');
+  });
+
   it('keeps keys with spaces and unicode intact', async () => {
     const key = 'odd keys/ünïcødé ✓ + spaces (1).txt';
     await store.write(key, patternStream(64, 5));

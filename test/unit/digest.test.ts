@@ -19,6 +19,25 @@ describe('the object digest, in place or on a thread', () => {
     expect(await digest.result()).toEqual(expected(bytes));
   });
 
+  it.each([4096, 3 * 1024 * 1024 + 5])('without MD5, still gives the SHA-256 and size of %i bytes, and an empty MD5', async (size) => {
+    const bytes = randomBytes(size);
+    const { parts, result } = hashingParts(Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]), undefined, { md5: false });
+    for await (const _ of parts) void _;
+    expect(await result()).toEqual({ ...expected(bytes), md5: '' });
+  });
+
+  it('keeps objects with and without MD5 apart on the same threads', async () => {
+    const objects = Array.from({ length: 6 }, (_, i) => randomBytes(2 * 1024 * 1024 + i));
+    const results = await Promise.all(
+      objects.map(async (bytes, i) => {
+        const { parts, result } = hashingParts(Readable.from([bytes]), undefined, { md5: i % 2 === 0 });
+        for await (const _ of parts) void _;
+        return result();
+      }),
+    );
+    expect(results).toEqual(objects.map((bytes, i) => ({ ...expected(bytes), md5: i % 2 === 0 ? expected(bytes).md5 : '' })));
+  });
+
   it('keeps many objects apart when they hash at once', async () => {
     const objects = Array.from({ length: 12 }, (_, i) => randomBytes(2 * 1024 * 1024 + i));
     const results = await Promise.all(
