@@ -21,6 +21,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { countCpu, type CpuSeconds } from './cpu-time.js';
 import { StoreResolver } from '../src/clouds/profiles.js';
+import { bundleInChild } from '../src/workflow-bundle.js';
 import { loadConfig } from '../src/config.js';
 import { ensureStack, LOCAL_ENDPOINTS } from '../src/dev/local-stack.js';
 import { STATE_DIR } from '../src/paths.js';
@@ -86,7 +87,10 @@ async function freshTarget(label: string): Promise<string> {
  */
 async function startCloudshift(): Promise<{ run: (source: string, target: string) => Promise<void>; stop: () => Promise<void> }> {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const workers = await createWorkers({ connection, namespace: 'default', queues: ['control', 'aws', 'gcp'], activityDeps: localActivityDeps({ stores }) });
+  // The workflow code bundled in a child, as scripts/worker.sh does: bundled here, webpack's
+  // leftovers stayed in this heap and every full collection during a copy walked them.
+  const workflowBundle = await bundleInChild();
+  const workers = await createWorkers({ connection, namespace: 'default', queues: ['control', 'aws', 'gcp'], activityDeps: localActivityDeps({ stores }), workflowBundle });
   const runs = workers.map((w) => w.run());
   const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }) });
   const run = async (source: string, target: string) => {
