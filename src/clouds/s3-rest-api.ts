@@ -13,6 +13,8 @@ export interface ObjectHeaders {
   StorageClass?: string;
   ContentType?: string;
   Metadata?: Record<string, string>;
+  ServerSideEncryption?: string;
+  SSECustomerAlgorithm?: string;
 }
 
 /** SHA-256 of an empty body: what a GET signs as its payload. */
@@ -59,6 +61,8 @@ function objectHeaders(headers: Record<string, string | string[] | undefined>): 
     StorageClass: one('x-amz-storage-class'),
     ContentType: one('content-type'),
     Metadata: metadata,
+    ServerSideEncryption: one('x-amz-server-side-encryption'),
+    SSECustomerAlgorithm: one('x-amz-server-side-encryption-customer-algorithm'),
   };
 }
 

@@ -110,7 +110,9 @@ export class S3Store implements ObjectStore {
         return {
           key: o.Key!,
           size: o.Size ?? 0,
-          checksums: { etag, md5: md5FromEtag(etag) },
+          // A listing does not say how an object is encrypted; no bytes are checked against a listed
+          // MD5 (a copy checks against the one its read answers with).
+          checksums: { etag, md5: md5FromHeaders(o) },
           version: etag,
           lastModified: o.LastModified?.toISOString(),
           storageClass: o.StorageClass ?? 'STANDARD',
@@ -170,7 +172,7 @@ export class S3Store implements ObjectStore {
         const reported: ObjectInfo = {
           key,
           size: first.length,
-          checksums: { etag, md5: md5FromEtag(etag), sha256 },
+          checksums: { etag, md5: md5FromHeaders(put), sha256 },
           version: etag,
           contentType: options.contentType,
           metadata: options.metadata ?? {},
@@ -254,7 +256,7 @@ function infoFromHeaders(key: string, o: ObjectHeaders): ObjectInfo {
   return {
     key,
     size: o.ContentLength ?? 0,
-    checksums: { etag, md5: md5FromEtag(etag), sha256 },
+    checksums: { etag, md5: md5FromHeaders(o), sha256 },
     version: etag,
     lastModified: o.LastModified?.toISOString(),
     storageClass: o.StorageClass ?? 'STANDARD',
@@ -266,7 +268,14 @@ function infoFromHeaders(key: string, o: ObjectHeaders): ObjectInfo {
 /** CopyObject's limit; larger objects cannot have their SHA-256 added to their metadata. */
 const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
 
-/** A single-part ETag is the object's MD5; a multipart one (`…-N`) is not. */
-function md5FromEtag(etag: string | undefined): string | undefined {
+/**
+ * The object's MD5 where its ETag is one: a single-part upload's, unencrypted or with SSE-S3. A
+ * multipart ETag (`…-N`) is not, nor is the ETag of an object under SSE-KMS or a customer's key
+ * (SSE-C), though it looks like one: taken for the MD5 the source states, every copy of such an
+ * object would fail its check, retried for ever.
+ */
+export function md5FromHeaders(o: { ETag?: string; ServerSideEncryption?: string; SSECustomerAlgorithm?: string }): string | undefined {
+  const etag = stripQuotes(o.ETag);
+  if (o.SSECustomerAlgorithm || o.ServerSideEncryption?.startsWith('aws:kms')) return undefined;
   return etag && /^[0-9a-f]{32}$/.test(etag) ? etag : undefined;
 }
