@@ -264,7 +264,7 @@ export function createCopyDataActivities(deps: CopyDeps) {
               ...(timeline ? { mark: timeline.mark } : {}),
             });
             timeline?.mark('written');
-            return { info, written };
+            return { written };
           };
           const copyOne = async (ref: CopyObjectRef, index: number, present: Map<string, ObjectInfo> | undefined): Promise<void> => {
             const targetKey = targetKeyOf(input.source, input.target, ref.key);

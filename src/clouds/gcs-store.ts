@@ -163,7 +163,8 @@ export class GcsStore implements ObjectStore {
         throw error;
       });
       mark('stored');
-      const streamed = { ...(await result()), ...(options.sourceMd5 !== undefined ? { md5: options.sourceMd5 } : {}) };
+      const digest = await result();
+      const streamed = options.sourceMd5 === undefined ? digest : { ...digest, md5: options.sourceMd5 };
       mark('hashed');
       // GCS answers with the object it stored, md5Hash included, which must be the MD5 we streamed
       // (or the one the source stated).

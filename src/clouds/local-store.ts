@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { guard, StoreError, type StoreErrorKind, type StoreOperation } from './errors.js';
 import type { ListOptions, ListPage, ObjectInfo, ObjectStore, OpenedObject, WriteOptions, WriteResult } from './object-store.js';
 import { hashingTap } from './streaming.js';
+import { statedBySource } from './verify.js';
 
 /**
  * Sidecars keep what a filesystem does not: content type, user metadata and the MD5 taken at
@@ -191,8 +192,7 @@ export class LocalFsStore implements ObjectStore {
       const onDisk = await md5OfFile(path);
       if (onDisk !== streamed || (options.sourceMd5 !== undefined && streamed !== options.sourceMd5)) {
         await rm(path, { force: true });
-        const stated = options.sourceMd5 !== undefined ? ` (the source states ${options.sourceMd5})` : '';
-        throw new StoreError('ChecksumMismatch', { store: this.uri, operation: 'write', key }, `streamed MD5 ${streamed}${stated}, file holds ${onDisk}`);
+        throw new StoreError('ChecksumMismatch', { store: this.uri, operation: 'write', key }, `streamed MD5 ${streamed}${statedBySource(options.sourceMd5)}, file holds ${onDisk}`);
       }
       const s = await stat(path);
       const sidecar: Sidecar = { md5: streamed, sha256, size, mtimeMs: s.mtimeMs, contentType: options.contentType, metadata: options.metadata };

@@ -2,6 +2,9 @@ import { StoreError } from './errors.js';
 import type { ObjectInfo, ObjectStore, WriteResult } from './object-store.js';
 import type { StreamedDigest } from './streaming.js';
 
+/** Where the source stated an MD5, the words that say so in a mismatch's message. */
+export const statedBySource = (sourceMd5: string | undefined): string => (sourceMd5 !== undefined ? ` (the source states ${sourceMd5})` : '');
+
 /**
  * Checks an object just written against what was streamed. `matches` compares the provider's
  * own checksum (an ETag, a Content-MD5, an MD5 hash) with the streamed MD5. What the provider
@@ -25,7 +28,7 @@ export async function verifyWrite(
     throw new StoreError(
       'ChecksumMismatch',
       { store: store.uri, operation: 'write', key },
-      `streamed ${streamed.size} bytes with MD5 ${streamed.md5}${sourceMd5 !== undefined ? ` (the source states ${sourceMd5})` : ''}, store holds ${stored.size} bytes with ${JSON.stringify(stored.checksums)}`,
+      `streamed ${streamed.size} bytes with MD5 ${streamed.md5}${statedBySource(sourceMd5)}, store holds ${stored.size} bytes with ${JSON.stringify(stored.checksums)}`,
     );
   }
   return { key, size: streamed.size, md5: streamed.md5, sha256: streamed.sha256, stored };

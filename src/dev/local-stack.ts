@@ -212,9 +212,15 @@ async function httpOk(url: string): Promise<boolean> {
 const pidFile = (name: ServiceName) => join(STATE_DIR, 'pids', `${name}.pid`);
 /** The pid this stack started a service as, if it started it and it still runs. */
 export function servicePid(name: ServiceName): number | undefined {
+  const pid = recordedPid(name);
+  return pid !== undefined && alive(pid) ? pid : undefined;
+}
+
+/** The pid in a service's pid file, if there is one and it reads as a pid. */
+function recordedPid(name: ServiceName): number | undefined {
   if (!existsSync(pidFile(name))) return undefined;
   const pid = Number(readFileSync(pidFile(name), 'utf8'));
-  return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 const logFile = (name: ServiceName) => join(STATE_DIR, 'logs', `${name}.log`);
@@ -309,10 +315,9 @@ export async function stopServices(names: readonly ServiceName[] = SERVICE_NAMES
   const stopped: ServiceName[] = [];
   await Promise.all(
     names.map(async (name) => {
-      if (!existsSync(pidFile(name))) return;
-      const pid = Number(readFileSync(pidFile(name), 'utf8'));
+      const pid = recordedPid(name);
       rmSync(pidFile(name), { force: true });
-      if (!signalGroup(pid, 'SIGTERM')) return;
+      if (pid === undefined || !signalGroup(pid, 'SIGTERM')) return;
       const deadline = Date.now() + 15_000;
       while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       if (alive(pid)) signalGroup(pid, 'SIGKILL');
