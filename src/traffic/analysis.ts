@@ -155,6 +155,8 @@ export interface JudgeInput {
   metrics: MetricMeasurement[];
   /** Where callers send traffic, for the reason of a step that waits for it. */
   trafficUrl: string;
+  /** The share of traffic the router gives the target in this step (absent: as if under 100). */
+  targetPercent?: number;
 }
 
 export function judgeWindow(input: JudgeInput): CanaryAnalysis {
@@ -174,25 +176,31 @@ export function judgeWindow(input: JudgeInput): CanaryAnalysis {
     const reason = `waiting for traffic: ${target.requests} of ${thresholds.minRequests} requests reached the target in ${window.seconds.toFixed(0)} s; send requests to ${input.trafficUrl}`;
     return { verdict: 'waitingForTraffic', reasons: [reason], ...base };
   }
-  // A side that served requests but has no latency in Prometheus cannot be compared: holding
-  // is right (the samples come with the next scrape, or a broken scrape shows in the wait's
-  // reason), passing is not — a slow target passed its first step that way.
-  const unmeasured = (['source', 'target'] as const).filter((s) => window[s].requests > 0 && (window[s].p50 === undefined || window[s].p99 === undefined));
-  if (unmeasured.length > 0) {
-    const which = unmeasured.map((s) => `the ${s} served ${window[s].requests} requests`).join(' and ');
-    const reason = `waiting for latency data: ${which} in ${window.seconds.toFixed(0)} s, but Prometheus holds no latency samples for ${unmeasured.length > 1 ? 'them' : 'it'} yet (its endpoint's /metrics, job cloudshift-endpoint)`;
-    return { verdict: 'waitingForTraffic', reasons: [reason], ...base };
-  }
   const reasons: string[] = [];
   const errorDelta = target.errorRate - source.errorRate;
   if (errorDelta > thresholds.maxErrorRateDelta) {
     reasons.push(`target error rate ${pct(target.errorRate)} (${target.errors} of ${target.requests}) against ${pct(source.errorRate)} at the source (more than ${pct(thresholds.maxErrorRateDelta)} above)`);
   }
+  // A side the router sends traffic to that answered requests but has no latency in Prometheus
+  // cannot be compared: holding is right (the samples come with a later scrape of the growing
+  // window), passing is not — a slow target passed its first step that way. A step already
+  // failed by its errors does not wait for latency (a target that is down has none), and a source
+  // given no traffic (the 100 % step) is not waited for: the few requests it finished after the
+  // weights changed may show in the proxy's counters and never in its endpoint's histograms,
+  // scraped at other instants, so waiting held that step until canary.traffic.maxWaitSeconds.
+  const routed = (s: Side) => s === 'target' || input.targetPercent === undefined || input.targetPercent < 100;
+  const unmeasured = reasons.length > 0 ? [] : (['source', 'target'] as const).filter((s) => routed(s) && window[s].requests - window[s].errors > 0 && (window[s].p50 === undefined || window[s].p99 === undefined));
+  if (unmeasured.length > 0) {
+    const which = unmeasured.map((s) => `the ${s} answered ${window[s].requests - window[s].errors} requests`).join(' and ');
+    const reason = `waiting for latency data: ${which} in ${window.seconds.toFixed(0)} s, but Prometheus holds no latency samples for ${unmeasured.length > 1 ? 'them' : 'it'} yet (its endpoint's /metrics, job cloudshift-endpoint)`;
+    return { verdict: 'waitingForTraffic', reasons: [reason], ...base };
+  }
   const latency = (name: 'p50' | 'p99', limit: number) => {
     const t = target[name];
     const s = source[name];
-    // Only where a side served nothing (the source at 100 %): there is nothing to compare with.
-    if (t === undefined || s === undefined) return;
+    // Nothing to compare with where a side served nothing, or at 100 %: the source's stragglers
+    // are a handful of requests, no baseline for the target's whole load.
+    if (t === undefined || s === undefined || !routed('source')) return;
     const ratio = Math.max(t, LATENCY_FLOOR_SECONDS) / Math.max(s, LATENCY_FLOOR_SECONDS);
     if (ratio > limit) reasons.push(`target ${name} latency ${ms(t)} against ${ms(s)} at the source (×${ratio.toFixed(2)}, limit ×${limit})`);
   };

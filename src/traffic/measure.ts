@@ -28,6 +28,8 @@ export interface MeasureInput {
   metrics: readonly CanaryMetricSpec[];
   endpoints: { source: string; target: string };
   trafficUrl: string;
+  /** The step's weight on the target; absent where a workflow of an earlier version asks. */
+  targetPercent?: number;
 }
 
 /** How long a window's end may wait for Prometheus to scrape past it. */
@@ -67,6 +69,7 @@ export async function measureWindow(prometheus: PrometheusClient, input: Measure
     thresholds: input.thresholds,
     metrics,
     trafficUrl: input.trafficUrl,
+    ...(input.targetPercent !== undefined ? { targetPercent: input.targetPercent } : {}),
   });
 }
 

@@ -16,6 +16,7 @@ import { migrationResult } from '../../src/client/index.js';
 import { uniqueBucket } from '../support/data.js';
 import { testResolver } from '../support/stores.js';
 import { connectTemporal, runWorkersUntil, startMigration, type TemporalTestContext, testWorkers } from '../support/temporal.js';
+import { recordWhen } from '../support/record.js';
 import { eventually } from '../support/wait.js';
 import { workloadMigration } from '../support/workload-migration.js';
 
@@ -112,7 +113,7 @@ describe('a canary on weighted DNS (Route 53)', () => {
     const result = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'r53-test' }), async () => {
       const handle = await startMigration(temporal, specFor(name, { betweenCanarySteps: 'manual' }));
       const stop = resolveAndSend(handle, name);
-      await eventually(async () => ((await handle.query(recordQuery)).pendingGate?.phase === 'canary' ? true : undefined), 120_000);
+      await recordWhen(handle, (s) => s.pendingGate?.phase === 'canary', 120_000);
       expect(await weightsOf(name)).toEqual({ source: 80, target: 20 });
       await handle.signal(rollbackSignal, { by: 'ruth', reason: 'dns test' });
       const result = await migrationResult(handle);

@@ -20,6 +20,7 @@ import { patternStream, uniqueBucket } from '../support/data.js';
 import { expectSourceUntouched, expectTargetOnlyOurs, snapshot } from '../support/invariants.js';
 import { testResolver } from '../support/stores.js';
 import { connectTemporal, runWorkersUntil, type TemporalTestContext, testWorkers } from '../support/temporal.js';
+import { recordWhen } from '../support/record.js';
 import { eventually } from '../support/wait.js';
 
 let temporal: TemporalTestContext;
@@ -162,7 +163,7 @@ describe('a rollback clean-up next to other data', () => {
         approval: { beforeTeardown: 'manual' },
         teardown: { deleteTargetDataOnRollback: true },
       });
-      await eventually(async () => ((await handle.query(recordQuery)).pendingGate?.phase === 'teardown' ? true : undefined), 120_000);
+      await recordWhen(handle, (s) => s.pendingGate?.phase === 'teardown', 120_000);
       const copied = await snapshot(target, 'shared/');
       await handle.signal(rollbackSignal, { by: 'ops', reason: 'changed our minds' });
       return { result: await migrationResult(handle), copied };
@@ -192,7 +193,7 @@ describe('a rollback clean-up next to other data', () => {
         copy: { bandwidthMiBps: 0.5, concurrency: 2, batchSize: 4 },
         teardown: { deleteTargetDataOnRollback: true },
       });
-      await eventually(async () => ((await handle.query(recordQuery)).phase === 'copyData' ? true : undefined), 60_000);
+      await recordWhen(handle, (s) => s.phase === 'copyData', 60_000);
       await new Promise((resolve) => setTimeout(resolve, 1500));
       await handle.signal(rollbackSignal, { by: 'ops', reason: 'stop the copy' });
       return await migrationResult(handle);

@@ -17,6 +17,7 @@ import { testResolver } from '../support/stores.js';
 import { connectTemporal, runWorkersUntil, type TemporalTestContext, testWorkers } from '../support/temporal.js';
 import { recordHistory } from '../support/histories.js';
 import { workloadMigration } from '../support/workload-migration.js';
+import { recordWhen } from '../support/record.js';
 import { eventually } from '../support/wait.js';
 import { renderInBrowser } from '../support/browser.js';
 import { expectSourceUntouched as expectSourceIntact, type Snapshot, snapshot } from '../support/invariants.js';
@@ -95,10 +96,7 @@ describe('a migration with a workload', () => {
     const { result, load, servedBy } = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'phases-test' }), async () => {
       const handle = await start(spec);
       const stop = loadThrough(handle);
-      const waiting = await eventually(async () => {
-        const s = await handle.query(recordQuery);
-        return s.pendingGate?.phase === 'teardown' ? s : undefined;
-      }, 90_000);
+      const waiting = await recordWhen(handle, (s) => s.pendingGate?.phase === 'teardown', 90_000);
       // Written during the canary: the catch-up before teardown must carry it over.
       await source.write('fraud/data/late-arrival.bin', patternStream(4321, 77));
       // Gone again whatever this test ends with: the other tests compare the source with its seed.
@@ -186,7 +184,7 @@ describe('a migration with a workload', () => {
     const name = uniqueName('shadow-slight');
     const result = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'phases-test' }), async () => {
       const handle = await start(specFor(name, { workload: workloadSpec('breast-cancer-slight.onnx'), approval: { afterShadow: 'manual' } }));
-      await eventually(async () => ((await handle.query(recordQuery)).pendingGate?.phase === 'shadow' ? true : undefined), 60_000);
+      await recordWhen(handle, (s) => s.pendingGate?.phase === 'shadow', 60_000);
       await handle.signal(rollbackSignal, { by: 'frank', reason: 'stop after the shadow check' });
       return await migrationResult(handle);
     });
@@ -237,10 +235,7 @@ describe('a migration with a workload', () => {
     const name = uniqueName('canary-hold');
     const result = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'phases-test' }), async () => {
       const handle = await start(specFor(name, { canary: { steps: [50, 100], intervalSeconds: 1.5, thresholds: { minRequests: 10, maxP50LatencyRatio: 5, maxP99LatencyRatio: 10 } } }));
-      const waiting = await eventually(async () => {
-        const s = await handle.query(recordQuery);
-        return s.canary?.waitingForTraffic ? s.canary : undefined;
-      }, 90_000);
+      const waiting = (await recordWhen(handle, (s) => s.canary?.waitingForTraffic, 90_000)).canary!;
       expect(waiting.waitingForTraffic).toBe(`waiting for traffic: 0 of 10 requests reached the target in ${waiting.waitingForTraffic!.match(/in (\d+) s/)![1]} s; send requests to ${waiting.trafficUrl}`);
       const load = new LoadGenerator({ url: waiting.trafficUrl, rows, rps: 100, concurrency: 2 }).start();
       const result = await migrationResult(handle);
@@ -290,10 +285,7 @@ describe('a migration with a workload', () => {
     });
     const result = await runWorkersUntil(workers, async () => {
       const handle = await start(specFor(name));
-      await eventually(async () => {
-        const s = await handle.query(recordQuery);
-        return s.phases.find((p) => p.phase === 'standUpTarget')?.detail?.startsWith('deploying the target endpoint') ? true : undefined;
-      }, 60_000);
+      await recordWhen(handle, (s) => s.phases.find((p) => p.phase === 'standUpTarget')?.detail?.startsWith('deploying the target endpoint'), 60_000);
       await handle.signal(rollbackSignal, { by: 'ivy', reason: 'wrong target region' });
       return await migrationResult(handle);
     });
@@ -314,7 +306,7 @@ describe('a migration with a workload', () => {
       const result = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'phases-test' }), async () => {
         const handle = await start(specFor(name, { approval }));
         const stop = loadThrough(handle);
-        await eventually(async () => ((await handle.query(recordQuery)).pendingGate?.phase === phase ? true : undefined), 90_000);
+        await recordWhen(handle, (s) => s.pendingGate?.phase === phase, 90_000);
         await handle.signal(rollbackSignal, { by: 'gina', reason: `stop at ${phase}` });
         const result = await migrationResult(handle);
         await stop();
@@ -339,7 +331,7 @@ describe('a migration with a workload', () => {
     const result = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'phases-test' }), async () => {
       const handle = await start(spec);
       const stop = loadThrough(handle);
-      await eventually(async () => ((await handle.query(recordQuery)).pendingGate?.phase === 'teardown' ? true : undefined), 90_000);
+      await recordWhen(handle, (s) => s.pendingGate?.phase === 'teardown', 90_000);
       // The update returns once the task that took it has run on past the gate: teardown has begun.
       // (Polling for the phase raced a catch-up that now takes well under a second.)
       await handle.executeUpdate(approveUpdate, { args: [{ by: 'gus', phase: 'teardown' }] });

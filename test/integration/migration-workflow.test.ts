@@ -15,6 +15,7 @@ import { md5OfStream, patternMd5, patternStream, uniqueBucket } from '../support
 import { testResolver } from '../support/stores.js';
 import { connectTemporal, runWorkersUntil, type TemporalTestContext, testWorkers } from '../support/temporal.js';
 import { recordHistory } from '../support/histories.js';
+import { recordWhen } from '../support/record.js';
 import { eventually } from '../support/wait.js';
 
 let temporal: TemporalTestContext;
@@ -121,7 +122,7 @@ describe('rollback during the copy', () => {
         audit: { throughputMiBps: 2 },
         copy: { bandwidthMiBps: 2 },
       });
-      await eventually(async () => ((await handle.query(recordQuery)).phase === 'copyData' ? true : undefined));
+      await recordWhen(handle, (s) => s.phase === 'copyData');
       await new Promise((r) => setTimeout(r, 1000));
       await handle.signal(rollbackSignal, { by: 'dave', reason: 'copy window closed' });
       return await migrationResult(handle);
@@ -161,10 +162,7 @@ describe('blocking audit findings', () => {
     const name = uniqueName('audit-hold');
     const result = await runWorkersUntil(await workers(), async () => {
       const handle = await startMigration(specWith(name, {}));
-      const waiting = await eventually(async () => {
-        const s = await handle.query(recordQuery);
-        return s.pendingGate ? s : undefined;
-      });
+      const waiting = await recordWhen(handle, (s) => s.pendingGate);
       expect(waiting.pendingGate).toMatchObject({ phase: 'audit', waitingFor: expect.stringMatching(/Inferentia/) });
       expect(waiting.audit?.counts).toEqual({ portable: 0, mapped: 1, manual: 0, blocking: 1 });
       expect(waiting.audit?.copyTime.basis).toBe('measured');

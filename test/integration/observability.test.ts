@@ -14,10 +14,11 @@ import { Client, Connection } from '@temporalio/client';
 import { seedWorkload } from '../../src/dev/workload.js';
 import { LOCAL_ENDPOINTS, PROJECT_ROOT, STATE_DIR, writePrometheusConfig } from '../../src/dev/local-stack.js';
 import { migrationResult } from '../../src/client/index.js';
-import { approveSignal, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE, recordQuery } from '../../src/workflows/definitions.js';
+import { approveSignal, CONTROL_TASK_QUEUE, MIGRATION_WORKFLOW_TYPE } from '../../src/workflows/definitions.js';
 import { uniqueBucket } from '../support/data.js';
 import { testResolver } from '../support/stores.js';
 import { freePort } from '../support/ports.js';
+import { recordWhen } from '../support/record.js';
 import { eventually } from '../support/wait.js';
 import { workloadMigration } from '../support/workload-migration.js';
 
@@ -97,7 +98,7 @@ describe('a migration observed in Prometheus', () => {
         teardown: { deleteSourceData: false },
       }],
     });
-    await eventually(async () => ((await handle.query(recordQuery)).pendingGate?.phase === 'teardown' ? true : undefined), 150_000);
+    await recordWhen(handle, (s) => s.pendingGate?.phase === 'teardown', 150_000);
     const selector = `{migration="${name}"}`;
     // A few scrapes of the worker while it waits, so even the gate's gauge has a history to draw.
     await new Promise((resolve) => setTimeout(resolve, 4000));

@@ -16,7 +16,7 @@ import { uniqueBucket } from '../support/data.js';
 import { expectSourceUntouched, snapshot } from '../support/invariants.js';
 import { testResolver } from '../support/stores.js';
 import { connectTemporal, runWorkersUntil, startMigration, type TemporalTestContext, testWorkers } from '../support/temporal.js';
-import { eventually } from '../support/wait.js';
+import { recordWhen } from '../support/record.js';
 import { GATE_PAIRS_DIR, gatePairs } from '../support/gate-pairs.js';
 
 const dir = GATE_PAIRS_DIR;
@@ -56,7 +56,7 @@ describe('generated model pairs through the shadow phase on the dev server', () 
         approval: { afterShadow: 'manual' },
         teardown: { deleteTargetDataOnRollback: true },
       });
-      const waiting = eventually(async () => ((await handle.query(recordQuery)).pendingGate?.phase === 'shadow' ? true : undefined), 150_000);
+      const waiting = recordWhen(handle, (s) => s.pendingGate?.phase === 'shadow', 150_000);
       const ended: Promise<{ result?: MigrationResult; error?: unknown }> = migrationResult(handle).then(
         (result) => ({ result: result as MigrationResult }),
         (error: unknown) => ({ error }),

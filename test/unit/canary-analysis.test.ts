@@ -18,8 +18,8 @@ function values(v: Record<string, number | undefined>): QueryResult[] {
   return Object.entries(v).map(([name, value]) => ({ name, query: `q(${name})`, ...(value === undefined ? {} : { value }) }));
 }
 const healthy = { 'source.requests': 500, 'source.errors': 0, 'source.p50': 0.004, 'source.p99': 0.01, 'target.requests': 500, 'target.errors': 0, 'target.p50': 0.004, 'target.p99': 0.01 };
-const judge = (v: Record<string, number | undefined>, agreement = { rows: 0, agreeing: 0 }) =>
-  judgeWindow({ window, queries: values({ ...healthy, ...v }), agreement, thresholds, metrics: [], trafficUrl: 'http://127.0.0.1:18080' });
+const judge = (v: Record<string, number | undefined>, agreement = { rows: 0, agreeing: 0 }, step: { targetPercent?: number } = {}) =>
+  judgeWindow({ window, queries: values({ ...healthy, ...v }), agreement, thresholds, metrics: [], trafficUrl: 'http://127.0.0.1:18080', ...step });
 
 describe('the default queries', () => {
   it('ask the proxy for requests and errors per side, the endpoints for latency, within the window', () => {
@@ -89,12 +89,38 @@ describe('a canary window judged', () => {
     // A slow target passed its first step this way: its endpoint not yet scraped, no quantile.
     const held = judge({ 'target.p99': undefined });
     expect(held.verdict).toBe('waitingForTraffic');
-    expect(held.reasons).toEqual(["waiting for latency data: the target served 500 requests in 60 s, but Prometheus holds no latency samples for it yet (its endpoint's /metrics, job cloudshift-endpoint)"]);
-    expect(judge({ 'source.p50': undefined, 'target.p50': undefined }).reasons[0]).toMatch(/^waiting for latency data: the source served 500 requests and the target served 500 requests in 60 s, .* for them yet/);
+    expect(held.reasons).toEqual(["waiting for latency data: the target answered 500 requests in 60 s, but Prometheus holds no latency samples for it yet (its endpoint's /metrics, job cloudshift-endpoint)"]);
+    expect(judge({ 'source.p50': undefined, 'target.p50': undefined }).reasons[0]).toMatch(/^waiting for latency data: the source answered 500 requests and the target answered 500 requests in 60 s, .* for them yet/);
     // The source at 100 %: it served nothing, so there is nothing to measure or compare.
     expect(judge({ 'source.requests': 0, 'source.p50': undefined, 'source.p99': undefined }).verdict).toBe('passed');
     // Too little traffic is said first: latency of a side with no requests is not missing.
     expect(judge({ 'target.requests': 3, 'target.p50': undefined }).reasons[0]).toMatch(/^waiting for traffic: 3 of 20/);
+  });
+
+  it('does not wait at 100 % for the source\'s stragglers, counted by the proxy and never seen in its histograms', () => {
+    // A fresh-clone run held its 100 % step for canary.traffic.maxWaitSeconds this way: requests in
+    // flight when the weights changed finished inside the window, HAProxy was scraped between, the
+    // source endpoint before and after, so its histograms had nothing in the window.
+    const stragglers = { 'source.requests': 3, 'source.p50': undefined, 'source.p99': undefined };
+    expect(judge(stragglers, undefined, { targetPercent: 100 }).verdict).toBe('passed');
+    // Still waited for while the source is given traffic (and by a workflow that does not say the step).
+    expect(judge(stragglers, undefined, { targetPercent: 50 }).reasons[0]).toMatch(/^waiting for latency data: the source answered 3 requests/);
+    expect(judge(stragglers).verdict).toBe('waitingForTraffic');
+    // The target is always waited for, at 100 % too.
+    expect(judge({ 'target.p50': undefined }, undefined, { targetPercent: 100 }).verdict).toBe('waitingForTraffic');
+  });
+
+  it('compares latency only with a source given traffic: at 100 % its stragglers are no baseline', () => {
+    const stragglers = { 'source.requests': 2, 'source.p50': 0.001, 'source.p99': 0.001, 'target.p99': 0.2 };
+    expect(judge(stragglers, undefined, { targetPercent: 50 }).reasons).toEqual(['target p99 latency 200.0 ms against 1.0 ms at the source (×40.00, limit ×2)']);
+    expect(judge(stragglers, undefined, { targetPercent: 100 }).verdict).toBe('passed');
+  });
+
+  it('fails a target that is down on its errors rather than waiting for latency it cannot have', () => {
+    // HAProxy counts connection failures as requests and errors; the endpoint recorded nothing.
+    const down = judge({ 'target.requests': 40, 'target.errors': 40, 'target.p50': undefined, 'target.p99': undefined });
+    expect(down.verdict).toBe('failed');
+    expect(down.reasons).toEqual(['target error rate 100.00 % (40 of 40) against 0.00 % at the source (more than 1.00 % above)']);
   });
 
   it('fails mirrored agreement under the limit', () => {
