@@ -14,6 +14,12 @@ export interface Checksums {
    * cloudshift did not write.
    */
   sha256?: string;
+  /**
+   * SHA-256 of the whole object, hex, as the provider itself computed and keeps it (S3's
+   * full-object additional checksum). What checks a write where the ETag is no MD5: an object
+   * under SSE-KMS or a customer's key, a multipart object copied onto itself.
+   */
+  providerSha256?: string;
 }
 
 /** Metadata keys cloudshift adds; letters and digits only, so every provider accepts them. */

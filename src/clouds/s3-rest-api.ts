@@ -15,6 +15,8 @@ export interface ObjectHeaders {
   Metadata?: Record<string, string>;
   ServerSideEncryption?: string;
   SSECustomerAlgorithm?: string;
+  /** Base64; a full-object checksum, or a multipart one's checksum of part checksums ending in `-N`. */
+  ChecksumSHA256?: string;
 }
 
 /** SHA-256 of an empty body: what a GET signs as its payload. */
@@ -63,6 +65,7 @@ function objectHeaders(headers: Record<string, string | string[] | undefined>): 
     Metadata: metadata,
     ServerSideEncryption: one('x-amz-server-side-encryption'),
     SSECustomerAlgorithm: one('x-amz-server-side-encryption-customer-algorithm'),
+    ChecksumSHA256: one('x-amz-checksum-sha256'),
   };
 }
 

@@ -124,7 +124,8 @@ export class S3Store implements ObjectStore {
 
   async head(key: string): Promise<ObjectInfo> {
     return this.call('head', key, async () => {
-      return infoFromHeaders(key, await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
+      // ChecksumMode: S3's own SHA-256 where it keeps one, what checks a write whose ETag is no MD5.
+      return infoFromHeaders(key, await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key, ChecksumMode: 'ENABLED' })));
     });
   }
 
@@ -155,7 +156,8 @@ export class S3Store implements ObjectStore {
       if (!rest) {
         const md5 = md5Hex(first);
         const sha256 = sha256Hex(first);
-        // Content-MD5 makes S3 itself reject bytes that changed on the way.
+        // Content-MD5 and the SHA-256 make S3 itself reject bytes that changed on the way; it
+        // answers with the SHA-256 it checked, the proof where its ETag is no MD5 (SSE-KMS, SSE-C).
         const put = await this.client.send(
           new PutObjectCommand({
             Bucket: this.bucket,
@@ -163,40 +165,53 @@ export class S3Store implements ObjectStore {
             Body: first,
             ContentLength: first.length,
             ContentMD5: Buffer.from(md5, 'hex').toString('base64'),
+            ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64'),
             ContentType: options.contentType,
             Metadata: { ...options.metadata, [SHA256_METADATA_KEY]: sha256 },
           }),
         );
-        // S3 checked the bytes against Content-MD5; the ETag it answers with is their MD5.
         const etag = stripQuotes(put.ETag);
+        const providerSha256 = fullObjectSha256(put.ChecksumSHA256);
         const reported: ObjectInfo = {
           key,
           size: first.length,
-          checksums: { etag, md5: md5FromHeaders(put), sha256 },
+          checksums: { etag, md5: md5FromHeaders(put), sha256, ...(providerSha256 ? { providerSha256 } : {}) },
           version: etag,
           contentType: options.contentType,
           metadata: options.metadata ?? {},
         };
-        return verifyWrite(this, key, { size: first.length, md5, sha256 }, (stored) => stored.checksums.etag === md5, reported, options.sourceMd5);
+        return verifyWrite(this, key, { size: first.length, md5, sha256 }, (stored) => stored.checksums.etag === md5 || stored.checksums.providerSha256 === sha256, reported, options.sourceMd5);
       }
       const upload = await this.multipartUpload(key, rest, options);
       if (upload.size <= MAX_COPY_OBJECT_BYTES && options.sha256Metadata !== 'with-upload') {
         // Metadata goes with CreateMultipartUpload, before the SHA-256 is known; a server-side
-        // copy onto itself records it (no bytes pass through us).
+        // copy onto itself records it (no bytes pass through us). S3 computes the copy's own
+        // SHA-256 as it goes: under SSE-KMS or SSE-C the copy's ETag is no MD5, and that checks it.
         await this.client.send(
           new CopyObjectCommand({
             Bucket: this.bucket,
             Key: key,
             CopySource: `${this.bucket}/${encodeURIComponent(key)}`,
+            ChecksumAlgorithm: 'SHA256',
             MetadataDirective: 'REPLACE',
             ContentType: options.contentType,
             Metadata: { ...options.metadata, [SHA256_METADATA_KEY]: upload.sha256 },
           }),
         );
       }
-      const expectedEtag = multipartEtag(upload.partMd5s);
-      // A copy may turn a multipart object into a single-part one whose ETag is its MD5.
-      return verifyWrite(this, key, upload, (stored) => stored.checksums.etag === expectedEtag || stored.checksums.etag === upload.md5, undefined, options.sourceMd5);
+      // S3 checked each part against its Content-MD5. The whole is those parts: its ETag is the
+      // MD5 of their ETags, which are their MD5s unless S3 encrypts with a KMS or customer key.
+      const fromParts = [multipartEtag(upload.partMd5s), multipartEtag(upload.results.map((r) => Buffer.from(stripQuotes(r.ETag) ?? '', 'hex')))];
+      return verifyWrite(
+        this,
+        key,
+        upload,
+        // A copy onto itself makes it one whose ETag is its MD5, or under SSE-KMS or SSE-C none
+        // S3 lets us check: its own SHA-256 of the copy does.
+        (stored) => fromParts.includes(stored.checksums.etag ?? '') || stored.checksums.etag === upload.md5 || stored.checksums.providerSha256 === upload.sha256,
+        undefined,
+        options.sourceMd5,
+      );
     });
   }
 
@@ -253,10 +268,11 @@ export class S3Store implements ObjectStore {
 function infoFromHeaders(key: string, o: ObjectHeaders): ObjectInfo {
   const etag = stripQuotes(o.ETag);
   const { metadata, sha256 } = splitMetadata(o.Metadata);
+  const providerSha256 = fullObjectSha256(o.ChecksumSHA256);
   return {
     key,
     size: o.ContentLength ?? 0,
-    checksums: { etag, md5: md5FromHeaders(o), sha256 },
+    checksums: { etag, md5: md5FromHeaders(o), sha256, ...(providerSha256 ? { providerSha256 } : {}) },
     version: etag,
     lastModified: o.LastModified?.toISOString(),
     storageClass: o.StorageClass ?? 'STANDARD',
@@ -278,4 +294,11 @@ export function md5FromHeaders(o: { ETag?: string; ServerSideEncryption?: string
   const etag = stripQuotes(o.ETag);
   if (o.SSECustomerAlgorithm || o.ServerSideEncryption?.startsWith('aws:kms')) return undefined;
   return etag && /^[0-9a-f]{32}$/.test(etag) ? etag : undefined;
+}
+
+/** S3's SHA-256 of the whole object, hex; not a multipart checksum of part checksums (`…-N`). */
+function fullObjectSha256(checksum: string | undefined): string | undefined {
+  if (!checksum || checksum.includes('-')) return undefined;
+  const bytes = Buffer.from(checksum, 'base64');
+  return bytes.length === 32 ? bytes.toString('hex') : undefined;
 }

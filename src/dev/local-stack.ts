@@ -46,6 +46,13 @@ export type ServiceName = (typeof SERVICE_NAMES)[number];
 /** Where the worker finds the MinIO credentials the stack generated (never committed). */
 export const LOCAL_S3_CREDENTIALS_FILE = join(STATE_DIR, 'minio-credentials.json');
 
+/**
+ * The one key MinIO's built-in KMS holds, so a bucket can encrypt by default with SSE-KMS as AWS
+ * buckets often do (ETags that are no MD5). Its material is made per stack and never committed.
+ */
+export const LOCAL_S3_KMS_KEY_ID = 'cloudshift-local';
+const LOCAL_S3_KMS_KEY_FILE = join(STATE_DIR, 'minio-kms-key');
+
 /** The folder Prometheus watches for the worker's scrape target files (file-based discovery). */
 export const SCRAPE_TARGETS_DIR = join(STATE_DIR, 'prometheus', 'targets');
 /** The alert rules the local stack's Prometheus evaluates, as docker-compose.yml's does. */
@@ -104,6 +111,14 @@ function localS3Credentials(): { accessKeyId: string; secretAccessKey: string } 
   return JSON.parse(readFileSync(LOCAL_S3_CREDENTIALS_FILE, 'utf8')) as { accessKeyId: string; secretAccessKey: string };
 }
 
+function localS3KmsKey(): string {
+  if (!existsSync(LOCAL_S3_KMS_KEY_FILE)) {
+    mkdirSync(STATE_DIR, { recursive: true });
+    writeFileSync(LOCAL_S3_KMS_KEY_FILE, `${LOCAL_S3_KMS_KEY_ID}:${randomBytes(32).toString('base64')}`, { mode: 0o600 });
+  }
+  return readFileSync(LOCAL_S3_KMS_KEY_FILE, 'utf8').trim();
+}
+
 function definitions(): Record<ServiceName, ServiceDefinition> {
   const data = (name: string) => {
     const dir = join(STATE_DIR, 'data', name);
@@ -134,7 +149,7 @@ function definitions(): Record<ServiceName, ServiceDefinition> {
       ],
       env: (() => {
         const credentials = localS3Credentials();
-        return { MINIO_ROOT_USER: credentials.accessKeyId, MINIO_ROOT_PASSWORD: credentials.secretAccessKey, MINIO_BROWSER: 'off' };
+        return { MINIO_ROOT_USER: credentials.accessKeyId, MINIO_ROOT_PASSWORD: credentials.secretAccessKey, MINIO_BROWSER: 'off', MINIO_KMS_SECRET_KEY: localS3KmsKey() };
       })(),
       ready: () => httpOk(`${LOCAL_ENDPOINTS.s3}/minio/health/ready`),
     },

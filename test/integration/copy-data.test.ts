@@ -14,7 +14,7 @@ import { type CopyDataInput, type CopyDataResult, copyStatusQuery } from '../../
 import { localActivityDeps } from '../../src/worker.js';
 import { CONTROL_TASK_QUEUE } from '../../src/workflows/definitions.js';
 import { md5OfStream, patternMd5, patternSha256, patternStream, uniqueBucket } from '../support/data.js';
-import { LOCAL_PROFILE, testResolver } from '../support/stores.js';
+import { encryptByDefaultWithKms, LOCAL_PROFILE, testResolver } from '../support/stores.js';
 import { connectTemporal, runWorkersUntil, type TemporalTestContext, testWorkers } from '../support/temporal.js';
 
 let temporal: TemporalTestContext;
@@ -112,6 +112,27 @@ describe('copyDataWorkflow between every ordered pair of stores', () => {
     const lines = (await md5OfStreamText(await target.read(manifest.objects[0]!.key))).trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.key).sort()).toEqual(MIXED.map((f) => `data/${f.rel}`).sort());
     for (const line of lines) expect(line.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('copyDataWorkflow with an S3 bucket that encrypts by default with SSE-KMS', () => {
+  it('copies into it and out of it: every write checked by S3\'s own checks, no ETag taken for an MD5', async () => {
+    // Before, every write into such a bucket failed its check (the ETag is no MD5) and was retried for ever.
+    const encrypted = uniqueBucket('kms');
+    const kms = stores.store(location('aws', encrypted, ''));
+    await kms.ensureContainer();
+    await encryptByDefaultWithKms(encrypted);
+    const plain = uniqueBucket('plain-gcs');
+    await seed(stores.store(location('gcp', plain, '')), 'data/');
+    const into = await runCopy({ migration: 'into-kms', source: location('gcp', plain, 'data/'), target: location('aws', encrypted, 'moved/'), mode: 'initial' });
+    expect(into.result.progress).toMatchObject({ copiedObjects: 5, verifiedObjects: 5, mismatches: 0 });
+    await expectSameBytes(kms, 'moved/');
+    expect((await kms.head('moved/small/a.csv')).checksums.md5, 'the ETag is no MD5').toBeUndefined();
+    const back = uniqueBucket('back-gcs');
+    await stores.store(location('gcp', back, '')).ensureContainer();
+    const out = await runCopy({ migration: 'out-of-kms', source: location('aws', encrypted, 'moved/'), target: location('gcp', back, 'again/'), mode: 'initial' });
+    expect(out.result.progress).toMatchObject({ copiedObjects: 5, verifiedObjects: 5, mismatches: 0 });
+    await expectSameBytes(stores.store(location('gcp', back, '')), 'again/');
   });
 });
 

@@ -17,7 +17,7 @@ import { verifyWrite } from '../../src/clouds/verify.js';
 import { LOCAL_ENDPOINTS } from '../../src/dev/local-stack.js';
 import type { Cloud } from '../../src/spec.js';
 import { md5OfStream, patternMd5, patternSha256, patternStream, uniqueBucket } from '../support/data.js';
-import { LOCAL_PROFILE, testResolver } from '../support/stores.js';
+import { encryptByDefaultWithKms, LOCAL_PROFILE, testResolver } from '../support/stores.js';
 
 const resolver = testResolver();
 const MiB = 1024 * 1024;
@@ -168,6 +168,43 @@ describe.each(CLOUDS)('ObjectStore contract: %s', (cloud) => {
     await store.delete('gone/soon.txt');
     await store.delete('gone/never-was.txt');
     await expectStoreError(store.head('gone/soon.txt'), 'NotFound');
+  });
+});
+
+describe('S3 where the bucket encrypts by default with SSE-KMS (ETags that are no MD5)', () => {
+  const bucket = uniqueBucket('kms');
+  let store: ObjectStore;
+
+  beforeAll(async () => {
+    store = resolver.store({ cloud: 'aws', profile: LOCAL_PROFILE.aws, bucket }, { partSizeBytes: PART, partConcurrency: 4 });
+    await store.ensureContainer();
+    await encryptByDefaultWithKms(bucket);
+  });
+
+  it.each([
+    ['one request', 300, 'always'],
+    ['in parts, then copied onto itself for the SHA-256', 2 * PART + 7, 'always'],
+    ['in parts, left as uploaded', 2 * PART + 7, 'with-upload'],
+  ] as const)('verifies a write (%s) by S3\'s own checks, not by an ETag that is no MD5', async (_, size, sha256Metadata) => {
+    // Before, every such write failed its check, deleted and retried for ever.
+    const md5 = patternMd5(size, 21);
+    const written = await store.write(`kms/${size}-${sha256Metadata}.bin`, patternStream(size, 21), { sourceMd5: md5, sha256Metadata });
+    expect(written).toMatchObject({ size, md5, sha256: patternSha256(size, 21) });
+    const head = await store.head(written.key);
+    expect(head.checksums.etag, 'the bucket really encrypts with KMS').not.toBe(md5);
+    expect(head.checksums.md5).toBeUndefined();
+    if (sha256Metadata === 'always') expect(head.checksums.sha256).toBe(written.sha256);
+    expect(await md5OfStream(await store.read(written.key))).toEqual({ md5, size });
+    // The source's MD5 of other bytes still fails, leaving nothing.
+    await expectStoreError(store.write('kms/bad.bin', patternStream(size, 21), { sourceMd5: patternMd5(size, 22), sha256Metadata }), 'ChecksumMismatch');
+    await expectStoreError(store.head('kms/bad.bin'), 'NotFound');
+  });
+
+  it('still fails an object whose stored bytes are not what was streamed', async () => {
+    const written = await store.write('kms/claimed.bin', patternStream(500, 3));
+    const claimed = { size: 500, md5: patternMd5(500, 4), sha256: patternSha256(500, 4) };
+    await expectStoreError(verifyWrite(store, written.key, claimed, (stored) => stored.checksums.providerSha256 === claimed.sha256), 'ChecksumMismatch');
+    expect((await store.write('kms/claimed.bin', patternStream(500, 3))).stored.checksums.providerSha256).toBe(written.sha256);
   });
 });
 

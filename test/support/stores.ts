@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { localStackProfiles, type Profile, StoreResolver } from '../../src/clouds/profiles.js';
+import { PutBucketEncryptionCommand } from '@aws-sdk/client-s3';
+import { localStackProfiles, type Profile, s3Client, StoreResolver } from '../../src/clouds/profiles.js';
+import { LOCAL_S3_KMS_KEY_ID } from '../../src/dev/local-stack.js';
 import { STATE_DIR } from '../../src/paths.js';
 import type { Cloud } from '../../src/spec.js';
 
@@ -30,4 +32,22 @@ export function testResolver(): StoreResolver {
     CLOSED_AZURE: 'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=AAAA;BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;',
     DENIED_AZURE: wrongAzureKey,
   });
+}
+
+/**
+ * Makes a MinIO bucket encrypt every new object with SSE-KMS under the stack's own key, as many
+ * AWS buckets do by default: its ETags are then no MD5s, single-part or multipart.
+ */
+export async function encryptByDefaultWithKms(bucket: string): Promise<void> {
+  const client = s3Client(localStackProfiles(STATE_DIR)['local-s3'] as Profile & { cloud: 'aws' });
+  await client
+    .send(
+      new PutBucketEncryptionCommand({
+        Bucket: bucket,
+        ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: LOCAL_S3_KMS_KEY_ID } }] },
+      }),
+    )
+    .catch((error: unknown) => {
+      throw new Error(`MinIO refused SSE-KMS for ${bucket} (${String(error)}): a MinIO started before the stack gave it a KMS key; restart it with bash scripts/stack.sh stop`);
+    });
 }
