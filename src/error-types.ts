@@ -12,6 +12,8 @@ export const NON_RETRYABLE_TYPES = [
   'AccessDenied',
   'NotFound',
   'InvalidRequest',
+  // A source object whose bytes, read twice, lack the MD5 it states (copy/source-digest.ts).
+  'SourceChecksumMismatch',
   // The model, the holdout and the predictions.
   'ModelChecksumMismatch',
   'ModelNotInManifest',

@@ -12,6 +12,7 @@ import type { StoreResolver } from '../clouds/profiles.js';
 import { hashingTap } from '../clouds/streaming.js';
 import { ChecksumRecords } from '../copy/checksum-records.js';
 import { keyFilter, relativeTo } from '../copy/filters.js';
+import { readTwiceOnSourceMismatch } from '../copy/source-digest.js';
 import { Bandwidth } from '../copy/throttle.js';
 import { type CopyTimeline, copyTimeline } from '../copy/timeline.js';
 import { DEFAULT_LARGE_OBJECTS_AT_ONCE, LARGE_OBJECTS_AT_ONCE_BOUNDS, ThroughputClimber, TransferSlots } from '../copy/transfer-slots.js';
@@ -278,7 +279,8 @@ export function createCopyDataActivities(deps: CopyDeps) {
               // that, on a target finalising other large objects, can wait behind them.
               const large = ref.size > input.partSizeMiB * MiB;
               const timeline = large ? copyTimeline(ref.key, ref.size) : undefined;
-              const copied = await (large ? largeTransfer(() => transfer(ref, targetKey, timeline), cancelled) : transfer(ref, targetKey));
+              const copyOnce = () => (large ? largeTransfer(() => transfer(ref, targetKey, timeline), cancelled) : transfer(ref, targetKey));
+              const copied = await readTwiceOnSourceMismatch(copyOnce, { uri: source.uri, key: ref.key });
               if (!copied) {
                 if (result.vanished.length < MAX_REPORTED_KEYS) result.vanished.push(ref.key);
               } else {

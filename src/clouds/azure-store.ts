@@ -146,7 +146,7 @@ export class AzureBlobStore implements ObjectStore {
           contentType: options.contentType,
           metadata: options.metadata ?? {},
         };
-        return verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5, reported, options.sourceMd5);
+        return verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5, { reported, sourceMd5: options.sourceMd5 });
       }
       // Each block carries its MD5, which Azure checks on arrival; the whole-object MD5 is set on
       // commit so later readers have one (Azure keeps none for block lists by itself).
@@ -161,7 +161,7 @@ export class AzureBlobStore implements ObjectStore {
         blobHTTPHeaders: { ...headers, blobContentMD5: Buffer.from(uploaded.md5, 'hex') },
         metadata: { ...azureMetadata(options.metadata), [SHA256_METADATA_KEY]: uploaded.sha256 },
       });
-      return verifyWrite(this, key, uploaded, (stored) => stored.checksums.md5 === uploaded.md5, undefined, options.sourceMd5);
+      return verifyWrite(this, key, uploaded, (stored) => stored.checksums.md5 === uploaded.md5, { sourceMd5: options.sourceMd5 });
     });
   }
 

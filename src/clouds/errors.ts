@@ -47,8 +47,14 @@ export class StoreError extends Error {
   readonly operation: StoreOperation;
   readonly key: string | undefined;
   readonly retryable: boolean;
+  /**
+   * On a ChecksumMismatch where the target holds the bytes read from the source intact but they
+   * do not have the MD5 the source states: that MD5 and theirs. The same pair on a second read
+   * means no retry can help (the source's stated MD5 is stale, or its bytes are damaged).
+   */
+  readonly sourceDigest: { stated: string; found: string } | undefined;
 
-  constructor(kind: StoreErrorKind, context: StoreErrorContext, detail: string, options?: { cause?: unknown }) {
+  constructor(kind: StoreErrorKind, context: StoreErrorContext, detail: string, options?: { cause?: unknown; sourceDigest?: { stated: string; found: string } }) {
     const object = context.key === undefined ? context.store : `${context.store}/${context.key}`;
     // The message outlives the retries (it is the final failure's too), so it says what kind the
     // error is, never that a retry is still to come.
@@ -59,6 +65,7 @@ export class StoreError extends Error {
     this.operation = context.operation;
     this.key = context.key;
     this.retryable = RETRYABLE[kind];
+    this.sourceDigest = options?.sourceDigest;
   }
 }
 

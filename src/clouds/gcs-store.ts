@@ -147,7 +147,7 @@ export class GcsStore implements ObjectStore {
           first,
         );
         // The upload's response carries the object's metadata, md5Hash included.
-        return verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5, toInfo(key, uploaded), options.sourceMd5);
+        return verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5, { reported: toInfo(key, uploaded), sourceMd5: options.sourceMd5 });
       }
       // No parallel parts on the JSON API (only XML multipart or compose): the rest streams in
       // the source's own chunks, without gathering them into parts.
@@ -168,7 +168,10 @@ export class GcsStore implements ObjectStore {
       mark('hashed');
       // GCS answers with the object it stored, md5Hash included, which must be the MD5 we streamed
       // (or the one the source stated).
-      const verified = await verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5, toInfo(key, uploaded));
+      const verified = await verifyWrite(this, key, streamed, (stored) => stored.checksums.md5 === streamed.md5, {
+        reported: toInfo(key, uploaded),
+        ...(options.sourceMd5 !== undefined ? { sourceMd5: options.sourceMd5, md5ByTarget: true } : {}),
+      });
       if (options.sha256Metadata === 'with-upload' && holdsRequested(verified.stored, options)) return verified;
       // The SHA-256 is known only now; one PATCH records it. It also restores a content type or
       // metadata the server dropped: fake-gcs-server takes the content type from the upload's

@@ -192,7 +192,8 @@ export class LocalFsStore implements ObjectStore {
       const onDisk = await md5OfFile(path);
       if (onDisk !== streamed || (options.sourceMd5 !== undefined && streamed !== options.sourceMd5)) {
         await rm(path, { force: true });
-        throw new StoreError('ChecksumMismatch', { store: this.uri, operation: 'write', key }, `streamed MD5 ${streamed}${statedBySource(options.sourceMd5)}, file holds ${onDisk}`);
+        const sourceDigest = onDisk === streamed && options.sourceMd5 !== undefined ? { stated: options.sourceMd5, found: streamed } : undefined;
+        throw new StoreError('ChecksumMismatch', { store: this.uri, operation: 'write', key }, `streamed MD5 ${streamed}${statedBySource(options.sourceMd5)}, file holds ${onDisk}`, { sourceDigest });
       }
       const s = await stat(path);
       const sidecar: Sidecar = { md5: streamed, sha256, size, mtimeMs: s.mtimeMs, contentType: options.contentType, metadata: options.metadata };

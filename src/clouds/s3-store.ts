@@ -180,7 +180,7 @@ export class S3Store implements ObjectStore {
           contentType: options.contentType,
           metadata: options.metadata ?? {},
         };
-        return verifyWrite(this, key, { size: first.length, md5, sha256 }, (stored) => stored.checksums.etag === md5 || stored.checksums.providerSha256 === sha256, reported, options.sourceMd5);
+        return verifyWrite(this, key, { size: first.length, md5, sha256 }, (stored) => stored.checksums.etag === md5 || stored.checksums.providerSha256 === sha256, { reported, sourceMd5: options.sourceMd5 });
       }
       const upload = await this.multipartUpload(key, rest, options);
       if (upload.size <= MAX_COPY_OBJECT_BYTES && options.sha256Metadata !== 'with-upload') {
@@ -209,8 +209,7 @@ export class S3Store implements ObjectStore {
         // A copy onto itself makes it one whose ETag is its MD5, or under SSE-KMS or SSE-C none
         // S3 lets us check: its own SHA-256 of the copy does.
         (stored) => fromParts.includes(stored.checksums.etag ?? '') || stored.checksums.etag === upload.md5 || stored.checksums.providerSha256 === upload.sha256,
-        undefined,
-        options.sourceMd5,
+        { sourceMd5: options.sourceMd5 },
       );
     });
   }

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ListPageResult } from '../../src/activities/copy-data.js';
@@ -135,6 +136,42 @@ describe('copyDataWorkflow with an S3 bucket that encrypts by default with SSE-K
     await expectSameBytes(stores.store(location('gcp', back, '')), 'again/');
   });
 });
+
+describe('copyDataWorkflow from an Azure blob whose Content-MD5 is stale', () => {
+  it.each([
+    ['gcp', 'small/a.csv', 1234],
+    ['gcp', 'large/model.onnx', 11 * MiB + 17],
+    ['aws', 'small/a.csv', 1234],
+  ] as const)('→ %s (%s): fails at once, naming the object and both digests, and keeps nothing of it', async (to, rel, size) => {
+    // A block-list upload stores whatever Content-MD5 its client sent; set here as a stale one.
+    // Before, every attempt failed the same way until the batch's 15 retries ran out (~10 min).
+    const bucket = uniqueBucket('stale-md5');
+    const files = MIXED.filter((f) => f.rel === rel);
+    const source = stores.store(location('azure', bucket, ''));
+    await seed(source, 'data/', files);
+    const stale = Buffer.from(patternMd5(size, 99), 'hex');
+    await BlobServiceClient.fromConnectionString('UseDevelopmentStorage=true').getContainerClient(bucket).getBlockBlobClient(`data/${rel}`).setHTTPHeaders({ blobContentMD5: stale, blobContentType: 'application/x-cloudshift-test' });
+    const targetBucket = uniqueBucket(`stale-${to}`);
+    const target = stores.store(location(to, targetBucket, ''));
+    await target.ensureContainer();
+    const started = Date.now();
+    const failed = await runCopy({ migration: `stale-md5-${to}`, source: location('azure', bucket, 'data/'), target: location(to, targetBucket, 'moved/'), mode: 'initial' }).catch((e: unknown) => e);
+    const cause = failureChain(failed).find((e) => (e as { type?: string }).type === 'SourceChecksumMismatch') as Error | undefined;
+    expect(cause?.message).toBe(
+      `read ${source.uri}/data/${rel}: the source states MD5 ${stale.toString('hex')}, but its bytes, read twice, hash to ${patternMd5(size, 1)}; not retried: ` +
+        'its stored MD5 is stale (an Azure blob keeps the Content-MD5 its uploader sent) or its bytes are damaged at the source; nothing was kept at the target for it. Correct or re-upload the object, or leave it out with copy.exclude',
+    );
+    expect(Date.now() - started).toBeLessThan(60_000);
+    await expect(target.head(`moved/${rel}`)).rejects.toMatchObject({ kind: 'NotFound' });
+  });
+});
+
+/** An error and its causes, outermost first (a workflow failure wraps the activity's). */
+function failureChain(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e = error; e && chain.length < 8; e = (e as { cause?: unknown }).cause) chain.push(e);
+  return chain;
+}
 
 describe('checksum records', () => {
   // S3 multipart and GCS resumable uploads learn the SHA-256 only at their end; rather than a
