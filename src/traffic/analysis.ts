@@ -157,6 +157,16 @@ export interface JudgeInput {
   trafficUrl: string;
   /** The share of traffic the router gives the target in this step (absent: as if under 100). */
   targetPercent?: number;
+  /**
+   * At 100 %, the source as the last step that gave it traffic measured it: the baseline the
+   * target is judged against once the source serves nothing but stragglers.
+   */
+  sourceBaseline?: SourceBaseline;
+}
+
+/** The source's figures from an earlier step, and which. */
+export interface SourceBaseline extends Pick<BackendWindow, 'requests' | 'errorRate' | 'p50' | 'p99'> {
+  targetPercent: number;
 }
 
 export function judgeWindow(input: JudgeInput): CanaryAnalysis {
@@ -176,10 +186,19 @@ export function judgeWindow(input: JudgeInput): CanaryAnalysis {
     const reason = `waiting for traffic: ${target.requests} of ${thresholds.minRequests} requests reached the target in ${window.seconds.toFixed(0)} s; send requests to ${input.trafficUrl}`;
     return { verdict: 'waitingForTraffic', reasons: [reason], ...base };
   }
+  const routed = (s: Side) => s === 'target' || input.targetPercent === undefined || input.targetPercent < 100;
+  // At 100 % the source serves only requests in flight when the weights changed: a handful, no
+  // baseline (one failed straggler in three would excuse a third of the target's requests
+  // failing). The last step that gave it traffic stands in; without one, no error is the bar.
+  const baseline = routed('source')
+    ? { ...source, where: 'at the source' }
+    : input.sourceBaseline
+      ? { ...input.sourceBaseline, where: `at the source in the ${input.sourceBaseline.targetPercent} % step` }
+      : { errorRate: 0, where: 'with no source traffic to compare (none at the source is the bar)' };
   const reasons: string[] = [];
-  const errorDelta = target.errorRate - source.errorRate;
+  const errorDelta = target.errorRate - baseline.errorRate;
   if (errorDelta > thresholds.maxErrorRateDelta) {
-    reasons.push(`target error rate ${pct(target.errorRate)} (${target.errors} of ${target.requests}) against ${pct(source.errorRate)} at the source (more than ${pct(thresholds.maxErrorRateDelta)} above)`);
+    reasons.push(`target error rate ${pct(target.errorRate)} (${target.errors} of ${target.requests}) against ${pct(baseline.errorRate)} ${baseline.where} (more than ${pct(thresholds.maxErrorRateDelta)} above)`);
   }
   // A side the router sends traffic to that answered requests but has no latency in Prometheus
   // cannot be compared: holding is right (the samples come with a later scrape of the growing
@@ -188,7 +207,6 @@ export function judgeWindow(input: JudgeInput): CanaryAnalysis {
   // given no traffic (the 100 % step) is not waited for: the few requests it finished after the
   // weights changed may show in the proxy's counters and never in its endpoint's histograms,
   // scraped at other instants, so waiting held that step until canary.traffic.maxWaitSeconds.
-  const routed = (s: Side) => s === 'target' || input.targetPercent === undefined || input.targetPercent < 100;
   const unmeasured = reasons.length > 0 ? [] : (['source', 'target'] as const).filter((s) => routed(s) && window[s].requests - window[s].errors > 0 && (window[s].p50 === undefined || window[s].p99 === undefined));
   if (unmeasured.length > 0) {
     const which = unmeasured.map((s) => `the ${s} answered ${window[s].requests - window[s].errors} requests`).join(' and ');
@@ -197,12 +215,11 @@ export function judgeWindow(input: JudgeInput): CanaryAnalysis {
   }
   const latency = (name: 'p50' | 'p99', limit: number) => {
     const t = target[name];
-    const s = source[name];
-    // Nothing to compare with where a side served nothing, or at 100 %: the source's stragglers
-    // are a handful of requests, no baseline for the target's whole load.
-    if (t === undefined || s === undefined || !routed('source')) return;
+    const s = 'requests' in baseline ? baseline[name] : undefined;
+    // Nothing to compare with where a side served nothing.
+    if (t === undefined || s === undefined) return;
     const ratio = Math.max(t, LATENCY_FLOOR_SECONDS) / Math.max(s, LATENCY_FLOOR_SECONDS);
-    if (ratio > limit) reasons.push(`target ${name} latency ${ms(t)} against ${ms(s)} at the source (×${ratio.toFixed(2)}, limit ×${limit})`);
+    if (ratio > limit) reasons.push(`target ${name} latency ${ms(t)} against ${ms(s)} ${baseline.where} (×${ratio.toFixed(2)}, limit ×${limit})`);
   };
   latency('p50', thresholds.maxP50LatencyRatio);
   latency('p99', thresholds.maxP99LatencyRatio);

@@ -14,6 +14,7 @@ import {
   judgeWindow,
   type QueryResult,
   scrapedTargets,
+  type SourceBaseline,
 } from './analysis.js';
 import { type PrometheusClient, PromQLError } from './prometheus.js';
 import type { RouterKind } from './route.js';
@@ -30,6 +31,8 @@ export interface MeasureInput {
   trafficUrl: string;
   /** The step's weight on the target; absent where a workflow of an earlier version asks. */
   targetPercent?: number;
+  /** At 100 %, the source as the last step that gave it traffic measured it. */
+  sourceBaseline?: SourceBaseline;
 }
 
 /** How long a window's end may wait for Prometheus to scrape past it. */
@@ -70,6 +73,7 @@ export async function measureWindow(prometheus: PrometheusClient, input: Measure
     metrics,
     trafficUrl: input.trafficUrl,
     ...(input.targetPercent !== undefined ? { targetPercent: input.targetPercent } : {}),
+    ...(input.sourceBaseline ? { sourceBaseline: input.sourceBaseline } : {}),
   });
 }
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { joinAgreement } from '../../src/traffic/agreement.js';
-import { compare, defaultQueries, expandQuery, judgeMetric, judgeWindow, type QueryResult, scrapedTargets } from '../../src/traffic/analysis.js';
+import { compare, defaultQueries, expandQuery, type JudgeInput, judgeMetric, judgeWindow, type QueryResult, scrapedTargets } from '../../src/traffic/analysis.js';
 import { migrationSpecSchema } from '../../src/spec.js';
 import type { RecordedPrediction } from '../../src/endpoints/recorder.js';
 import { PredictionRecorder } from '../../src/endpoints/recorder.js';
@@ -18,7 +18,7 @@ function values(v: Record<string, number | undefined>): QueryResult[] {
   return Object.entries(v).map(([name, value]) => ({ name, query: `q(${name})`, ...(value === undefined ? {} : { value }) }));
 }
 const healthy = { 'source.requests': 500, 'source.errors': 0, 'source.p50': 0.004, 'source.p99': 0.01, 'target.requests': 500, 'target.errors': 0, 'target.p50': 0.004, 'target.p99': 0.01 };
-const judge = (v: Record<string, number | undefined>, agreement = { rows: 0, agreeing: 0 }, step: { targetPercent?: number } = {}) =>
+const judge = (v: Record<string, number | undefined>, agreement = { rows: 0, agreeing: 0 }, step: Pick<JudgeInput, 'targetPercent' | 'sourceBaseline'> = {}) =>
   judgeWindow({ window, queries: values({ ...healthy, ...v }), agreement, thresholds, metrics: [], trafficUrl: 'http://127.0.0.1:18080', ...step });
 
 describe('the default queries', () => {
@@ -110,10 +110,19 @@ describe('a canary window judged', () => {
     expect(judge({ 'target.p50': undefined }, undefined, { targetPercent: 100 }).verdict).toBe('waitingForTraffic');
   });
 
-  it('compares latency only with a source given traffic: at 100 % its stragglers are no baseline', () => {
-    const stragglers = { 'source.requests': 2, 'source.p50': 0.001, 'source.p99': 0.001, 'target.p99': 0.2 };
-    expect(judge(stragglers, undefined, { targetPercent: 50 }).reasons).toEqual(['target p99 latency 200.0 ms against 1.0 ms at the source (×40.00, limit ×2)']);
-    expect(judge(stragglers, undefined, { targetPercent: 100 }).verdict).toBe('passed');
+  it('judges the 100 % step against the source as the last step that gave it traffic measured it, never its stragglers', () => {
+    // One failed straggler in three would have excused a third of the target's requests failing.
+    const stragglers = { 'source.requests': 3, 'source.errors': 1, 'source.p50': 0.001, 'source.p99': 0.001, 'target.errors': 100, 'target.p99': 0.05 };
+    const atHalf = { targetPercent: 50, requests: 250, errorRate: 0.004, p50: 0.004, p99: 0.01 };
+    expect(judge(stragglers, undefined, { targetPercent: 100, sourceBaseline: atHalf }).reasons).toEqual([
+      'target error rate 20.00 % (100 of 500) against 0.40 % at the source in the 50 % step (more than 1.00 % above)',
+      'target p99 latency 50.0 ms against 10.0 ms at the source in the 50 % step (×5.00, limit ×2)',
+    ]);
+    // Without an earlier step (steps: [100]) no error is the bar, and latency has nothing to be compared with.
+    expect(judge(stragglers, undefined, { targetPercent: 100 }).reasons).toEqual(['target error rate 20.00 % (100 of 500) against 0.00 % with no source traffic to compare (none at the source is the bar) (more than 1.00 % above)']);
+    expect(judge({ 'source.requests': 3, 'source.p99': 0.001, 'target.p99': 0.05 }, undefined, { targetPercent: 100 }).verdict).toBe('passed');
+    // Below 100 % the source of the window itself is the baseline, whatever an earlier step saw.
+    expect(judge({ 'target.p99': 0.05 }, undefined, { targetPercent: 50, sourceBaseline: { ...atHalf, p99: 1 } }).reasons).toEqual(['target p99 latency 50.0 ms against 10.0 ms at the source (×5.00, limit ×2)']);
   });
 
   it('fails a target that is down on its errors rather than waiting for latency it cannot have', () => {

@@ -32,6 +32,24 @@ describe('the canary phase with stub analyses', () => {
     expect(value.status.canary?.waitingForTraffic).toBeUndefined();
   });
 
+  it('asks the 100 % step to judge the target against the source of the last step that gave it traffic', async () => {
+    const inputs: { targetPercent?: number; sourceBaseline?: unknown }[] = [];
+    const source = (requests: number, p99?: number) => ({ requests, errors: 0, errorRate: 0, p50: 0.002, ...(p99 !== undefined ? { p99 } : {}) });
+    const windows = [source(300, 0.01), source(0), source(4, 0.5)];
+    const analyse = async (input: { targetPercent?: number; sourceBaseline?: unknown }) => {
+      inputs.push(input);
+      // At 50 % the source served nothing in its window (scraped late): the 10 % step stands in.
+      return judged('passed', { window: { since: '', until: '', seconds: 60, source: windows[inputs.length - 1], target: {}, mirror: {} } });
+    };
+    const { value } = await withWorkers({ override: { analyseCanaryWindow: analyse as never } }, async () => migrationResult(await start(spec({ canary: { steps: [10, 50, 100], intervalSeconds: 60 } }))));
+    expect(value.outcome).toBe('completed');
+    expect(inputs.map((i) => [i.targetPercent, i.sourceBaseline])).toEqual([
+      [10, undefined],
+      [50, undefined],
+      [100, { targetPercent: 10, requests: 300, errorRate: 0, p50: 0.002, p99: 0.01 }],
+    ]);
+  });
+
   it('follows canary.traffic.onTimeout when traffic never comes: rollback, or a gate an operator approves', async () => {
     const never = { analyseCanaryWindow: async () => judged('waitingForTraffic', { reasons: ['waiting for traffic: 0 of 20 requests reached the target in 300 s; send requests to http://router'] }) };
     const rolledBack = await withWorkers({ override: never }, async () =>

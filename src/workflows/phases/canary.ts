@@ -84,6 +84,9 @@ async function judgeStep(run: MigrationRun, state: CanaryStatus, weight: number,
   const { spec, migration, status } = run;
   const { canary: plan } = spec;
   const stepStarted = new Date().getTime();
+  // At 100 % the source serves only stragglers; the last step that gave it traffic is its measure.
+  const last = weight >= 100 ? [...state.analyses].reverse().find((a) => a.targetPercent < 100 && a.window.source.requests > 0) : undefined;
+  const baseline = last && { targetPercent: last.targetPercent, ...pick(last.window.source) };
   for (;;) {
     await run.untilRollback(() => sleep(plan.intervalSeconds * 1000, { summary: `canary step ${index + 1}/${plan.steps.length}: ${weight} % on the target for ${plan.intervalSeconds} s, then the analysis` }));
     const seconds = (new Date().getTime() - stepStarted) / 1000;
@@ -99,6 +102,7 @@ async function judgeStep(run: MigrationRun, state: CanaryStatus, weight: number,
         endpoints: { source: status.endpoints!.source!, target: status.endpoints!.target! },
         trafficUrl: state.trafficUrl,
         targetPercent: weight,
+        ...(baseline ? { sourceBaseline: baseline } : {}),
         }]),
       ),
     );
@@ -177,4 +181,9 @@ async function legacyCanary(run: MigrationRun): Promise<void> {
     }
   }
   run.leave('canary', 'succeeded', 'all traffic on the target');
+}
+
+/** The figures of a side a later step is compared with (no undefined fields: they cross into an activity). */
+function pick(side: { requests: number; errorRate: number; p50?: number; p99?: number }) {
+  return { requests: side.requests, errorRate: side.errorRate, ...(side.p50 !== undefined ? { p50: side.p50 } : {}), ...(side.p99 !== undefined ? { p99: side.p99 } : {}) };
 }
