@@ -26,11 +26,11 @@ export function joinAgreement(source: readonly RecordedPrediction[], target: rea
     if (mirrored.role !== 'mirrored') continue;
     const original = served.get(mirrored.id);
     if (!original) continue;
+    // A prediction one side gave and the other did not is a row that disagrees: a target that
+    // answered its mirrored requests with nothing must not count as agreeing by default.
     const n = Math.min(original.predictions.length, mirrored.predictions.length);
-    for (let i = 0; i < n; i++) {
-      rows++;
-      if (agrees(original.predictions[i]!, mirrored.predictions[i]!)) agreeing++;
-    }
+    rows += Math.max(original.predictions.length, mirrored.predictions.length);
+    for (let i = 0; i < n; i++) if (agrees(original.predictions[i]!, mirrored.predictions[i]!)) agreeing++;
   }
   return { rows, agreeing, ...(rows ? { agreement: agreeing / rows } : {}) };
 }

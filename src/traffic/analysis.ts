@@ -157,6 +157,8 @@ export interface JudgeInput {
   trafficUrl: string;
   /** The share of traffic the router gives the target in this step (absent: as if under 100). */
   targetPercent?: number;
+  /** The router mirrored the source's requests to the target in this step. @default false */
+  mirrored?: boolean;
   /**
    * At 100 %, the source as the last step that gave it traffic measured it: the baseline the
    * target is judged against once the source serves nothing but stragglers.
@@ -211,6 +213,12 @@ export function judgeWindow(input: JudgeInput): CanaryAnalysis {
   if (unmeasured.length > 0) {
     const which = unmeasured.map((s) => `the ${s} answered ${window[s].requests - window[s].errors} requests`).join(' and ');
     const reason = `waiting for latency data: ${which} in ${window.seconds.toFixed(0)} s, but Prometheus holds no latency samples for ${unmeasured.length > 1 ? 'them' : 'it'} yet (its endpoint's /metrics, job cloudshift-endpoint)`;
+    return { verdict: 'waitingForTraffic', reasons: [reason], ...base };
+  }
+  // Mirroring on and the source answering, yet no mirrored answer joined: agreement is unmeasured,
+  // and a step is never passed on a check that could not run (the window grows until it can).
+  if (input.mirrored && reasons.length === 0 && source.requests - source.errors > 0 && input.agreement.rows === 0) {
+    const reason = `waiting for mirrored answers: the source answered ${source.requests - source.errors} requests in ${window.seconds.toFixed(0)} s, but none of the target's mirrored answers to them could be joined (each endpoint's /v1/recorded, by request id)`;
     return { verdict: 'waitingForTraffic', reasons: [reason], ...base };
   }
   const latency = (name: 'p50' | 'p99', limit: number) => {

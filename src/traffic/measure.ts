@@ -72,6 +72,7 @@ export async function measureWindow(prometheus: PrometheusClient, input: Measure
     thresholds: input.thresholds,
     metrics,
     trafficUrl: input.trafficUrl,
+    mirrored: input.mirror,
     ...(input.targetPercent !== undefined ? { targetPercent: input.targetPercent } : {}),
     ...(input.sourceBaseline ? { sourceBaseline: input.sourceBaseline } : {}),
   });

@@ -132,6 +132,18 @@ describe('a canary window judged', () => {
     expect(down.reasons).toEqual(['target error rate 100.00 % (40 of 40) against 0.00 % at the source (more than 1.00 % above)']);
   });
 
+  it('holds, never passes, a mirrored step where no mirrored answer could be joined', () => {
+    const mirroredStep = (agreement: { rows: number; agreeing: number; agreement?: number }, v: Record<string, number | undefined> = {}) =>
+      judgeWindow({ window, queries: values({ ...healthy, ...v }), agreement, thresholds, metrics: [], trafficUrl: 'http://127.0.0.1:18080', mirrored: true });
+    const held = mirroredStep({ rows: 0, agreeing: 0 });
+    expect(held.verdict).toBe('waitingForTraffic');
+    expect(held.reasons).toEqual(["waiting for mirrored answers: the source answered 500 requests in 60 s, but none of the target's mirrored answers to them could be joined (each endpoint's /v1/recorded, by request id)"]);
+    expect(mirroredStep({ rows: 10, agreeing: 10, agreement: 1 }).verdict).toBe('passed');
+    // Failed errors are said first; without mirroring there is nothing to join.
+    expect(mirroredStep({ rows: 0, agreeing: 0 }, { 'target.errors': 100 }).verdict).toBe('failed');
+    expect(judge({}, { rows: 0, agreeing: 0 }).verdict).toBe('passed');
+  });
+
   it('fails mirrored agreement under the limit', () => {
     expect(judge({}, { rows: 1000, agreeing: 999, agreement: 0.999 } as never).verdict).toBe('passed');
     expect(judge({}, { rows: 1000, agreeing: 990, agreement: 0.99 } as never).reasons[0]).toMatch(/mirrored predictions agree on 99\.00 % of 1000 rows/);
@@ -164,6 +176,14 @@ describe('mirrored agreement joined by request id', () => {
     const target = [rec('a', 'mirrored', 1), rec('b', 'mirrored', 1), rec('c', 'served', 0), rec('z', 'mirrored', 1)];
     expect(joinAgreement(source, target)).toEqual({ rows: 2, agreeing: 1, agreement: 0.5 });
     expect(joinAgreement([], target)).toEqual({ rows: 0, agreeing: 0 });
+  });
+
+  it('counts a prediction only one side gave as a row that disagrees', () => {
+    // A target that answered its mirrored requests with no predictions agreed by default before.
+    const empty = (id: string): RecordedPrediction => ({ id, role: 'mirrored', at: 0, predictions: [] });
+    expect(joinAgreement([rec('a', 'served', 1), rec('b', 'served', 0)], [empty('a'), empty('b')])).toEqual({ rows: 2, agreeing: 0, agreement: 0 });
+    const two: RecordedPrediction = { id: 'a', role: 'mirrored', at: 0, predictions: [{ score: 0.5, label: 1 }, { score: 0.5, label: 1 }] };
+    expect(joinAgreement([rec('a', 'served', 1)], [two])).toEqual({ rows: 2, agreeing: 1, agreement: 0.5 });
   });
 
   it('keeps only the latest requests an endpoint recorded, and what came since a time', () => {
