@@ -12,7 +12,7 @@ export class SourceChecksumMismatch extends NonRetryableError {
     super(
       'SourceChecksumMismatch',
       `read ${source}/${key}: the source states MD5 ${digest.stated}, but its bytes, read twice, hash to ${digest.found}; not retried: ` +
-        'its stored MD5 is stale (an Azure blob keeps the Content-MD5 its uploader sent) or its bytes are damaged at the source; ' +
+        'its stated MD5 is stale (an Azure blob keeps the Content-MD5 its uploader sent; an S3-compatible store may answer an ETag that is no MD5) or its bytes are damaged at the source; ' +
         'nothing was kept at the target for it. Correct or re-upload the object, or leave it out with copy.exclude',
       { store: source, key, stated: digest.stated, found: digest.found },
       options,

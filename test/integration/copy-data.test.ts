@@ -159,7 +159,7 @@ describe('copyDataWorkflow from an Azure blob whose Content-MD5 is stale', () =>
     const cause = failureChain(failed).find((e) => (e as { type?: string }).type === 'SourceChecksumMismatch') as Error | undefined;
     expect(cause?.message).toBe(
       `read ${source.uri}/data/${rel}: the source states MD5 ${stale.toString('hex')}, but its bytes, read twice, hash to ${patternMd5(size, 1)}; not retried: ` +
-        'its stored MD5 is stale (an Azure blob keeps the Content-MD5 its uploader sent) or its bytes are damaged at the source; nothing was kept at the target for it. Correct or re-upload the object, or leave it out with copy.exclude',
+        'its stated MD5 is stale (an Azure blob keeps the Content-MD5 its uploader sent; an S3-compatible store may answer an ETag that is no MD5) or its bytes are damaged at the source; nothing was kept at the target for it. Correct or re-upload the object, or leave it out with copy.exclude',
     );
     expect(Date.now() - started).toBeLessThan(60_000);
     await expect(target.head(`moved/${rel}`)).rejects.toMatchObject({ kind: 'NotFound' });
