@@ -182,60 +182,71 @@ export function judgeWindow(input: JudgeInput): CanaryAnalysis {
     return { requests, errors, errorRate: requests ? errors / requests : 0, ...(p50 !== undefined ? { p50 } : {}), ...(p99 !== undefined ? { p99 } : {}) };
   };
   const window: CanaryWindow = { ...input.window, source: side('source'), target: side('target'), mirror: input.agreement };
-  const { source, target } = window;
+  const { target } = window;
   const base = { window, queries: input.queries, metrics: input.metrics };
+  const hold = (reason: string): CanaryAnalysis => ({ verdict: 'waitingForTraffic', reasons: [reason], ...base });
   if (target.requests < thresholds.minRequests) {
-    const reason = `waiting for traffic: ${target.requests} of ${thresholds.minRequests} requests reached the target in ${window.seconds.toFixed(0)} s; send requests to ${input.trafficUrl}`;
-    return { verdict: 'waitingForTraffic', reasons: [reason], ...base };
+    return hold(`waiting for traffic: ${target.requests} of ${thresholds.minRequests} requests reached the target in ${window.seconds.toFixed(0)} s; send requests to ${input.trafficUrl}`);
   }
-  const routed = (s: Side) => s === 'target' || input.targetPercent === undefined || input.targetPercent < 100;
-  // At 100 % the source serves only requests in flight when the weights changed: a handful, no
-  // baseline (one failed straggler in three would excuse a third of the target's requests
-  // failing). The last step that gave it traffic stands in; without one, no error is the bar.
-  const baseline = routed('source')
-    ? { ...source, where: 'at the source' }
-    : input.sourceBaseline
-      ? { ...input.sourceBaseline, where: `at the source in the ${input.sourceBaseline.targetPercent} % step` }
-      : { errorRate: 0, where: 'with no source traffic to compare (none at the source is the bar)' };
+  const baseline = baselineFor(input, window.source);
   const reasons: string[] = [];
-  const errorDelta = target.errorRate - baseline.errorRate;
-  if (errorDelta > thresholds.maxErrorRateDelta) {
+  if (target.errorRate - baseline.errorRate > thresholds.maxErrorRateDelta) {
     reasons.push(`target error rate ${pct(target.errorRate)} (${target.errors} of ${target.requests}) against ${pct(baseline.errorRate)} ${baseline.where} (more than ${pct(thresholds.maxErrorRateDelta)} above)`);
   }
-  // A side the router sends traffic to that answered requests but has no latency in Prometheus
-  // cannot be compared: holding is right (the samples come with a later scrape of the growing
-  // window), passing is not — a slow target passed its first step that way. A step already
-  // failed by its errors does not wait for latency (a target that is down has none), and a source
-  // given no traffic (the 100 % step) is not waited for: the few requests it finished after the
-  // weights changed may show in the proxy's counters and never in its endpoint's histograms,
-  // scraped at other instants, so waiting held that step until canary.traffic.maxWaitSeconds.
-  const unmeasured = reasons.length > 0 ? [] : (['source', 'target'] as const).filter((s) => routed(s) && window[s].requests - window[s].errors > 0 && (window[s].p50 === undefined || window[s].p99 === undefined));
-  if (unmeasured.length > 0) {
-    const which = unmeasured.map((s) => `the ${s} answered ${window[s].requests - window[s].errors} requests`).join(' and ');
-    const reason = `waiting for latency data: ${which} in ${window.seconds.toFixed(0)} s, but Prometheus holds no latency samples for ${unmeasured.length > 1 ? 'them' : 'it'} yet (its endpoint's /metrics, job cloudshift-endpoint)`;
-    return { verdict: 'waitingForTraffic', reasons: [reason], ...base };
-  }
-  // Mirroring on and the source answering, yet no mirrored answer joined: agreement is unmeasured,
-  // and a step is never passed on a check that could not run (the window grows until it can).
-  if (input.mirrored && reasons.length === 0 && source.requests - source.errors > 0 && input.agreement.rows === 0) {
-    const reason = `waiting for mirrored answers: the source answered ${source.requests - source.errors} requests in ${window.seconds.toFixed(0)} s, but none of the target's mirrored answers to them could be joined (each endpoint's /v1/recorded, by request id)`;
-    return { verdict: 'waitingForTraffic', reasons: [reason], ...base };
-  }
-  const latency = (name: 'p50' | 'p99', limit: number) => {
+  // A step failed by its errors waits for nothing more: a target that is down has no latency.
+  const unmeasured = reasons.length === 0 ? unmeasuredCheck(input, window) : undefined;
+  if (unmeasured) return hold(unmeasured);
+  for (const [name, limit] of [['p50', thresholds.maxP50LatencyRatio], ['p99', thresholds.maxP99LatencyRatio]] as const) {
     const t = target[name];
-    const s = 'requests' in baseline ? baseline[name] : undefined;
+    const s = baseline[name];
     // Nothing to compare with where a side served nothing.
-    if (t === undefined || s === undefined) return;
+    if (t === undefined || s === undefined) continue;
     const ratio = Math.max(t, LATENCY_FLOOR_SECONDS) / Math.max(s, LATENCY_FLOOR_SECONDS);
     if (ratio > limit) reasons.push(`target ${name} latency ${ms(t)} against ${ms(s)} ${baseline.where} (×${ratio.toFixed(2)}, limit ×${limit})`);
-  };
-  latency('p50', thresholds.maxP50LatencyRatio);
-  latency('p99', thresholds.maxP99LatencyRatio);
+  }
   const { agreement } = input.agreement;
   if (agreement !== undefined && agreement < thresholds.minAgreement) {
     reasons.push(`mirrored predictions agree on ${pct(agreement)} of ${input.agreement.rows} rows (at least ${pct(thresholds.minAgreement)} required)`);
   }
   return { verdict: reasons.length ? 'failed' : 'passed', reasons, ...base };
+}
+
+/** Whether the router gives a side traffic in this step: the source not at 100 %. */
+const routed = (input: Pick<JudgeInput, 'targetPercent'>, s: Side) => s === 'target' || input.targetPercent === undefined || input.targetPercent < 100;
+
+/**
+ * What the target is compared with. At 100 % the source serves only requests in flight when the
+ * weights changed: a handful, no baseline (one failed straggler in three would excuse a third of
+ * the target's requests failing). The last step that gave it traffic stands in; without one, no
+ * error is the bar and latency has nothing to be compared with.
+ */
+function baselineFor(input: JudgeInput, source: BackendWindow): Pick<BackendWindow, 'errorRate' | 'p50' | 'p99'> & { where: string } {
+  if (routed(input, 'source')) return { ...source, where: 'at the source' };
+  if (input.sourceBaseline) return { ...input.sourceBaseline, where: `at the source in the ${input.sourceBaseline.targetPercent} % step` };
+  return { errorRate: 0, where: 'with no source traffic to compare (none at the source is the bar)' };
+}
+
+/**
+ * Why the window cannot be judged yet, where a check could not run: a step is never passed on
+ * one. A side the router gives traffic that answered requests but has no latency in Prometheus
+ * (the samples come with a later scrape of the growing window; a slow target passed its first
+ * step that way). Not the source at 100 %: the few requests it finished after the weights changed
+ * may show in the proxy's counters and never in its endpoint's histograms, scraped at other
+ * instants, and waiting for them held that step until canary.traffic.maxWaitSeconds. And a
+ * mirrored step where no mirrored answer could be joined to the source's.
+ */
+function unmeasuredCheck(input: JudgeInput, window: CanaryWindow): string | undefined {
+  const answered = (s: Side) => window[s].requests - window[s].errors;
+  const seconds = window.seconds.toFixed(0);
+  const noLatency = (['source', 'target'] as const).filter((s) => routed(input, s) && answered(s) > 0 && (window[s].p50 === undefined || window[s].p99 === undefined));
+  if (noLatency.length > 0) {
+    const which = noLatency.map((s) => `the ${s} answered ${answered(s)} requests`).join(' and ');
+    return `waiting for latency data: ${which} in ${seconds} s, but Prometheus holds no latency samples for ${noLatency.length > 1 ? 'them' : 'it'} yet (its endpoint's /metrics, job cloudshift-endpoint)`;
+  }
+  if (input.mirrored && answered('source') > 0 && input.agreement.rows === 0) {
+    return `waiting for mirrored answers: the source answered ${answered('source')} requests in ${seconds} s, but none of the target's mirrored answers to them could be joined (each endpoint's /v1/recorded, by request id)`;
+  }
+  return undefined;
 }
 
 const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
