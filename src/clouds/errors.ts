@@ -40,6 +40,12 @@ export interface StoreErrorContext {
   key?: string;
 }
 
+/** The MD5 a source states for an object, and the one its bytes as read have. */
+export interface SourceDigest {
+  stated: string;
+  found: string;
+}
+
 export class StoreError extends Error {
   override readonly name = 'StoreError';
   readonly kind: StoreErrorKind;
@@ -52,9 +58,9 @@ export class StoreError extends Error {
    * do not have the MD5 the source states: that MD5 and theirs. The same pair on a second read
    * means no retry can help (the source's stated MD5 is stale, or its bytes are damaged).
    */
-  readonly sourceDigest: { stated: string; found: string } | undefined;
+  readonly sourceDigest: SourceDigest | undefined;
 
-  constructor(kind: StoreErrorKind, context: StoreErrorContext, detail: string, options?: { cause?: unknown; sourceDigest?: { stated: string; found: string } }) {
+  constructor(kind: StoreErrorKind, context: StoreErrorContext, detail: string, options?: { cause?: unknown; sourceDigest?: SourceDigest }) {
     const object = context.key === undefined ? context.store : `${context.store}/${context.key}`;
     // The message outlives the retries (it is the final failure's too), so it says what kind the
     // error is, never that a retry is still to come.

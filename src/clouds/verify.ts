@@ -1,4 +1,4 @@
-import { StoreError } from './errors.js';
+import { type SourceDigest, StoreError } from './errors.js';
 import type { ObjectInfo, ObjectStore, WriteResult } from './object-store.js';
 import type { StreamedDigest } from './streaming.js';
 
@@ -48,7 +48,7 @@ export async function verifyWrite(
 }
 
 /** Where the target holds what was read intact, yet it lacks the MD5 the source states: both. */
-function sourceDigestOf(streamed: StreamedDigest, stored: ObjectInfo, intact: boolean, options: VerifyOptions): { stated: string; found: string } | undefined {
+function sourceDigestOf(streamed: StreamedDigest, stored: ObjectInfo, intact: boolean, options: VerifyOptions): SourceDigest | undefined {
   const { sourceMd5 } = options;
   if (sourceMd5 === undefined || stored.size !== streamed.size) return undefined;
   const found = options.md5ByTarget ? stored.checksums.md5 : intact ? streamed.md5 : undefined;

@@ -4,11 +4,11 @@
  * bytes damaged at rest look the same. Retrying the copy cannot change either: after one second
  * read gives the same pair, the object fails for good, naming both digests.
  */
-import { StoreError } from '../clouds/errors.js';
+import { type SourceDigest, StoreError } from '../clouds/errors.js';
 import { NonRetryableError } from '../errors.js';
 
 export class SourceChecksumMismatch extends NonRetryableError {
-  constructor(source: string, key: string, digest: { stated: string; found: string }, options?: { cause?: unknown }) {
+  constructor(source: string, key: string, digest: SourceDigest, options?: { cause?: unknown }) {
     super(
       'SourceChecksumMismatch',
       `read ${source}/${key}: the source states MD5 ${digest.stated}, but its bytes, read twice, hash to ${digest.found}; not retried: ` +
@@ -22,20 +22,19 @@ export class SourceChecksumMismatch extends NonRetryableError {
 
 /** Runs `transfer`, once more where the target found the read bytes lack the source's MD5; the same pair again is a SourceChecksumMismatch. */
 export async function readTwiceOnSourceMismatch<T>(transfer: () => Promise<T>, source: { uri: string; key: string }): Promise<T> {
-  const first = await transfer().then(
-    (value) => ({ value }),
-    (error: unknown) => {
-      if (error instanceof StoreError && error.sourceDigest) return { digest: error.sourceDigest };
-      throw error;
-    },
-  );
-  if ('value' in first) return first.value;
+  let first: SourceDigest;
+  try {
+    return await transfer();
+  } catch (error) {
+    if (!(error instanceof StoreError && error.sourceDigest)) throw error;
+    first = error.sourceDigest;
+  }
   try {
     return await transfer();
   } catch (error) {
     const again = error instanceof StoreError ? error.sourceDigest : undefined;
     // A different pair means the object changed between the reads: the usual retries deal with it.
-    if (again && again.stated === first.digest.stated && again.found === first.digest.found) throw new SourceChecksumMismatch(source.uri, source.key, again, { cause: error });
+    if (again && again.stated === first.stated && again.found === first.found) throw new SourceChecksumMismatch(source.uri, source.key, again, { cause: error });
     throw error;
   }
 }

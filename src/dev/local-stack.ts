@@ -102,22 +102,21 @@ interface ServiceDefinition {
 
 const bin = (name: string): string => join(STATE_DIR, 'bin', name);
 
-function localS3Credentials(): { accessKeyId: string; secretAccessKey: string } {
-  if (!existsSync(LOCAL_S3_CREDENTIALS_FILE)) {
+/** A secret the stack makes once and keeps in its state folder (owner-only), never committed. */
+function madeOnce(file: string, make: () => string): string {
+  if (!existsSync(file)) {
     mkdirSync(STATE_DIR, { recursive: true });
-    const generated = { accessKeyId: 'cloudshift', secretAccessKey: randomBytes(18).toString('base64url') };
-    writeFileSync(LOCAL_S3_CREDENTIALS_FILE, JSON.stringify(generated), { mode: 0o600 });
+    writeFileSync(file, make(), { mode: 0o600 });
   }
-  return JSON.parse(readFileSync(LOCAL_S3_CREDENTIALS_FILE, 'utf8')) as { accessKeyId: string; secretAccessKey: string };
+  return readFileSync(file, 'utf8').trim();
 }
 
-function localS3KmsKey(): string {
-  if (!existsSync(LOCAL_S3_KMS_KEY_FILE)) {
-    mkdirSync(STATE_DIR, { recursive: true });
-    writeFileSync(LOCAL_S3_KMS_KEY_FILE, `${LOCAL_S3_KMS_KEY_ID}:${randomBytes(32).toString('base64')}`, { mode: 0o600 });
-  }
-  return readFileSync(LOCAL_S3_KMS_KEY_FILE, 'utf8').trim();
+function localS3Credentials(): { accessKeyId: string; secretAccessKey: string } {
+  const made = madeOnce(LOCAL_S3_CREDENTIALS_FILE, () => JSON.stringify({ accessKeyId: 'cloudshift', secretAccessKey: randomBytes(18).toString('base64url') }));
+  return JSON.parse(made) as { accessKeyId: string; secretAccessKey: string };
 }
+
+const localS3KmsKey = () => madeOnce(LOCAL_S3_KMS_KEY_FILE, () => `${LOCAL_S3_KMS_KEY_ID}:${randomBytes(32).toString('base64')}`);
 
 function definitions(): Record<ServiceName, ServiceDefinition> {
   const data = (name: string) => {
