@@ -11,6 +11,7 @@ import { requireSearchAttributes } from './client/search-attributes.js';
 import { fileURLToPath } from 'node:url';
 import { bundleInChild, WORKFLOWS_PATH } from './workflow-bundle.js';
 import { createActivities, type ActivityDeps } from './activities/index.js';
+import { errorBoundary } from './activities/failures.js';
 import { join } from 'node:path';
 import { StoreResolver } from './clouds/profiles.js';
 import { loadConfig, type QueueSelector, taskQueueOf } from './config.js';
@@ -104,6 +105,7 @@ export async function createWorkers(options: CreateWorkersOptions): Promise<Work
         namespace: options.namespace,
         taskQueue: taskQueueOf(queue),
         activities,
+        interceptors: { activity: [errorBoundary] },
         identity: options.identity ?? `cloudshift-worker@${process.pid}`,
         // A heartbeat carries a rollback's cancellation to a running copy or inference. The SDK
         // throttles them to 80 % of the heartbeat timeout (48 s for a copy batch): a rollback then

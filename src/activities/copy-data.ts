@@ -215,7 +215,7 @@ export function createCopyDataActivities(deps: CopyDeps) {
      * Heartbeats the finished indexes: a retry after a worker dies resumes from them.
      */
     async copyBatch(input: CopyBatchInput): Promise<CopyBatchResult> {
-      assertApart(input.source, input.target, 'copy', deps.stores);
+      await assertApart(input.source, input.target, 'copy', deps.stores);
       return asActivity(
         withLocation(input.target, async () => {
           const source = storeOf(deps.stores, input.source);
@@ -333,7 +333,7 @@ export function createCopyDataActivities(deps: CopyDeps) {
      * the target before deleting it.)
      */
     async catchUpDiffPage(input: CatchUpDiffInput): Promise<CatchUpDiffResult> {
-      assertApart(input.source, input.target, 'catch up', deps.stores);
+      await assertApart(input.source, input.target, 'catch up', deps.stores);
       return asActivity(
         withLocation(input.target, async () => {
           const { target, objects, cursor } = await acceptedSourcePage(deps.stores, input);
@@ -370,7 +370,7 @@ export function createCopyDataActivities(deps: CopyDeps) {
 
     /** Catch-up sync: deletes target objects whose source is gone, under the prefix only. */
     async pruneTargetPage(input: PruneInput): Promise<{ deleted: string[]; deletedCount: number; cursor?: string }> {
-      assertApart(input.source, input.target, 'prune the target', deps.stores);
+      await assertApart(input.source, input.target, 'prune the target', deps.stores);
       return asActivity(
         withLocation(input.target, async () => {
           const source = storeOf(deps.stores, input.source);

@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { StoreError } from '../clouds/errors.js';
 import { type ObjectInfo, type ObjectStore, SOURCE_VERSION_METADATA_KEY } from '../clouds/object-store.js';
 import type { StoreResolver } from '../clouds/profiles.js';
+import { identityOverlap } from '../clouds/store-identity.js';
 import { ChecksumRecords } from '../copy/checksum-records.js';
 import { keyFilter, relativeTo } from '../copy/filters.js';
 import { describeLocation, keyIn, locationOverlap, type StorageLocation } from '../spec.js';
@@ -52,11 +53,13 @@ export function targetKeyOf(source: StorageLocation, target: StorageLocation, ke
 
 /**
  * Every activity that writes to or deletes from a target checks first that it lies apart from the
- * source. The spec refuses overlapping locations, so this holds unless a caller skipped the spec
- * (or an older workflow passes an input it would refuse); then nothing is touched.
+ * source, as the worker resolves both (StoreResolver.identity: resolved hosts, the Azure account,
+ * the real directory). The spec refuses locations that overlap by name; this catches two names
+ * for one store. Run before every write and every delete, never cached: a symlink can be changed
+ * between two pages.
  */
-export function assertApart(source: StorageLocation, target: StorageLocation, operation: string, stores?: StoreResolver): void {
-  const overlap = locationOverlap(source, target) ?? (stores ? canonicalOverlap(stores, source, target) : undefined);
+export async function assertApart(source: StorageLocation, target: StorageLocation, operation: string, stores?: StoreResolver): Promise<void> {
+  const overlap = locationOverlap(source, target) ?? (stores ? await resolvedOverlap(stores, source, target) : undefined);
   if (overlap) {
     throw ApplicationFailure.nonRetryable(
       `refused to ${operation}: the target ${describeLocation(target)} ${overlap} ${describeLocation(source)}, so it could write into or delete source data. Nothing was touched; give the migration a target apart from its source.`,
@@ -65,15 +68,16 @@ export function assertApart(source: StorageLocation, target: StorageLocation, op
   }
 }
 
-/** The overlap of two locations as the worker resolves them (see StoreResolver.canonical). */
-function canonicalOverlap(stores: StoreResolver, source: StorageLocation, target: StorageLocation): string | undefined {
-  const a = stores.canonical(source);
-  const b = stores.canonical(target);
-  if (a.service !== b.service) return undefined;
-  if (a.path === b.path) return 'is, through its profile, the same place as the source';
-  if (b.path.startsWith(a.path)) return 'lies, through its profile, inside the source';
-  if (a.path.startsWith(b.path)) return 'holds, through its profile, the source';
-  return undefined;
+const OVERLAP_WORDS = {
+  same: 'is, as this worker reaches them, the same place as the source',
+  inside: 'lies, as this worker reaches them, inside the source',
+  holds: 'holds, as this worker reaches them, the source',
+} as const;
+
+async function resolvedOverlap(stores: StoreResolver, source: StorageLocation, target: StorageLocation): Promise<string | undefined> {
+  const [a, b] = await Promise.all([stores.identity(source), stores.identity(target)]);
+  const overlap = identityOverlap(a, b);
+  return overlap && OVERLAP_WORDS[overlap];
 }
 
 /** Says which profile and bucket an access problem is about, so the operator knows where to look. */

@@ -36,7 +36,7 @@ export function createStandUpTargetActivities(deps: StandUpTargetDeps) {
   return {
     /** The target bucket or container exists (standUpTarget). */
     async ensureTargetContainer({ target, source }: { target: StorageLocation; source?: StorageLocation }): Promise<void> {
-      if (source) assertApart(source, target, 'stand up the target', deps.stores);
+      if (source) await assertApart(source, target, 'stand up the target', deps.stores);
       return asActivity(withLocation(target, () => storeOf(deps.stores, target).ensureContainer()));
     },
 

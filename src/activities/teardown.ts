@@ -45,7 +45,7 @@ export function createTeardownActivities(deps: TeardownDeps) {
      * Whatever does not verify is kept and reported.
      */
     async deleteVerifiedSourcePage(input: RetirePageInput): Promise<RetirePageResult> {
-      assertApart(input.source, input.target, 'retire the source', deps.stores);
+      await assertApart(input.source, input.target, 'retire the source', deps.stores);
       return asActivity(
         withLocation(input.source, async () => {
           const { source, target, records, objects, listed, cursor } = await sourcePageWithTargets(deps.stores, input);
@@ -74,7 +74,7 @@ export function createTeardownActivities(deps: TeardownDeps) {
      * else — what was there before, other migrations' copies — is kept.
      */
     async deleteMigratedTargetPage(input: CleanUpInput): Promise<RetirePageResult> {
-      if (input.source) assertApart(input.source, input.target, 'clean up the target', deps.stores);
+      if (input.source) await assertApart(input.source, input.target, 'clean up the target', deps.stores);
       return asActivity(
         withLocation(input.target, async () => {
           const target = storeOf(deps.stores, input.target);

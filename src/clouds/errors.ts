@@ -25,10 +25,10 @@ const RETRYABLE: Record<StoreErrorKind, boolean> = {
 const ADVICE: Record<StoreErrorKind, string> = {
   NotFound: 'check the bucket, prefix and key in the spec',
   AccessDenied: "check the credentials the worker resolves for this profile and the principal's permissions",
-  Throttled: 'retrying with backoff',
-  Unavailable: 'retrying with backoff; check the endpoint if it persists',
+  Throttled: 'the store is limiting requests; lower copy.concurrency if it persists',
+  Unavailable: 'check that the endpoint answers if it persists',
   InvalidRequest: 'the request itself is wrong; fix the spec or profile',
-  ChecksumMismatch: 'the stored bytes differ from the bytes sent; retrying the upload',
+  ChecksumMismatch: 'the stored bytes differ from the bytes sent; the upload is done again from the start',
 };
 
 export type StoreOperation = 'list' | 'head' | 'read' | 'write' | 'delete' | 'ensureContainer';
@@ -64,7 +64,7 @@ export class StoreError extends Error {
     const object = context.key === undefined ? context.store : `${context.store}/${context.key}`;
     // The message outlives the retries (it is the final failure's too), so it says what kind the
     // error is, never that a retry is still to come.
-    const retry = RETRYABLE[kind] ? 'retryable (retried with backoff under the step’s retry policy)' : 'not retried';
+    const retry = RETRYABLE[kind] ? 'retryable under the step’s retry policy' : 'not retried';
     super(`${context.operation} ${object}: ${kind} (${detail}); ${retry}: ${ADVICE[kind]}`, options);
     this.kind = kind;
     this.store = context.store;

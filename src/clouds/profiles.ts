@@ -8,7 +8,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { Storage } from '@google-cloud/storage';
 import { readFileSync } from 'node:fs';
-import { join, resolve as resolvePath } from 'node:path';
+import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { NonRetryableError } from '../errors.js';
@@ -18,6 +18,7 @@ import { GcsStore } from './gcs-store.js';
 import { LocalFsStore } from './local-store.js';
 import type { MultipartOptions, ObjectStore } from './object-store.js';
 import { S3Store } from './s3-store.js';
+import { directoryIdentity, serviceOf, type StoreIdentity } from './store-identity.js';
 
 const awsProfile = z.strictObject({
   cloud: z.literal('aws'),
@@ -146,28 +147,31 @@ export class StoreResolver {
   }
 
   /**
-   * Where a location really is, whatever the profile is called: the service (AWS or an endpoint,
-   * Google or an emulator, an Azure account, a directory) and the path in it. Two locations
-   * overlap when they are on one service and one path holds the other; a bucket reached through two
-   * profiles, or two on-prem roots nested in each other, are caught here where names differ.
+   * Where a location really is, whatever the profile is called or how it is spelt: the service
+   * (the host an endpoint resolves to, the Azure account the credential reaches) and the path in
+   * it (on-prem, the real directory with its device and inode). `identityOverlap` compares two.
    */
-  canonical(location: Pick<StorageLocation, 'cloud' | 'profile' | 'bucket' | 'prefix'>): { service: string; path: string } {
+  async identity(location: Pick<StorageLocation, 'cloud' | 'profile' | 'bucket' | 'prefix'>): Promise<StoreIdentity> {
     const profile = this.profiles[location.profile];
     const folder = location.prefix === '' || location.prefix.endsWith('/') ? location.prefix : `${location.prefix}/`;
-    if (!profile || profile.cloud !== location.cloud) return { service: `${location.cloud}:${location.profile}`, path: `${location.bucket}/${folder}` };
+    const path = `${location.bucket}/${folder}`;
+    if (!profile || profile.cloud !== location.cloud) {
+      return { service: { cloud: location.cloud, host: `profile:${location.profile}`, addresses: [], account: '', publicService: false }, path };
+    }
     switch (profile.cloud) {
       case 'aws':
-        return { service: `aws:${normalUrl(profile.endpoint) ?? 'amazonaws.com'}`, path: `${location.bucket}/${folder}` };
+        return { service: await serviceOf('aws', profile.endpoint, 'amazonaws.com'), path };
       case 'gcp':
-        return { service: `gcp:${normalUrl(profile.apiEndpoint) ?? 'storage.googleapis.com'}`, path: `${location.bucket}/${folder}` };
+        return { service: await serviceOf('gcp', profile.apiEndpoint, 'storage.googleapis.com'), path };
       case 'azure': {
-        const account = profile.development
-          ? normalUrl(profile.developmentEndpoint ?? 'http://127.0.0.1:10000/devstoreaccount1')
-          : (/AccountName=([^;]+)/i.exec(this.env[profile.connectionStringEnv!] ?? '')?.[1] ?? `env:${profile.connectionStringEnv}`);
-        return { service: `azure:${account}`, path: `${location.bucket}/${folder}` };
+        // The SDK's own reading of the credential: the account and endpoint it really reaches,
+        // whether the profile is the development one, a connection string with an account key,
+        // or a SAS form that names only the endpoint.
+        const client = this.client(location.profile, () => azureClient(profile, this.env));
+        return { service: await serviceOf('azure', client.url, '', client.accountName), path };
       }
       case 'onprem':
-        return { service: 'onprem', path: `${resolvePath(profile.root, location.bucket)}/${folder}` };
+        return { service: { cloud: 'onprem', host: 'this machine', addresses: [], account: '', publicService: false }, ...(await directoryIdentity(profile.root, location.bucket, location.prefix)) };
     }
   }
 
@@ -202,18 +206,6 @@ export function readCredentialsFile(path: string): z.output<typeof credentialsFi
     throw new UnknownProfileError(`the credentials file ${path} lacks ${parsed.error.issues.map((i) => i.path.join('.') || 'an object').join(', ')}; it must hold {"accessKeyId": …, "secretAccessKey": …}`);
   }
   return parsed.data;
-}
-
-/** An endpoint as one string for every spelling of it: lowercase host, no trailing slash, default ports dropped. */
-function normalUrl(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  try {
-    const u = new URL(url);
-    const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname.toLowerCase();
-    return `${host}${u.port ? `:${u.port}` : ''}${u.pathname.replace(/\/+$/, '')}`;
-  } catch {
-    return url;
-  }
 }
 
 export function s3Client(profile: z.output<typeof awsProfile>): S3Client {

@@ -1,0 +1,71 @@
+/**
+ * The one error boundary: every activity, whatever it forgets, fails non-retryably with its own
+ * type when it meets an error no retry can fix, because the worker registers the mapping once
+ * (errorBoundary) rather than each activity calling it.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { describe, expect, it } from 'vitest';
+import { createActivities, type ActivityDeps } from '../../src/activities/index.js';
+import { errorBoundary } from '../../src/activities/failures.js';
+import { StoreError } from '../../src/clouds/errors.js';
+import { NonRetryableError } from '../../src/errors.js';
+
+/** Throws `error` the moment anything in it is read: every activity reads its input or its deps first. */
+const explosive = (error: () => Error): never =>
+  new Proxy({}, { get: () => { throw error(); }, has: () => { throw error(); }, ownKeys: () => { throw error(); } }) as never;
+
+const noop = () => {};
+const quiet = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
+
+/** Deps that read as absent while the factory builds (its options have defaults) and explode once an activity runs. */
+function explosiveDeps(error: () => Error): ActivityDeps {
+  let armed = false;
+  const deps = new Proxy({}, { get: () => { if (armed) throw error(); return undefined; } }) as unknown as ActivityDeps;
+  const activities = createActivities(deps) as unknown as Record<string, (input: unknown) => Promise<unknown>>;
+  armed = true;
+  return activities as never;
+}
+
+const activityNames = Object.keys(explosiveDeps(() => new Error('unused'))).sort();
+
+async function failureOf(name: string, error: () => Error, info: Record<string, unknown> = {}): Promise<ApplicationFailure | Error> {
+  const activities = explosiveDeps(error) as unknown as Record<string, (input: unknown) => Promise<unknown>>;
+  const env = new MockActivityEnvironment(info, { interceptors: [errorBoundary], logger: quiet });
+  try {
+    await env.run(activities[name]!, explosive(error));
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error(`${name} succeeded on input that cannot be read`);
+}
+
+describe('the error boundary every worker registers', () => {
+  it('covers every activity (there are as many as the factory builds)', () => {
+    expect(activityNames.length).toBeGreaterThan(20);
+    expect(activityNames).toEqual(expect.arrayContaining(['setWeights', 'stopEndpoint', 'ensureRouter', 'deleteVerifiedSourcePage', 'runShadowInference']));
+  });
+
+  it.each(activityNames)('%s: a NonRetryableError arrives non-retryable, with its own type', async (name) => {
+    const failure = await failureOf(name, () => new NonRetryableError('UnknownProfile', `profile "x" is not known (${name})`));
+    expect(failure).toBeInstanceOf(ApplicationFailure);
+    expect((failure as ApplicationFailure).type).toBe('UnknownProfile');
+    expect((failure as ApplicationFailure).nonRetryable).toBe(true);
+    expect(failure.message).not.toMatch(/retr(y|ied) with backoff|will be retried/);
+  });
+
+  it.each(activityNames)('%s: a store refusing access arrives as AccessDenied, not retried', async (name) => {
+    const failure = await failureOf(name, () => new StoreError('AccessDenied', { store: 's3://b', operation: 'list' }, 'denied'));
+    expect((failure as ApplicationFailure).type).toBe('AccessDenied');
+    expect((failure as ApplicationFailure).nonRetryable).toBe(true);
+  });
+
+  it('says on the last attempt that no retry follows, and not before', async () => {
+    const error = () => new StoreError('Unavailable', { store: 's3://b', operation: 'list' }, 'connection refused');
+    const last = await failureOf('listSourcePage', error, { attempt: 15, retryPolicy: { maximumAttempts: 15 } });
+    expect((last as ApplicationFailure).nonRetryable).toBe(false);
+    expect(last.message).toMatch(/the last of 15 attempts: not retried again/);
+    const earlier = await failureOf('listSourcePage', error, { attempt: 3, retryPolicy: { maximumAttempts: 15 } });
+    expect(earlier.message).not.toMatch(/last of/);
+  });
+});
