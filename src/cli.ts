@@ -7,7 +7,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { X509Certificate } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { DecisionRejectedError, InvalidMigrationSpecError, MigrationClient, MissingSearchAttributesError, type MigrationResult, type Progress } from './client/index.js';
+import { DecisionRejectedError, InvalidMigrationSpecError, MigrationClient, MigrationNameTakenError, MissingSearchAttributesError, type MigrationResult, type Progress } from './client/index.js';
 import type { DecisionReply } from './workflows/definitions.js';
 import { gateLines, progressLine, resultLines } from './client/progress.js';
 import { failureMessage } from './format.js';
@@ -195,16 +195,17 @@ function program(exit: (code: number) => void): Command {
 
   root
     .command('start')
-    .description("start a migration (its id is the spec's name); a second start of a running one attaches to it")
+    .description("start a migration (its id is the spec's name); a second start of the same spec while it runs attaches to it")
     .addOption(specOption())
     .option('-w, --wait', 'follow it to its end, printing progress, gates and the final summary')
+    .option('--rerun', 'start a new run under a name whose earlier run has ended (it still refuses a target folder that run claimed)')
     .addOption(jsonOption())
     .addHelpText('after', examples('cloudshift start --spec examples/aws-to-gcp.yaml', 'cloudshift start --spec examples/data-only-s3-to-gcs.yaml --wait'))
-    .action((opts: { spec: string; wait?: boolean; json?: boolean }) =>
+    .action((opts: { spec: string; wait?: boolean; json?: boolean; rerun?: boolean }) =>
       run(async () => {
         const spec = readSpecFile(opts.spec);
         return withClient(async (client) => {
-          const { workflowId, runId, attached } = await client.startMigration(spec as never);
+          const { workflowId, runId, attached } = await client.startMigration(spec as never, { rerun: Boolean(opts.rerun) });
           const said = attached ? `attached to ${workflowId} (run ${runId}), already running: a start with the same name starts nothing` : `started ${workflowId} (run ${runId})`;
           console.log(opts.json ? JSON.stringify({ workflowId, runId, attached }) : said);
           return opts.wait ? follow(client, workflowId, Boolean(opts.json)) : EXIT.completed;
@@ -532,7 +533,7 @@ main(process.argv.slice(2)).then(
       console.error(`cloudshift: ${error.message} (run with --help for usage)`);
       process.exit(EXIT.usage);
     }
-    if (error instanceof SpecFileError || error instanceof MissingSearchAttributesError) {
+    if (error instanceof SpecFileError || error instanceof MissingSearchAttributesError || error instanceof MigrationNameTakenError) {
       console.error(`cloudshift: ${error.message}`);
       process.exit(EXIT.usage);
     }

@@ -6,6 +6,8 @@ export const NON_RETRYABLE_TYPES = [
   // The spec, the locations, the profiles: what a person wrote.
   'InvalidMigrationSpec',
   'InvalidLocations',
+  // A name that an earlier run used, whose folder and copies this run must not touch.
+  'MigrationNameReused',
   'UnknownProfile',
   'UnknownKey',
   // The stores' answers that a retry cannot change (StoreError kinds).

@@ -13,6 +13,9 @@ type Location = Pick<StorageLocation, 'prefix'>;
 /** A path in one migration's folder under a location's prefix. */
 export const migrationFolder = (location: Location, migration: string, path = ''): string => keyIn(location as StorageLocation, `${CLOUDSHIFT_FOLDER}${migration}/${path}`);
 
+/** Which run of the name owns the folder (copy/run-claim.ts). */
+export const runClaim = (target: Location, migration: string): string => migrationFolder(target, migration, 'run.json');
+
 /** The copy manifest: JSON lines, one part per verified page. */
 export const manifestFolder = (target: Location, migration: string): string => migrationFolder(target, migration, 'manifest/');
 export const manifestPart = (target: Location, migration: string, part: number): string =>

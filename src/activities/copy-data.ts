@@ -9,8 +9,8 @@ import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { MIGRATION_METADATA_KEY, type ObjectInfo, type ObjectStore, SOURCE_VERSION_METADATA_KEY } from '../clouds/object-store.js';
 import type { StoreResolver } from '../clouds/profiles.js';
-import { hashingTap } from '../clouds/streaming.js';
 import { ChecksumRecords } from '../copy/checksum-records.js';
+import { bytesDiffer, isVerifiedCopy } from '../copy/verified-copy.js';
 import { keyFilter, relativeTo } from '../copy/filters.js';
 import { readTwiceOnSourceMismatch } from '../copy/source-digest.js';
 import { Bandwidth } from '../copy/throttle.js';
@@ -55,6 +55,8 @@ export interface CopyObjectRef {
   key: string;
   size: number;
   version: string;
+  /** The target's copy changed since it was verified: skip it only if its bytes still hash as recorded. */
+  recheck?: boolean;
 }
 
 export interface ListPageInput extends Filters {
@@ -71,6 +73,11 @@ export interface ListPageResult {
 export interface CopyBatchInput {
   /** The migration whose folder keeps checksum records of objects that cannot carry them. */
   migration: string;
+  /**
+   * The run's own mark (its first run id), put on every object it writes; its clean-up deletes
+   * only objects with this mark. Absent in runs recorded before marks: the name then.
+   */
+  mark?: string;
   source: StorageLocation;
   target: StorageLocation;
   objects: CopyObjectRef[];
@@ -99,6 +106,12 @@ export interface ManifestLine {
   size: number;
   sha256: string;
   sourceVersion: string;
+  /**
+   * The target object's version (S3/Azure ETag, GCS generation, size and mtime on disk) when it
+   * was verified: the catch-up takes a target whose version changed since for a copy to redo.
+   * Absent in manifests written before it.
+   */
+  targetVersion?: string;
 }
 
 export interface CatchUpDiffInput extends Filters {
@@ -149,8 +162,13 @@ export interface PagePassInput extends Filters {
 }
 
 export interface PruneInput extends PagePassInput {
-  /** Only objects this migration copied are pruned. */
+  /** Only objects this run copied are pruned. */
   migration: string;
+  /**
+   * The run's own mark (its first run id), put on every object it writes; its clean-up deletes
+   * only objects with this mark. Absent in runs recorded before marks: the name then.
+   */
+  mark?: string;
 }
 
 export interface VerifyPageInput extends PagePassInput {
@@ -223,8 +241,8 @@ export function createCopyDataActivities(deps: CopyDeps) {
           const records = new ChecksumRecords(target, input.target, input.migration);
           const resumed = input.catchUpManifestPart === undefined ? (activityInfo().heartbeatDetails as BatchProgress | undefined) : undefined;
           const lines: string[] = [];
-          const line = (ref: CopyObjectRef, targetKey: string, size: number, sha256: string) => {
-            if (input.catchUpManifestPart !== undefined) lines.push(JSON.stringify({ key: ref.key, targetKey, size, sha256, sourceVersion: ref.version } satisfies ManifestLine));
+          const line = (ref: CopyObjectRef, targetKey: string, stored: ObjectInfo, sha256: string) => {
+            if (input.catchUpManifestPart !== undefined) lines.push(JSON.stringify({ key: ref.key, targetKey, size: stored.size, sha256, sourceVersion: ref.version, ...(stored.version ? { targetVersion: stored.version } : {}) } satisfies ManifestLine));
           };
           const done = new Set(resumed?.done ?? []);
           const result: CopyBatchResult = resumed?.result ?? { copied: 0, copiedBytes: 0, skipped: 0, skippedBytes: 0, vanished: [] };
@@ -258,7 +276,7 @@ export function createCopyDataActivities(deps: CopyDeps) {
             const written = await target.write(targetKey, stream, {
               size: info.size,
               contentType: info.contentType,
-              metadata: { ...info.metadata, [SOURCE_VERSION_METADATA_KEY]: versionOf(info), [MIGRATION_METADATA_KEY]: input.migration },
+              metadata: { ...info.metadata, [SOURCE_VERSION_METADATA_KEY]: versionOf(info), [MIGRATION_METADATA_KEY]: input.mark ?? input.migration },
               sha256Metadata: 'with-upload',
               // Where the source holds a whole-object MD5, what the target stores must have it.
               ...(info.checksums.md5 ? { sourceMd5: info.checksums.md5 } : {}),
@@ -270,10 +288,10 @@ export function createCopyDataActivities(deps: CopyDeps) {
           const copyOne = async (ref: CopyObjectRef, index: number, present: Map<string, ObjectInfo> | undefined): Promise<void> => {
             const targetKey = targetKeyOf(input.source, input.target, ref.key);
             const existing = await storedAt(target, records, present, targetKey);
-            if (existing && existing.size === ref.size && existing.metadata?.[SOURCE_VERSION_METADATA_KEY] === ref.version && existing.checksums.sha256) {
+            if (isVerifiedCopy(existing, ref) && (!ref.recheck || (await bytesDiffer(target, existing)) === undefined)) {
               result.skipped++;
               result.skippedBytes += ref.size;
-              line(ref, targetKey, existing.size, existing.checksums.sha256);
+              line(ref, targetKey, existing, existing.checksums.sha256);
             } else {
               // The slot covers the bytes in transfer only: the checksum record is a small write
               // that, on a target finalising other large objects, can wait behind them.
@@ -288,7 +306,7 @@ export function createCopyDataActivities(deps: CopyDeps) {
                 await records.keep(written.stored, written.sha256);
                 timeline?.mark('recordKept');
                 timeline?.end();
-                line(ref, targetKey, written.size, written.sha256);
+                line(ref, targetKey, written.stored, written.sha256);
                 result.copied++;
                 result.copiedBytes += written.size;
               }
@@ -337,6 +355,10 @@ export function createCopyDataActivities(deps: CopyDeps) {
       return asActivity(
         withLocation(input.target, async () => {
           const { target, objects, cursor } = await acceptedSourcePage(deps.stores, input);
+          // What the target holds now: a copy whose version changed since it was verified is redone.
+          const targetKeys = objects.map((o) => targetKeyOf(input.source, input.target, o.key));
+          const present = await listedTargets(target, targetKeys);
+          const targetVersionOf = async (key: string) => (present ? present.get(key) : await headIfExists(target, key))?.version;
           const baseline = new Map<string, ManifestLine>();
           const last = objects.at(-1)?.key;
           let part = Math.max(1, input.baselinePart);
@@ -350,15 +372,16 @@ export function createCopyDataActivities(deps: CopyDeps) {
           heartbeat();
           const result: CatchUpDiffResult = { changed: [], listed: objects.length, listedBytes: 0, unchanged: 0, unchangedBytes: 0, baselinePart: Math.min(part, Math.max(1, input.baselineParts)), cursor };
           const carried: string[] = [];
-          for (const o of objects) {
+          for (const [i, o] of objects.entries()) {
             result.listedBytes += o.size;
             const version = versionOf(o);
             const before = baseline.get(o.key);
-            if (before && before.size === o.size && before.sourceVersion === version && before.sha256 && before.targetKey === targetKeyOf(input.source, input.target, o.key)) {
+            const unchanged = before && before.size === o.size && before.sourceVersion === version && before.sha256 && before.targetKey === targetKeys[i];
+            if (unchanged && (before.targetVersion === undefined || before.targetVersion === (await targetVersionOf(before.targetKey)))) {
               carried.push(JSON.stringify(before));
               result.unchanged++;
               result.unchangedBytes += o.size;
-            } else result.changed.push({ key: o.key, size: o.size, version });
+            } else result.changed.push({ key: o.key, size: o.size, version, ...(unchanged ? { recheck: true } : {}) });
           }
           if (carried.length > 0) {
             await target.write(catchUpManifestPart(input.target, input.migration, input.part), Readable.from([Buffer.from(`${carried.join('\n')}\n`)]), { contentType: 'application/x-ndjson' });
@@ -394,7 +417,7 @@ export function createCopyDataActivities(deps: CopyDeps) {
             // Only what a migration of this name copied: an object someone else put under the
             // target prefix is not ours to remove because the source lacks it.
             const metadata = o.metadata ?? (await headIfExists(target, o.key))?.metadata;
-            if (metadata?.[MIGRATION_METADATA_KEY] !== input.migration) return;
+            if (metadata?.[MIGRATION_METADATA_KEY] !== (input.mark ?? input.migration)) return;
             await target.delete(o.key);
             deletedCount++;
             if (deleted.length < MAX_REPORTED_KEYS) deleted.push(o.key);
@@ -427,15 +450,14 @@ export function createCopyDataActivities(deps: CopyDeps) {
             if (!stored) return mismatch(o.key, 'missing at the target', index);
             if (stored.size !== o.size) return mismatch(o.key, `size ${stored.size} at the target, ${o.size} at the source`, index);
             if (stored.metadata?.[SOURCE_VERSION_METADATA_KEY] !== versionOf(o)) return mismatch(o.key, 'the target holds another source version', index);
-            if (!stored.checksums.sha256) return mismatch(o.key, 'no SHA-256 recorded at the target', index);
+            if (!isVerifiedCopy(stored, { size: o.size, version: versionOf(o) })) return mismatch(o.key, 'no SHA-256 recorded at the target', index);
             if (input.full) {
-              const { tap, result: hashed } = hashingTap();
-              for await (const _ of (await target.read(targetKey)).pipe(tap)) void _;
-              if ((await hashed()).sha256 !== stored.checksums.sha256) return mismatch(o.key, 'target bytes do not hash to the recorded SHA-256', index);
+              const why = await bytesDiffer(target, stored);
+              if (why) return mismatch(o.key, why, index);
             }
             result.objects++;
             result.bytes += o.size;
-            lines[index] = JSON.stringify({ key: o.key, targetKey, size: o.size, sha256: stored.checksums.sha256, sourceVersion: versionOf(o) });
+            lines[index] = JSON.stringify({ key: o.key, targetKey, size: o.size, sha256: stored.checksums.sha256, sourceVersion: versionOf(o), ...(stored.version ? { targetVersion: stored.version } : {}) } satisfies ManifestLine);
           });
           const body = lines.filter(Boolean).join('\n');
           if (body) {

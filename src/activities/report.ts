@@ -3,7 +3,8 @@ import type { StoreResolver } from '../clouds/profiles.js';
 import { type StoredReport, writeMigrationReport } from '../report/stored.js';
 import type { StorageLocation } from '../spec.js';
 import type { MigrationStatus } from '../workflows/status.js';
-import { asActivity } from './failures.js';
+import { assertRunOwnsFolder } from '../copy/run-claim.js';
+import { assertApart } from './object-access.js';
 
 export interface ReportDeps {
   stores: StoreResolver;
@@ -11,6 +12,10 @@ export interface ReportDeps {
 
 export interface MigrationReportInput {
   target: StorageLocation;
+  /** Checked apart from the target first: a report is never written into the source (absent in older runs). */
+  source?: StorageLocation;
+  /** This run's mark: the report goes only into a folder this run owns. */
+  mark?: string;
   status: MigrationStatus;
 }
 
@@ -18,7 +23,10 @@ export function createReportActivities(deps: ReportDeps) {
   return {
     /** Builds the report from the final record and the shadow comparison, and writes its JSON and HTML to the target. */
     async writeMigrationReport(input: MigrationReportInput): Promise<StoredReport> {
-      return asActivity(() => writeMigrationReport(deps.stores.store(input.target), input.target, input.status));
+      if (input.source) await assertApart(input.source, input.target, 'write the migration report', deps.stores);
+      const store = deps.stores.store(input.target);
+      if (input.mark) await assertRunOwnsFolder(store, input.target, input.status.name, input.mark, 'does not write its report there');
+      return writeMigrationReport(store, input.target, input.status);
     },
   };
 }

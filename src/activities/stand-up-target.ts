@@ -8,6 +8,7 @@ import { ChecksumRecords } from '../copy/checksum-records.js';
 import type { Endpoint, EndpointDeployer } from '../endpoints/deployer.js';
 import { ModelChecksumMismatch } from '../inference/model.js';
 import { keyIn, type ExecutionProvider, type ServingSpec, type StorageLocation } from '../spec.js';
+import { claimRunFolder, type RunClaim } from '../copy/run-claim.js';
 import type { CopyObjectRef } from './copy-data.js';
 import { asActivity } from './failures.js';
 import { assertApart, storeOf, versionOf, withLocation } from './object-access.js';
@@ -35,9 +36,11 @@ export interface DeployEndpointInput {
 export function createStandUpTargetActivities(deps: StandUpTargetDeps) {
   return {
     /** The target bucket or container exists (standUpTarget). */
-    async ensureTargetContainer({ target, source }: { target: StorageLocation; source?: StorageLocation }): Promise<void> {
+    async ensureTargetContainer({ target, source, claim }: { target: StorageLocation; source?: StorageLocation; claim?: RunClaim & { migration: string } }): Promise<void> {
       if (source) await assertApart(source, target, 'stand up the target', deps.stores);
-      return asActivity(withLocation(target, () => storeOf(deps.stores, target).ensureContainer()));
+      const store = storeOf(deps.stores, target);
+      await withLocation(target, () => store.ensureContainer())();
+      if (claim) await claimRunFolder(store, target, claim.migration, { mark: claim.mark, ...(claim.startedAt ? { startedAt: claim.startedAt } : {}) });
     },
 
     /** One source object as a copy batch takes it, named relative to the source prefix. */

@@ -4,9 +4,11 @@
  * migration wrote). Both check first that target and source lie apart.
  */
 import { heartbeat } from '@temporalio/activity';
-import { MIGRATION_METADATA_KEY, SOURCE_VERSION_METADATA_KEY } from '../clouds/object-store.js';
+import { MIGRATION_METADATA_KEY } from '../clouds/object-store.js';
+import { bytesDiffer, isVerifiedCopy } from '../copy/verified-copy.js';
 import type { StoreResolver } from '../clouds/profiles.js';
 import { migrationFolder } from '../migration-paths.js';
+import { assertRunOwnsFolder } from '../copy/run-claim.js';
 import type { StorageLocation } from '../spec.js';
 import type { PagePassInput } from './copy-data.js';
 import { asActivity } from './failures.js';
@@ -29,6 +31,12 @@ export interface RetirePageResult {
 
 export interface CleanUpInput {
   migration: string;
+  /**
+   * The run's own mark (its first run id), put on every object it writes; its clean-up deletes
+   * only objects with this mark. Absent in runs recorded before marks: the name then.
+   */
+  mark?: string;
+
   /** Checked against the target before anything is deleted. */
   source?: StorageLocation;
   target: StorageLocation;
@@ -41,8 +49,9 @@ export function createTeardownActivities(deps: TeardownDeps) {
   return {
     /**
      * Teardown, when the spec asks for it: deletes one page of source objects, each only if the
-     * target holds a verified copy of that very version (size, source version, recorded SHA-256).
-     * Whatever does not verify is kept and reported.
+     * target holds a verified copy of that very version (size, source version, recorded SHA-256)
+     * and its bytes, read back now (or hashed by the store itself), hash to that SHA-256.
+     * Whatever does not verify is kept and reported with the reason.
      */
     async deleteVerifiedSourcePage(input: RetirePageInput): Promise<RetirePageResult> {
       await assertApart(input.source, input.target, 'retire the source', deps.stores);
@@ -52,10 +61,10 @@ export function createTeardownActivities(deps: TeardownDeps) {
           const result: RetirePageResult = { deleted: 0, kept: 0, keptKeys: [], cursor };
           await forEachLimited(objects, input.concurrency, async (o) => {
             const stored = await storedAt(target, records, listed, targetKeyOf(input.source, input.target, o.key));
-            const verified = stored && stored.size === o.size && stored.checksums.sha256 && stored.metadata?.[SOURCE_VERSION_METADATA_KEY] === versionOf(o);
-            if (!verified) {
+            const why = !isVerifiedCopy(stored, { size: o.size, version: versionOf(o) }) ? 'no verified copy of this version at the target' : await bytesDiffer(target, stored);
+            if (why) {
               result.kept++;
-              if (result.keptKeys.length < MAX_REPORTED_KEYS) result.keptKeys.push(o.key);
+              if (result.keptKeys.length < MAX_REPORTED_KEYS) result.keptKeys.push(`${o.key}: ${why}`);
               return;
             }
             await source.delete(o.key);
@@ -80,9 +89,12 @@ export function createTeardownActivities(deps: TeardownDeps) {
           const target = storeOf(deps.stores, input.target);
           const page = await target.list(input.target.prefix, { cursor: input.cursor, pageSize: input.pageSize });
           const ownFolder = migrationFolder(input.target, input.migration, '');
+          const mark = input.mark ?? input.migration;
+          // The folder is this run's only if no other run of the name claimed it.
+          if (input.mark) await assertRunOwnsFolder(target, input.target, input.migration, input.mark, 'cannot clean up there');
           const result: RetirePageResult = { deleted: 0, kept: 0, keptKeys: [], cursor: page.cursor };
           await forEachLimited(page.objects, input.concurrency, async (o) => {
-            const ours = o.key.startsWith(ownFolder) || (o.metadata ?? (await headIfExists(target, o.key))?.metadata)?.[MIGRATION_METADATA_KEY] === input.migration;
+            const ours = o.key.startsWith(ownFolder) || (o.metadata ?? (await headIfExists(target, o.key))?.metadata)?.[MIGRATION_METADATA_KEY] === mark;
             if (!ours) {
               result.kept++;
               return;

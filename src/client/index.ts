@@ -43,6 +43,14 @@ export class TemporalUnreachableError extends Error {
   }
 }
 
+/**
+ * A start under a name that is taken: running now with another spec, or run before (a reused
+ * name's clean-up once deleted the earlier run's copies). Says which, and what to do.
+ */
+export class MigrationNameTakenError extends Error {
+  override readonly name = 'MigrationNameTaken';
+}
+
 export class InvalidMigrationSpecError extends Error {
   override readonly name = 'InvalidMigrationSpec';
   constructor(readonly issues: SpecIssue[]) {
@@ -55,6 +63,12 @@ export interface StartMigrationOptions {
   workflowId?: string;
   /** @default 'cloudshift' */
   taskQueue?: string;
+  /**
+   * Start a new run under a name whose earlier run has ended. The new run still refuses to write
+   * into a target folder an earlier run claimed (see copy/run-claim.ts).
+   * @default false
+   */
+  rerun?: boolean;
 }
 
 export interface MigrationSummary {
@@ -107,20 +121,48 @@ export class MigrationClient {
     if (!parsed.ok) throw new InvalidMigrationSpecError(parsed.issues);
     const workflowId = options.workflowId ?? parsed.spec.name;
     await requireSearchAttributes(this.client.connection, this.client.options.namespace);
-    const running = await this.client.workflow
+    const existing = await this.client.workflow
       .getHandle(workflowId)
       .describe()
-      .then((d) => d.status.name === 'RUNNING', () => false);
+      .catch(() => undefined);
+    const running = existing?.status.name === 'RUNNING';
+    if (running) {
+      const differs = specDifferences(parsed.spec, await this.startedSpec(workflowId, existing.runId));
+      if (differs.length > 0) {
+        throw new MigrationNameTakenError(
+          `a migration named ${workflowId} is already running with another spec (${differs.join(', ')} differ); nothing was started or changed. Wait for it to end or roll it back, or give this spec a new name`,
+        );
+      }
+    } else if (existing && !options.rerun) {
+      throw new MigrationNameTakenError(
+        `a migration named ${workflowId} ran before (run ${existing.runId}, ${existing.status.name.toLowerCase()}${existing.closeTime ? ` ${existing.closeTime.toISOString()}` : ''}); nothing was started. Give this spec a new name, or start again with --rerun (the new run refuses a target folder the earlier one claimed)`,
+      );
+    }
     const handle = await this.client.workflow.start(MIGRATION_WORKFLOW_TYPE, {
       taskQueue: options.taskQueue ?? CONTROL_TASK_QUEUE,
       workflowId,
       // The workflow gets the spec as written; it parses (and defaults) it again itself.
       args: [spec],
       workflowIdConflictPolicy: 'USE_EXISTING',
+      // A start between the check above and here must not slip through either.
+      workflowIdReusePolicy: options.rerun ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
       staticSummary: `${parsed.spec.source.cloud} → ${parsed.spec.target.cloud}: ${parsed.spec.name}`,
       staticDetails: startDetails(parsed.spec),
     });
     return { workflowId, runId: handle.firstExecutionRunId, attached: running };
+  }
+
+  /** The spec a run was started with, parsed as the workflow parses it; undefined where it cannot be read. */
+  private async startedSpec(workflowId: string, runId: string): Promise<MigrationSpec | undefined> {
+    const history = await this.client.workflowService.getWorkflowExecutionHistory({
+      namespace: this.client.options.namespace,
+      execution: { workflowId, runId },
+      maximumPageSize: 1,
+    });
+    const payload = history.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    if (!payload) return undefined;
+    const parsed = parseSpec(this.client.options.loadedDataConverter.payloadConverter.fromPayload(payload));
+    return parsed.ok ? parsed.spec : undefined;
   }
 
   handle(workflowId: string): WorkflowHandle {
@@ -254,4 +296,22 @@ function startDetails(spec: MigrationSpec): string {
   ]
     .filter(Boolean)
     .join('\n');
+}
+
+/** The top-level fields (and the source and target's own) in which two specs differ; unreadable counts as every field. */
+export function specDifferences(a: MigrationSpec, b: MigrationSpec | undefined): string[] {
+  if (!b) return ['(the running spec could not be read)'];
+  const fields = new Set([...Object.keys(a), ...Object.keys(b)]);
+  const out: string[] = [];
+  for (const field of [...fields].sort()) {
+    const x = (a as Record<string, unknown>)[field];
+    const y = (b as Record<string, unknown>)[field];
+    if (JSON.stringify(x) === JSON.stringify(y)) continue;
+    if ((field === 'source' || field === 'target') && x && y) {
+      for (const sub of new Set([...Object.keys(x), ...Object.keys(y)])) {
+        if (JSON.stringify((x as Record<string, unknown>)[sub]) !== JSON.stringify((y as Record<string, unknown>)[sub])) out.push(`${field}.${sub}`);
+      }
+    } else out.push(field);
+  }
+  return out;
 }

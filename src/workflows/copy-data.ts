@@ -12,6 +12,12 @@ export { copyProgressSignal, copyStatusQuery } from './definitions.js';
 
 export interface CopyDataInput {
   migration: string;
+  /**
+   * The run's own mark (its first run id), put on every object it writes; its clean-up deletes
+   * only objects with this mark. Absent in runs recorded before marks: the name then.
+   */
+  mark?: string;
+
   source: StorageLocation;
   target: StorageLocation;
   copy: MigrationSpec['copy'];
@@ -206,6 +212,7 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
           const task: Promise<void> = onTarget.copyBatch
             .executeWithOptions({ summary: `${input.mode === 'catchUp' ? 'catch-up: ' : ''}${objects.length} objects from ${objects[0]!.key}` }, [{
               migration: input.migration,
+              ...(input.mark ? { mark: input.mark } : {}),
               source: input.source,
               target: input.target,
               objects,
@@ -262,7 +269,7 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
   if (state.stage === 'prune') {
     while (!state.listingDone) {
       if (rollOver()) return continueAsNew<typeof copyDataWorkflow>({ ...input, state });
-      const page = await onTarget.pruneTargetPage({ migration: input.migration, source: input.source, target: input.target, cursor: state.cursor, pageSize: VERIFY_PAGE, concurrency, ...filters });
+      const page = await onTarget.pruneTargetPage({ migration: input.migration, ...(input.mark ? { mark: input.mark } : {}), source: input.source, target: input.target, cursor: state.cursor, pageSize: VERIFY_PAGE, concurrency, ...filters });
       batchesThisRun++;
       p.deletedCount += page.deletedCount;
       appendBounded(p.deleted, page.deleted);

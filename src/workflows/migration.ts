@@ -51,6 +51,8 @@ export const FAILURE_AFTER_NO_RETURN_PATCH = 'failure-after-no-return-recorded';
 export const ROLLBACK_ENDS_FAILED_PATCH = 'rollback-ends-failed';
 /** Marks runs that write the migration report at their end. */
 export const MIGRATION_REPORT_PATCH = 'migration-report-written';
+/** Marks runs that mark their writes and claim their folder by their own run id, not the name (run.ts). */
+export const RUN_MARK_PATCH = 'writes-marked-by-run';
 
 /**
  * One migration of one ML workload. Takes a single JSON argument (what the Temporal UI's start
@@ -124,7 +126,7 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
     { key: targetSearchAttribute, value: spec.target.cloud },
   ]);
 
-  const run = new MigrationRun(spec, status, gates, patched(WAIT_FOR_CANCELLATION_PATCH));
+  const run = new MigrationRun(spec, status, gates, patched(WAIT_FOR_CANCELLATION_PATCH), patched(RUN_MARK_PATCH));
   try {
     run.enter('validate', 'spec parsed');
     run.leave('validate', 'succeeded');
@@ -207,7 +209,7 @@ async function writeReport(run: MigrationRun, targetCleanedUp = false): Promise<
   }
   try {
     // Not cancellable: a cancelled migration still leaves its report.
-    run.status.report = await CancellationScope.nonCancellable(() => run.reporting.writeMigrationReport({ target: run.spec.target, status: run.status }));
+    run.status.report = await CancellationScope.nonCancellable(() => run.reporting.writeMigrationReport({ target: run.spec.target, source: run.spec.source, ...run.markInput, status: run.status }));
   } catch (error) {
     run.status.reportError = failureMessage(error);
   }

@@ -94,17 +94,32 @@ export class MigrationRun {
    */
   private revision = workflowInfo().runStartTime.getTime() * 1000;
 
+  /**
+   * What this run marks its writes with and claims the target's folder by: its first run id, so a
+   * later run of the same name (a workflow id can be reused once a run ends) touches none of it.
+   * Runs recorded before marks used the name, and still do on replay.
+   */
+  readonly mark: string | undefined;
+
   constructor(
     readonly spec: MigrationSpec,
     readonly status: MigrationStatus,
     readonly gates: Gatekeeper,
     waitForCancellation: boolean,
+    markedByRun: boolean,
   ) {
     this.migration = spec.name;
+    this.mark = markedByRun ? workflowInfo().firstExecutionRunId : undefined;
+    if (this.mark) status.runMark = this.mark;
     this.tags = migrationTags(spec.name, spec.source.cloud, spec.target.cloud);
     this.gauges = new MigrationGauges(this.tags);
     this.source = cloudActivities(spec, 'source', waitForCancellation);
     this.target = cloudActivities(spec, 'target', waitForCancellation);
+  }
+
+  /** `{ mark }` for activity inputs, or nothing in runs recorded before marks. */
+  get markInput(): { mark?: string } {
+    return this.mark ? { mark: this.mark } : {};
   }
 
   setWeights(targetPercent: number, mirror: boolean) {
@@ -163,7 +178,7 @@ export class MigrationRun {
     const initial = this.status.copy;
     // The catch-up compares the source with what the initial copy verified, not with the target.
     const baseline = mode === 'catchUp' && initial?.manifestPrefix && initial.manifestParts ? { baseline: { parts: initial.manifestParts } } : {};
-    return { migration: this.migration, source: this.spec.source, target: this.spec.target, copy: this.spec.copy, mode, reportTo: workflowInfo().workflowId, ...baseline };
+    return { migration: this.migration, ...this.markInput, source: this.spec.source, target: this.spec.target, copy: this.spec.copy, mode, reportTo: workflowInfo().workflowId, ...baseline };
   }
 
   /** Runs the saga's compensations, marking each compensated phase. */

@@ -24,6 +24,8 @@ export interface PhaseRecord {
 
 export interface MigrationStatus {
   name: string;
+  /** This run's own mark (its first run id): on every object it copied and on its folder's claim; absent in runs recorded before marks. */
+  runMark?: string;
   source: { cloud: Cloud; bucket: string; prefix: string };
   /** `profile`: the name of the connection profile the spec gave (never a credential); absent in older runs. */
   target: { cloud: Cloud; bucket: string; prefix: string; profile?: string };

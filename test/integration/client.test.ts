@@ -2,7 +2,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidMigrationSpecError, MigrationClient, type MigrationSpecInput, MissingSearchAttributesError } from '../../src/client/index.js';
+import { InvalidMigrationSpecError, MigrationClient, MigrationNameTakenError, type MigrationSpecInput, MissingSearchAttributesError } from '../../src/client/index.js';
 import { missingSearchAttributes } from '../../src/client/search-attributes.js';
 import { LOCAL_ENDPOINTS } from '../../src/dev/local-stack.js';
 import { patternStream, uniqueBucket } from '../support/data.js';
@@ -71,6 +71,10 @@ describe('MigrationClient', () => {
       const first = await client.startMigration(spec);
       const second = await client.startMigration(spec);
       expect(second).toEqual({ ...first, attached: true });
+      // The same name with another spec is not taken for the running one.
+      const other = await client.startMigration({ ...spec, target: { ...spec.target, bucket: `${bucket}-u` } }).catch((e: unknown) => e);
+      expect(other).toBeInstanceOf(MigrationNameTakenError);
+      expect((other as Error).message).toMatch(/already running with another spec \(target\.bucket differ\)/);
       expect(first.attached).toBe(false);
       expect(first.workflowId).toBe(spec.name);
       const waiting = await eventually(async () => (await client.getStatus(first.workflowId)).pendingGate, 60_000);
@@ -80,6 +84,18 @@ describe('MigrationClient', () => {
       expect(result.outcome).toBe('completed');
       expect(result.status.decisions).toEqual([expect.objectContaining({ by: 'svc-deployer', comment: 'ticket CHG-1', applied: true })]);
       expect(result.status.copy?.progress?.verifiedObjects).toBe(1);
+      expect(result.status.runMark).toBe(first.runId);
+      // A name that ran before is refused unless the rerun is asked for; then the new run is
+      // refused by the target's folder, which the first run claimed, before it writes anything.
+      const again = await client.startMigration(spec).catch((e: unknown) => e);
+      expect(again).toBeInstanceOf(MigrationNameTakenError);
+      expect((again as Error).message).toMatch(/ran before \(run .*completed.*--rerun/);
+      const rerun = await client.startMigration(spec, { rerun: true });
+      expect(rerun.runId).not.toBe(first.runId);
+      const refused = await client.waitForResult(rerun.workflowId).catch((e: unknown) => e);
+      const chain: string[] = [];
+      for (let e = refused as (Error & { cause?: unknown }) | undefined; e instanceof Error; e = e.cause as typeof e) chain.push(e.message);
+      expect(chain.join(' <- ')).toMatch(/ran before into .*run\.json \(run /);
     });
   });
 });

@@ -2,7 +2,7 @@
  * The stand-up phase: the target container, then (with a workload) the model copied ahead of the
  * data and an endpoint on each side serving it from its own cloud's storage.
  */
-import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import { failureMessage } from '../../format.js';
 import type { ArtifactCheck } from '../../artifacts/check.js';
 import type { MigrationSpec } from '../../spec.js';
@@ -22,7 +22,7 @@ export const targetModelPath = (workload: Workload) => workload.model.targetPath
 export async function standUpTarget(run: MigrationRun): Promise<Workload | undefined> {
   const { spec, status, migration } = run;
   run.enter('standUpTarget', `${spec.target.cloud}:${spec.target.bucket}`);
-  await run.untilRollback(() => run.target.ensureTargetContainer.executeWithOptions({ summary: `the target ${spec.target.cloud} bucket ${spec.target.bucket}, checked apart from the source` }, [{ target: spec.target, source: spec.source }]));
+  await run.untilRollback(() => run.target.ensureTargetContainer.executeWithOptions({ summary: `the target ${spec.target.cloud} bucket ${spec.target.bucket}, checked apart from the source` }, [{ target: spec.target, source: spec.source, ...(run.mark && !spec.copy.dryRun ? { claim: { migration, mark: run.mark, startedAt: workflowInfo().runStartTime.toISOString() } } : {}) }]));
   // The container itself stays on rollback: it may hold other data, and keeping it loses nothing.
   if (spec.teardown.deleteTargetDataOnRollback) {
     run.saga.push({ phase: 'standUpTarget', what: `delete what the migration wrote under ${spec.target.bucket}/${spec.target.prefix}`, undo: () => deleteMigratedTargetData(run) });
@@ -36,7 +36,7 @@ export async function standUpTarget(run: MigrationRun): Promise<Workload | undef
       await copyArtifact(run, workload);
     } else {
       const model = await run.untilRollback(() => run.source.describeSourceObject({ source: spec.source, relativeKey: targetModelPath(workload) }));
-      await run.untilRollback(() => run.target.copyBatch({ migration, source: spec.source, target: spec.target, objects: [model], concurrency: 1, partSizeMiB: spec.copy.partSizeMiB }));
+      await run.untilRollback(() => run.target.copyBatch({ migration, ...run.markInput, source: spec.source, target: spec.target, objects: [model], concurrency: 1, partSizeMiB: spec.copy.partSizeMiB }));
     }
     const endpoint = (side: 'source' | 'target') => ({
       migration,
@@ -70,7 +70,7 @@ async function copyArtifact(run: MigrationRun, workload: Workload): Promise<void
   const objects = await run.untilRollback(() => run.source.listArtifactObjects.executeWithOptions({ summary: `the files of the artifact ${artifact.folder} at the source` }, [{ location: spec.source, artifact }]));
   for (let i = 0; i < objects.length; i += ARTIFACT_BATCH) {
     const batch = objects.slice(i, i + ARTIFACT_BATCH);
-    await run.untilRollback(() => run.target.copyBatch({ migration, source: spec.source, target: spec.target, objects: batch, concurrency: Math.min(4, batch.length), partSizeMiB: spec.copy.partSizeMiB }));
+    await run.untilRollback(() => run.target.copyBatch({ migration, ...run.markInput, source: spec.source, target: spec.target, objects: batch, concurrency: Math.min(4, batch.length), partSizeMiB: spec.copy.partSizeMiB }));
   }
   await verifyTargetArtifact(run, workload, 'after its copy, before the target endpoint loads the model');
 }
@@ -102,7 +102,7 @@ async function deleteMigratedTargetData(run: MigrationRun): Promise<void> {
   const { spec, migration } = run;
   let cursor: string | undefined;
   do {
-    const page = await run.target.deleteMigratedTargetPage({ migration, source: spec.source, target: spec.target, cursor, pageSize: CLEAN_UP_PAGE, concurrency: spec.copy.concurrency });
+    const page = await run.target.deleteMigratedTargetPage({ migration, ...run.markInput, source: spec.source, target: spec.target, cursor, pageSize: CLEAN_UP_PAGE, concurrency: spec.copy.concurrency });
     cursor = page.cursor;
   } while (cursor);
 }
