@@ -1,4 +1,4 @@
-import { activityInfo } from '@temporalio/activity';
+import { activityInfo, type Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
 import { StoreError } from '../clouds/errors.js';
@@ -49,13 +49,36 @@ function isLastAttempt(): boolean {
 }
 
 /**
- * The error boundary every activity passes through, registered once on every worker
- * (createWorkers): no activity can forget it. On the last attempt a retryable failure says so
- * instead of reading as if another try were coming.
+ * Keeps an activity that has a heartbeat timeout beating while it runs, with the details it last
+ * gave (a copy batch's resume point survives): a listing or any single long request then shows a
+ * dead worker within the timeout, not after its start-to-close limit (a listing stalled a copy for
+ * ten minutes so).
  */
-export const errorBoundary: ActivityInterceptorsFactory = () => ({
+function keepBeating(ctx: Context): () => void {
+  const timeoutMs = ctx.info.heartbeatTimeoutMs;
+  if (!timeoutMs) return () => undefined;
+  const send = ctx.heartbeat;
+  let last: unknown = ctx.info.heartbeatDetails;
+  // The activity's own beats pass through here, so the ticker repeats what it said last.
+  (ctx as { heartbeat: (details?: unknown) => void }).heartbeat = (details?: unknown) => {
+    last = details;
+    send(details);
+  };
+  const ticker = setInterval(() => send(last), Math.max(200, Math.min(5_000, timeoutMs / 4)));
+  ticker.unref();
+  return () => clearInterval(ticker);
+}
+
+/**
+ * The boundary every activity passes through, registered once on every worker (createWorkers):
+ * no activity can forget it. It maps errors (toActivityFailure), says on the last attempt that
+ * no retry follows instead of reading as if another try were coming, and keeps the activity
+ * beating (keepBeating).
+ */
+export const errorBoundary: ActivityInterceptorsFactory = (ctx) => ({
   inbound: {
     async execute(input, next) {
+      const stopBeating = keepBeating(ctx);
       try {
         return await next(input);
       } catch (error) {
@@ -64,6 +87,8 @@ export const errorBoundary: ActivityInterceptorsFactory = () => ({
           mapped.message = `${mapped.message} (the last of ${activityInfo().attempt} attempts: not retried again)`;
         }
         throw mapped;
+      } finally {
+        stopBeating();
       }
     },
   } satisfies ActivityInboundCallsInterceptor,

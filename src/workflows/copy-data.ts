@@ -126,7 +126,9 @@ export async function copyDataWorkflow(input: CopyDataInput): Promise<CopyDataRe
   if (!state.timeline) sample(state);
   setHandler(copyStatusQuery, () => statusOf(state, input.expected));
 
-  const onSource = proxyActivities<Activities>({ taskQueue: taskQueueFor(input.source.cloud), startToCloseTimeout: '10m', retry: CLOUD_RETRY });
+  // A listing page is one request: the worker's boundary beats while it waits, so a worker that
+  // dies mid-listing is retried elsewhere after 30 s, not after the 10-minute limit.
+  const onSource = proxyActivities<Activities>({ taskQueue: taskQueueFor(input.source.cloud), startToCloseTimeout: '10m', heartbeatTimeout: '30s', retry: CLOUD_RETRY });
   const onTarget = proxyActivities<Activities>({
     taskQueue: taskQueueFor(input.target.cloud),
     startToCloseTimeout: '12h',

@@ -27,6 +27,8 @@ const copy = createCopyDataActivities({ stores });
 const teardown = createTeardownActivities({ stores });
 const noop = () => {};
 const env = () => new MockActivityEnvironment({ heartbeatTimeoutMs: 60_000 }, { interceptors: [errorBoundary], logger: { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop } });
+/** Runs one activity as a worker would: through the boundary every worker registers. */
+const act = <A extends unknown[], R>(fn: (...args: A) => Promise<R>, ...args: A): Promise<R> => env().run(fn, ...args) as Promise<R>;
 const at = (cloud: Cloud, bucket: string, prefix = 'd/', profile = LOCAL_PROFILE[cloud]): StorageLocation => ({ cloud, profile, bucket, prefix });
 const SIZE = 4096;
 
@@ -38,8 +40,8 @@ async function seed(location: StorageLocation, keys: string[]): Promise<void> {
 
 async function copyAll(source: StorageLocation, target: StorageLocation, mark: string) {
   await stores.store(target).ensureContainer();
-  const page = await env().run(copy.listSourcePage, { source, pageSize: 100, include: [], exclude: [] });
-  await env().run(copy.copyBatch, { migration: 'identity', mark, source, target, objects: page.objects, concurrency: 2, partSizeMiB: 16 });
+  const page = await act(copy.listSourcePage, { source, pageSize: 100, include: [], exclude: [] });
+  await act(copy.copyBatch, { migration: 'identity', mark, source, target, objects: page.objects, concurrency: 2, partSizeMiB: 16 });
   return page.objects;
 }
 
@@ -91,7 +93,7 @@ describe('verified means the bytes', () => {
     await seed(source, ['a.bin', 'b.bin', 'c.bin']);
     await copyAll(source, target, 'run-1');
     await rewriteKeepingMetadata(target, 'd/b.bin');
-    const retired = await env().run(teardown.deleteVerifiedSourcePage, { migration: 'identity', source, target, include: [], exclude: [], pageSize: 100, concurrency: 2 });
+    const retired = await act(teardown.deleteVerifiedSourcePage, { migration: 'identity', source, target, include: [], exclude: [], pageSize: 100, concurrency: 2 });
     expect(retired).toMatchObject({ deleted: 2, kept: 1 });
     expect(retired.keptKeys).toEqual([expect.stringMatching(/^d\/b\.bin: the bytes of d\/b\.bin no longer hash to the SHA-256 recorded when they were copied/)]);
     const left = await stores.store(source).list(source.prefix);
@@ -103,15 +105,15 @@ describe('verified means the bytes', () => {
     const target = at('gcp', uniqueBucket('cu-t'));
     await seed(source, ['a.bin', 'b.bin']);
     await copyAll(source, target, 'run-1');
-    const verified = await env().run(copy.verifyPage, { migration: 'identity', source, target, include: [], exclude: [], pageSize: 100, concurrency: 2, part: 1, full: false });
+    const verified = await act(copy.verifyPage, { migration: 'identity', source, target, include: [], exclude: [], pageSize: 100, concurrency: 2, part: 1, full: false });
     expect(verified).toMatchObject({ objects: 2, mismatches: 0 });
     await rewriteKeepingMetadata(target, 'd/a.bin');
-    const diff = await env().run(copy.catchUpDiffPage, { migration: 'identity', source, target, include: [], exclude: [], pageSize: 100, baselinePart: 1, baselineParts: 1, part: 1 });
+    const diff = await act(copy.catchUpDiffPage, { migration: 'identity', source, target, include: [], exclude: [], pageSize: 100, baselinePart: 1, baselineParts: 1, part: 1 });
     expect(diff.changed).toEqual([expect.objectContaining({ key: 'd/a.bin', recheck: true })]);
     expect(diff.unchanged).toBe(1);
-    const redone = await env().run(copy.copyBatch, { migration: 'identity', mark: 'run-1', source, target, objects: diff.changed, concurrency: 1, partSizeMiB: 16 });
+    const redone = await act(copy.copyBatch, { migration: 'identity', mark: 'run-1', source, target, objects: diff.changed, concurrency: 1, partSizeMiB: 16 });
     expect(redone).toMatchObject({ copied: 1, skipped: 0 });
-    const retired = await env().run(teardown.deleteVerifiedSourcePage, { migration: 'identity', source, target, include: [], exclude: [], pageSize: 100, concurrency: 2 });
+    const retired = await act(teardown.deleteVerifiedSourcePage, { migration: 'identity', source, target, include: [], exclude: [], pageSize: 100, concurrency: 2 });
     expect(retired).toMatchObject({ deleted: 2, kept: 0 });
   });
 });
@@ -124,9 +126,9 @@ describe('one store under two names', () => {
     await seed(source, ['a.bin']);
     const before = (await stores.store(source).head('d/a.bin')).version;
     for (const attempt of [
-      () => env().run(copy.copyBatch, { migration: 'identity', mark: 'run-1', source, target, objects: [{ key: 'd/a.bin', size: SIZE, version: before! }], concurrency: 1, partSizeMiB: 16 }),
-      () => env().run(teardown.deleteMigratedTargetPage, { migration: 'identity', mark: 'run-1', source, target, pageSize: 100, concurrency: 1 }),
-      () => env().run(copy.pruneTargetPage, { migration: 'identity', mark: 'run-1', source, target, include: [], exclude: [], pageSize: 100, concurrency: 1 }),
+      () => act(copy.copyBatch, { migration: 'identity', mark: 'run-1', source, target, objects: [{ key: 'd/a.bin', size: SIZE, version: before! }], concurrency: 1, partSizeMiB: 16 }),
+      () => act(teardown.deleteMigratedTargetPage, { migration: 'identity', mark: 'run-1', source, target, pageSize: 100, concurrency: 1 }),
+      () => act(copy.pruneTargetPage, { migration: 'identity', mark: 'run-1', source, target, include: [], exclude: [], pageSize: 100, concurrency: 1 }),
     ]) {
       const error = await attempt().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ApplicationFailure);
@@ -144,12 +146,12 @@ describe('each run its own mark', () => {
     await seed(source, ['a.bin', 'b.bin']);
     await copyAll(source, target, 'run-1');
     // Run 2 (same name, another mark) finds the copies in place and skips them; its clean-up keeps them.
-    const page = await env().run(copy.listSourcePage, { source, pageSize: 100, include: [], exclude: [] });
-    const second = await env().run(copy.copyBatch, { migration: 'identity', mark: 'run-2', source, target, objects: page.objects, concurrency: 2, partSizeMiB: 16 });
+    const page = await act(copy.listSourcePage, { source, pageSize: 100, include: [], exclude: [] });
+    const second = await act(copy.copyBatch, { migration: 'identity', mark: 'run-2', source, target, objects: page.objects, concurrency: 2, partSizeMiB: 16 });
     expect(second).toMatchObject({ copied: 0, skipped: 2 });
-    const cleaned = await env().run(teardown.deleteMigratedTargetPage, { migration: 'identity', mark: 'run-2', source, target, pageSize: 100, concurrency: 2 });
+    const cleaned = await act(teardown.deleteMigratedTargetPage, { migration: 'identity', mark: 'run-2', source, target, pageSize: 100, concurrency: 2 });
     expect(cleaned).toMatchObject({ deleted: 0, kept: 2 });
-    const cleanedByFirst = await env().run(teardown.deleteMigratedTargetPage, { migration: 'identity', mark: 'run-1', source, target, pageSize: 100, concurrency: 2 });
+    const cleanedByFirst = await act(teardown.deleteMigratedTargetPage, { migration: 'identity', mark: 'run-1', source, target, pageSize: 100, concurrency: 2 });
     expect(cleanedByFirst).toMatchObject({ deleted: 2 });
   });
 });

@@ -3,6 +3,7 @@
  * type when it meets an error no retry can fix, because the worker registers the mapping once
  * (errorBoundary) rather than each activity calling it.
  */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
@@ -67,5 +68,30 @@ describe('the error boundary every worker registers', () => {
     expect(last.message).toMatch(/the last of 15 attempts: not retried again/);
     const earlier = await failureOf('listSourcePage', error, { attempt: 3, retryPolicy: { maximumAttempts: 15 } });
     expect(earlier.message).not.toMatch(/last of/);
+  });
+});
+
+describe('the heartbeat every worker keeps', () => {
+  it('beats while a single long request waits, repeating the details the activity gave last', async () => {
+    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 800 }, { interceptors: [errorBoundary], logger: quiet });
+    const beats: unknown[] = [];
+    env.on('heartbeat', (details: unknown) => beats.push(details));
+    await env.run(async () => {
+      Context.current().heartbeat({ done: [1, 2] });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    });
+    expect(beats.length).toBeGreaterThanOrEqual(4);
+    expect(beats.slice(1).every((b) => JSON.stringify(b) === JSON.stringify({ done: [1, 2] }))).toBe(true);
+    const after = beats.length;
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(beats.length).toBe(after);
+  });
+
+  it('does not beat for an activity without a heartbeat timeout', async () => {
+    const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 0 }, { interceptors: [errorBoundary], logger: quiet });
+    const beats: unknown[] = [];
+    env.on('heartbeat', (details: unknown) => beats.push(details));
+    await env.run(() => new Promise((resolve) => setTimeout(resolve, 300)));
+    expect(beats).toEqual([]);
   });
 });
