@@ -10,13 +10,17 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { DecisionRejectedError, InvalidMigrationSpecError, MigrationClient, MigrationNameTakenError, MissingSearchAttributesError, type MigrationResult, type Progress } from './client/index.js';
 import type { DecisionReply } from './workflows/definitions.js';
 import { gateLines, progressLine, resultLines } from './client/progress.js';
-import { failureMessage } from './format.js';
+import { failureMessage, forTerminal } from './format.js';
 import { NonRetryableError } from './errors.js';
 import { loadConfig } from './config.js';
 import { CLOUDS, type Cloud, formatSpecIssues, parseSpec } from './spec.js';
 import { parseSpecText, SpecFileError } from './spec-file.js';
 
 const EXIT = { completed: 0, failed: 1, usage: 2, unreachable: 3, rolledBack: 4 } as const;
+
+/** The CLI's only ways to print a line: what a migration's fields hold is shown, never obeyed (forTerminal). */
+const say = (...parts: unknown[]) => console.log(forTerminal(parts.map(String).join(' ')));
+const sayError = (...parts: unknown[]) => console.error(forTerminal(parts.map(String).join(' ')));
 
 const operator = (by: string | undefined) => by ?? userInfo().username;
 
@@ -28,8 +32,8 @@ async function follow(client: MigrationClient, id: string, json: boolean): Promi
     const line = json ? JSON.stringify(progress) : progressLine(progress);
     if (line === last) return;
     last = line;
-    if (live) process.stdout.write(`\r\x1b[2K${line.slice(0, (process.stdout.columns || 120) - 1)}`);
-    else console.log(line);
+    if (live) process.stdout.write(`\r\x1b[2K${forTerminal(line).slice(0, (process.stdout.columns || 120) - 1)}`);
+    else say(line);
   };
   let result: MigrationResult;
   try {
@@ -38,13 +42,13 @@ async function follow(client: MigrationClient, id: string, json: boolean): Promi
     if (live) process.stdout.write('\n');
     if (error instanceof WorkflowFailedError) {
       // Past "Workflow execution failed": the causes say which step and why.
-      console.error(`${id} failed: ${failureMessage(error.cause ?? error)}`);
+      sayError(`${id} failed: ${failureMessage(error.cause ?? error)}`);
       return EXIT.failed;
     }
     throw error;
   }
   if (live) process.stdout.write('\n');
-  console.log(json ? JSON.stringify(result) : resultLines(result.status).join('\n'));
+  say(json ? JSON.stringify(result) : resultLines(result.status).join('\n'));
   return result.outcome === 'completed' ? EXIT.completed : EXIT.rolledBack;
 }
 
@@ -62,12 +66,12 @@ async function withClient<T>(work: (client: MigrationClient) => Promise<T>): Pro
 async function answer(json: boolean, decide: () => Promise<DecisionReply>, what: string): Promise<number> {
   try {
     const reply = await decide();
-    console.log(json ? JSON.stringify({ accepted: true, ...reply }) : `${what} accepted: ${reply.message}`);
+    say(json ? JSON.stringify({ accepted: true, ...reply }) : `${what} accepted: ${reply.message}`);
     return EXIT.completed;
   } catch (error) {
     if (!(error instanceof DecisionRejectedError)) throw error;
-    if (json) console.log(JSON.stringify({ accepted: false, reason: error.message }));
-    console.error(`${what} rejected: ${error.message}`);
+    if (json) say(JSON.stringify({ accepted: false, reason: error.message }));
+    sayError(`${what} rejected: ${error.message}`);
     return EXIT.usage;
   }
 }
@@ -165,8 +169,8 @@ function program(exit: (code: number) => void): Command {
     .action((opts: { spec: string; json?: boolean }) =>
       run(async () => {
         const parsed = parseSpec(readSpecFile(opts.spec));
-        if (opts.json) console.log(JSON.stringify(parsed.ok ? { ok: true, spec: parsed.spec } : parsed, null, 2));
-        else console.log(parsed.ok ? `${opts.spec}: valid migration spec "${parsed.spec.name}"` : formatSpecIssues(parsed.issues));
+        if (opts.json) say(JSON.stringify(parsed.ok ? { ok: true, spec: parsed.spec } : parsed, null, 2));
+        else say(parsed.ok ? `${opts.spec}: valid migration spec "${parsed.spec.name}"` : formatSpecIssues(parsed.issues));
         return parsed.ok ? EXIT.completed : EXIT.usage;
       }),
     );
@@ -188,7 +192,7 @@ function program(exit: (code: number) => void): Command {
           import('./clouds/profiles.js'),
         ]);
         const report = await runAudit(parsed.spec, new StoreResolver(loadConfig().profiles), loadPriceTable());
-        console.log(opts.json ? JSON.stringify(report, null, 2) : renderAuditReport(report));
+        say(opts.json ? JSON.stringify(report, null, 2) : renderAuditReport(report));
         return report.blocking.length > 0 ? EXIT.failed : EXIT.completed;
       }),
     );
@@ -207,7 +211,7 @@ function program(exit: (code: number) => void): Command {
         return withClient(async (client) => {
           const { workflowId, runId, attached } = await client.startMigration(spec as never, { rerun: Boolean(opts.rerun) });
           const said = attached ? `attached to ${workflowId} (run ${runId}), already running: a start with the same name starts nothing` : `started ${workflowId} (run ${runId})`;
-          console.log(opts.json ? JSON.stringify({ workflowId, runId, attached }) : said);
+          say(opts.json ? JSON.stringify({ workflowId, runId, attached }) : said);
           return opts.wait ? follow(client, workflowId, Boolean(opts.json)) : EXIT.completed;
         });
       }),
@@ -225,14 +229,14 @@ function program(exit: (code: number) => void): Command {
         withClient(async (client) => {
           if (opts.follow) return follow(client, id, Boolean(opts.json));
           const status = await client.getStatus(id);
-          if (opts.json) console.log(JSON.stringify(status, null, 2));
+          if (opts.json) say(JSON.stringify(status, null, 2));
           else {
-            console.log(resultLines(status).join('\n'));
+            say(resultLines(status).join('\n'));
             const live = status.copy?.progress ? status.teardown?.catchUp?.live : status.copy?.live;
-            if (live) console.log(progressLine({ status, copy: live }));
-            if (status.pendingGate) console.log(`since ${status.pendingGate.since}, ${gateLines(status).join('\n')}`);
-            if (status.report) console.log(`report: ${status.report.html} (cloudshift report ${id} --out ${id}.html)`);
-            if (status.audit) console.log(`\n${(await import('./audit/report.js')).renderAuditReport(status.audit)}`);
+            if (live) say(progressLine({ status, copy: live }));
+            if (status.pendingGate) say(`since ${status.pendingGate.since}, ${gateLines(status).join('\n')}`);
+            if (status.report) say(`report: ${status.report.html} (cloudshift report ${id} --out ${id}.html)`);
+            if (status.audit) say(`\n${(await import('./audit/report.js')).renderAuditReport(status.audit)}`);
           }
           return EXIT.completed;
         }),
@@ -283,8 +287,8 @@ function program(exit: (code: number) => void): Command {
       run(async () =>
         withClient(async (client) => {
           const migrations = await client.list({ phase: opts.phase });
-          if (opts.json) console.log(JSON.stringify(migrations, null, 2));
-          else for (const m of migrations) console.log(`${m.workflowId.padEnd(48)} ${m.execution.padEnd(10)} ${(m.phase ?? '').padEnd(17)} ${m.source ?? '?'} → ${m.target ?? '?'}  ${m.startTime}`);
+          if (opts.json) say(JSON.stringify(migrations, null, 2));
+          else for (const m of migrations) say(`${m.workflowId.padEnd(48)} ${m.execution.padEnd(10)} ${(m.phase ?? '').padEnd(17)} ${m.source ?? '?'} → ${m.target ?? '?'}  ${m.startTime}`);
           return EXIT.completed;
         }),
       ),
@@ -303,14 +307,14 @@ function program(exit: (code: number) => void): Command {
           const { fetchReport } = await import('./client/report.js');
           const status = await client.getStatus(id);
           const fetched = await fetchReport(status, opts.json ? 'json' : 'html');
-          if (fetched.note) console.error(`cloudshift: ${fetched.note}`);
+          if (fetched.note) sayError(`cloudshift: ${fetched.note}`);
           if (opts.out) {
             try {
               writeFileSync(opts.out, fetched.bytes);
             } catch (error) {
               throw new UsageError(`cannot write ${opts.out}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
             }
-            console.error(`cloudshift: wrote ${opts.out} (${fetched.bytes.length.toLocaleString('en')} bytes, ${fetched.from})`);
+            sayError(`cloudshift: wrote ${opts.out} (${fetched.bytes.length.toLocaleString('en')} bytes, ${fetched.from})`);
           } else process.stdout.write(fetched.bytes);
           return EXIT.completed;
         }),
@@ -327,7 +331,7 @@ function program(exit: (code: number) => void): Command {
       run(async () => {
         const { generateKeyPair } = await import('./artifacts/keys.js');
         const files = usageOnKeyError(() => generateKeyPair(loadConfig().keysDir, name));
-        console.log(`private key ${files.privateKey} (keep it secret; sign with --key ${name})\npublic key  ${files.publicKey} (give it to every worker that verifies)`);
+        say(`private key ${files.privateKey} (keep it secret; sign with --key ${name})\npublic key  ${files.publicKey} (give it to every worker that verifies)`);
         return EXIT.completed;
       }),
     );
@@ -353,7 +357,7 @@ function program(exit: (code: number) => void): Command {
         const certificates = opts.certificate ? await certificatesFrom([opts.certificate, ...(opts.chain ?? [])]) : [];
         const signature = opts.signature ?? defaultSignaturePath(folder);
         const files = await signFolder(folder, key, signature, certificates);
-        console.log(`signed ${files.length} files of ${folder} → ${signature}${certificates.length ? ` (certificate ${certificates[0]!.subject.replace(/\n/g, ', ')})` : ''}`);
+        say(`signed ${files.length} files of ${folder} → ${signature}${certificates.length ? ` (certificate ${certificates[0]!.subject.replace(/\n/g, ', ')})` : ''}`);
         return EXIT.completed;
       }),
     );
@@ -386,14 +390,14 @@ function program(exit: (code: number) => void): Command {
         const signature = opts.signature ?? defaultSignaturePath(folder);
         try {
           const verified = await verifyFolder(folder, trusted, signature);
-          console.log(opts.json ? JSON.stringify({ verified: true, signer: verified.signer, keyHint: verified.keyHint, files: verified.files }) : `verified: ${verified.files.length} files of ${folder} as signed by ${verified.signer}`);
+          say(opts.json ? JSON.stringify({ verified: true, signer: verified.signer, keyHint: verified.keyHint, files: verified.files }) : `verified: ${verified.files.length} files of ${folder} as signed by ${verified.signer}`);
           return EXIT.completed;
         } catch (error) {
           const { ArtifactSignatureInvalid } = await import('./artifacts/signature-bundle.js');
           const { ArtifactDigestMismatch } = await import('./artifacts/artifact-files.js');
           if (!(error instanceof ArtifactSignatureInvalid || error instanceof ArtifactDigestMismatch)) throw error;
-          if (opts.json) console.log(JSON.stringify({ verified: false, type: error.type, reason: error.message }));
-          console.error(`cloudshift: refused (${error.type}): ${error.message}`);
+          if (opts.json) say(JSON.stringify({ verified: false, type: error.type, reason: error.message }));
+          sayError(`cloudshift: refused (${error.type}): ${error.message}`);
           return EXIT.failed;
         }
       }),
@@ -414,7 +418,7 @@ function program(exit: (code: number) => void): Command {
     .action((opts: { cloud: Cloud; profile: string; bucket: string; key: string; sha256?: string; port: number; host: string; provider: 'auto' | 'cpu' | 'cuda' }) =>
       run(async () => {
         const { serveEndpoint } = await import('./endpoints/serve.js');
-        const server = await serveEndpoint(opts, (line) => console.log(line));
+        const server = await serveEndpoint(opts, (line) => say(line));
         await new Promise<void>((resolve) => {
           for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve());
         });
@@ -439,7 +443,7 @@ function program(exit: (code: number) => void): Command {
       run(async () => {
         const parsed = parseSpec(readSpecFile(opts.spec));
         if (!parsed.ok) {
-          console.error(formatSpecIssues(parsed.issues));
+          sayError(formatSpecIssues(parsed.issues));
           return EXIT.usage;
         }
         if (!parsed.spec.workload) throw new UsageError(`${opts.spec} has no workload: there is no endpoint to render`);
@@ -452,7 +456,7 @@ function program(exit: (code: number) => void): Command {
           } catch (error) {
             throw new UsageError(`cannot write ${opts.out}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
           }
-          console.error(`cloudshift: wrote ${opts.out}`);
+          sayError(`cloudshift: wrote ${opts.out}`);
         }
         return EXIT.completed;
       }),
@@ -477,7 +481,7 @@ function program(exit: (code: number) => void): Command {
     .action(() =>
       run(async () => {
         const { ensureStack } = await import('./dev/local-stack.js');
-        await ensureStack({ log: (line) => console.log(`[stack] ${line}`) });
+        await ensureStack({ log: (line) => say(`[stack] ${line}`) });
         const { runWorker } = await import('./worker.js');
         await runWorker(['--queues', 'all']);
         return EXIT.completed;
@@ -530,23 +534,23 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     if (error instanceof UsageError) {
-      console.error(`cloudshift: ${error.message} (run with --help for usage)`);
+      sayError(`cloudshift: ${error.message} (run with --help for usage)`);
       process.exit(EXIT.usage);
     }
     if (error instanceof SpecFileError || error instanceof MissingSearchAttributesError || error instanceof MigrationNameTakenError) {
-      console.error(`cloudshift: ${error.message}`);
+      sayError(`cloudshift: ${error.message}`);
       process.exit(EXIT.usage);
     }
     if (error instanceof InvalidMigrationSpecError) {
-      console.error(error.message);
+      sayError(error.message);
       process.exit(EXIT.usage);
     }
     if (error instanceof NonRetryableError) {
       // Reached, and refused: a model that is not what was recorded, a file that is not as signed.
-      console.error(`cloudshift: ${error.type}: ${error.message}`);
+      sayError(`cloudshift: ${error.type}: ${error.message}`);
       process.exit(EXIT.failed);
     }
-    console.error(`cloudshift: ${error instanceof Error ? error.message : String(error)}`);
+    sayError(`cloudshift: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(EXIT.unreachable);
   },
 );

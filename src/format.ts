@@ -20,3 +20,14 @@ export function failureMessage(error: unknown): string {
   }
   return messages.join(': ');
 }
+
+/**
+ * Text for a terminal, whatever it holds: control characters (C0 but newline and tab, DEL, C1)
+ * and the bidirectional overrides shown escaped, so an operator's name, a comment, a rollback
+ * reason or a dependency's name cannot clear another operator's screen, move the cursor or paint
+ * a fake "completed" line. Every line the CLI prints passes through here.
+ */
+export function forTerminal(text: string): string {
+  // As \uXXXX, which also reads the same inside a JSON string (`--json` lines pass through here).
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+}
