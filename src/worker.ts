@@ -19,7 +19,8 @@ import { STATE_DIR } from './paths.js';
 import { type LocalDeployerOptions, LocalEndpointDeployer } from './endpoints/deployer.js';
 import { HaproxyRouter } from './traffic/haproxy.js';
 import { PrometheusClient } from './traffic/prometheus.js';
-import { removeScrapeTargets, writeScrapeTargets } from './traffic/discovery.js';
+import { removeDeadWorkersTargets, removeScrapeTargets, writeScrapeTargets } from './traffic/discovery.js';
+import { alive } from './processes.js';
 import { Route53Router } from './traffic/route53.js';
 import type { TrafficRouter } from './traffic/router.js';
 import type { RouterSpec } from './activities/canary.js';
@@ -163,6 +164,7 @@ export async function runWorker(argv: readonly string[] = process.argv.slice(2))
       ...(config.queues.includes('control') ? { workflowBundle: await bundleInChild() } : {}),
     });
     const scrapeName = `worker-${hostname()}-${process.pid}`;
+    await removeDeadWorkersTargets(config.scrapeTargetsDir, hostname(), alive);
     if (config.metricsAddress) {
       await writeScrapeTargets(config.scrapeTargetsDir, scrapeName, [{ address: `${config.network.advertiseHost}:${config.metricsAddress.split(':').at(-1)}`, job: 'cloudshift-worker', labels: { queues: config.queues.join(',') } }], {});
     }

@@ -10,7 +10,7 @@ import { type Cloud, keyIn, type MigrationSpec, type StorageLocation } from '../
 
 type Workload = NonNullable<MigrationSpec['workload']>;
 import type { CanaryAnalysis } from '../traffic/analysis.js';
-import { hostPort, type ScrapeTarget, writeScrapeTargets } from '../traffic/discovery.js';
+import { hostPort, removeScrapeTargets, type ScrapeTarget, writeScrapeTargets } from '../traffic/discovery.js';
 import { LoadGenerator } from '../traffic/load.js';
 import { measureWindow, type MeasureInput } from '../traffic/measure.js';
 import type { PrometheusClient } from '../traffic/prometheus.js';
@@ -70,6 +70,15 @@ export function createCanaryActivities(deps: CanaryDeps) {
       });
       await writeScrapeTargets(deps.scrapeTargetsDir, input.migration, [endpoint('source'), endpoint('target'), ...(await router.scrapeTargets(input.migration))]);
       return info;
+    },
+
+    /**
+     * At a migration's end: the router lets go of what it ran for it (HAProxy stops and frees its
+     * ports; DNS records stay as the last change left them) and Prometheus stops scraping it.
+     */
+    async releaseRouter(input: { migration: string; router: RouterSpec }): Promise<void> {
+      await deps.routerFor(input.router).release(input.migration, { forget: true });
+      await removeScrapeTargets(deps.scrapeTargetsDir, input.migration);
     },
 
     async setWeights(input: SetWeightsInput): Promise<Route> {

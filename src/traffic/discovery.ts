@@ -3,7 +3,7 @@
  * listing what to scrape (the endpoints, the data plane) with the labels that name the migration,
  * the side and the cloud. Prometheus watches the folder and picks a file up within a second.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface ScrapeTarget {
@@ -37,6 +37,23 @@ export async function writeScrapeTargets(dir: string, name: string, targets: rea
 
 export async function removeScrapeTargets(dir: string, migration: string): Promise<void> {
   await rm(scrapeFile(dir, migration), { force: true });
+}
+
+/**
+ * Removes the scrape files of this host's workers that no longer run (`worker-<host>-<pid>`): a
+ * killed worker cannot remove its own, and Prometheus would scrape the dead address for ever.
+ */
+export async function removeDeadWorkersTargets(dir: string, host: string, isAlive: (pid: number) => boolean): Promise<string[]> {
+  const prefix = `worker-${host}-`;
+  const removed: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix) || !name.endsWith('.json')) continue;
+    const pid = Number(name.slice(prefix.length, -'.json'.length));
+    if (!Number.isInteger(pid) || pid <= 0 || isAlive(pid)) continue;
+    await rm(join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
 }
 
 export const hostPort = (url: string): string => new URL(url).host;

@@ -72,7 +72,7 @@ export class HaproxyRouter implements TrafficRouter {
       setWeights: (migration, change) => this.setWeights(migration, change),
       readWeights: (migration) => this.readWeights(migration),
       scrapeTargets: (migration) => this.scrapeTargets(migration),
-      release: (migration) => this.release(migration),
+      release: (migration, options) => this.release(migration, options),
     };
   }
 
@@ -144,11 +144,20 @@ export class HaproxyRouter implements TrafficRouter {
     return [{ address: `${this.advertised()}:${state.metricsPort}`, job: 'cloudshift-dataplane', labels: { router: 'haproxy' } }];
   }
 
-  release(migration: string): Promise<void> {
+  /**
+   * Stops the migration's HAProxy. `forget` (its migration has ended) also removes its route and
+   * configuration, so its ports return to the range: kept, every ended migration held its pair
+   * and the range ran out after 19 migrations.
+   */
+  release(migration: string, options: { forget?: boolean } = {}): Promise<void> {
     return this.serially(migration, async () => {
       const pid = await this.pid(migration);
       if (pid !== undefined) await stopProcess(pid);
       await rm(this.file(migration, 'haproxy.pid'), { force: true });
+      if (options.forget) {
+        this.ensured.delete(migration);
+        await rm(join(this.options.dir, migration), { recursive: true, force: true });
+      }
     });
   }
 
@@ -316,7 +325,9 @@ export class HaproxyRouter implements TrafficRouter {
     for (const name of await readdir(this.options.dir).catch(() => [] as string[])) {
       if (name === migration) continue;
       const other = await this.readRouteFile(name).catch(() => undefined);
-      if (other) taken.add(other.port).add(other.metricsPort);
+      // A data plane that no longer runs holds no ports: a crash or a lost release left it, and
+      // its migration, if it still runs, moves to a free pair when it ensures its route again.
+      if (other && (await this.running(name))) taken.add(other.port).add(other.metricsPort);
     }
     for (let port = this.options.ports.first; port + 1 <= this.options.ports.last; port += 2) {
       if (taken.has(port) || taken.has(port + 1)) continue;

@@ -36,7 +36,8 @@ export interface TrafficRouter {
   /** What Prometheus scrapes of this router's data plane for the migration (none for DNS). */
   scrapeTargets(migration: string): Promise<ScrapeTarget[]>;
   /** Stops what the router runs for the migration (idempotent); DNS records stay as last set. */
-  release(migration: string): Promise<void>;
+  /** Stops what the router runs for the migration; `forget` when the migration has ended (its ports, files and state go too). */
+  release(migration: string, options?: { forget?: boolean }): Promise<void>;
 }
 
 /** Refuses a change that asks a router for what it cannot do. */

@@ -53,6 +53,8 @@ export const ROLLBACK_ENDS_FAILED_PATCH = 'rollback-ends-failed';
 export const MIGRATION_REPORT_PATCH = 'migration-report-written';
 /** Marks runs that mark their writes and claim their folder by their own run id, not the name (run.ts). */
 export const RUN_MARK_PATCH = 'writes-marked-by-run';
+/** Marks runs that release their canary's data plane (and its ports) when they end. */
+export const DATA_PLANE_RELEASE_PATCH = 'data-plane-released-at-end';
 
 /**
  * One migration of one ML workload. Takes a single JSON argument (what the Temporal UI's start
@@ -148,7 +150,7 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
 
     status.state = 'completed';
     upsertSearchAttributes([{ key: phaseSearchAttribute, value: 'completed' }]);
-    await writeReport(run);
+    await endRun(run);
     run.details(`migration completed${status.report ? `; report ${status.report.html}` : ''}`);
     return { name: migration, outcome: 'completed', status };
   } catch (error) {
@@ -163,7 +165,7 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
       }
       status.state = 'failed';
       status.reason = reason;
-      await writeReport(run);
+      await endRun(run);
       throw error;
     }
     run.leave(status.phase, rolledBack && !error.failedCheck ? 'compensated' : 'failed', reason);
@@ -175,12 +177,12 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
       // A failure before the point of no return still leaves traffic on the source.
       status.state = 'failed';
       upsertSearchAttributes([{ key: phaseSearchAttribute, value: 'failed' }]);
-      await writeReport(run, targetCleanedUp);
+      await endRun(run, targetCleanedUp);
       throw error;
     }
     status.state = 'rolledBack';
     upsertSearchAttributes([{ key: phaseSearchAttribute, value: 'rolledBack' }]);
-    await writeReport(run, targetCleanedUp);
+    await endRun(run, targetCleanedUp);
     run.details(`rolled back: ${reason}${status.report ? `; report ${status.report.html}` : ''}`);
     const result: MigrationResult = { name: migration, outcome: 'rolledBack', status };
     if (patched(ROLLBACK_ENDS_FAILED_PATCH)) {
@@ -195,6 +197,12 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
   } finally {
     run.gauges.end(status.state);
   }
+}
+
+/** What every ending does, whatever the outcome: the data plane released, then the report. */
+async function endRun(run: MigrationRun, targetCleanedUp = false): Promise<void> {
+  await releaseDataPlane(run);
+  await writeReport(run, targetCleanedUp);
 }
 
 /**
@@ -212,5 +220,23 @@ async function writeReport(run: MigrationRun, targetCleanedUp = false): Promise<
     run.status.report = await CancellationScope.nonCancellable(() => run.reporting.writeMigrationReport({ target: run.spec.target, source: run.spec.source, ...run.markInput, status: run.status }));
   } catch (error) {
     run.status.reportError = failureMessage(error);
+  }
+}
+
+/**
+ * The canary's router lets go of what it ran for this migration once the migration has ended
+ * (HAProxy stops and its ports return to the range; DNS records stay as the last change left
+ * them). Never changes the outcome: a release that fails is said in the record.
+ */
+async function releaseDataPlane(run: MigrationRun): Promise<void> {
+  const canary = run.status.canary;
+  if (!canary || !patched(DATA_PLANE_RELEASE_PATCH)) return;
+  try {
+    await CancellationScope.nonCancellable(() =>
+      run.reporting.releaseRouter.executeWithOptions({ summary: `the ${canary.router} data plane released: the migration has ended` }, [{ migration: run.migration, router: run.spec.canary.router }]),
+    );
+    canary.released = canary.router === 'haproxy' ? `released when the migration ended: the traffic URL no longer answers; the ${canary.targetPercent === 100 ? 'target' : 'source'} endpoint serves at ${run.status.endpoints?.[canary.targetPercent === 100 ? 'target' : 'source'] ?? 'its own URL'}` : 'released when the migration ended: the records stay as the last change left them';
+  } catch (error) {
+    canary.released = `not released: ${failureMessage(error)}`;
   }
 }

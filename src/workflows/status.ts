@@ -69,6 +69,8 @@ export interface MigrationStatus {
 export interface CanaryStatus {
   /** Where callers send prediction requests. */
   trafficUrl: string;
+  /** What became of the data plane when the migration ended. */
+  released?: string;
   router: RouterKind;
   steps: number[];
   /** The step running or last run, 1-based; 0 before the first. */

@@ -60,6 +60,7 @@ export function stubActivities(options: StubOptions = {}) {
     runCanaryLoad: async () => ({ sent: 0, ok: 0, errors: 0 }),
     deleteVerifiedSourcePage: async () => ({ deleted: objects.length, kept: 0, keptKeys: [] }),
     deleteMigratedTargetPage: async () => ({ deleted: objects.length, kept: 0, keptKeys: [] }),
+    releaseRouter: async () => undefined,
     writeMigrationReport: async ({ status }) => ({ json: `stub://report/${status.name}.json`, html: `stub://report/${status.name}.html` }),
   };
   const activities = Object.fromEntries(
