@@ -32,6 +32,8 @@ export const NON_RETRYABLE_TYPES = [
   // The audit's inputs.
   'InvalidPriceTable',
   'InvalidAuditInput',
+  // An inference server that answers another protocol, model, shape, datatype or class set.
+  'EndpointMismatch',
   // The canary's router: a port the spec fixed that something else holds.
   'DataPlanePortTaken',
 ] as const;

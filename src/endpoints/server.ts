@@ -1,16 +1,23 @@
 /**
- * The inference server: one model behind HTTP. POST /v1/predict takes
- * {"instances": [[f0, f1, …], …]} and answers {"predictions": [{"score": s, "label": l}, …]};
- * /healthz says the process lives, /readyz that every replica has loaded the model (replicas are
- * model instances behind the one port, each request to the least busy), /metrics is Prometheus text
- * (requests and latency by role: served, or mirrored by the data plane). A request that carries an
- * x-request-id has its predictions recorded, so the canary can join what both sides answered to
- * the same request: GET /v1/recorded?since=<epoch ms>.
+ * The inference server: one model behind HTTP, speaking the Open Inference Protocol (V2) as
+ * Triton and KServe do: GET /v2/health/live|ready, GET /v2/models/{name}[/versions/1] (metadata:
+ * the ONNX model's own input and outputs) and …/ready, POST …/infer with typed tensors in JSON,
+ * answered with the model's outputs by their ONNX names (label and probabilities for a
+ * classifier, the value for a regressor). POST /v1/predict ({"instances": [[…]]} →
+ * {"predictions": [{"score", "label"}]}) stays for Deployments rendered before V2 and for the
+ * canary's join of mirrored answers, which records V1 and V2 answers alike. /healthz says the
+ * process lives, /readyz that every replica has loaded the model (replicas are model instances
+ * behind the one port, each request to the least busy), /metrics is Prometheus text (requests and
+ * latency by role: served, or mirrored by the data plane). A request that carries an x-request-id
+ * has its predictions recorded, so the canary can join what both sides answered to the same
+ * request: GET /v1/recorded?since=<epoch ms>.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type * as ort from 'onnxruntime-node';
 import { loadSession, predict } from '../inference/session.js';
+import { parseV2Request, v2Metadata, v2Outputs, v2Route } from './oip-server.js';
+import type { ModelMetadata } from './oip.js';
 import type { ExecutionProvider } from '../spec.js';
 import { closeServer, HttpError, listen, readBody, sendJson, sendText } from '../http/http.js';
 import { endpointMeters } from './endpoint-metrics.js';
@@ -37,6 +44,8 @@ export interface InferenceServerOptions {
   advertiseHost?: string;
   /** Named in metrics and answers, e.g. `gcp:models/churn/model.onnx`. */
   name: string;
+  /** The name V2 clients use, `/v2/models/{modelName}`. @default 'model' */
+  modelName?: string;
   faults?: Faults;
   /** Model instances behind the port. @default 1 */
   replicas?: number;
@@ -59,37 +68,71 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
   let width = 0;
   const leastBusy = () => replicas.reduce((best, r) => (r.inFlight < best.inFlight ? r : best));
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    if (req.method === 'GET' && path === '/readyz') return sendJson(res, replicas.length ? 200 : 503, { ready: replicas.length > 0, model: options.name, replicas: replicas.length });
-    if (req.method === 'GET' && path === '/metrics') return sendText(res, 200, await registry.metrics(), registry.contentType);
-    if (req.method === 'GET' && path === '/v1/recorded') return sendJson(res, 200, recorder.since(Number(new URL(req.url ?? '/', 'http://x').searchParams.get('since') ?? 0)));
-    if (req.method !== 'POST' || path !== '/v1/predict') throw new HttpError(404, `no route ${req.method} ${path}`);
+  const modelName = options.modelName ?? 'model';
+  let metadata: ModelMetadata | undefined;
+
+  /** One prediction request, either protocol: metered by role, faults applied, answers recorded by request id. */
+  const served = async (req: IncomingMessage, answer: (body: Buffer) => Promise<{ json: unknown; recorded: { score: number; label?: number }[] }>, res: ServerResponse) => {
     const started = performance.now();
     const role = req.headers[ROLE_HEADER] === 'mirrored' ? 'mirrored' : 'served';
     const meter = meters[role];
     const requestId = req.headers[REQUEST_ID_HEADER];
     try {
       if (!replicas.length) throw new HttpError(503, 'the model is still loading');
-      const instances = parseInstances(await readBody(req), width);
+      const body = await readBody(req);
       if (options.faults?.addedLatencyMs) await new Promise((r) => setTimeout(r, options.faults!.addedLatencyMs));
       if (options.faults?.errorRate && Math.random() < options.faults.errorRate) throw new HttpError(500, 'injected fault');
-      const features = new Float32Array(instances.length * width);
-      instances.forEach((row, r) => features.set(row, r * width));
-      const replica = leastBusy();
-      replica.inFlight++;
-      const out = await predict(replica.session, features, instances.length).finally(() => replica.inFlight--);
-      const predictions = Array.from(out.scores, (score, r) => (out.labels ? { score, label: out.labels[r] } : { score }));
-      sendJson(res, 200, { predictions, model: options.name });
+      const { json, recorded } = await answer(body);
+      sendJson(res, 200, json);
       meter.ok.inc();
-      if (typeof requestId === 'string' && requestId) recorder.record(requestId, role, predictions);
+      if (typeof requestId === 'string' && requestId) recorder.record(requestId, role, recorded);
     } catch (error) {
       meter.error.inc();
       throw error;
     } finally {
       meter.latency.observe((performance.now() - started) / 1000);
     }
+  };
+
+  const run = async (instances: number[][]) => {
+    const features = new Float32Array(instances.length * width);
+    instances.forEach((row, r) => features.set(row, r * width));
+    const replica = leastBusy();
+    replica.inFlight++;
+    const out = await predict(replica.session, features, instances.length).finally(() => replica.inFlight--);
+    return { out, recorded: Array.from(out.scores, (score, r) => (out.labels ? { score, label: out.labels[r]! } : { score })) };
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (req.method === 'GET' && path === '/readyz') return sendJson(res, replicas.length ? 200 : 503, { ready: replicas.length > 0, model: options.name, replicas: replicas.length });
+    if (req.method === 'GET' && path === '/metrics') return sendText(res, 200, await registry.metrics(), registry.contentType);
+    if (req.method === 'GET' && path === '/v1/recorded') return sendJson(res, 200, recorder.since(Number(new URL(req.url ?? '/', 'http://x').searchParams.get('since') ?? 0)));
+    if (req.method === 'POST' && path === '/v1/predict') {
+      return served(req, async (body) => {
+        const { recorded } = await run(parseInstances(body, width));
+        return { json: { predictions: recorded, model: options.name }, recorded };
+      }, res);
+    }
+    if (path.startsWith('/v2')) {
+      const route = v2Route(req.method ?? 'GET', path, modelName);
+      if (route.kind === 'live') return sendJson(res, 200, { live: true });
+      if (route.kind === 'ready') return sendJson(res, replicas.length ? 200 : 503, { ready: replicas.length > 0 });
+      if (route.kind === 'server') return sendJson(res, 200, { name: 'cloudshift', version: '1', extensions: [] });
+      if (route.kind === 'model' || route.kind === 'modelReady' || route.kind === 'infer') {
+        if (!metadata) throw new HttpError(503, 'the model is still loading');
+        if (route.kind === 'model') return sendJson(res, 200, metadata);
+        if (route.kind === 'modelReady') return sendJson(res, 200, { name: modelName, ready: true });
+        return served(req, async (body) => {
+          const request = parseV2Request(body, metadata!);
+          const { out, recorded } = await run(request.rows);
+          return { json: { model_name: modelName, model_version: '1', ...(request.id ? { id: request.id } : {}), outputs: v2Outputs(out, metadata!, request.outputs) }, recorded };
+        }, res);
+      }
+      throw new HttpError(404, route.kind === 'none' ? route.error : `no route ${req.method} ${path}`);
+    }
+    throw new HttpError(404, `no route ${req.method} ${path}`);
   };
 
   const server = createServer((req, res) => {
@@ -106,6 +149,7 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
   const first = await loadSession(options.model, sessionOptions);
   const rest = await Promise.all(Array.from({ length: (options.replicas ?? 1) - 1 }, () => loadSession(options.model, { ...sessionOptions, executionProvider: first.provider })));
   width = inputWidth(first.session);
+  metadata = v2Metadata(first.session, modelName);
   replicas = [first, ...rest].map((loaded) => ({ session: loaded.session, inFlight: 0 }));
   return { url, provider: first.provider, replicas: replicas.length, close: () => closeServer(server) };
 }
