@@ -72,7 +72,7 @@ export function localActivityDeps(options: LocalDeps): ActivityDeps & { deployer
     keysDir: options.keysDir ?? join(options.stateDir ?? STATE_DIR, 'keys'),
     pageSize: options.pageSize,
     largeObjectsAtOnce: options.largeObjectsAtOnce,
-    deployer: new LocalEndpointDeployer({ faults: options.faults, host: network.listenHost, advertiseHost: network.advertiseHost }),
+    deployer: new LocalEndpointDeployer({ stateDir: join(options.stateDir ?? STATE_DIR, 'endpoints'), faults: options.faults, host: network.listenHost, advertiseHost: network.advertiseHost }),
     haproxy,
     routerFor,
     prometheus: new PrometheusClient(options.prometheusUrl ?? 'http://127.0.0.1:9090'),
@@ -80,7 +80,11 @@ export function localActivityDeps(options: LocalDeps): ActivityDeps & { deployer
   };
 }
 
-/** Stops the endpoints and the data planes this worker's folder holds; Prometheus stops scraping them. */
+/**
+ * Stops the endpoints and the data planes this worker started; Prometheus stops scraping them.
+ * For tests and one-off runs: a worker that serves migrations leaves them serving when it stops
+ * (runWorker), since production traffic must not depend on the worker's process.
+ */
 export async function closeLocalDeps(deps: ReturnType<typeof localActivityDeps>): Promise<void> {
   const [, released] = await Promise.all([deps.deployer.stopAll(), deps.haproxy.releaseAll()]);
   await Promise.all(released.map((migration) => removeScrapeTargets(deps.scrapeTargetsDir, migration)));
@@ -174,7 +178,8 @@ export async function runWorker(argv: readonly string[] = process.argv.slice(2))
     await Promise.all(workers.map((w) => w.run())).finally(() => removeScrapeTargets(config.scrapeTargetsDir, scrapeName));
     console.log('cloudshift worker: shut down cleanly');
   } finally {
-    await closeLocalDeps(deps);
+    // Endpoints and data planes keep serving: the next worker adopts them, or their migration
+    // stops them when it ends.
     await connection.close();
   }
 }

@@ -1,12 +1,21 @@
 /**
  * Deploys the inference server for one side of a migration. Workflows see only this interface:
  * a Kubernetes, Cloud Run or SageMaker deployer implements it without touching workflow code.
- * The local one runs the server inside the worker that serves that cloud's queue.
+ * The local one runs each endpoint as a process of its own on the worker's host
+ * (endpoint-process.ts), so production traffic never depends on the worker: a worker that dies
+ * mid-canary leaves both endpoints serving, and the next worker adopts them from their state.
  */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ObjectStore } from '../clouds/object-store.js';
+import { errorFromThread } from '../errors.js';
 import { loadModel } from '../inference/model.js';
+import { alive, stopProcess } from '../processes.js';
 import type { ExecutionProvider, ServingSpec } from '../spec.js';
-import { type Faults, type RunningServer, startInferenceServer } from './server.js';
+import type { EndpointProcessConfig, EndpointState } from './endpoint-process.js';
+import type { Faults } from './server.js';
 
 export interface EndpointRequest {
   migration: string;
@@ -18,6 +27,8 @@ export interface EndpointRequest {
   expectedModelSha256?: string;
   /** The workload's portable deployment description; each deployer honours what applies to it. */
   serving?: ServingSpec;
+  /** The name V2 clients use for the model. @default 'model' */
+  modelName?: string;
 }
 
 export interface Endpoint {
@@ -36,68 +47,143 @@ export interface EndpointDeployer {
 }
 
 export interface LocalDeployerOptions {
+  /** Where each endpoint's state, model copy and log live (one folder per migration and side). */
+  stateDir: string;
   /** Where endpoints listen. @default 127.0.0.1 */
   host?: string;
   /** The host their URLs name (the data plane and Prometheus reach them there). @default host */
   advertiseHost?: string;
   /** Faults for an endpoint, by migration and side: for tests and game days, never set by a spec. */
   faults?: (migration: string, side: 'source' | 'target') => Faults | undefined;
-  log?: (line: string) => void;
+  /** How long a new endpoint may take to load its model. @default 120 s */
+  startTimeoutMs?: number;
 }
 
-export class LocalEndpointDeployer implements EndpointDeployer {
-  /** By `migration/side`. */
-  private readonly running = new Map<string, { migration: string; side: 'source' | 'target'; started: Promise<{ server: RunningServer; endpoint: Endpoint }> }>();
+/** The endpoint process's module, from source (under tsx) or from the built code. */
+const PROCESS_MODULE = new URL(import.meta.url.endsWith('.ts') ? './endpoint-process.ts' : './endpoint-process.js', import.meta.url);
 
-  constructor(private readonly options: LocalDeployerOptions = {}) {}
+export class LocalEndpointDeployer implements EndpointDeployer {
+  /** Deploys in flight, by `migration/side`, so two at once start one process. */
+  private readonly starting = new Map<string, Promise<Endpoint>>();
+  /** What this deployer started or adopted, for stopAll. */
+  private readonly mine = new Set<string>();
+
+  constructor(private readonly options: LocalDeployerOptions) {}
+
+  private folder(migration: string, side: string): string {
+    return join(this.options.stateDir, migration, side);
+  }
 
   deploy(request: EndpointRequest): Promise<Endpoint> {
     const id = `${request.migration}/${request.side}`;
-    let started = this.running.get(id)?.started;
+    let started = this.starting.get(id);
     if (!started) {
-      started = this.start(request);
-      this.running.set(id, { migration: request.migration, side: request.side, started });
-      started.catch(() => this.running.delete(id));
+      started = this.adoptOrStart(request).finally(() => this.starting.delete(id));
+      this.starting.set(id, started);
     }
-    return started.then((e) => e.endpoint);
+    this.mine.add(id);
+    return started;
   }
 
   async stop(migration: string, side: 'source' | 'target'): Promise<void> {
-    const id = `${migration}/${side}`;
-    const entry = this.running.get(id);
-    this.running.delete(id);
-    if (entry) await (await entry.started.catch(() => undefined))?.server.close();
+    this.mine.delete(`${migration}/${side}`);
+    const state = await this.state(migration, side);
+    if (state) await stopProcess(state.pid, 'SIGTERM');
+    await rm(this.folder(migration, side), { recursive: true, force: true });
   }
 
+  /** Stops what this deployer started or adopted (a test's clean-up); others keep serving. */
   async stopAll(): Promise<void> {
-    await Promise.all([...this.running.values()].map(({ migration, side }) => this.stop(migration, side)));
+    await Promise.all([...this.mine].map((id) => this.stop(id.slice(0, id.lastIndexOf('/')), id.slice(id.lastIndexOf('/') + 1) as 'source' | 'target')));
   }
 
-  private async start(request: EndpointRequest) {
+  /** The running endpoint's state, where its process still lives. */
+  private async state(migration: string, side: string): Promise<(EndpointState & { notHonoured?: string[] }) | undefined> {
+    try {
+      const state = JSON.parse(await readFile(join(this.folder(migration, side), 'endpoint.json'), 'utf8')) as EndpointState & { notHonoured?: string[] };
+      return alive(state.pid) ? state : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async adoptOrStart(request: EndpointRequest): Promise<Endpoint> {
+    const { bytes: model, sha256: modelSha256 } = await loadModel(request.store, request.modelKey, request.expectedModelSha256, 'the copy that wrote it');
+    const running = await this.state(request.migration, request.side);
+    // A worker that restarted finds its endpoint serving: adopted, not started twice.
+    if (running && running.modelSha256 === modelSha256 && (await answers(running.url))) {
+      return { url: running.url, provider: running.provider, modelSha256, ...(running.notHonoured?.length ? { notHonoured: running.notHonoured } : {}) };
+    }
+    if (running) await stopProcess(running.pid, 'SIGTERM');
     const faults = this.options.faults?.(request.migration, request.side);
     if (faults?.startupDelayMs) await new Promise((resolve) => setTimeout(resolve, faults.startupDelayMs));
-    const { bytes: model, sha256: modelSha256 } = await loadModel(request.store, request.modelKey, request.expectedModelSha256, 'the copy that wrote it');
     const local = request.serving ? localShape(request.serving) : { replicas: 1, threads: 1 };
-    const server = await startInferenceServer({
-      model,
-      modelSha256,
+    const folder = this.folder(request.migration, request.side);
+    await rm(folder, { recursive: true, force: true });
+    await mkdir(folder, { recursive: true });
+    const config: EndpointProcessConfig = {
+      modelFile: join(folder, 'model.onnx'),
+      sha256: modelSha256,
       executionProvider: request.executionProvider,
-      replicas: local.replicas,
-      threadsPerReplica: local.threads,
       host: this.options.host,
       advertiseHost: this.options.advertiseHost,
       name: `${request.side}:${request.store.uri}/${request.modelKey}`,
-      faults,
-      log: this.options.log,
-    });
+      modelName: request.modelName ?? 'model',
+      replicas: local.replicas,
+      threadsPerReplica: local.threads,
+      ...(faults ? { faults } : {}),
+      stateFile: join(folder, 'endpoint.json'),
+      failureFile: join(folder, 'failed.json'),
+    };
+    await writeFile(config.modelFile, model);
+    const state = await this.spawnEndpoint(config, join(folder, 'endpoint.log'));
     try {
-      if (request.serving) await waitUntilHealthy(server.url, request.serving.healthCheck);
+      if (request.serving) await waitUntilHealthy(state.url, request.serving.healthCheck);
     } catch (error) {
-      await server.close();
+      await this.stop(request.migration, request.side);
       throw error;
     }
-    const notHonoured = request.serving ? notHonouredLocally(request.serving, local, server.provider) : [];
-    return { server, endpoint: { url: server.url, provider: server.provider, modelSha256, ...(notHonoured.length ? { notHonoured } : {}) } };
+    const notHonoured = request.serving ? notHonouredLocally(request.serving, local, state.provider) : [];
+    await writeFile(config.stateFile, JSON.stringify({ ...state, ...(notHonoured.length ? { notHonoured } : {}) }));
+    return { url: state.url, provider: state.provider, modelSha256, ...(notHonoured.length ? { notHonoured } : {}) };
+  }
+
+  /** Starts the endpoint's process, detached from the worker, and waits for its state file. */
+  private async spawnEndpoint(config: EndpointProcessConfig, logFile: string): Promise<EndpointState> {
+    const log = openSync(logFile, 'a');
+    const loader = PROCESS_MODULE.pathname.endsWith('.ts') ? ['--import', 'tsx'] : [];
+    const child = spawn(process.execPath, [...loader, PROCESS_MODULE.pathname, JSON.stringify(config)], { detached: true, stdio: ['ignore', log, log] });
+    closeSync(log);
+    child.unref();
+    let exited: number | null | undefined;
+    child.once('exit', (code) => (exited = code));
+    const deadline = Date.now() + (this.options.startTimeoutMs ?? 120_000);
+    for (;;) {
+      const state = await readFile(config.stateFile, 'utf8').then((t) => JSON.parse(t) as EndpointState, () => undefined);
+      if (state) return state;
+      if (exited !== undefined) {
+        const failure = await readFile(config.failureFile, 'utf8').then((t) => JSON.parse(t) as { type: string; message: string }, () => undefined);
+        if (failure) throw errorFromThread(failure.type, failure.message);
+        const tail = (await readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-5).join(' | ');
+        throw new Error(`the endpoint ${config.name} exited (code ${exited}) before it was ready: ${tail}`);
+      }
+      if (Date.now() > deadline) {
+        if (child.pid) await stopProcess(child.pid, 'SIGTERM');
+        throw new Error(`the endpoint ${config.name} was not ready within ${Math.round((this.options.startTimeoutMs ?? 120_000) / 1000)} s (log: ${logFile})`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** Whether an endpoint answers its readiness probe. */
+async function answers(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(new URL('/readyz', url), { signal: AbortSignal.timeout(2000) });
+    await response.arrayBuffer();
+    return response.ok;
+  } catch {
+    return false;
   }
 }
 
@@ -128,13 +214,13 @@ function localShape(serving: ServingSpec): { replicas: number; threads: number }
   return { replicas: Math.min(serving.replicas, LOCAL_MAX_REPLICAS), threads: Math.max(1, Math.floor(cores)) };
 }
 
-/** The endpoint runs inside the worker on one host: what of the description that leaves out, said plainly. */
+/** The endpoint runs as a process on the worker's host: what of the description that leaves out, said plainly. */
 function notHonouredLocally(serving: ServingSpec, { replicas, threads }: ReturnType<typeof localShape>, provider: 'cpu' | 'cuda'): string[] {
   const notes: string[] = [];
   if (serving.replicas > replicas) notes.push(`${serving.replicas} replicas: ${replicas} served (at most ${LOCAL_MAX_REPLICAS} model instances on one host)`);
   if (serving.autoscaling) notes.push(`autoscaling ${serving.autoscaling.minReplicas}–${serving.autoscaling.maxReplicas} replicas at ${serving.autoscaling.targetCpuPercent}% CPU: not scaled locally; ${replicas} served`);
-  if (threads !== Number(serving.resources.cpu)) notes.push(`cpu ${serving.resources.cpu}: ${threads} ONNX Runtime thread per replica (whole cores; no CPU quota inside the worker)`);
-  notes.push(`memory ${serving.resources.memory}: not limited locally (the endpoint runs inside the worker)`);
+  if (threads !== Number(serving.resources.cpu)) notes.push(`cpu ${serving.resources.cpu}: ${threads} ONNX Runtime thread per replica (whole cores; no CPU quota on the worker's host)`);
+  notes.push(`memory ${serving.resources.memory}: not limited locally (the endpoint runs as a process on the worker's host)`);
   if (serving.resources.gpu > 0 && provider !== 'cuda') notes.push(`${serving.resources.gpu} GPU(s) requested: served on ${provider}`);
   if (serving.exposure.visibility === 'public') notes.push(`public exposure${serving.exposure.hostname ? ` at ${serving.exposure.hostname}` : ''}: served on the worker's host only`);
   return notes;

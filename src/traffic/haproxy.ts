@@ -21,7 +21,7 @@ import { PROJECT_ROOT } from '../paths.js';
 import type { ScrapeTarget } from './discovery.js';
 import { ROUTER_CAPABILITIES, type Route, STICKY_HEADER, BACKEND_HEADER } from './route.js';
 import { checkCapabilities, type RouteBackends, type RouterInfo, type TrafficRouter } from './router.js';
-import { alive } from '../processes.js';
+import { alive, stopProcess } from '../processes.js';
 import { NonRetryableError } from '../errors.js';
 
 export const MIRROR_LUA = join(PROJECT_ROOT, 'deploy', 'haproxy', 'mirror.lua');
@@ -152,7 +152,7 @@ export class HaproxyRouter implements TrafficRouter {
   release(migration: string, options: { forget?: boolean } = {}): Promise<void> {
     return this.serially(migration, async () => {
       const pid = await this.pid(migration);
-      if (pid !== undefined) await stopProcess(pid);
+      if (pid !== undefined) await stopProcess(pid, 'SIGUSR1'); // soft stop: finish what is in flight
       await rm(this.file(migration, 'haproxy.pid'), { force: true });
       if (options.forget) {
         this.ensured.delete(migration);
@@ -374,17 +374,6 @@ function run(command: string, args: string[]): Promise<{ code: number; text: str
   });
 }
 
-
-async function stopProcess(pid: number): Promise<void> {
-  try {
-    process.kill(pid, 'SIGUSR1'); // soft stop: finish what is in flight
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + 5000;
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  if (alive(pid)) process.kill(pid, 'SIGKILL');
-}
 
 function bindable(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {

@@ -4,7 +4,8 @@
  * description one host cannot honour, and `cloudshift render` as a user runs it.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,7 +72,7 @@ describe('cloudshift serve', () => {
 });
 
 describe('the local deployer and the description', () => {
-  const deployer = new LocalEndpointDeployer();
+  const deployer = new LocalEndpointDeployer({ stateDir: mkdtempSync(join(tmpdir(), 'cs-endpoints-')) });
   afterAll(() => deployer.stopAll());
   async function deploy(name: string, deployment: unknown) {
     const parsed = parseSpec({
@@ -87,7 +88,7 @@ describe('the local deployer and the description', () => {
   it('serves the replicas and CPU it describes, probes the health check it names, and says what one host cannot honour', async () => {
     const endpoint = await deploy('serving-notes', { replicas: 3, resources: { cpu: '2', memory: '4Gi', gpu: 1 }, healthCheck: { path: '/healthz', periodSeconds: 1, failureThreshold: 3 }, exposure: { visibility: 'public', hostname: 'fraud.example.com' } });
     expect(endpoint.notHonoured).toEqual([
-      'memory 4Gi: not limited locally (the endpoint runs inside the worker)',
+      'memory 4Gi: not limited locally (the endpoint runs as a process on the worker\'s host)',
       '1 GPU(s) requested: served on cpu',
       'public exposure at fraud.example.com: served on the worker\'s host only',
     ]);
@@ -103,8 +104,8 @@ describe('the local deployer and the description', () => {
     expect(endpoint.notHonoured).toEqual([
       `500 replicas: ${LOCAL_MAX_REPLICAS} served (at most ${LOCAL_MAX_REPLICAS} model instances on one host)`,
       `autoscaling 2–1000 replicas at 70% CPU: not scaled locally; ${LOCAL_MAX_REPLICAS} served`,
-      'cpu 500m: 1 ONNX Runtime thread per replica (whole cores; no CPU quota inside the worker)',
-      'memory 1Gi: not limited locally (the endpoint runs inside the worker)',
+      'cpu 500m: 1 ONNX Runtime thread per replica (whole cores; no CPU quota on the worker\'s host)',
+      'memory 1Gi: not limited locally (the endpoint runs as a process on the worker\'s host)',
     ]);
     expect(await (await fetch(new URL('/readyz', endpoint.url))).json()).toMatchObject({ replicas: LOCAL_MAX_REPLICAS });
   });
