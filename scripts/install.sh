@@ -86,6 +86,36 @@ if ! stamp_ok model-signing "$ms_want" || [ ! -x "$STATE/model-signing/bin/model
   stamp_set model-signing "$ms_want"
 fi
 
+# The serving stacks endpoints are migrated between, each in a venv of its own with the ONNX
+# Runtime its model code runs: NVIDIA Triton Inference Server (the tritonserver binary inside
+# PyPI's nvidia-pytriton wheel: CPU, Python backend only, so ONNX models run in ONNX Runtime inside
+# its Python backend) and Seldon MLServer (with cloudshift's ONNX runtime, deploy/mlserver).
+PYTRITON_VERSION=0.7.0
+MLSERVER_VERSION=1.7.1
+SERVING_ORT_VERSION=1.32.0
+SERVING_NUMPY_VERSION=2.4.6
+TRITON_NUMPY_VERSION=1.26.4       # nvidia-pytriton 0.7.0 requires numpy < 2
+triton_want="nvidia-pytriton==$PYTRITON_VERSION onnxruntime==$SERVING_ORT_VERSION numpy==$TRITON_NUMPY_VERSION"
+if ! stamp_ok triton "$triton_want" || [ ! -x "$STATE/triton/bin/tritonserver" ]; then
+  log "python venv: $triton_want"
+  python3 -m venv "$STATE/triton"
+  "$STATE/triton/bin/pip" install --quiet --disable-pip-version-check $triton_want
+  # The wheel carries a Python backend stub per Python version; the backend looks beside itself.
+  tritonserver_dir=$("$STATE/triton/bin/python" -c 'import pytriton, os; print(os.path.join(os.path.dirname(pytriton.__file__), "tritonserver"))')
+  py_version=$("$STATE/triton/bin/python" -c 'import sys; print(f"{sys.version_info.major}.{sys.version_info.minor}")')
+  cp "$tritonserver_dir/python_backend_stubs/$py_version/triton_python_backend_stub" "$tritonserver_dir/backends/python/"
+  ln -sf "$tritonserver_dir/bin/tritonserver" "$STATE/triton/bin/tritonserver"
+  ln -sfn "$tritonserver_dir/backends" "$STATE/triton/backends"
+  stamp_set triton "$triton_want"
+fi
+mlserver_want="mlserver==$MLSERVER_VERSION onnxruntime==$SERVING_ORT_VERSION numpy==$SERVING_NUMPY_VERSION"
+if ! stamp_ok mlserver "$mlserver_want" || [ ! -x "$STATE/mlserver/bin/mlserver" ]; then
+  log "python venv: $mlserver_want"
+  python3 -m venv "$STATE/mlserver"
+  "$STATE/mlserver/bin/pip" install --quiet --disable-pip-version-check $mlserver_want
+  stamp_set mlserver "$mlserver_want"
+fi
+
 # Go-built emulators. MinIO publishes no binaries through a registry we reach, so it is built
 # from its module (minutes the first time, cached by Go after that).
 go_install() {
@@ -132,4 +162,4 @@ RUN
   stamp_set test-server "$TEST_SERVER_VERSION"
 fi
 
-log "ready: node $(node --version), temporal $("$VENV/bin/temporal" --version | head -1 | cut -d' ' -f3), minio, fake-gcs-server, azurite, rclone, temporal-test-server $TEST_SERVER_VERSION, $(haproxy -v | head -1 | cut -d' ' -f1-3), prometheus $(/usr/bin/prometheus --version 2>&1 | head -1 | cut -d' ' -f3), moto $MOTO_VERSION, model-signing $MODEL_SIGNING_VERSION, compose-go $(sed -n 's#^require github.com/compose-spec/compose-go/v2 ##p' scripts/compose-config/go.mod)"
+log "ready: node $(node --version), temporal $("$VENV/bin/temporal" --version | head -1 | cut -d' ' -f3), minio, fake-gcs-server, azurite, rclone, temporal-test-server $TEST_SERVER_VERSION, $(haproxy -v | head -1 | cut -d' ' -f1-3), prometheus $(/usr/bin/prometheus --version 2>&1 | head -1 | cut -d' ' -f3), moto $MOTO_VERSION, model-signing $MODEL_SIGNING_VERSION, triton (nvidia-pytriton $PYTRITON_VERSION), mlserver $MLSERVER_VERSION, compose-go $(sed -n 's#^require github.com/compose-spec/compose-go/v2 ##p' scripts/compose-config/go.mod)"

@@ -403,8 +403,7 @@ const canarySchema = z
     names.forEach((name, i) => {
       if (names.indexOf(name) !== i) ctx.addIssue({ code: 'custom', path: ['metrics', i, 'name'], message: `expected a name of its own: "${name}" is used twice` });
     });
-  })
-  .transform((canary) => ({ ...canary, mirror: canary.mirror ?? ROUTER_CAPABILITIES[canary.router.kind].mirror }));
+  });
 
 const gate = z.enum(['auto', 'manual']);
 const approvalSchema = z.strictObject({
@@ -469,6 +468,53 @@ const auditSchema = z.strictObject({
   sampleMiB: z.int().min(1).max(4096).default(64),
 });
 
+/** A model's name as V2 servers take it in `/v2/models/{name}` (Triton's and KServe's rules). */
+const V2_MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+const v2ModelName = z.string().regex(V2_MODEL_NAME, { error: 'expected a model name as V2 servers take it: letters, digits, ".", "_" or "-", at most 128' });
+
+/**
+ * The endpoint that serves production today, adopted instead of started: cloudshift reads its
+ * model's metadata, shadows and canaries it, and never stops it (unless `stopOnTeardown`).
+ */
+const adoptedEndpointSchema = z.strictObject({
+  /** Where the server answers, e.g. http://mlserver.prod:8080. */
+  // A pattern, not URL parsing: the spec is parsed inside the workflow's sandbox too. No '@' in
+  // the authority, so no user or password can ride in it.
+  url: z
+    .string()
+    .max(2048)
+    .regex(/^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?(?:\/[^\s?#@]*)?$/, { error: 'expected an http or https URL with no user, query or fragment, such as http://triton.prod:8000' }),
+  /** The Open Inference Protocol (KServe V2 / Triton HTTP): the one cloudshift speaks to servers it adopts. */
+  protocol: z.literal('v2').default('v2'),
+  model: v2ModelName,
+  /** A version the server serves (`/v2/models/{name}/versions/{version}`); absent: the server's default. */
+  version: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { error: 'expected a version such as "1" or "2024-05"' }).optional(),
+  /** Which of the server's outputs is which, where they are not named as the ONNX model's (label, probabilities). */
+  outputs: z
+    .strictObject({
+      label: z.string().min(1).max(256).optional(),
+      probabilities: z.string().min(1).max(256).optional(),
+      value: z.string().min(1).max(256).optional(),
+    })
+    .optional(),
+  /** Stop it at teardown (cloudshift cannot stop what it did not start: this only records that it should be). */
+  stopOnTeardown: z.boolean().default(false),
+});
+export type AdoptedEndpoint = z.output<typeof adoptedEndpointSchema>;
+
+/** The serving stacks cloudshift deploys a target endpoint on: its own V2 endpoint, or NVIDIA Triton. */
+export const SERVING_STACKS = ['cloudshift', 'triton'] as const;
+export type ServingStack = (typeof SERVING_STACKS)[number];
+
+const endpointsSchema = z.strictObject({
+  /** The name the endpoints cloudshift runs serve the model under (`/v2/models/{modelName}`); an adopted source's name is its own. */
+  modelName: v2ModelName.default('model'),
+  /** The source's endpoint, adopted: absent, cloudshift starts one serving the source's model. */
+  source: adoptedEndpointSchema.optional(),
+  /** The target's endpoint: the serving stack cloudshift deploys the copied model on. */
+  target: z.strictObject({ server: z.enum(SERVING_STACKS).default('cloudshift') }).prefault({}),
+});
+
 const workloadSchema = z
   .strictObject({
     model: z.strictObject({
@@ -496,6 +542,8 @@ const workloadSchema = z
     artifact: artifactSchema.optional(),
     /** How the endpoints serve the model, described once (replicas, resources, health, telemetry, exposure). */
     deployment: servingSchema.prefault({}),
+    /** Which endpoints cloudshift adopts and which it runs, and the name the model is served under. */
+    endpoints: endpointsSchema.prefault({}),
   })
   .refine((w) => !w.holdout.features.includes(w.holdout.label), {
     error: 'the label column must not also be a feature',
@@ -528,6 +576,13 @@ export const migrationSpecSchema = z
     teardown: teardownSchema.prefault({}),
   })
   .superRefine((s, ctx) => {
+    if (s.workload?.endpoints.source && s.canary.mirror === true) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['canary', 'mirror'],
+        message: 'expected false or absent with an adopted source endpoint: mirrored agreement joins both endpoints\' answers by request id, which an adopted server does not record',
+      });
+    }
     const overlap = locationOverlap(s.source, s.target);
     if (overlap) {
       ctx.addIssue({
@@ -536,7 +591,9 @@ export const migrationSpecSchema = z
         message: `expected a target apart from the source: ${describeLocation(s.target)} ${overlap} ${describeLocation(s.source)}. A copy into its own source, a prune of it or a clean-up there would delete source data; choose another bucket or a prefix outside the source`,
       });
     }
-  });
+  })
+  // Absent, the canary mirrors where the router can and both endpoints record their answers.
+  .transform((s) => ({ ...s, canary: { ...s.canary, mirror: s.canary.mirror ?? (ROUTER_CAPABILITIES[s.canary.router.kind].mirror && !s.workload?.endpoints.source) } }));
 
 export const describeLocation = (l: Pick<StorageLocation, 'cloud' | 'bucket' | 'prefix'>): string => `${l.cloud}:${l.bucket}/${l.prefix}`;
 

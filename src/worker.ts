@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { StoreResolver } from './clouds/profiles.js';
 import { loadConfig, type QueueSelector, taskQueueOf } from './config.js';
 import { STATE_DIR } from './paths.js';
-import { type LocalDeployerOptions, LocalEndpointDeployer } from './endpoints/deployer.js';
+import { type LocalDeployerOptions, LocalEndpointDeployer, ServingStacks } from './endpoints/deployer.js';
+import { TritonDeployer } from './endpoints/triton.js';
 import { HaproxyRouter } from './traffic/haproxy.js';
 import { PrometheusClient } from './traffic/prometheus.js';
 import { removeDeadWorkersTargets, removeScrapeTargets, writeScrapeTargets } from './traffic/discovery.js';
@@ -50,7 +51,7 @@ export interface LocalDeps {
  * Activity dependencies for a worker that runs endpoints and the data plane itself: the local
  * stack's way, and a single-host deployment's. Close them with `closeLocalDeps` when the worker stops.
  */
-export function localActivityDeps(options: LocalDeps): ActivityDeps & { deployer: LocalEndpointDeployer; haproxy: HaproxyRouter } {
+export function localActivityDeps(options: LocalDeps): ActivityDeps & { deployer: ServingStacks; haproxy: HaproxyRouter } {
   const dir = join(options.stateDir ?? STATE_DIR, 'dataplane');
   const ports = options.dataPlanePorts ?? { first: 18_080, last: 18_199 };
   const network = options.network ?? { listenHost: '127.0.0.1', advertiseHost: '127.0.0.1' };
@@ -72,7 +73,18 @@ export function localActivityDeps(options: LocalDeps): ActivityDeps & { deployer
     keysDir: options.keysDir ?? join(options.stateDir ?? STATE_DIR, 'keys'),
     pageSize: options.pageSize,
     largeObjectsAtOnce: options.largeObjectsAtOnce,
-    deployer: new LocalEndpointDeployer({ stateDir: join(options.stateDir ?? STATE_DIR, 'endpoints'), faults: options.faults, host: network.listenHost, advertiseHost: network.advertiseHost }),
+    deployer: new ServingStacks({
+      cloudshift: new LocalEndpointDeployer({ stateDir: join(options.stateDir ?? STATE_DIR, 'endpoints'), faults: options.faults, host: network.listenHost, advertiseHost: network.advertiseHost }),
+      triton: new TritonDeployer({
+        stateDir: join(options.stateDir ?? STATE_DIR, 'triton'),
+        binary: join(STATE_DIR, 'triton', 'bin', 'tritonserver'),
+        backendDirectory: join(STATE_DIR, 'triton', 'backends'),
+        pythonBin: join(STATE_DIR, 'triton', 'bin'),
+        profileOf: (location) => options.stores.profileOf(location),
+        host: network.listenHost,
+        advertiseHost: network.advertiseHost,
+      }),
+    }),
     haproxy,
     routerFor,
     prometheus: new PrometheusClient(options.prometheusUrl ?? 'http://127.0.0.1:9090'),

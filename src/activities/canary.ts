@@ -49,6 +49,8 @@ export interface CanaryLoadInput {
   target: StorageLocation;
   holdout: Workload['holdout'];
   load: NonNullable<MigrationSpec['canary']['load']>;
+  /** The served model, where the endpoints speak V2 (absent in runs recorded before: V1). */
+  v2?: { model: string; version?: string; input: string; datatype?: 'FP32' | 'FP64' };
 }
 
 /** Rows a synthetic load cycles through: enough variety, bounded memory. */
@@ -103,7 +105,7 @@ export function createCanaryActivities(deps: CanaryDeps) {
     async runCanaryLoad(input: CanaryLoadInput): Promise<{ sent: number; ok: number; errors: number }> {
       const rows = await holdoutRows(deps.stores, input.target, input.holdout);
       if (rows.length === 0) throw new HoldoutFormatError(`the holdout ${input.holdout.path} has no rows to send as canary load`);
-      const load = new LoadGenerator({ url: input.url, rows, rps: input.load.requestsPerSecond, concurrency: input.load.concurrency, sticky: input.load.sticky }).start();
+      const load = new LoadGenerator({ url: input.url, rows, rps: input.load.requestsPerSecond, concurrency: input.load.concurrency, sticky: input.load.sticky, ...(input.v2 ? { v2: input.v2 } : {}) }).start();
       const signal = Context.current().cancellationSignal;
       try {
         while (!signal.aborted) {

@@ -6,8 +6,11 @@
 import type { StoreResolver } from '../clouds/profiles.js';
 import { ChecksumRecords } from '../copy/checksum-records.js';
 import type { Endpoint, EndpointDeployer } from '../endpoints/deployer.js';
-import { ModelChecksumMismatch } from '../inference/model.js';
-import { keyIn, type ExecutionProvider, type ServingSpec, type StorageLocation } from '../spec.js';
+import { loadModel, ModelChecksumMismatch } from '../inference/model.js';
+import { onnxClassLabels } from '../inference/onnx-classes.js';
+import { OipClient } from '../endpoints/oip-client.js';
+import { defaultOutputs, EndpointMismatch, interfaceProblems, type OutputMapping } from '../endpoints/oip.js';
+import { keyIn, type ExecutionProvider, type ServingSpec, type ServingStack, type StorageLocation } from '../spec.js';
 import { claimRunFolder, type RunClaim } from '../copy/run-claim.js';
 import type { CopyObjectRef } from './copy-data.js';
 import { asActivity } from './failures.js';
@@ -31,10 +34,73 @@ export interface DeployEndpointInput {
   verifyRecordedChecksum: boolean;
   /** The workload's deployment description. */
   serving?: ServingSpec;
+  /** The name (and version) V2 clients use for the model; absent in runs recorded before V2. */
+  modelName?: string;
+  modelVersion?: string;
+  /** The serving stack. @default 'cloudshift' */
+  server?: ServingStack;
+}
+
+export interface CheckServedModelInput {
+  side: 'source' | 'target';
+  /** The server and the model as it serves it. */
+  endpoint: { url: string; model: string; version?: string; outputs?: OutputMapping };
+  /** Where the ONNX model the server must match is stored (the side's own copy). */
+  location: StorageLocation;
+  modelPath: string;
+  /** The holdout's feature count and the task: what traffic will send and read. */
+  features: number;
+  task: 'binary' | 'multiclass' | 'regression';
+}
+
+/** A served model as cloudshift will talk to it: what the canary's load and the shadow send. */
+export interface ServedModel {
+  url: string;
+  model: string;
+  version?: string;
+  input: { name: string; datatype: 'FP32' | 'FP64' };
+  outputs: OutputMapping;
+  /** The ONNX model's class labels (numeric), where it is a classifier. */
+  classes?: number[];
 }
 
 export function createStandUpTargetActivities(deps: StandUpTargetDeps) {
   return {
+    /**
+     * A V2 server's model checked before any traffic moves: it is ready, serves this model (and
+     * version), its metadata matches the ONNX model and the holdout (input width and datatype,
+     * the outputs the spec reads, the class count), and one row answered reads back as
+     * predictions. What no retry can change fails at once, naming the server, the model, the
+     * field and both values; a server not ready yet is retried.
+     */
+    async checkServedModel(input: CheckServedModelInput): Promise<ServedModel> {
+      const { bytes } = await loadModel(storeOf(deps.stores, input.location), keyIn(input.location, input.modelPath));
+      const classes = input.task === 'regression' ? undefined : onnxClassLabels(bytes);
+      if (classes?.kind === 'string') {
+        throw new EndpointMismatch(`the ONNX model ${input.modelPath} has string class labels (${classes.values.slice(0, 5).join(', ')}); cloudshift compares numeric class labels`);
+      }
+      const client = new OipClient(input.endpoint);
+      if (!(await client.ready())) throw new Error(`${client.where}: not ready yet (GET /v2/health/ready); retried`);
+      // The metadata first: a model the server does not serve is refused, not waited for.
+      const metadata = await client.metadata();
+      if (!(await client.modelReady())) throw new Error(`${client.where}: the model is not ready yet (GET /v2/models/${input.endpoint.model}/ready); retried`);
+      const outputs = input.endpoint.outputs ?? defaultOutputs(metadata, input.task);
+      const problems = interfaceProblems(metadata, { input: { width: input.features }, task: input.task, ...(classes ? { classes: classes.values.length } : {}), outputs });
+      if (problems.length > 0) throw new EndpointMismatch(`${client.where} (the ${input.side}) does not serve what the migration sends and reads: ${problems.join('; ')}`, { server: input.endpoint.url, model: input.endpoint.model });
+      const served = metadata.inputs[0]!;
+      const tensor = { name: served.name, datatype: served.datatype === 'FP64' ? ('FP64' as const) : ('FP32' as const) };
+      // One row through it: a server whose answers are not what its metadata says is found here, not mid-canary.
+      await client.predict(tensor, [new Array<number>(input.features).fill(0)], outputs, classes?.values);
+      return {
+        url: input.endpoint.url,
+        model: input.endpoint.model,
+        ...(input.endpoint.version ? { version: input.endpoint.version } : {}),
+        input: tensor,
+        outputs,
+        ...(classes ? { classes: classes.values } : {}),
+      };
+    },
+
     /** The target bucket or container exists (standUpTarget). */
     async ensureTargetContainer({ target, source, claim }: { target: StorageLocation; source?: StorageLocation; claim?: RunClaim & { migration: string } }): Promise<void> {
       if (source) await assertApart(source, target, 'stand up the target', deps.stores);
@@ -72,6 +138,10 @@ export function createStandUpTargetActivities(deps: StandUpTargetDeps) {
           executionProvider: input.executionProvider,
           expectedModelSha256: recorded,
           ...(input.serving ? { serving: input.serving } : {}),
+          ...(input.modelName ? { modelName: input.modelName } : {}),
+          ...(input.modelVersion ? { modelVersion: input.modelVersion } : {}),
+          ...(input.server ? { server: input.server } : {}),
+          location: input.location,
         });
       });
     },

@@ -113,6 +113,12 @@ export class StoreResolver {
     return Object.keys(this.profiles);
   }
 
+  /** The profile a location names, where this worker knows it (no credential: only where to find one). */
+  profileOf(location: Pick<StorageLocation, 'profile' | 'cloud'>): Profile | undefined {
+    const profile = this.profiles[location.profile];
+    return profile?.cloud === location.cloud ? profile : undefined;
+  }
+
   /** An aws profile by name, for a service other than S3 (Route 53). */
   awsProfile(name: string): AwsProfile {
     const profile = this.profiles[name];

@@ -13,7 +13,7 @@ import type { ObjectStore } from '../clouds/object-store.js';
 import { errorFromThread } from '../errors.js';
 import { loadModel } from '../inference/model.js';
 import { alive, stopProcess } from '../processes.js';
-import type { ExecutionProvider, ServingSpec } from '../spec.js';
+import type { ExecutionProvider, ServingSpec, ServingStack, StorageLocation } from '../spec.js';
 import type { EndpointProcessConfig, EndpointState } from './endpoint-process.js';
 import type { Faults } from './server.js';
 
@@ -29,7 +29,15 @@ export interface EndpointRequest {
   serving?: ServingSpec;
   /** The name V2 clients use for the model. @default 'model' */
   modelName?: string;
+  /** The version it is served as. @default '1' */
+  modelVersion?: string;
+  /** Where the model is stored (a deployer that writes a model repository beside it needs it). */
+  location?: StorageLocation;
+  /** The serving stack: cloudshift's own endpoint, or NVIDIA Triton. @default 'cloudshift' */
+  server?: ServingStack;
 }
+
+export { SERVING_STACKS, type ServingStack } from '../spec.js';
 
 export interface Endpoint {
   url: string;
@@ -37,6 +45,10 @@ export interface Endpoint {
   modelSha256: string;
   /** What of the deployment description this deployer could not honour, and what it did instead. */
   notHonoured?: string[];
+  /** The serving stack that runs it. @default 'cloudshift' */
+  server?: ServingStack;
+  /** Where the server loads the model from (Triton: its model repository). */
+  repository?: string;
 }
 
 export interface EndpointDeployer {
@@ -129,6 +141,7 @@ export class LocalEndpointDeployer implements EndpointDeployer {
       advertiseHost: this.options.advertiseHost,
       name: `${request.side}:${request.store.uri}/${request.modelKey}`,
       modelName: request.modelName ?? 'model',
+      modelVersion: request.modelVersion ?? '1',
       replicas: local.replicas,
       threadsPerReplica: local.threads,
       ...(faults ? { faults } : {}),
@@ -224,4 +237,25 @@ function notHonouredLocally(serving: ServingSpec, { replicas, threads }: ReturnT
   if (serving.resources.gpu > 0 && provider !== 'cuda') notes.push(`${serving.resources.gpu} GPU(s) requested: served on ${provider}`);
   if (serving.exposure.visibility === 'public') notes.push(`public exposure${serving.exposure.hostname ? ` at ${serving.exposure.hostname}` : ''}: served on the worker's host only`);
   return notes;
+}
+
+/** The serving stacks a worker can deploy to, picked per request by `server`. */
+export class ServingStacks implements EndpointDeployer {
+  constructor(private readonly stacks: { cloudshift: EndpointDeployer & { stopAll(): Promise<void> }; triton?: EndpointDeployer & { stopAll(): Promise<void> } }) {}
+
+  deploy(request: EndpointRequest): Promise<Endpoint> {
+    const server = request.server ?? 'cloudshift';
+    const stack = this.stacks[server];
+    if (!stack) throw new Error(`this worker has no ${server} serving stack (install it with bash scripts/install.sh)`);
+    return stack.deploy(request);
+  }
+
+  /** Stops the side wherever it runs: stopping what does not run succeeds. */
+  async stop(migration: string, side: 'source' | 'target'): Promise<void> {
+    await Promise.all(Object.values(this.stacks).map((stack) => stack?.stop(migration, side)));
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(Object.values(this.stacks).map((stack) => stack?.stopAll()));
+  }
 }

@@ -18,6 +18,7 @@ export interface EndpointProcessConfig {
   advertiseHost?: string;
   name: string;
   modelName: string;
+  modelVersion: string;
   replicas: number;
   threadsPerReplica: number;
   faults?: Faults;
@@ -54,6 +55,7 @@ async function main(config: EndpointProcessConfig): Promise<void> {
     advertiseHost: config.advertiseHost,
     name: config.name,
     modelName: config.modelName,
+    modelVersion: config.modelVersion,
     replicas: config.replicas,
     threadsPerReplica: config.threadsPerReplica,
     faults: config.faults,

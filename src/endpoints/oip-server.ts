@@ -12,8 +12,8 @@ import { defaultOutputs, type ModelMetadata, ONNX_TO_V2, type TensorMetadata } f
 
 export type V2Route = { kind: 'live' | 'ready' | 'server' | 'model' | 'modelReady' | 'infer' } | { kind: 'none'; error: string };
 
-/** Which V2 route a request asks for; the model's name must be ours and its version, if any, 1. */
-export function v2Route(method: string, path: string, modelName: string): V2Route {
+/** Which V2 route a request asks for; the model's name must be ours and its version, if any, the one served. */
+export function v2Route(method: string, path: string, modelName: string, modelVersion = '1'): V2Route {
   const parts = path.replace(/\/+$/, '').split('/').slice(1).map((p) => decodeURIComponent(p));
   if (method === 'GET' && parts.length === 1) return { kind: 'server' };
   if (method === 'GET' && parts.length === 3 && parts[1] === 'health' && (parts[2] === 'live' || parts[2] === 'ready')) return { kind: parts[2] };
@@ -21,7 +21,7 @@ export function v2Route(method: string, path: string, modelName: string): V2Rout
   if (parts[2] !== modelName) return { kind: 'none', error: `no model "${parts[2]}" here; this endpoint serves "${modelName}"` };
   let rest = parts.slice(3);
   if (rest[0] === 'versions') {
-    if (rest[1] !== '1') return { kind: 'none', error: `no version "${rest[1] ?? ''}" of "${modelName}"; this endpoint serves version 1` };
+    if (rest[1] !== modelVersion) return { kind: 'none', error: `no version "${rest[1] ?? ''}" of "${modelName}"; this endpoint serves version ${modelVersion}` };
     rest = rest.slice(2);
   }
   if (method === 'GET' && rest.length === 0) return { kind: 'model' };
@@ -34,10 +34,10 @@ const tensorOf = (m: ort.InferenceSession.ValueMetadata): TensorMetadata | undef
   m.isTensor ? { name: m.name, datatype: ONNX_TO_V2[m.type] ?? m.type.toUpperCase(), shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) } : undefined;
 
 /** The model's metadata as a V2 server reports it: its inputs and its tensor outputs, by their ONNX names. */
-export function v2Metadata(session: ort.InferenceSession, name: string): ModelMetadata {
+export function v2Metadata(session: ort.InferenceSession, name: string, version = '1'): ModelMetadata {
   return {
     name,
-    versions: ['1'],
+    versions: [version],
     platform: 'onnxruntime_onnx',
     inputs: session.inputMetadata.map(tensorOf).filter((t): t is TensorMetadata => Boolean(t)),
     outputs: session.outputMetadata.map(tensorOf).filter((t): t is TensorMetadata => Boolean(t)),

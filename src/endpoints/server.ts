@@ -46,6 +46,8 @@ export interface InferenceServerOptions {
   name: string;
   /** The name V2 clients use, `/v2/models/{modelName}`. @default 'model' */
   modelName?: string;
+  /** The one version served, `/v2/models/{modelName}/versions/{modelVersion}`. @default '1' */
+  modelVersion?: string;
   faults?: Faults;
   /** Model instances behind the port. @default 1 */
   replicas?: number;
@@ -69,6 +71,7 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
   const leastBusy = () => replicas.reduce((best, r) => (r.inFlight < best.inFlight ? r : best));
 
   const modelName = options.modelName ?? 'model';
+  const modelVersion = options.modelVersion ?? '1';
   let metadata: ModelMetadata | undefined;
 
   /** One prediction request, either protocol: metered by role, faults applied, answers recorded by request id. */
@@ -116,7 +119,7 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
       }, res);
     }
     if (path.startsWith('/v2')) {
-      const route = v2Route(req.method ?? 'GET', path, modelName);
+      const route = v2Route(req.method ?? 'GET', path, modelName, modelVersion);
       if (route.kind === 'live') return sendJson(res, 200, { live: true });
       if (route.kind === 'ready') return sendJson(res, replicas.length ? 200 : 503, { ready: replicas.length > 0 });
       if (route.kind === 'server') return sendJson(res, 200, { name: 'cloudshift', version: '1', extensions: [] });
@@ -127,7 +130,7 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
         return served(req, async (body) => {
           const request = parseV2Request(body, metadata!);
           const { out, recorded } = await run(request.rows);
-          return { json: { model_name: modelName, model_version: '1', ...(request.id ? { id: request.id } : {}), outputs: v2Outputs(out, metadata!, request.outputs) }, recorded };
+          return { json: { model_name: modelName, model_version: modelVersion, ...(request.id ? { id: request.id } : {}), outputs: v2Outputs(out, metadata!, request.outputs) }, recorded };
         }, res);
       }
       throw new HttpError(404, route.kind === 'none' ? route.error : `no route ${req.method} ${path}`);
@@ -149,7 +152,7 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
   const first = await loadSession(options.model, sessionOptions);
   const rest = await Promise.all(Array.from({ length: (options.replicas ?? 1) - 1 }, () => loadSession(options.model, { ...sessionOptions, executionProvider: first.provider })));
   width = inputWidth(first.session);
-  metadata = v2Metadata(first.session, modelName);
+  metadata = v2Metadata(first.session, modelName, modelVersion);
   replicas = [first, ...rest].map((loaded) => ({ session: loaded.session, inFlight: 0 }));
   return { url, provider: first.provider, replicas: replicas.length, close: () => closeServer(server) };
 }

@@ -16,6 +16,11 @@ export interface LoadOptions {
   concurrency?: number;
   /** Send a sticky key with each request (the row's index). */
   sticky?: boolean;
+  /**
+   * Send Open Inference Protocol requests to this model (its one float input by name) instead
+   * of cloudshift's V1 `/v1/predict`: what any V2 server behind the data plane answers.
+   */
+  v2?: { model: string; version?: string; input: string; datatype?: 'FP32' | 'FP64' };
 }
 
 export interface LoadTally {
@@ -61,11 +66,16 @@ export class LoadGenerator {
   }
 
   private send(index: number): Promise<void> {
-    const body = JSON.stringify({ instances: [this.options.rows[index]] });
+    const row = this.options.rows[index]!;
+    const v2 = this.options.v2;
+    const body = v2
+      ? JSON.stringify({ inputs: [{ name: v2.input, datatype: v2.datatype ?? 'FP32', shape: [1, row.length], data: row }] })
+      : JSON.stringify({ instances: [row] });
+    const path = v2 ? `/v2/models/${encodeURIComponent(v2.model)}${v2.version ? `/versions/${encodeURIComponent(v2.version)}` : ''}/infer` : '/v1/predict';
     const started = performance.now();
     return new Promise((resolve) => {
       const out = request(
-        new URL('/v1/predict', this.options.url),
+        new URL(path, this.options.url),
         {
           method: 'POST',
           agent: this.agent,

@@ -1,6 +1,7 @@
 /** What the `status` query returns; plain data, safe for workflow code and clients alike. */
 import type { ArtifactCheck } from '../activities/artifacts.js';
 import type { ShadowSideSummary, ShadowVerdict } from '../activities/shadow.js';
+import type { ServedModel } from '../activities/stand-up-target.js';
 import type { SourceInventory } from '../audit/inventory.js';
 import type { AuditReport } from '../audit/report.js';
 import type { CanaryAnalysis, MetricMeasurement, QueryResult } from '../traffic/analysis.js';
@@ -38,6 +39,10 @@ export interface MigrationStatus {
   copy?: { workflowId: string; live?: CopyStatus } & Partial<CopyDataResult>;
   /** The endpoints serving the model as stored in each cloud. */
   endpoints?: { source?: string; target?: string };
+  /** Each side's server as cloudshift talks to it (V2): the model and version, its input and outputs, and whether it was adopted (never stopped by cloudshift) or started by it. */
+  served?: Record<'source' | 'target', ServedModel & { adopted: boolean }>;
+  /** The serving stack the target endpoint runs on, and where it loads the model from. */
+  targetServer?: { server: string; repository?: string };
   /** What of the workload's deployment description the target's deployer could not honour. */
   endpointsNotHonoured?: string[];
   /** The model's signed artifact as the audit found it at the source and the target last verified it. */
@@ -47,7 +52,7 @@ export interface MigrationStatus {
     sides?: Partial<Record<'source' | 'target', Omit<ShadowSideSummary, 'location'>>>;
   };
   canary?: CanaryStatus;
-  teardown?: { catchUp?: { workflowId: string; live?: CopyStatus } & Partial<CopyDataResult>; sourceEndpointStopped?: boolean; sourceDeleted?: number; sourceKept?: number; sourceKeptKeys?: string[] };
+  teardown?: { catchUp?: { workflowId: string; live?: CopyStatus } & Partial<CopyDataResult>; sourceEndpointStopped?: boolean; sourceEndpointNote?: string; sourceDeleted?: number; sourceKept?: number; sourceKeptKeys?: string[] };
   /** Compensations run on rollback, in the order they ran. */
   compensations?: { phase: Phase; what: string; outcome: 'done' | 'failed'; error?: string }[];
   /** What the migration waits for, if anything. */

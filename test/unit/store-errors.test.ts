@@ -66,6 +66,6 @@ describe('StoreError', () => {
       "read s3://models/a/b.onnx: AccessDenied (Access Denied); not retried: check the credentials the worker resolves for this profile and the principal's permissions",
     );
     expect(e).toMatchObject({ kind: 'AccessDenied', store: 's3://models', key: 'a/b.onnx', operation: 'read', retryable: false });
-    expect(new StoreError('Throttled', { store: 'gs://x', operation: 'list' }, '429').message).toMatch(/^list gs:\/\/x: Throttled \(429\); retryable \(retried with backoff/);
+    expect(new StoreError('Throttled', { store: 'gs://x', operation: 'list' }, '429').message).toMatch(/^list gs:\/\/x: Throttled \(429\); retryable under the step’s retry policy: the store is limiting requests/);
   });
 });

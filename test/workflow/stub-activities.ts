@@ -61,6 +61,7 @@ export function stubActivities(options: StubOptions = {}) {
     deleteVerifiedSourcePage: async () => ({ deleted: objects.length, kept: 0, keptKeys: [] }),
     deleteMigratedTargetPage: async () => ({ deleted: objects.length, kept: 0, keptKeys: [] }),
     releaseRouter: async () => undefined,
+    checkServedModel: async (input) => ({ url: input.endpoint.url, model: input.endpoint.model, input: { name: 'x', datatype: 'FP32' as const }, outputs: { label: 'label', probabilities: 'probabilities' }, classes: [0, 1] }),
     writeMigrationReport: async ({ status }) => ({ json: `stub://report/${status.name}.json`, html: `stub://report/${status.name}.html` }),
   };
   const activities = Object.fromEntries(

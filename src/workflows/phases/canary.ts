@@ -145,7 +145,7 @@ function startLoad(run: MigrationRun, url: string): { stop(): Promise<void> } | 
   const { spec } = run;
   if (!spec.canary.load || !spec.workload) return undefined;
   const scope = new CancellationScope();
-  const running = scope.run(() => loadActivities.runCanaryLoad({ url, target: spec.target, holdout: spec.workload!.holdout, load: spec.canary.load! }));
+  const running = scope.run(() => loadActivities.runCanaryLoad({ url, target: spec.target, holdout: spec.workload!.holdout, load: spec.canary.load!, ...v2Load(run) }));
   running.catch(() => undefined);
   return {
     async stop() {
@@ -186,4 +186,10 @@ async function legacyCanary(run: MigrationRun): Promise<void> {
 /** The figures of a side a later step is compared with (no undefined fields: they cross into an activity). */
 function pick(side: { requests: number; errorRate: number; p50?: number; p99?: number }) {
   return { requests: side.requests, errorRate: side.errorRate, ...(side.p50 !== undefined ? { p50: side.p50 } : {}), ...(side.p99 !== undefined ? { p99: side.p99 } : {}) };
+}
+
+/** The canary load's requests in V2, to the model as the servers were checked to serve it. */
+function v2Load(run: MigrationRun): { v2?: NonNullable<Parameters<typeof loadActivities.runCanaryLoad>[0]['v2']> } {
+  const served = run.status.served?.source;
+  return served ? { v2: { model: served.model, ...(served.version ? { version: served.version } : {}), input: served.input.name, datatype: served.input.datatype } } : {};
 }

@@ -2,7 +2,8 @@
  * The stand-up phase: the target container, then (with a workload) the model copied ahead of the
  * data and an endpoint on each side serving it from its own cloud's storage.
  */
-import { ActivityFailure, ApplicationFailure, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
+import type { CheckServedModelInput } from '../../activities/stand-up-target.js';
 import { failureMessage } from '../../format.js';
 import type { ArtifactCheck } from '../../artifacts/check.js';
 import type { MigrationSpec } from '../../spec.js';
@@ -17,6 +18,9 @@ const ARTIFACT_BATCH = 200;
 const ARTIFACT_FAILURES = ['ArtifactSignatureInvalid', 'ArtifactDigestMismatch', 'ArtifactProvenanceInvalid'];
 
 export const targetModelPath = (workload: Workload) => workload.model.targetPath ?? workload.model.path;
+
+/** Marks runs that serve the model over V2 under the spec's name, adopt a named source endpoint, and check both servers before traffic moves. */
+export const SERVED_OVER_V2_PATCH = 'endpoints-served-over-v2';
 
 /** Returns the workload whose endpoints now serve, or undefined (none in the spec, or a dry run). */
 export async function standUpTarget(run: MigrationRun): Promise<Workload | undefined> {
@@ -38,6 +42,10 @@ export async function standUpTarget(run: MigrationRun): Promise<Workload | undef
       const model = await run.untilRollback(() => run.source.describeSourceObject({ source: spec.source, relativeKey: targetModelPath(workload) }));
       await run.untilRollback(() => run.target.copyBatch({ migration, ...run.markInput, source: spec.source, target: spec.target, objects: [model], concurrency: 1, partSizeMiB: spec.copy.partSizeMiB }));
     }
+    const v2 = patched(SERVED_OVER_V2_PATCH);
+    const adopted = v2 ? workload.endpoints.source : undefined;
+    // The target serves under the adopted source's name and version, so the data plane's requests fit both.
+    const served = { name: adopted?.model ?? workload.endpoints.modelName, version: adopted?.version };
     const endpoint = (side: 'source' | 'target') => ({
       migration,
       side,
@@ -46,14 +54,21 @@ export async function standUpTarget(run: MigrationRun): Promise<Workload | undef
       executionProvider: spec.shadow.executionProvider,
       verifyRecordedChecksum: side === 'target',
       serving: workload.deployment,
+      ...(v2 ? { modelName: served.name, ...(served.version ? { modelVersion: served.version } : {}) } : {}),
+      ...(v2 && side === 'target' && workload.endpoints.target.server !== 'cloudshift' ? { server: workload.endpoints.target.server } : {}),
     });
-    // The source's endpoint is the one serving today (the local deployer starts it if need be).
-    const sourceEndpoint = await run.untilRollback(() => run.source.deployEndpoint.executeWithOptions({ summary: `the source endpoint (${spec.source.cloud}) adopted` }, [endpoint('source')]));
+    // The source's endpoint is the one serving today: adopted as it is where the spec names it,
+    // otherwise started from the source's model by the local deployer.
+    const sourceEndpoint = adopted
+      ? { url: adopted.url }
+      : await run.untilRollback(() => run.source.deployEndpoint.executeWithOptions({ summary: `the source endpoint (${spec.source.cloud}) started from the source's model` }, [endpoint('source')]));
     run.saga.push({ phase: 'standUpTarget', what: 'stop the target endpoint', undo: () => run.target.stopEndpoint({ migration, side: 'target' }) });
-    run.record('standUpTarget').detail = `deploying the target endpoint (source endpoint ${sourceEndpoint.url})`;
+    run.record('standUpTarget').detail = `deploying the target endpoint (source endpoint ${sourceEndpoint.url}${adopted ? ', adopted' : ''})`;
     const targetEndpoint = await run.untilRollback(() => run.target.deployEndpoint.executeWithOptions({ summary: `the target endpoint (${spec.target.cloud}) serving the model from target storage` }, [endpoint('target')]));
     status.endpoints = { source: sourceEndpoint.url, target: targetEndpoint.url };
+    if (targetEndpoint.server || targetEndpoint.repository) status.targetServer = { server: targetEndpoint.server ?? 'cloudshift', ...(targetEndpoint.repository ? { repository: targetEndpoint.repository } : {}) };
     if (targetEndpoint.notHonoured) status.endpointsNotHonoured = targetEndpoint.notHonoured;
+    if (v2) await checkServedModels(run, workload, { source: { url: sourceEndpoint.url, model: served.name, ...(served.version ? { version: served.version } : {}), ...(adopted?.outputs ? { outputs: adopted.outputs } : {}) }, target: { url: targetEndpoint.url, model: served.name, ...(served.version ? { version: served.version } : {}) } }, Boolean(adopted));
   }
   run.leave(
     'standUpTarget',
@@ -61,6 +76,29 @@ export async function standUpTarget(run: MigrationRun): Promise<Workload | undef
     workload ? `container ready; target endpoint ${status.endpoints!.target} serving the copied model` : 'container ready; no endpoint (no workload in the spec, or a dry run)',
   );
   return workload;
+}
+
+/**
+ * Both servers' models read over the Open Inference Protocol and checked before any traffic
+ * moves: each against its own ONNX model and the holdout (checkServedModel), then against each
+ * other (one input, the same classes), so a canary never routes between two different interfaces.
+ */
+async function checkServedModels(run: MigrationRun, workload: Workload, endpoints: Record<'source' | 'target', CheckServedModelInput['endpoint']>, sourceAdopted: boolean): Promise<void> {
+  const { spec, status } = run;
+  const check = (side: 'source' | 'target') =>
+    run[side].checkServedModel.executeWithOptions({ summary: `the ${side} server's model (${endpoints[side].url}, ${endpoints[side].model}) against the ONNX model and the holdout, over V2` }, [
+      { side, endpoint: endpoints[side], location: spec[side], modelPath: side === 'target' ? targetModelPath(workload) : workload.model.path, features: workload.holdout.features.length, task: workload.holdout.task },
+    ]);
+  const source = await run.untilRollback(() => check('source'));
+  const target = await run.untilRollback(() => check('target'));
+  const differences = [
+    source.input.name !== target.input.name ? `input name: the source takes "${source.input.name}", the target "${target.input.name}"` : undefined,
+    JSON.stringify(source.classes ?? null) !== JSON.stringify(target.classes ?? null) ? `classes: the source's model has [${source.classes?.join(', ') ?? 'none'}], the target's [${target.classes?.join(', ') ?? 'none'}]` : undefined,
+  ].filter((d): d is string => d !== undefined);
+  if (differences.length > 0) {
+    throw ApplicationFailure.nonRetryable(`the source server ${source.url} and the target server ${target.url} serve ${source.model} differently, so traffic cannot move between them: ${differences.join('; ')}`, 'EndpointMismatch');
+  }
+  status.served = { source: { ...source, adopted: sourceAdopted }, target: { ...target, adopted: false } };
 }
 
 /** The whole artifact (every file and its bundle) copied ahead of the data, then verified at the target. */

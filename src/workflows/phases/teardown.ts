@@ -25,9 +25,15 @@ export async function teardown(run: MigrationRun, workload: Workload | undefined
   const caughtUp = await executeChild(copyDataWorkflow, { workflowId: catchUpId, args: [run.copyInput('catchUp')] });
   status.teardown.catchUp = { workflowId: catchUpId, ...caughtUp };
   if (caughtUp.progress && status.audit) countEgressOf(run, caughtUp.progress.copiedBytes, status.audit.egress);
-  if (workload && spec.teardown.stopSourceEndpoint) {
+  const adopted = status.served?.source.adopted === true;
+  if (workload && spec.teardown.stopSourceEndpoint && !adopted) {
     await run.source.stopEndpoint({ migration, side: 'source' });
     status.teardown.sourceEndpointStopped = true;
+  }
+  if (adopted) {
+    // cloudshift never stops a server it did not start: it says so, and who should.
+    status.teardown.sourceEndpointStopped = false;
+    status.teardown.sourceEndpointNote = `the adopted source endpoint ${status.served!.source.url} was left running${workload?.endpoints.source?.stopOnTeardown ? ': the spec asks for it to be stopped; stop it where it is deployed, now that traffic is on the target' : ''}`;
   }
   if (spec.teardown.deleteSourceData) await retireSourceData(run);
   const t = status.teardown;
