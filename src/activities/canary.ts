@@ -78,9 +78,13 @@ export function createCanaryActivities(deps: CanaryDeps) {
      * At a migration's end: the router lets go of what it ran for it (HAProxy stops and frees its
      * ports; DNS records stay as the last change left them) and Prometheus stops scraping it.
      */
-    async releaseRouter(input: { migration: string; router: RouterSpec }): Promise<void> {
-      await deps.routerFor(input.router).release(input.migration, { forget: true });
+    async releaseRouter(input: { migration: string; router: RouterSpec }): Promise<{ targetPercent?: number }> {
+      const router = deps.routerFor(input.router);
+      // What the data plane itself held at the end (a rollback's weights back on the source), read before it goes.
+      const final = await router.readWeights(input.migration).catch(() => undefined);
+      await router.release(input.migration, { forget: true });
       await removeScrapeTargets(deps.scrapeTargetsDir, input.migration);
+      return final ? { targetPercent: final.targetPercent } : {};
     },
 
     async setWeights(input: SetWeightsInput): Promise<Route> {

@@ -99,6 +99,13 @@ export function resultLines(status: Progress['status']): string[] {
   }
   const artifact = status.artifact?.target ?? status.artifact?.source;
   if (artifact) lines.push(`${status.artifact?.target ? 'at the target: ' : 'at the source: '}${artifactLine(artifact)}`);
+  if (status.served) {
+    for (const side of ['source', 'target'] as const) {
+      const s = status.served[side];
+      lines.push(`${side} endpoint ${s.url} (${s.adopted ? 'adopted: cloudshift never stops it' : `run by cloudshift${side === 'target' && status.targetServer ? ` on ${status.targetServer.server}` : ''}`}): V2 model ${s.model}${s.version ? ` version ${s.version}` : ''}, input ${s.input.name}`);
+    }
+  }
+  if (status.targetServer?.repository) lines.push(`  target model repository: ${status.targetServer.repository}`);
   for (const note of status.endpointsNotHonoured ?? []) lines.push(`  target endpoint, not honoured locally: ${note}`);
   const verdict = status.shadow?.verdict;
   if (verdict) {
@@ -127,6 +134,8 @@ export function resultLines(status: Progress['status']): string[] {
         (a.reasons.length ? ` (${a.reasons.join('; ')})` : ''),
     );
   }
+  if (status.canary?.released) lines.push(`data plane ${status.canary.released}`);
+  if (status.teardown?.sourceEndpointNote) lines.push(`teardown: ${status.teardown.sourceEndpointNote}`);
   for (const c of status.compensations ?? []) lines.push(`compensation (${c.phase}): ${c.what}: ${c.outcome}${c.error ? ` (${c.error})` : ''}`);
   for (const d of status.decisions) {
     lines.push(`decision ${d.at} ${d.action} by ${d.by}${d.phase ? ` (${d.phase})` : ''}${d.comment ? `: ${d.comment}` : ''}${d.applied ? (d.note ? `: ${d.note}` : '') : ` [${d.note}]`}`);

@@ -158,7 +158,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     console.log(resultLines(result.status).join('\n'));
     // The copy's figures are in resultLines' summary; the manifest's place is not.
     if (result.status.copy?.manifestPrefix) log(`manifest: ${result.status.copy.manifestPrefix}`);
-    if (result.status.canary) log(`traffic: ${result.status.canary.trafficUrl} (HAProxy; Prometheus at http://127.0.0.1:9090 holds every step's metrics)`);
+    if (result.status.canary) log(`traffic: went through ${result.status.canary.trafficUrl} (HAProxy; Prometheus at http://127.0.0.1:9090 holds every step's metrics); the data plane ${result.status.canary.released ?? 'is still held'}`);
     log(`${result.outcome}: ${result.status.phases.filter((p) => p.state === 'succeeded').map((p) => p.phase).join(' → ')}`);
     const report = await saveMigrationReport(result.status).catch((error: unknown) => `not saved (${error instanceof Error ? error.message : String(error)})`);
     log(`the migration report: ${result.status.report?.html ?? '(not written)'}; for your browser: ${report}`);

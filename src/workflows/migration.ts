@@ -232,9 +232,10 @@ async function releaseDataPlane(run: MigrationRun): Promise<void> {
   const canary = run.status.canary;
   if (!canary || !patched(DATA_PLANE_RELEASE_PATCH)) return;
   try {
-    await CancellationScope.nonCancellable(() =>
+    const final = await CancellationScope.nonCancellable(() =>
       run.reporting.releaseRouter.executeWithOptions({ summary: `the ${canary.router} data plane released: the migration has ended` }, [{ migration: run.migration, router: run.spec.canary.router }]),
     );
+    if (typeof final?.targetPercent === 'number') canary.finalTargetPercent = final.targetPercent;
     canary.released = canary.router === 'haproxy' ? `released when the migration ended: the traffic URL no longer answers; the ${canary.targetPercent === 100 ? 'target' : 'source'} endpoint serves at ${run.status.endpoints?.[canary.targetPercent === 100 ? 'target' : 'source'] ?? 'its own URL'}` : 'released when the migration ended: the records stay as the last change left them';
   } catch (error) {
     canary.released = `not released: ${failureMessage(error)}`;

@@ -76,6 +76,8 @@ export interface CanaryStatus {
   trafficUrl: string;
   /** What became of the data plane when the migration ended. */
   released?: string;
+  /** The target's share the data plane itself held when the migration ended, read back before its release. */
+  finalTargetPercent?: number;
   router: RouterKind;
   steps: number[];
   /** The step running or last run, 1-based; 0 before the first. */

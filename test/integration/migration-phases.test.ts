@@ -102,13 +102,15 @@ describe('a migration with a workload', () => {
       // Gone again whatever this test ends with: the other tests compare the source with its seed.
       onTestFinished(() => source.delete('fraud/data/late-arrival.bin'));
       expect(waiting.canary?.targetPercent).toBe(100);
+      // Through the data plane while the migration holds it: the target serves.
+      const servedBy = await routeOf(waiting);
       await handle.signal(approveSignal, { by: 'erin', phase: 'teardown', comment: 'canary clean' });
       const result = await migrationResult(handle);
       // The copy child reported its progress to the migration (what `status.copy.live` showed meanwhile).
       const history = await handle.fetchHistory();
       const reports = history.events?.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'copyProgress') ?? [];
       expect(reports.length).toBeGreaterThan(0);
-      return { result, load: await stop(), servedBy: await routeOf(result.status) };
+      return { result, load: await stop(), servedBy };
     });
 
     await recordHistory(name, 'migration-completed-on-router');
@@ -135,6 +137,9 @@ describe('a migration with a workload', () => {
     expect(load?.byBackend.target).toBeGreaterThan(0);
     expect(load?.byBackend.source).toBeGreaterThan(0);
     expect(servedBy).toBe('target');
+    // The data plane was released when the migration ended: its ports are free again.
+    expect(result.status.canary?.released).toMatch(/^released when the migration ended: the traffic URL no longer answers; the target endpoint serves at http/);
+    expect(await fetch(result.status.canary!.trafficUrl).then(() => 'answered', () => 'refused')).toBe('refused');
     // The catch-up copied what arrived during the canary; the source endpoint is stopped.
     expect(result.status.teardown).toMatchObject({ catchUp: { progress: { copiedObjects: 1 } }, sourceEndpointStopped: true });
     expect(await md5OfStream(await target.read(`${name}/data/late-arrival.bin`))).toEqual({ md5: patternMd5(4321, 77), size: 4321 });
@@ -216,7 +221,7 @@ describe('a migration with a workload', () => {
         const stop = loadThrough(handle);
         const result = await migrationResult(handle);
         await stop();
-        expect(await routeOf(result.status)).toBe('source');
+        expect(result.status.canary?.finalTargetPercent).toBe(0);
         return result;
       });
       if (history) await recordHistory(name, history);
@@ -261,7 +266,7 @@ describe('a migration with a workload', () => {
     };
     const result = await runWorkersUntil(await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'phases-test' }), async () => {
       const result = await migrationResult(await start(specFor(name, { canary })));
-      expect(await routeOf(result.status)).toBe('source');
+      expect(result.status.canary?.finalTargetPercent).toBe(0);
       return result;
     });
     expect(result.outcome).toBe('rolledBack');
@@ -310,7 +315,7 @@ describe('a migration with a workload', () => {
         await handle.signal(rollbackSignal, { by: 'gina', reason: `stop at ${phase}` });
         const result = await migrationResult(handle);
         await stop();
-        expect(await routeOf(result.status)).toBe('source');
+        expect(result.status.canary?.finalTargetPercent).toBe(0);
         return result;
       });
       await recordHistory(name, `migration-rollback-at-${phase}-on-router`);

@@ -60,7 +60,7 @@ export function stubActivities(options: StubOptions = {}) {
     runCanaryLoad: async () => ({ sent: 0, ok: 0, errors: 0 }),
     deleteVerifiedSourcePage: async () => ({ deleted: objects.length, kept: 0, keptKeys: [] }),
     deleteMigratedTargetPage: async () => ({ deleted: objects.length, kept: 0, keptKeys: [] }),
-    releaseRouter: async () => undefined,
+    releaseRouter: async () => ({ targetPercent: 0 }),
     checkServedModel: async (input) => ({ url: input.endpoint.url, model: input.endpoint.model, input: { name: 'x', datatype: 'FP32' as const }, outputs: { label: 'label', probabilities: 'probabilities' }, classes: [0, 1] }),
     writeMigrationReport: async ({ status }) => ({ json: `stub://report/${status.name}.json`, html: `stub://report/${status.name}.html` }),
   };
