@@ -92,9 +92,16 @@ export function defaultQueries(context: QueryContext): Record<string, string> {
     for (const q of [0.5, 0.99]) {
       queries[`${side}.p${Math.round(q * 100)}`] = `histogram_quantile(${q}, sum by (le) (increase(cloudshift_endpoint_request_seconds_bucket${selector(endpoint(side))}[${range}])))`;
     }
+    // The data plane's own latency, for a server that exports no histogram of cloudshift's (an
+    // adopted endpoint, Triton): HAProxy 2.6 keeps the mean response time of each server's last
+    // 1024 responses, and no quantiles.
+    if (context.router === 'haproxy') queries[`${side}.mean`] = `max(haproxy_server_response_time_average_seconds${selector(dataPlane(side))})`;
   }
   return queries;
 }
+
+/** Where a side's latency comes from: its endpoint's histograms (cloudshift's own), or the data plane's mean. */
+export type LatencySource = 'endpoint' | 'dataPlane';
 
 /**
  * The scrape targets the default queries read, as `up` selectors: both endpoints and, behind
@@ -164,6 +171,12 @@ export interface JudgeInput {
    * target is judged against once the source serves nothing but stragglers.
    */
   sourceBaseline?: SourceBaseline;
+  /**
+   * Sides whose server exports no latency histogram of cloudshift's: both sides are then compared
+   * by the data plane's mean response time, against maxP50LatencyRatio, and p99 is not compared.
+   * @default both from their endpoints
+   */
+  latencyFrom?: Partial<Record<Side, LatencySource>>;
 }
 
 /** The source's figures from an earlier step, and which. */
@@ -179,7 +192,8 @@ export function judgeWindow(input: JudgeInput): CanaryAnalysis {
     const errors = Math.min(requests, Math.round(value(`${s}.errors`) ?? 0));
     const p50 = value(`${s}.p50`);
     const p99 = value(`${s}.p99`);
-    return { requests, errors, errorRate: requests ? errors / requests : 0, ...(p50 !== undefined ? { p50 } : {}), ...(p99 !== undefined ? { p99 } : {}) };
+    const mean = value(`${s}.mean`);
+    return { requests, errors, errorRate: requests ? errors / requests : 0, ...(p50 !== undefined ? { p50 } : {}), ...(p99 !== undefined ? { p99 } : {}), ...(mean !== undefined ? { mean } : {}) };
   };
   const window: CanaryWindow = { ...input.window, source: side('source'), target: side('target'), mirror: input.agreement };
   const { target } = window;
@@ -196,13 +210,16 @@ export function judgeWindow(input: JudgeInput): CanaryAnalysis {
   // A step failed by its errors waits for nothing more: a target that is down has no latency.
   const unmeasured = reasons.length === 0 ? unmeasuredCheck(input, window) : undefined;
   if (unmeasured) return hold(unmeasured);
-  for (const [name, limit] of [['p50', thresholds.maxP50LatencyRatio], ['p99', thresholds.maxP99LatencyRatio]] as const) {
+  const compared = dataPlaneLatency(input)
+    ? ([['mean', thresholds.maxP50LatencyRatio, 'mean response time at the data plane']] as const)
+    : ([['p50', thresholds.maxP50LatencyRatio, 'p50 latency'], ['p99', thresholds.maxP99LatencyRatio, 'p99 latency']] as const);
+  for (const [name, limit, what] of compared) {
     const t = target[name];
     const s = baseline[name];
     // Nothing to compare with where a side served nothing.
     if (t === undefined || s === undefined) continue;
     const ratio = Math.max(t, LATENCY_FLOOR_SECONDS) / Math.max(s, LATENCY_FLOOR_SECONDS);
-    if (ratio > limit) reasons.push(`target ${name} latency ${ms(t)} against ${ms(s)} ${baseline.where} (×${ratio.toFixed(2)}, limit ×${limit})`);
+    if (ratio > limit) reasons.push(`target ${what} ${ms(t)} against ${ms(s)} ${baseline.where} (×${ratio.toFixed(2)}, limit ×${limit})`);
   }
   const { agreement } = input.agreement;
   if (agreement !== undefined && agreement < thresholds.minAgreement) {
@@ -210,6 +227,9 @@ export function judgeWindow(input: JudgeInput): CanaryAnalysis {
   }
   return { verdict: reasons.length ? 'failed' : 'passed', reasons, ...base };
 }
+
+/** Whether a side's latency comes from the data plane (its server exports no histogram of cloudshift's). */
+const dataPlaneLatency = (input: Pick<JudgeInput, 'latencyFrom'>) => input.latencyFrom?.source === 'dataPlane' || input.latencyFrom?.target === 'dataPlane';
 
 /** Whether the router gives a side traffic in this step: the source not at 100 %. */
 const routed = (input: Pick<JudgeInput, 'targetPercent'>, s: Side) => s === 'target' || input.targetPercent === undefined || input.targetPercent < 100;
@@ -220,7 +240,7 @@ const routed = (input: Pick<JudgeInput, 'targetPercent'>, s: Side) => s === 'tar
  * the target's requests failing). The last step that gave it traffic stands in; without one, no
  * error is the bar and latency has nothing to be compared with.
  */
-function baselineFor(input: JudgeInput, source: BackendWindow): Pick<BackendWindow, 'errorRate' | 'p50' | 'p99'> & { where: string } {
+function baselineFor(input: JudgeInput, source: BackendWindow): Pick<BackendWindow, 'errorRate' | 'p50' | 'p99' | 'mean'> & { where: string } {
   if (routed(input, 'source')) return { ...source, where: 'at the source' };
   if (input.sourceBaseline) return { ...input.sourceBaseline, where: `at the source in the ${input.sourceBaseline.targetPercent} % step` };
   return { errorRate: 0, where: 'with no source traffic to compare (none at the source is the bar)' };
@@ -238,10 +258,12 @@ function baselineFor(input: JudgeInput, source: BackendWindow): Pick<BackendWind
 function unmeasuredCheck(input: JudgeInput, window: CanaryWindow): string | undefined {
   const answered = (s: Side) => window[s].requests - window[s].errors;
   const seconds = window.seconds.toFixed(0);
-  const noLatency = (['source', 'target'] as const).filter((s) => routed(input, s) && answered(s) > 0 && (window[s].p50 === undefined || window[s].p99 === undefined));
+  const fromDataPlane = dataPlaneLatency(input);
+  const missing = (s: Side) => (fromDataPlane ? window[s].mean === undefined : window[s].p50 === undefined || window[s].p99 === undefined);
+  const noLatency = (['source', 'target'] as const).filter((s) => routed(input, s) && answered(s) > 0 && missing(s));
   if (noLatency.length > 0) {
     const which = noLatency.map((s) => `the ${s} answered ${answered(s)} requests`).join(' and ');
-    return `waiting for latency data: ${which} in ${seconds} s, but Prometheus holds no latency samples for ${noLatency.length > 1 ? 'them' : 'it'} yet (its endpoint's /metrics, job cloudshift-endpoint)`;
+    return `waiting for latency data: ${which} in ${seconds} s, but Prometheus holds no latency samples for ${noLatency.length > 1 ? 'them' : 'it'} yet (${fromDataPlane ? "the data plane's mean response time, job cloudshift-dataplane" : "its endpoint's /metrics, job cloudshift-endpoint"})`;
   }
   if (input.mirrored && answered('source') > 0 && input.agreement.rows === 0) {
     return `waiting for mirrored answers: the source answered ${answered('source')} requests in ${seconds} s, but none of the target's mirrored answers to them could be joined (each endpoint's /v1/recorded, by request id)`;

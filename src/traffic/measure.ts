@@ -11,6 +11,7 @@ import {
   defaultQueries,
   expandQuery,
   judgeMetric,
+  type JudgeInput,
   judgeWindow,
   type QueryResult,
   scrapedTargets,
@@ -33,6 +34,8 @@ export interface MeasureInput {
   targetPercent?: number;
   /** At 100 %, the source as the last step that gave it traffic measured it. */
   sourceBaseline?: SourceBaseline;
+  /** Sides whose server exports no latency histogram of cloudshift's (see JudgeInput). */
+  latencyFrom?: JudgeInput['latencyFrom'];
 }
 
 /** How long a window's end may wait for Prometheus to scrape past it. */
@@ -75,6 +78,7 @@ export async function measureWindow(prometheus: PrometheusClient, input: Measure
     mirrored: input.mirror,
     ...(input.targetPercent !== undefined ? { targetPercent: input.targetPercent } : {}),
     ...(input.sourceBaseline ? { sourceBaseline: input.sourceBaseline } : {}),
+    ...(input.latencyFrom ? { latencyFrom: input.latencyFrom } : {}),
   });
 }
 

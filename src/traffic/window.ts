@@ -7,6 +7,8 @@ export interface BackendWindow {
   /** Seconds; absent without requests. */
   p50?: number;
   p99?: number;
+  /** The data plane's mean response time of the side's last responses, seconds (HAProxy). */
+  mean?: number;
 }
 
 export interface CanaryWindow {

@@ -169,9 +169,11 @@ describe('a rollback clean-up next to other data', () => {
       return { result: await migrationResult(handle), copied };
     });
     expect(result.outcome).toBe('rolledBack');
-    // The copy marked each object with this migration, so the clean-up knew them.
-    expect([...copied.values()].filter((o) => o.migration === name)).toHaveLength(12);
-    expectTargetOnlyOurs(targetBefore, copied, name, 'shared/');
+    // The copy marked each object with this run's own mark, so the clean-up knew them.
+    const mark = result.status.runMark!;
+    expect(mark).toMatch(/^[0-9a-f-]{36}$/);
+    expect([...copied.values()].filter((o) => o.migration === mark)).toHaveLength(12);
+    expectTargetOnlyOurs(targetBefore, copied, name, 'shared/', mark);
     const targetAfter = await snapshot(target, 'shared/');
     expect([...targetAfter.keys()].sort()).toEqual([...targetBefore.keys()].sort());
     expectSourceUntouched(sourceBefore, await snapshot(source, 'data/'));

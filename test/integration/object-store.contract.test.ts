@@ -217,7 +217,7 @@ describe('ObjectStore error mapping against real endpoints', () => {
     const store = resolver.store({ cloud, profile, bucket: 'any-bucket' });
     const error = await expectStoreError(store.head('some/key'), 'Unavailable');
     expect(error.retryable).toBe(true);
-    expect(error.message).toContain('retryable (retried with backoff');
+    expect(error.message).toContain('retryable under the step’s retry policy');
   });
 
   it.each([

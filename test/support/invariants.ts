@@ -32,12 +32,15 @@ export function expectSourceUntouched(before: Snapshot, after: Snapshot): void {
   for (const [key, object] of before) expect(after.get(key), key).toEqual(object);
 }
 
-/** The target holds what it held before, unchanged, and otherwise only objects `migration` wrote (or its own folder). */
-export function expectTargetOnlyOurs(before: Snapshot, after: Snapshot, migration: string, prefix: string): void {
+/**
+ * The target holds what it held before, unchanged, and otherwise only objects `migration` wrote
+ * (marked with its run's `mark`, or by its name in runs before marks) or its own folder.
+ */
+export function expectTargetOnlyOurs(before: Snapshot, after: Snapshot, migration: string, prefix: string, mark = migration): void {
   for (const [key, object] of before) expect(after.get(key), `${key} was there before the migration`).toEqual(object);
   for (const [key, object] of after) {
     if (before.has(key)) continue;
-    const ours = object.migration === migration || key.startsWith(`${prefix}.cloudshift/${migration}/`);
+    const ours = object.migration === mark || key.startsWith(`${prefix}.cloudshift/${migration}/`);
     expect(ours, `${key} is not ${migration}'s`).toBe(true);
   }
 }

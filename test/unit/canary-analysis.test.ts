@@ -18,13 +18,14 @@ function values(v: Record<string, number | undefined>): QueryResult[] {
   return Object.entries(v).map(([name, value]) => ({ name, query: `q(${name})`, ...(value === undefined ? {} : { value }) }));
 }
 const healthy = { 'source.requests': 500, 'source.errors': 0, 'source.p50': 0.004, 'source.p99': 0.01, 'target.requests': 500, 'target.errors': 0, 'target.p50': 0.004, 'target.p99': 0.01 };
-const judge = (v: Record<string, number | undefined>, agreement = { rows: 0, agreeing: 0 }, step: Pick<JudgeInput, 'targetPercent' | 'sourceBaseline'> = {}) =>
+const judge = (v: Record<string, number | undefined>, agreement = { rows: 0, agreeing: 0 }, step: Pick<JudgeInput, 'targetPercent' | 'sourceBaseline' | 'latencyFrom'> = {}) =>
   judgeWindow({ window, queries: values({ ...healthy, ...v }), agreement, thresholds, metrics: [], trafficUrl: 'http://127.0.0.1:18080', ...step });
 
 describe('the default queries', () => {
   it('ask the proxy for requests and errors per side, the endpoints for latency, within the window', () => {
     const q = defaultQueries({ router: 'haproxy', migration: 'm1', seconds: 30.4, mirror: true });
-    expect(Object.keys(q).sort()).toEqual(['source.errors', 'source.p50', 'source.p99', 'source.requests', 'target.errors', 'target.p50', 'target.p99', 'target.requests']);
+    expect(Object.keys(q).sort()).toEqual(['source.errors', 'source.mean', 'source.p50', 'source.p99', 'source.requests', 'target.errors', 'target.mean', 'target.p50', 'target.p99', 'target.requests']);
+    expect(q['target.mean']).toBe('max(haproxy_server_response_time_average_seconds{job="cloudshift-dataplane",migration="m1",server="target"})');
     expect(q['source.requests']).toContain('haproxy_server_http_responses_total{job="cloudshift-dataplane",migration="m1",server="source"}[30s]');
     expect(q['source.requests']).toContain('haproxy_server_connection_errors_total');
     expect(q['target.requests']).toContain('role="mirrored"');
@@ -191,5 +192,27 @@ describe('mirrored agreement joined by request id', () => {
     for (const id of ['1', '2', '3', '4']) recorder.record(id, 'served', [{ score: 1 }]);
     expect(recorder.since(0).map((r) => r.id)).toEqual(['2', '3', '4']);
     expect(recorder.since(Date.now() + 1000)).toEqual([]);
+  });
+});
+
+describe('latency from the data plane, for servers that export no histogram of cloudshift\'s', () => {
+  const foreign = { latencyFrom: { source: 'dataPlane' as const, target: 'dataPlane' as const } };
+  it('compares the mean response times the data plane keeps, against the p50 limit, and not p99', () => {
+    const slow = judge({ 'source.p50': undefined, 'source.p99': undefined, 'target.p50': undefined, 'target.p99': undefined, 'source.mean': 0.01, 'target.mean': 0.2 }, undefined, foreign);
+    expect(slow.verdict).toBe('failed');
+    expect(slow.reasons).toEqual([expect.stringMatching(/^target mean response time at the data plane 200\.0 ms against 10\.0 ms at the source \(×20\.00, limit ×\d/)]);
+    const fine = judge({ 'source.p50': undefined, 'source.p99': undefined, 'target.p50': undefined, 'target.p99': undefined, 'source.mean': 0.01, 'target.mean': 0.011 }, undefined, foreign);
+    expect(fine.verdict).toBe('passed');
+  });
+
+  it('holds while the data plane has no mean for a side that answered, naming where it is read', () => {
+    const held = judge({ 'source.p50': undefined, 'source.p99': undefined, 'target.p50': undefined, 'target.p99': undefined, 'source.mean': 0.01 }, undefined, foreign);
+    expect(held.verdict).toBe('waitingForTraffic');
+    expect(held.reasons[0]).toMatch(/waiting for latency data: the target answered \d+ requests .*the data plane's mean response time, job cloudshift-dataplane/);
+  });
+
+  it('still holds for missing histograms where both servers are cloudshift\'s, whatever the data plane has', () => {
+    const held = judge({ 'target.p50': undefined, 'target.p99': undefined, 'source.mean': 0.01, 'target.mean': 0.01 });
+    expect(held.verdict).toBe('waitingForTraffic');
   });
 });

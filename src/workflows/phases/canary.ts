@@ -103,6 +103,7 @@ async function judgeStep(run: MigrationRun, state: CanaryStatus, weight: number,
         trafficUrl: state.trafficUrl,
         targetPercent: weight,
         ...(baseline ? { sourceBaseline: baseline } : {}),
+        ...latencyFrom(status),
         }]),
       ),
     );
@@ -192,4 +193,11 @@ function pick(side: { requests: number; errorRate: number; p50?: number; p99?: n
 function v2Load(run: MigrationRun): { v2?: NonNullable<Parameters<typeof loadActivities.runCanaryLoad>[0]['v2']> } {
   const served = run.status.served?.source;
   return served ? { v2: { model: served.model, ...(served.version ? { version: served.version } : {}), input: served.input.name, datatype: served.input.datatype } } : {};
+}
+
+/** A side served by a server other than cloudshift's own (adopted, Triton) has no latency histogram of cloudshift's: the data plane measures it. */
+function latencyFrom(status: MigrationRun['status']): { latencyFrom?: { source?: 'dataPlane'; target?: 'dataPlane' } } {
+  const foreign = { source: status.served?.source.adopted === true, target: (status.targetServer?.server ?? 'cloudshift') !== 'cloudshift' };
+  if (!foreign.source && !foreign.target) return {};
+  return { latencyFrom: { ...(foreign.source ? { source: 'dataPlane' as const } : {}), ...(foreign.target ? { target: 'dataPlane' as const } : {}) } };
 }
