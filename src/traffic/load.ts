@@ -28,6 +28,8 @@ export interface LoadTally {
   ok: number;
   errors: number;
   byBackend: Record<string, number>;
+  /** Answers by HTTP status, and `connection` for requests that got none. */
+  byStatus: Record<string, number>;
   latenciesMs: number[];
 }
 
@@ -35,7 +37,7 @@ export class LoadGenerator {
   private readonly agent: Agent;
   private stopped = false;
   private running?: Promise<void>;
-  readonly tally: LoadTally = { sent: 0, ok: 0, errors: 0, byBackend: {}, latenciesMs: [] };
+  readonly tally: LoadTally = { sent: 0, ok: 0, errors: 0, byBackend: {}, byStatus: {}, latenciesMs: [] };
 
   constructor(private readonly options: LoadOptions) {
     this.agent = new Agent({ keepAlive: true, maxSockets: options.concurrency ?? 8 });
@@ -87,6 +89,8 @@ export class LoadGenerator {
             this.tally.sent++;
             if (answer.statusCode === 200) this.tally.ok++;
             else this.tally.errors++;
+            const status = String(answer.statusCode);
+            this.tally.byStatus[status] = (this.tally.byStatus[status] ?? 0) + 1;
             const backend = String(answer.headers[BACKEND_HEADER] ?? 'direct');
             this.tally.byBackend[backend] = (this.tally.byBackend[backend] ?? 0) + 1;
             if (this.tally.latenciesMs.length < 1_000_000) this.tally.latenciesMs.push(performance.now() - started);
@@ -97,6 +101,7 @@ export class LoadGenerator {
       out.on('error', () => {
         this.tally.sent++;
         this.tally.errors++;
+        this.tally.byStatus.connection = (this.tally.byStatus.connection ?? 0) + 1;
         // A refused connection answers at once: pause so a dead gateway is not spun against.
         setTimeout(resolve, 50);
       });
