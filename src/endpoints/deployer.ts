@@ -1,7 +1,5 @@
 /**
- * Deploys the inference server for one side of a migration. Workflows see only this interface:
- * a Kubernetes, Cloud Run or SageMaker deployer implements it without touching workflow code.
- * The local one runs each endpoint as a process of its own on the worker's host
+ * The local deployer of cloudshift's own endpoint (the contract is endpoint.ts). It runs each endpoint as a process of its own on the worker's host
  * (endpoint-process.ts), so production traffic never depends on the worker: a worker that dies
  * mid-canary leaves both endpoints serving, and the next worker adopts them from their state.
  */
@@ -9,54 +7,16 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ObjectStore } from '../clouds/object-store.js';
 import { errorFromThread } from '../errors.js';
 import { loadModel } from '../inference/model.js';
-import { alive, stopProcess } from '../processes.js';
-import type { ExecutionProvider, ServingSpec, ServingStack, StorageLocation } from '../spec.js';
+import { stopProcess } from '../processes.js';
+import { answers, DetachedDeployer } from './detached.js';
+import type { ServingSpec } from '../spec.js';
+import type { Endpoint, EndpointDeployer, EndpointRequest } from './endpoint.js';
 import type { EndpointProcessConfig, EndpointState } from './endpoint-process.js';
 import type { Faults } from './server.js';
 
-export interface EndpointRequest {
-  migration: string;
-  side: 'source' | 'target';
-  store: ObjectStore;
-  modelKey: string;
-  executionProvider: ExecutionProvider;
-  /** A model that does not hash to this is refused (the copy manifest's checksum). */
-  expectedModelSha256?: string;
-  /** The workload's portable deployment description; each deployer honours what applies to it. */
-  serving?: ServingSpec;
-  /** The name V2 clients use for the model. @default 'model' */
-  modelName?: string;
-  /** The version it is served as. @default '1' */
-  modelVersion?: string;
-  /** Where the model is stored (a deployer that writes a model repository beside it needs it). */
-  location?: StorageLocation;
-  /** The serving stack: cloudshift's own endpoint, or NVIDIA Triton. @default 'cloudshift' */
-  server?: ServingStack;
-}
-
-export { SERVING_STACKS, type ServingStack } from '../spec.js';
-
-export interface Endpoint {
-  url: string;
-  provider: 'cpu' | 'cuda';
-  modelSha256: string;
-  /** What of the deployment description this deployer could not honour, and what it did instead. */
-  notHonoured?: string[];
-  /** The serving stack that runs it. @default 'cloudshift' */
-  server?: ServingStack;
-  /** Where the server loads the model from (Triton: its model repository). */
-  repository?: string;
-}
-
-export interface EndpointDeployer {
-  /** Idempotent: deploying what runs already returns it. Resolves once the endpoint is ready. */
-  deploy(request: EndpointRequest): Promise<Endpoint>;
-  /** Idempotent: stopping what does not run succeeds. */
-  stop(migration: string, side: 'source' | 'target'): Promise<void>;
-}
+export type { Endpoint, EndpointDeployer, EndpointRequest } from './endpoint.js';
 
 export interface LocalDeployerOptions {
   /** Where each endpoint's state, model copy and log live (one folder per migration and side). */
@@ -74,59 +34,19 @@ export interface LocalDeployerOptions {
 /** The endpoint process's module, from source (under tsx) or from the built code. */
 const PROCESS_MODULE = new URL(import.meta.url.endsWith('.ts') ? './endpoint-process.ts' : './endpoint-process.js', import.meta.url);
 
-export class LocalEndpointDeployer implements EndpointDeployer {
-  /** Deploys in flight, by `migration/side`, so two at once start one process. */
-  private readonly starting = new Map<string, Promise<Endpoint>>();
-  /** What this deployer started or adopted, for stopAll. */
-  private readonly mine = new Set<string>();
-
-  constructor(private readonly options: LocalDeployerOptions) {}
-
-  private folder(migration: string, side: string): string {
-    return join(this.options.stateDir, migration, side);
+export class LocalEndpointDeployer extends DetachedDeployer<EndpointState & { notHonoured?: string[] }> {
+  constructor(private readonly options: LocalDeployerOptions) {
+    super(options.stateDir, 5000);
   }
 
-  deploy(request: EndpointRequest): Promise<Endpoint> {
-    const id = `${request.migration}/${request.side}`;
-    let started = this.starting.get(id);
-    if (!started) {
-      started = this.adoptOrStart(request).finally(() => this.starting.delete(id));
-      this.starting.set(id, started);
-    }
-    this.mine.add(id);
-    return started;
-  }
-
-  async stop(migration: string, side: 'source' | 'target'): Promise<void> {
-    this.mine.delete(`${migration}/${side}`);
-    const state = await this.state(migration, side);
-    if (state) await stopProcess(state.pid, 'SIGTERM');
-    await rm(this.folder(migration, side), { recursive: true, force: true });
-  }
-
-  /** Stops what this deployer started or adopted (a test's clean-up); others keep serving. */
-  async stopAll(): Promise<void> {
-    await Promise.all([...this.mine].map((id) => this.stop(id.slice(0, id.lastIndexOf('/')), id.slice(id.lastIndexOf('/') + 1) as 'source' | 'target')));
-  }
-
-  /** The running endpoint's state, where its process still lives. */
-  private async state(migration: string, side: string): Promise<(EndpointState & { notHonoured?: string[] }) | undefined> {
-    try {
-      const state = JSON.parse(await readFile(join(this.folder(migration, side), 'endpoint.json'), 'utf8')) as EndpointState & { notHonoured?: string[] };
-      return alive(state.pid) ? state : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private async adoptOrStart(request: EndpointRequest): Promise<Endpoint> {
+  protected async adoptOrStart(request: EndpointRequest): Promise<Endpoint> {
     const { bytes: model, sha256: modelSha256 } = await loadModel(request.store, request.modelKey, request.expectedModelSha256, 'the copy that wrote it');
     const running = await this.state(request.migration, request.side);
     // A worker that restarted finds its endpoint serving: adopted, not started twice.
-    if (running && running.modelSha256 === modelSha256 && (await answers(running.url))) {
+    if (running && running.modelSha256 === modelSha256 && (await answers(running.url, '/readyz'))) {
       return { url: running.url, provider: running.provider, modelSha256, ...(running.notHonoured?.length ? { notHonoured: running.notHonoured } : {}) };
     }
-    if (running) await stopProcess(running.pid, 'SIGTERM');
+    if (running) await this.stopProcess(running.pid);
     const faults = this.options.faults?.(request.migration, request.side);
     if (faults?.startupDelayMs) await new Promise((resolve) => setTimeout(resolve, faults.startupDelayMs));
     const local = request.serving ? localShape(request.serving) : { replicas: 1, threads: 1 };
@@ -186,17 +106,6 @@ export class LocalEndpointDeployer implements EndpointDeployer {
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-  }
-}
-
-/** Whether an endpoint answers its readiness probe. */
-async function answers(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(new URL('/readyz', url), { signal: AbortSignal.timeout(2000) });
-    await response.arrayBuffer();
-    return response.ok;
-  } catch {
-    return false;
   }
 }
 

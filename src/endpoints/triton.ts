@@ -19,9 +19,9 @@ import { loadModel } from '../inference/model.js';
 import { loadSession } from '../inference/session.js';
 import { migrationFolder } from '../migration-paths.js';
 import { PROJECT_ROOT } from '../paths.js';
-import { alive, stopProcess } from '../processes.js';
 import type { ServingSpec, StorageLocation } from '../spec.js';
-import type { Endpoint, EndpointDeployer, EndpointRequest } from './deployer.js';
+import type { Endpoint, EndpointRequest } from './endpoint.js';
+import { answers, DetachedDeployer } from './detached.js';
 import type { ModelMetadata } from './oip.js';
 import { v2Metadata } from './oip-server.js';
 
@@ -98,53 +98,18 @@ function tritonRepositoryUrl(location: StorageLocation, profile: Profile | undef
   return { url: `${base}${location.bucket}/${folder.replace(/\/+$/, '')}`, env };
 }
 
-export class TritonDeployer implements EndpointDeployer {
-  private readonly starting = new Map<string, Promise<Endpoint>>();
-  private readonly mine = new Set<string>();
-
-  constructor(private readonly options: TritonDeployerOptions) {}
-
-  private folder(migration: string, side: string): string {
-    return join(this.options.stateDir, migration, side);
+export class TritonDeployer extends DetachedDeployer<TritonState> {
+  constructor(private readonly options: TritonDeployerOptions) {
+    // Triton drains its in-flight requests on SIGTERM (its exit timeout is 30 s).
+    super(options.stateDir, 15_000);
   }
 
-  deploy(request: EndpointRequest): Promise<Endpoint> {
-    const id = `${request.migration}/${request.side}`;
-    let started = this.starting.get(id);
-    if (!started) {
-      started = this.adoptOrStart(request).finally(() => this.starting.delete(id));
-      this.starting.set(id, started);
-    }
-    this.mine.add(id);
-    return started;
-  }
-
-  async stop(migration: string, side: 'source' | 'target'): Promise<void> {
-    this.mine.delete(`${migration}/${side}`);
-    const state = await this.state(migration, side);
-    if (state) await stopProcess(state.pid, 'SIGTERM', 15_000);
-    await rm(this.folder(migration, side), { recursive: true, force: true });
-  }
-
-  async stopAll(): Promise<void> {
-    await Promise.all([...this.mine].map((id) => this.stop(id.slice(0, id.lastIndexOf('/')), id.slice(id.lastIndexOf('/') + 1) as 'source' | 'target')));
-  }
-
-  private async state(migration: string, side: string): Promise<TritonState | undefined> {
-    try {
-      const state = JSON.parse(await readFile(join(this.folder(migration, side), 'endpoint.json'), 'utf8')) as TritonState;
-      return alive(state.pid) ? state : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private async adoptOrStart(request: EndpointRequest): Promise<Endpoint> {
+  protected async adoptOrStart(request: EndpointRequest): Promise<Endpoint> {
     if (!request.location) throw new Error('the Triton deployer needs the location the model is stored in');
     const { bytes: model, sha256: modelSha256 } = await loadModel(request.store, request.modelKey, request.expectedModelSha256, 'the copy that wrote it');
     const running = await this.state(request.migration, request.side);
-    if (running && running.modelSha256 === modelSha256 && (await ready(running.url))) return endpointOf(running);
-    if (running) await stopProcess(running.pid, 'SIGTERM', 15_000);
+    if (running && running.modelSha256 === modelSha256 && (await answers(running.url, '/v2/health/ready'))) return endpointOf(running);
+    if (running) await this.stopProcess(running.pid);
 
     const name = request.modelName ?? 'model';
     // Triton's versions are numbers: another version name is served as 1, and said.
@@ -213,9 +178,9 @@ export class TritonDeployer implements EndpointDeployer {
     const advertised = this.options.advertiseHost ?? host;
     const url = `http://${advertised}:${http}`;
     const deadline = Date.now() + (this.options.startTimeoutMs ?? 180_000);
-    while (!(await ready(url))) {
+    while (!(await answers(url, '/v2/health/ready'))) {
       if (exited !== undefined || Date.now() > deadline) {
-        if (child.pid && exited === undefined) await stopProcess(child.pid, 'SIGTERM', 15_000);
+        if (child.pid && exited === undefined) await this.stopProcess(child.pid);
         const tail = (await readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').filter((l) => /^E|error/i.test(l)).slice(-3).join(' | ');
         throw new Error(`Triton for ${name} (${repository}) ${exited !== undefined ? `exited (code ${exited})` : 'was not ready in time'}: ${tail || `see ${logFile}`}`);
       }
@@ -223,7 +188,7 @@ export class TritonDeployer implements EndpointDeployer {
     }
     const notHonoured = tritonNotHonoured(request.serving, { instances, gpu, version: request.modelVersion, direct: Boolean(direct), store: request.store, backend });
     const state: TritonState = { url, pid: child.pid!, modelSha256, repository, metricsUrl: `http://${advertised}:${metrics}/metrics`, ...(notHonoured.length ? { notHonoured } : {}) };
-    await writeFile(join(folder, 'endpoint.json'), JSON.stringify(state));
+    await writeFile(this.stateFile(request.migration, request.side), JSON.stringify(state));
     return endpointOf(state);
   }
 }
@@ -234,18 +199,9 @@ const endpointOf = (state: TritonState): Endpoint => ({
   modelSha256: state.modelSha256,
   server: 'triton',
   repository: state.repository,
+  metricsAddress: new URL(state.metricsUrl).host,
   ...(state.notHonoured?.length ? { notHonoured: state.notHonoured } : {}),
 });
-
-async function ready(url: string): Promise<boolean> {
-  try {
-    const answer = await fetch(new URL('/v2/health/ready', url), { signal: AbortSignal.timeout(2000) });
-    await answer.arrayBuffer();
-    return answer.ok;
-  } catch {
-    return false;
-  }
-}
 
 function tritonNotHonoured(serving: ServingSpec | undefined, used: { instances: number; gpu: boolean; version?: string; direct: boolean; store: ObjectStore; backend: string }): string[] {
   const notes: string[] = [];

@@ -42,7 +42,7 @@ export interface MigrationStatus {
   /** Each side's server as cloudshift talks to it (V2): the model and version, its input and outputs, and whether it was adopted (never stopped by cloudshift) or started by it. */
   served?: Record<'source' | 'target', ServedModel & { adopted: boolean }>;
   /** The serving stack the target endpoint runs on, and where it loads the model from. */
-  targetServer?: { server: string; repository?: string };
+  targetServer?: { server: string; repository?: string; metricsAddress?: string };
   /** What of the workload's deployment description the target's deployer could not honour. */
   endpointsNotHonoured?: string[];
   /** The model's signed artifact as the audit found it at the source and the target last verified it. */

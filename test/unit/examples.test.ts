@@ -14,7 +14,7 @@ const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
 
 describe('examples/', () => {
   it('holds a spec for each common move', () => {
-    expect(files.sort()).toEqual(['aws-to-gcp.yaml', 'data-only-s3-to-gcs.yaml', 'gcp-to-azure.yaml', 'onprem-to-aws.yaml']);
+    expect(files.sort()).toEqual(['aws-to-gcp.yaml', 'data-only-s3-to-gcs.yaml', 'gcp-to-azure.yaml', 'mlserver-to-triton.yaml', 'onprem-to-aws.yaml']);
   });
 
   it.each(files)('%s is a valid spec, named uniquely, and the README points to it', (file) => {

@@ -31,7 +31,7 @@ export async function canary(run: MigrationRun): Promise<void> {
   const endpoints = { source: status.endpoints!.source!, target: status.endpoints!.target! };
   const router = await run.untilRollback(() =>
     run.control.ensureRouter.executeWithOptions({ summary: `the ${plan.router.kind} router in front of both endpoints` }, [
-      { migration, router: plan.router, endpoints, clouds: { source: spec.source.cloud, target: spec.target.cloud } },
+      { migration, router: plan.router, endpoints, clouds: { source: spec.source.cloud, target: spec.target.cloud }, ...(status.targetServer?.metricsAddress ? { metricsAddresses: { target: status.targetServer.metricsAddress } } : {}) },
     ]),
   );
   run.saga.push({ phase: 'canary', what: 'all traffic back to the source', undo: () => run.setWeights(0, false) });

@@ -66,7 +66,9 @@ export async function standUpTarget(run: MigrationRun): Promise<Workload | undef
     run.record('standUpTarget').detail = `deploying the target endpoint (source endpoint ${sourceEndpoint.url}${adopted ? ', adopted' : ''})`;
     const targetEndpoint = await run.untilRollback(() => run.target.deployEndpoint.executeWithOptions({ summary: `the target endpoint (${spec.target.cloud}) serving the model from target storage` }, [endpoint('target')]));
     status.endpoints = { source: sourceEndpoint.url, target: targetEndpoint.url };
-    if (targetEndpoint.server || targetEndpoint.repository) status.targetServer = { server: targetEndpoint.server ?? 'cloudshift', ...(targetEndpoint.repository ? { repository: targetEndpoint.repository } : {}) };
+    if (targetEndpoint.server || targetEndpoint.repository) {
+      status.targetServer = { server: targetEndpoint.server ?? 'cloudshift', ...(targetEndpoint.repository ? { repository: targetEndpoint.repository } : {}), ...(targetEndpoint.metricsAddress ? { metricsAddress: targetEndpoint.metricsAddress } : {}) };
+    }
     if (targetEndpoint.notHonoured) status.endpointsNotHonoured = targetEndpoint.notHonoured;
     if (v2) await checkServedModels(run, workload, { source: { url: sourceEndpoint.url, model: served.name, ...(served.version ? { version: served.version } : {}), ...(adopted?.outputs ? { outputs: adopted.outputs } : {}) }, target: { url: targetEndpoint.url, model: served.name, ...(served.version ? { version: served.version } : {}) } }, Boolean(adopted));
   }
