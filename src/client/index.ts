@@ -19,6 +19,7 @@ import {
   rollbackUpdate,
   sourceSearchAttribute,
   recordQuery,
+  SIGNAL_LIMITS,
   targetSearchAttribute,
 } from '../workflows/definitions.js';
 import type { MigrationResult } from '../workflows/migration.js';
@@ -242,13 +243,18 @@ export class MigrationClient {
     return this.decide(() => this.handle(workflowId).executeUpdate(rollbackUpdate, { args: [request] }));
   }
 
-  /** The same decisions as signals, for callers that want no answer (each is recorded, applied or not). */
+  /**
+   * The same decisions as signals, for callers that want no answer (each is recorded, applied or
+   * not). A signal's payload stays in the workflow's history whatever the workflow keeps of it, so
+   * one larger than its fields allow is refused here, before it is sent (updates need no such
+   * check: a rejected update leaves nothing in history).
+   */
   async signalApprove(workflowId: string, approval: ApproveSignal): Promise<void> {
-    await this.handle(workflowId).signal(approveSignal, approval);
+    await this.handle(workflowId).signal(approveSignal, boundedSignal(approval));
   }
 
   async signalRollback(workflowId: string, request: RollbackSignal): Promise<void> {
-    await this.handle(workflowId).signal(rollbackSignal, request);
+    await this.handle(workflowId).signal(rollbackSignal, boundedSignal(request));
   }
 
   private async decide(send: () => Promise<DecisionReply>): Promise<DecisionReply> {
@@ -314,4 +320,15 @@ export function specDifferences(a: MigrationSpec, b: MigrationSpec | undefined):
     } else out.push(field);
   }
   return out;
+}
+
+/** A signal's payload at most what its fields allow, with room for the JSON around them. */
+export const MAX_SIGNAL_BYTES = Object.values(SIGNAL_LIMITS).reduce((sum, n) => sum + n * 4, 0) + 256;
+
+function boundedSignal<T extends object>(payload: T): T {
+  const size = Buffer.byteLength(JSON.stringify(payload));
+  if (size > MAX_SIGNAL_BYTES) {
+    throw new DecisionRejectedError(`a decision of ${size} bytes is refused before it is sent (at most ${MAX_SIGNAL_BYTES}): a signal stays in the workflow's history whatever its size, and Temporal terminates a workflow whose history passes its limit`);
+  }
+  return payload;
 }

@@ -98,3 +98,11 @@ export const CLOUD_RETRY: RetryPolicy = {
   maximumAttempts: 15,
   nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
 };
+
+/**
+ * Bounds on what an operator's message may add to workflow state. A signal's payload is in
+ * history whatever its size, but what the workflow keeps is queried and returned: a 1 MB reason
+ * kept whole made the status query and the workflow's result exceed Temporal's payload limit.
+ * The client refuses a signal larger than these allow before it sends it.
+ */
+export const SIGNAL_LIMITS = { by: 200, phase: 32, comment: 2000, reason: 2000 } as const;

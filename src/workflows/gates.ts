@@ -5,17 +5,12 @@
  */
 import { condition } from '@temporalio/workflow';
 import { z } from 'zod';
-import type { ApproveSignal, RollbackSignal } from './definitions.js';
+import { type ApproveSignal, type RollbackSignal, SIGNAL_LIMITS } from './definitions.js';
 import type { Decision, PendingGate, Phase } from './status.js';
 
 export type { Decision, PendingGate } from './status.js';
 
-/**
- * Bounds on what an operator's message may add to workflow state. A signal's payload is in
- * history whatever its size, but what the workflow keeps is queried and returned: a 1 MB reason
- * kept whole made the status query and the workflow's result exceed Temporal's payload limit.
- */
-export const SIGNAL_LIMITS = { by: 200, phase: 32, comment: 2000, reason: 2000 } as const;
+export { SIGNAL_LIMITS } from './definitions.js';
 /** Decisions kept in full; older ones are counted, not kept, so the log cannot grow without bound. */
 export const MAX_DECISIONS = 100;
 
@@ -59,6 +54,10 @@ export class Gatekeeper {
   pointOfNoReturn = false;
   private approvedPending = false;
   private rollbackRequest: RollbackSignal | undefined;
+  /** The approve the waiting gate took, until the gate acts on it. */
+  private approveTaken: Decision | undefined;
+  /** What each approve a gate took came to: approved, or overtaken by a rollback in the same instant. */
+  private readonly outcomes = new Map<Decision, GateOutcome>();
 
   constructor(private readonly currentPhase: () => Phase) {}
 
@@ -93,7 +92,8 @@ export class Gatekeeper {
     const base = { at, action: 'approve' as const, by: parsed.data.by, phase: parsed.data.phase, comment: parsed.data.comment };
     if (refusal || !this.pending) return this.record({ ...base, applied: false, note: refusal });
     this.approvedPending = true;
-    return this.record({ ...base, phase: this.pending.phase, applied: true, evidence: this.pending.evidence });
+    this.approveTaken = this.record({ ...base, phase: this.pending.phase, applied: true, evidence: this.pending.evidence });
+    return this.approveTaken;
   }
 
   /** Records a rollback (applied or not, with why); returns the decision. */
@@ -107,6 +107,19 @@ export class Gatekeeper {
     if (refusal) return this.record({ ...base, applied: false, note: refusal });
     this.rollbackRequest = parsed.data;
     return this.record({ ...base, applied: true });
+  }
+
+  /**
+   * What the gate did with an approve it took: the approver's reply waits for it, so an approve
+   * that a rollback overtook in the same instant (both accepted within milliseconds; the rollback
+   * wins) is not told the migration goes on.
+   */
+  async outcomeOf(decision: Decision): Promise<GateOutcome | undefined> {
+    if (!decision.applied) return undefined;
+    await condition(() => this.outcomes.has(decision));
+    const outcome = this.outcomes.get(decision);
+    this.outcomes.delete(decision);
+    return outcome;
   }
 
   /** Adds to the decision log: operators' decisions, and the system's own (each canary analysis). */
@@ -153,9 +166,24 @@ export class Gatekeeper {
       } else {
         await condition(decided);
       }
-      return this.rollbackRequest ? 'rollback' : 'approved';
+      const outcome = this.rollbackRequest ? 'rollback' : 'approved';
+      this.settleApprove(outcome);
+      return outcome;
     } finally {
+      this.settleApprove('rollback');
       this.pending = undefined;
     }
+  }
+
+  /** The approve the gate took meets what the gate did; one a rollback overtook says so in the log. */
+  private settleApprove(outcome: GateOutcome): void {
+    const taken = this.approveTaken;
+    if (!taken) return;
+    this.approveTaken = undefined;
+    if (outcome !== 'approved') {
+      taken.applied = false;
+      taken.note = `overtaken: ${this.rollbackRequest ? `a rollback by ${this.rollbackRequest.by} arrived before the gate acted on this approve` : 'the gate ended without acting on it'}; the migration rolls back`;
+    }
+    this.outcomes.set(taken, outcome);
   }
 }

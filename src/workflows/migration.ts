@@ -53,6 +53,12 @@ export const ROLLBACK_ENDS_FAILED_PATCH = 'rollback-ends-failed';
 export const MIGRATION_REPORT_PATCH = 'migration-report-written';
 /** Marks runs that mark their writes and claim their folder by their own run id, not the name (run.ts). */
 export const RUN_MARK_PATCH = 'writes-marked-by-run';
+/** Marks runs that roll themselves back when signals have grown their history near Temporal's limit. */
+export const HISTORY_GUARD_PATCH = 'history-guarded-from-signals';
+/** Temporal terminates a workflow at 50 MiB of history (its default limit); this leaves room for the clean-up. */
+export const HISTORY_GUARD_BYTES = 40 * 1024 * 1024;
+/** Marks runs whose approve reply waits for what the gate did with it (a rollback may overtake it). */
+export const DECISION_REPLY_PATCH = 'decision-reply-after-gate';
 /** Marks runs that release their canary's data plane (and its ports) when they end. */
 export const DATA_PLANE_RELEASE_PATCH = 'data-plane-released-at-end';
 
@@ -90,15 +96,32 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
   const record = (): MigrationStatus => ({ ...status, pendingGate: gates.pending, ...(gates.droppedDecisions ? { decisionsDropped: gates.droppedDecisions } : {}) });
   setHandler(recordQuery, record, { description: 'The whole record: phases, inventory, audit, copy, shadow, canary, decisions' });
   setHandler(statusQuery, () => overviewOf(record()), { description: 'What it is doing, what it waits for and how to answer, the last verdict or analysis' });
-  setHandler(approveSignal, (signal) => void gates.onApprove(signal));
-  setHandler(rollbackSignal, (signal) => void gates.onRollback(signal));
+  // Signals stay in history whatever their size: a flood of large ones would get the migration
+  // terminated by Temporal (at 50 MiB by default), with no clean-up and no report. Before that,
+  // while a rollback is still possible, the migration rolls itself back.
+  const guardHistory = () => {
+    if (!patched(HISTORY_GUARD_PATCH) || workflowInfo().historySize < HISTORY_GUARD_BYTES || gates.pointOfNoReturn || gates.rollbackRequested) return;
+    gates.onRollback({ by: 'cloudshift', reason: `the workflow's history reached ${Math.round(workflowInfo().historySize / 1024 / 1024)} MiB (signals with large payloads); Temporal terminates a workflow past its limit, so it rolls back while it still can clean up` });
+  };
+  setHandler(approveSignal, (signal) => {
+    gates.onApprove(signal);
+    guardHistory();
+  });
+  setHandler(rollbackSignal, (signal) => {
+    gates.onRollback(signal);
+    guardHistory();
+  });
   const rejectIf = (refusal: string | undefined) => {
     if (refusal) throw ApplicationFailure.create({ type: 'DecisionRejected', message: refusal.replace(/^(ignored|refused): /, ''), nonRetryable: true });
   };
   setHandler(
     approveUpdate,
-    (input) => {
+    async (input) => {
       const decision = gates.onApprove(input);
+      // The reply is what the gate then did: an approve a rollback overtook is told so.
+      if (patched(DECISION_REPLY_PATCH) && (await gates.outcomeOf(decision)) !== 'approved') {
+        throw ApplicationFailure.create({ type: 'DecisionRejected', message: decision.note ?? 'overtaken by a rollback; the migration rolls back', nonRetryable: true });
+      }
       return { action: 'approve', phase: decision.phase ?? '', message: `approved ${decision.phase}: the migration goes on from its ${decision.phase} gate` };
     },
     { validator: (input) => rejectIf(gates.approveRefusal(input)) },

@@ -263,6 +263,33 @@ describe('the migration workflow with stub activities', () => {
     expect(value.decisions.filter((d) => d.action !== 'analysis').map((d) => `${d.by}:${d.applied}`)).toEqual(['alice:true']);
   });
 
+  it('tells the truth to an approver whose approve a rollback overtook in the same instant', async () => {
+    const { value } = await withWorkers({}, async () => {
+      const handle = await start(spec({ approval: { afterShadow: 'manual' } }));
+      for (;;) {
+        if ((await handle.query(recordQuery)).pendingGate?.phase === 'shadow') break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      // Both accepted by their validators before the gate acts: the rollback wins.
+      const [approve, rollback] = await Promise.all([
+        handle.executeUpdate(approveUpdate, { args: [{ by: 'alice', phase: 'shadow' }] }).catch((e: unknown) => e),
+        handle.executeUpdate(rollbackUpdate, { args: [{ by: 'bob', reason: 'bad numbers' }] }).catch((e: unknown) => e),
+      ]);
+      const result = await migrationResult(handle);
+      return { approve, rollback, result };
+    });
+    expect(value.result.outcome).toBe('rolledBack');
+    expect(value.rollback).toMatchObject({ action: 'rollback' });
+    // Whichever arrived first, the approver is never told the migration goes on.
+    if (value.approve instanceof WorkflowUpdateFailedError) {
+      expect(value.approve.cause).toMatchObject({ type: 'DecisionRejected', message: expect.stringMatching(/overtaken: a rollback by bob|a rollback is already under way|no gate was waiting/) });
+      const approveDecision = value.result.status.decisions.find((d) => d.action === 'approve');
+      if (approveDecision) expect(approveDecision).toMatchObject({ applied: false, note: expect.stringMatching(/^overtaken: a rollback by bob/) });
+    } else {
+      expect(value.approve, 'an approve reported as applied, yet the migration rolled back').toBeInstanceOf(WorkflowUpdateFailedError);
+    }
+  });
+
   it('offers an operator only approve and rollback: the copy child\'s progress signal is not among the workflow\'s handlers', async () => {
     const { value } = await withWorkers({}, async () => {
       const handle = await start(spec({ approval: { afterShadow: 'manual', beforeTeardown: 'auto' } }));
