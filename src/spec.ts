@@ -236,7 +236,14 @@ export const storageLocationSchema = z
   .superRefine((location, ctx) => {
     const why = bucketProblem(location.cloud, location.bucket);
     if (why) ctx.addIssue({ code: 'custom', path: ['bucket'], message: why });
+    // The filesystem store keeps its checksums there; it is never listed, so a prefix inside it
+    // would copy nothing and fail later.
+    if (location.cloud === 'onprem' && (location.prefix === `${LOCAL_META_FOLDER}/` || location.prefix.startsWith(`${LOCAL_META_FOLDER}/`))) {
+      ctx.addIssue({ code: 'custom', path: ['prefix'], message: `expected a folder outside ${LOCAL_META_FOLDER}/, where the on-prem store keeps its own records` });
+    }
   });
+/** The on-prem store's own folder at each bucket's root (clouds/local-store.ts). */
+export const LOCAL_META_FOLDER = '.cloudshift-meta';
 export type StorageLocation = z.output<typeof storageLocationSchema>;
 
 const probability = z.number().min(0).max(1);

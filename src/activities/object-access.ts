@@ -28,11 +28,16 @@ export const MiB = 1024 * 1024;
 export const versionOf = (o: { version?: string; checksums: { etag?: string }; size: number; lastModified?: string }): string =>
   o.version ?? o.checksums.etag ?? `${o.size}-${o.lastModified ?? ''}`;
 
-/** Runs `work` over items with at most `limit` at once; stops starting new ones after a failure. */
+/**
+ * Runs `work` over items with at most `limit` at once; stops starting new ones after a failure,
+ * and settles only once the work in flight has: a cancelled copy whose other writes were still
+ * going on reported itself stopped, and the clean-up that followed listed before four of them
+ * landed (they stayed behind while the record said everything was removed).
+ */
 export async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
   let failed = false;
-  await Promise.all(
+  const settled = await Promise.allSettled(
     Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
       while (!failed && next < items.length) {
         const index = next++;
@@ -45,6 +50,8 @@ export async function forEachLimited<T>(items: readonly T[], limit: number, work
       }
     }),
   );
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failure) throw failure.reason;
 }
 
 export function targetKeyOf(source: StorageLocation, target: StorageLocation, key: string): string {

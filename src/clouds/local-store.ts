@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readdir, readFile, readlink, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
+import { LOCAL_META_FOLDER } from '../spec.js';
 import { guard, StoreError, type StoreErrorKind, type StoreOperation } from './errors.js';
 import type { ListOptions, ListPage, ObjectInfo, ObjectStore, OpenedObject, WriteOptions, WriteResult } from './object-store.js';
 import { hashingTap } from './streaming.js';
@@ -14,7 +15,7 @@ import { statedBySource } from './verify.js';
  * Sidecars keep what a filesystem does not: content type, user metadata and the MD5 taken at
  * write time. They live apart from the data so listings never see them.
  */
-const META_DIR = '.cloudshift-meta';
+const META_DIR = LOCAL_META_FOLDER;
 const TMP_PREFIX = '.cloudshift-tmp-';
 
 interface Sidecar {
@@ -78,6 +79,30 @@ export class LocalFsStore implements ObjectStore {
     return join(this.base, ...segments);
   }
 
+  /**
+   * A symbolic link in the bucket: a file it leads to inside the bucket is listed and copied as
+   * that file's bytes under the link's key; a link that leads outside the bucket, nowhere, or to a
+   * folder (which could repeat the tree) is refused, naming it. Never skipped without a word: a
+   * skipped link was absent at the target, and its file gone after the source was retired.
+   */
+  private async linkIsFolder(key: string): Promise<false> {
+    const path = join(this.base, key);
+    let real: string;
+    let base: string;
+    try {
+      [real, base] = await Promise.all([realpath(path), realpath(this.base)]);
+    } catch {
+      throw new StoreError('InvalidRequest', { store: this.uri, operation: 'list', key }, `the symbolic link ${key} leads nowhere (${await readlink(path).catch(() => '?')}); replace it with the file it stood for, or remove it`);
+    }
+    if (real !== base && !real.startsWith(`${base}${sep}`)) {
+      throw new StoreError('InvalidRequest', { store: this.uri, operation: 'list', key }, `the symbolic link ${key} leads outside the bucket, to ${real}; cloudshift copies only what the bucket holds: replace the link with the file, or move its target inside`);
+    }
+    if ((await stat(real)).isDirectory()) {
+      throw new StoreError('InvalidRequest', { store: this.uri, operation: 'list', key }, `the symbolic link ${key} leads to a folder (${real}); cloudshift does not follow folder links (they can repeat the tree): copy the folder in its place, or list its own prefix`);
+    }
+    return false;
+  }
+
   private sidecarOf(key: string): string {
     return join(this.base, META_DIR, `${key}.json`);
   }
@@ -101,9 +126,8 @@ export class LocalFsStore implements ObjectStore {
           if ((error as { code?: string }).code === 'ENOENT') return false;
           throw error;
         }
-        const items = entries
-          .filter((e) => (e.isFile() || e.isDirectory()) && !e.name.startsWith(TMP_PREFIX) && !(dir === '' && e.name === META_DIR))
-          .map((e) => ({ key: dir + e.name, isDir: e.isDirectory() }))
+        const kept = entries.filter((e) => (e.isFile() || e.isDirectory() || e.isSymbolicLink()) && !e.name.startsWith(TMP_PREFIX) && !(dir === '' && e.name === META_DIR));
+        const items = (await Promise.all(kept.map(async (e) => ({ key: dir + e.name, isDir: e.isSymbolicLink() ? await this.linkIsFolder(dir + e.name) : e.isDirectory() }))))
           .sort((a, b) => compareKeys(a.isDir ? `${a.key}/` : a.key, b.isDir ? `${b.key}/` : b.key));
         for (const item of items) {
           if (item.isDir) {
