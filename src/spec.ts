@@ -281,7 +281,15 @@ const copySchema = z.strictObject({
   verify: z.enum(['metadata', 'full']).default('metadata'),
   /** Objects larger than one part go up as multipart (S3) or block (Azure) uploads. */
   partSizeMiB: z.int().min(5).max(512).default(16),
+}).superRefine((copy, ctx) => {
+  // Matching costs (key length × glob length) per glob: bounded in all, not only one by one.
+  const total = [...copy.include, ...copy.exclude].reduce((sum, glob) => sum + glob.length, 0);
+  if (total > MAX_GLOB_TOTAL) {
+    ctx.addIssue({ code: 'custom', path: ['include'], message: `expected at most ${MAX_GLOB_TOTAL} characters of globs in include and exclude together, got ${total}: every key is matched against each` });
+  }
 });
+/** Characters of include and exclude globs together: at a 1,024-character key, a few milliseconds a key at most. */
+export const MAX_GLOB_TOTAL = 2048;
 
 const shadowSchema = z.strictObject({
   executionProvider: z.enum(EXECUTION_PROVIDERS).default('auto'),

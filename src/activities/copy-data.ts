@@ -11,7 +11,7 @@ import { MIGRATION_METADATA_KEY, type ObjectInfo, type ObjectStore, SOURCE_VERSI
 import type { StoreResolver } from '../clouds/profiles.js';
 import { ChecksumRecords } from '../copy/checksum-records.js';
 import { bytesDiffer, isVerifiedCopy } from '../copy/verified-copy.js';
-import { keyFilter, relativeTo } from '../copy/filters.js';
+import { acceptedKeys, keyFilter, relativeTo } from '../copy/filters.js';
 import { readTwiceOnSourceMismatch } from '../copy/source-digest.js';
 import { Bandwidth } from '../copy/throttle.js';
 import { type CopyTimeline, copyTimeline } from '../copy/timeline.js';
@@ -216,9 +216,7 @@ export function createCopyDataActivities(deps: CopyDeps) {
           const accept = keyFilter(input.include, input.exclude);
           const page = await storeOf(deps.stores, input.source).list(input.source.prefix, { cursor: input.cursor, pageSize: input.pageSize });
           return {
-            objects: page.objects
-              .filter((o) => accept(relativeTo(input.source.prefix, o.key)))
-              .map((o) => ({ key: o.key, size: o.size, version: versionOf(o) })),
+            objects: (await acceptedKeys(page.objects, accept, (o) => relativeTo(input.source.prefix, o.key))).map((o) => ({ key: o.key, size: o.size, version: versionOf(o) })),
             cursor: page.cursor,
           };
         }),

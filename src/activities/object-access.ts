@@ -9,7 +9,7 @@ import { type ObjectInfo, type ObjectStore, SOURCE_VERSION_METADATA_KEY } from '
 import type { StoreResolver } from '../clouds/profiles.js';
 import { identityOverlap } from '../clouds/store-identity.js';
 import { ChecksumRecords } from '../copy/checksum-records.js';
-import { keyFilter, relativeTo } from '../copy/filters.js';
+import { acceptedKeys, keyFilter, relativeTo } from '../copy/filters.js';
 import { describeLocation, keyIn, locationOverlap, type StorageLocation } from '../spec.js';
 
 export interface Filters {
@@ -170,5 +170,5 @@ export async function acceptedSourcePage(stores: StoreResolver, input: Filters &
   const target = storeOf(stores, input.target);
   const accept = keyFilter(input.include, input.exclude);
   const page = await source.list(input.source.prefix, { cursor: input.cursor, pageSize: input.pageSize });
-  return { source, target, objects: page.objects.filter((o) => accept(relativeTo(input.source.prefix, o.key))), cursor: page.cursor };
+  return { source, target, objects: await acceptedKeys(page.objects, accept, (o) => relativeTo(input.source.prefix, o.key)), cursor: page.cursor };
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
 import { forEachLimited } from '../../src/activities/object-access.js';
+import { acceptedKeys, keyFilter } from '../../src/copy/filters.js';
 import { StoreError } from '../../src/clouds/errors.js';
 import { LocalFsStore } from '../../src/clouds/local-store.js';
 import { parseSpec } from '../../src/spec.js';
@@ -65,5 +66,30 @@ describe('forEachLimited', () => {
     });
     await expect(failure).rejects.toThrow('cancelled');
     expect(finished.sort()).toEqual([1, 2, 3]);
+  });
+});
+
+describe('filtering a page by globs', () => {
+  it('gives the event loop back while the globs at their limit cost milliseconds a key', async () => {
+    const accept = keyFilter(Array.from({ length: 8 }, () => '*a'.repeat(128)), []);
+    const keys = Array.from({ length: 40 }, (_, i) => `${'a'.repeat(1000)}${i}b`);
+    let longestGap = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+    }, 1);
+    const kept = await acceptedKeys(keys, accept, (k) => k);
+    clearInterval(timer);
+    expect(kept).toEqual([]);
+    // One key's matching is the longest the loop waits, not the page's.
+    expect(longestGap).toBeLessThan(250);
+  });
+
+  it('refuses more glob characters in all than the limit, naming the field', () => {
+    const parsed = parseSpec({ name: 'm', source: { cloud: 'aws', profile: 'p', bucket: 'src' }, target: { cloud: 'gcp', profile: 'p', bucket: 'dst' }, copy: { include: Array.from({ length: 9 }, () => 'x'.repeat(250)) } });
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.issues).toEqual([{ field: 'copy.include', message: expect.stringMatching(/at most 2048 characters of globs in include and exclude together, got 2250/) }]);
   });
 });
