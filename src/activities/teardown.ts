@@ -3,7 +3,7 @@
  * verified copy the target holds), and the rollback's clean-up of the target (only what this
  * migration wrote). Both check first that target and source lie apart.
  */
-import { heartbeat } from '@temporalio/activity';
+import { activityInfo, heartbeat } from '@temporalio/activity';
 import { MIGRATION_METADATA_KEY } from '../clouds/object-store.js';
 import { bytesDiffer, isVerifiedCopy } from '../copy/verified-copy.js';
 import type { StoreResolver } from '../clouds/profiles.js';
@@ -45,6 +45,12 @@ export interface CleanUpInput {
   concurrency: number;
 }
 
+/** What an earlier attempt of this page deleted, from its last heartbeat. */
+function deletedBefore(): number {
+  const details = activityInfo().heartbeatDetails as Partial<RetirePageResult> | undefined;
+  return typeof details?.deleted === 'number' && details.deleted >= 0 ? details.deleted : 0;
+}
+
 export function createTeardownActivities(deps: TeardownDeps) {
   return {
     /**
@@ -58,7 +64,8 @@ export function createTeardownActivities(deps: TeardownDeps) {
       return asActivity(
         withLocation(input.source, async () => {
           const { source, target, records, objects, listed, cursor } = await sourcePageWithTargets(deps.stores, input);
-          const result: RetirePageResult = { deleted: 0, kept: 0, keptKeys: [], cursor };
+          // A retry after a crash mid-page no longer lists what the first attempt deleted: its count carries over.
+          const result: RetirePageResult = { deleted: deletedBefore(), kept: 0, keptKeys: [], cursor };
           await forEachLimited(objects, input.concurrency, async (o) => {
             const stored = await storedAt(target, records, listed, targetKeyOf(input.source, input.target, o.key));
             const why = !isVerifiedCopy(stored, { size: o.size, version: versionOf(o) }) ? 'no verified copy of this version at the target' : await bytesDiffer(target, stored);
@@ -69,6 +76,7 @@ export function createTeardownActivities(deps: TeardownDeps) {
             }
             await source.delete(o.key);
             result.deleted++;
+            heartbeat(result);
           });
           heartbeat(result);
           return result;
@@ -92,7 +100,7 @@ export function createTeardownActivities(deps: TeardownDeps) {
           const mark = input.mark ?? input.migration;
           // The folder is this run's only if no other run of the name claimed it.
           if (input.mark) await assertRunOwnsFolder(target, input.target, input.migration, input.mark, 'cannot clean up there');
-          const result: RetirePageResult = { deleted: 0, kept: 0, keptKeys: [], cursor: page.cursor };
+          const result: RetirePageResult = { deleted: deletedBefore(), kept: 0, keptKeys: [], cursor: page.cursor };
           await forEachLimited(page.objects, input.concurrency, async (o) => {
             const ours = o.key.startsWith(ownFolder) || (o.metadata ?? (await headIfExists(target, o.key))?.metadata)?.[MIGRATION_METADATA_KEY] === mark;
             if (!ours) {
@@ -101,6 +109,7 @@ export function createTeardownActivities(deps: TeardownDeps) {
             }
             await target.delete(o.key);
             result.deleted++;
+            heartbeat(result);
           });
           heartbeat(result);
           return result;

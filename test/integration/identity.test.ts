@@ -155,3 +155,15 @@ describe('each run its own mark', () => {
     expect(cleanedByFirst).toMatchObject({ deleted: 2 });
   });
 });
+
+describe('a retire page retried after a crash', () => {
+  it('counts what the first attempt deleted (from its heartbeat) with what the retry deletes', async () => {
+    const source = at('onprem', uniqueBucket('rt-s'));
+    const target = at('aws', uniqueBucket('rt-t'));
+    await seed(source, ['a.bin', 'b.bin']);
+    await copyAll(source, target, 'run-1');
+    const retry = new MockActivityEnvironment({ heartbeatTimeoutMs: 60_000, attempt: 2, heartbeatDetails: { deleted: 7, kept: 0, keptKeys: [] } }, { interceptors: [errorBoundary] });
+    const retired = (await retry.run(teardown.deleteVerifiedSourcePage, { migration: 'identity', source, target, include: [], exclude: [], pageSize: 100, concurrency: 2 })) as { deleted: number };
+    expect(retired.deleted).toBe(9);
+  });
+});
