@@ -292,6 +292,12 @@ const copySchema = z.strictObject({
 export const MAX_GLOB_TOTAL = 2048;
 
 const shadowSchema = z.strictObject({
+  /**
+   * `models`: the model files as stored in each cloud, run in the worker by ONNX Runtime.
+   * `endpoints`: the holdout sent through both real servers (V2, batches of batchSize, a few at
+   * once, each retried), gated on what they answer: what the operator's users will see.
+   */
+  through: z.enum(['models', 'endpoints']).default('models'),
   executionProvider: z.enum(EXECUTION_PROVIDERS).default('auto'),
   batchSize: z.int().min(1).max(65_536).default(1024),
   tolerances: z

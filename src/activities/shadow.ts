@@ -8,6 +8,8 @@ import { compareOffThread } from '../shadow/compare.js';
 import { findManifestEntries } from '../shadow/manifest.js';
 import { readPredictions } from '../inference/predictions.js';
 import { runShadowSide, type ShadowSideResult, type Workload } from '../shadow/run.js';
+import { runShadowThroughEndpoint } from '../shadow/endpoint-run.js';
+import type { ServedModel } from '../endpoints/oip.js';
 import { type ExecutionProvider, keyIn, type MigrationSpec, type StorageLocation } from '../spec.js';
 import { NonRetryableError } from '../errors.js';
 import { asActivity } from './failures.js';
@@ -41,6 +43,19 @@ export interface ShadowInferenceInput {
   batchSize: number;
   expectedModelSha256: string;
   measureNoise: boolean;
+}
+
+export interface EndpointShadowInput {
+  migration: string;
+  side: 'source' | 'target';
+  /** Where this side's holdout is stored. */
+  location: StorageLocation;
+  predictionsLocation: StorageLocation;
+  holdout: Workload['holdout'];
+  served: ServedModel;
+  batchSize: number;
+  /** The model file's SHA-256 from the copy manifest: what the server was checked against. */
+  expectedModelSha256: string;
 }
 
 export interface ShadowSideSummary extends ShadowSideResult {
@@ -123,6 +138,27 @@ export function createShadowActivities(deps: ShadowDeps) {
         });
         return { side: input.side, location: input.location, predictionsLocation, ...result };
       });
+    },
+
+    /**
+     * The holdout as stored in one cloud through that side's real server, its answers written as
+     * the predictions the comparison reads. Heartbeats the rows done.
+     */
+    async runShadowThroughEndpoint(input: EndpointShadowInput): Promise<ShadowSideSummary> {
+      const predictionsLocation = input.predictionsLocation;
+      const predictionsKey = shadowPredictions(predictionsLocation, input.migration, input.side);
+      const result = await runShadowThroughEndpoint({
+        store: deps.stores.store(input.location),
+        holdoutKey: keyIn(input.location, input.holdout.path),
+        holdout: input.holdout,
+        served: input.served,
+        predictionsStore: deps.stores.store(predictionsLocation),
+        predictionsKey,
+        batchSize: input.batchSize,
+        modelSha256: input.expectedModelSha256,
+        onProgress: (rows) => heartbeat({ rows }),
+      });
+      return { side: input.side, location: input.location, predictionsLocation, ...result };
     },
 
     /** Pairs both prediction sets row by row, gates, and writes the JSON and HTML report to the target. */

@@ -9,7 +9,7 @@ import type { Endpoint, EndpointDeployer } from '../endpoints/deployer.js';
 import { loadModel, ModelChecksumMismatch } from '../inference/model.js';
 import { onnxClassLabels } from '../inference/onnx-classes.js';
 import { OipClient } from '../endpoints/oip-client.js';
-import { defaultOutputs, EndpointMismatch, interfaceProblems, type OutputMapping } from '../endpoints/oip.js';
+import { defaultOutputs, EndpointMismatch, interfaceProblems, type OutputMapping, type ServedModel } from '../endpoints/oip.js';
 import { keyIn, type ExecutionProvider, type ServingSpec, type ServingStack, type StorageLocation } from '../spec.js';
 import { claimRunFolder, type RunClaim } from '../copy/run-claim.js';
 import type { CopyObjectRef } from './copy-data.js';
@@ -53,16 +53,7 @@ export interface CheckServedModelInput {
   task: 'binary' | 'multiclass' | 'regression';
 }
 
-/** A served model as cloudshift will talk to it: what the canary's load and the shadow send. */
-export interface ServedModel {
-  url: string;
-  model: string;
-  version?: string;
-  input: { name: string; datatype: 'FP32' | 'FP64' };
-  outputs: OutputMapping;
-  /** The ONNX model's class labels (numeric), where it is a classifier. */
-  classes?: number[];
-}
+export type { ServedModel } from '../endpoints/oip.js';
 
 export function createStandUpTargetActivities(deps: StandUpTargetDeps) {
   return {

@@ -98,6 +98,17 @@ export function defaultOutputs(metadata: Pick<ModelMetadata, 'outputs'>, task: '
   return { ...(label ? { label } : {}), ...(probabilities ? { probabilities } : {}) };
 }
 
+/** A served model as cloudshift talks to it, once checked: what the canary's load and the shadow send. */
+export interface ServedModel {
+  url: string;
+  model: string;
+  version?: string;
+  input: { name: string; datatype: 'FP32' | 'FP64' };
+  outputs: OutputMapping;
+  /** The ONNX model's class labels (numeric), where it is a classifier. */
+  classes?: number[];
+}
+
 export interface ExpectedInterface {
   /** The served model's input: one float tensor of the holdout's features. */
   input: { width: number };

@@ -31,6 +31,8 @@ export interface Faults {
   addedLatencyMs?: number;
   /** A slow rollout: the deployer waits this long before the endpoint starts. */
   startupDelayMs?: number;
+  /** A binary classifier served with its two classes swapped (a wrong export, a label map mixed up). */
+  swapClasses?: boolean;
 }
 
 export interface InferenceServerOptions {
@@ -102,7 +104,8 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
     instances.forEach((row, r) => features.set(row, r * width));
     const replica = leastBusy();
     replica.inFlight++;
-    const out = await predict(replica.session, features, instances.length).finally(() => replica.inFlight--);
+    const answered = await predict(replica.session, features, instances.length).finally(() => replica.inFlight--);
+    const out = options.faults?.swapClasses ? swappedClasses(answered) : answered;
     return { out, recorded: Array.from(out.scores, (score, r) => (out.labels ? { score, label: out.labels[r]! } : { score })) };
   };
 
@@ -179,4 +182,12 @@ function parseInstances(body: Buffer, width: number): number[][] {
     }
   });
   return instances as number[][];
+}
+
+/** The fault swapClasses: each row's two probabilities exchanged and its label flipped. */
+function swappedClasses(out: Awaited<ReturnType<typeof predict>>): Awaited<ReturnType<typeof predict>> {
+  if (!out.labels || !out.probabilities || out.columns !== 2) return out;
+  const probabilities = Float32Array.from(out.probabilities);
+  for (let r = 0; r < out.scores.length; r++) [probabilities[2 * r], probabilities[2 * r + 1]] = [out.probabilities[2 * r + 1]!, out.probabilities[2 * r]!];
+  return { ...out, probabilities, labels: out.labels.map((l) => 1 - l), scores: out.scores.map((s) => 1 - s) };
 }

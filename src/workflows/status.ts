@@ -1,7 +1,7 @@
 /** What the `status` query returns; plain data, safe for workflow code and clients alike. */
 import type { ArtifactCheck } from '../activities/artifacts.js';
 import type { ShadowSideSummary, ShadowVerdict } from '../activities/shadow.js';
-import type { ServedModel } from '../activities/stand-up-target.js';
+import type { ServedModel } from '../endpoints/oip.js';
 import type { SourceInventory } from '../audit/inventory.js';
 import type { AuditReport } from '../audit/report.js';
 import type { CanaryAnalysis, MetricMeasurement, QueryResult } from '../traffic/analysis.js';

@@ -43,12 +43,13 @@ afterAll(async () => {
   await temporal?.close();
 });
 
-const specFor = (name: string, canary: Record<string, unknown> = {}) => ({
+const specFor = (name: string, canary: Record<string, unknown> = {}, targetServer: 'triton' | 'cloudshift' = 'triton') => ({
   name,
   source: { cloud: 'gcp', profile: 'local-gcs', bucket, prefix: 'fraud/' },
   target: { cloud: 'aws', profile: 'local-s3', bucket: `${bucket}-t`, prefix: `${name}/` },
-  workload: { ...workloadSpec(), endpoints: { source: { url: mlserver.url, model: 'fraud' }, target: { server: 'triton' } } },
-  shadow: { tolerances: WORKLOAD_TOLERANCES },
+  workload: { ...workloadSpec(), endpoints: { source: { url: mlserver.url, model: 'fraud' }, target: { server: targetServer } } },
+  // The gate judges what the two servers answer, not the model files.
+  shadow: { tolerances: WORKLOAD_TOLERANCES, through: 'endpoints' },
   audit: { throughputMiBps: 50 },
   canary: { steps: [50, 100], intervalSeconds: 2, thresholds: { minRequests: 10, maxP50LatencyRatio: 20, maxP99LatencyRatio: 20 }, ...canary },
   approval: { beforeTeardown: 'auto' },
@@ -88,7 +89,9 @@ describe('a migration from an adopted MLServer to a Triton cloudshift deploys', 
     expect(result.outcome, result.status.reason).toBe('completed');
     expect(result.status.served?.source).toMatchObject({ url: mlserver.url, model: 'fraud', adopted: true, input: { name: 'X' } });
     expect(result.status.targetServer).toMatchObject({ server: 'triton', repository: expect.stringMatching(/^s3:\/\/http:\/\/127\.0\.0\.1:9000\//) });
-    expect(result.status.shadow?.verdict).toMatchObject({ passed: true });
+    expect(result.status.shadow?.verdict).toMatchObject({ passed: true, rows: 200 });
+    expect(result.status.shadow?.sides?.source?.runtime.onnxruntime).toBe(`served by ${mlserver.url} (model fraud)`);
+    expect(result.status.shadow?.sides?.target?.runtime.onnxruntime).toMatch(/^served by http:\/\/127\.0\.0\.1:\d+ \(model fraud\)$/);
     // Every step judged on the V2 requests both servers answered, latency from the data plane.
     expect(result.status.canary?.analyses.map((a) => [a.targetPercent, a.verdict])).toEqual([[50, 'passed'], [100, 'passed']]);
     expect(result.status.canary?.analyses[0]?.values['target.mean']).toBeGreaterThan(0);
@@ -120,5 +123,20 @@ describe('a migration from an adopted MLServer to a Triton cloudshift deploys', 
     expect(result.status.canary?.finalTargetPercent).toBe(0);
     expect(alive(mlserver.pid)).toBe(true);
     expect((await fetch(`${mlserver.url}/v2/health/ready`)).status).toBe(200);
+  }, 300_000);
+
+  it('catches a target that serves the classes swapped in the shadow through the servers, before any traffic moves', async () => {
+    const name = uniqueName('swapped');
+    const workers = await testWorkers(temporal, {
+      queues: ['control', 'aws', 'gcp'],
+      stores,
+      identity: 'real-servers',
+      faults: (migration, side) => (migration === name && side === 'target' ? { swapClasses: true } : undefined),
+    });
+    const result = await runWorkersUntil(workers, async () => migrationResult(await start(specFor(name, {}, 'cloudshift'))));
+    expect(result.outcome).toBe('rolledBack');
+    expect(result.status.reason).toMatch(/^the shadow gate failed: .*labelAgreement/);
+    expect(result.status.canary).toBeUndefined();
+    expect(alive(mlserver.pid)).toBe(true);
   }, 300_000);
 });

@@ -46,6 +46,8 @@ export function stubActivities(options: StubOptions = {}) {
     verifyPage: async () => ({ objects: objects.length, bytes: objects.reduce((s, o) => s + o.size, 0), mismatches: 0, mismatchKeys: [] }),
     targetIsEmpty: async () => true,
     modelChecksums: async ({ modelPaths }) => Object.fromEntries(modelPaths.map((p) => [p, 'a'.repeat(64)])),
+    runShadowThroughEndpoint: async (input) =>
+      ({ side: input.side, location: input.location, predictionsKey: 'p', rows: 2000, modelSha256: 'a'.repeat(64), provider: 'cpu', seconds: 1, rowsPerSecond: 2000 }) as never,
     runShadowInference: async (input) =>
       ({ side: input.side, location: input.location, predictionsKey: 'p', rows: 2000, modelSha256: 'a'.repeat(64), provider: 'cpu', seconds: 1, rowsPerSecond: 2000 }) as never,
     compareShadow: async () => ({ verdict: 'passed', passed: true, failed: [], inconclusive: [], noiseWarnings: [], criteria: [], rows: 2000, noise: {}, reportJson: 'r.json', reportHtml: 'r.html' }),

@@ -3,7 +3,11 @@
  * sides at once, then the comparison and its gate (src/compare/report.ts decides; the verdict is
  * read here through a parser that cannot throw).
  */
+import { ApplicationFailure } from '@temporalio/workflow';
 import type { ShadowInferenceInput } from '../../activities/shadow.js';
+
+/** Rows one V2 request carries at most: a JSON body stays well under servers' request limits. */
+const ENDPOINT_BATCH_ROWS = 256;
 import type { MigrationRun } from '../run.js';
 import { RollbackRequested } from '../run.js';
 import { recordShadow } from '../metrics.js';
@@ -12,7 +16,10 @@ import { targetModelPath, verifyTargetArtifact, type Workload } from './stand-up
 
 export async function shadow(run: MigrationRun, workload: Workload): Promise<void> {
   const { spec, status, migration } = run;
-  run.enter('shadow', `${workload.holdout.path} through the model on both clouds`);
+  if (spec.shadow.through === 'endpoints' && !status.served) {
+    throw ApplicationFailure.nonRetryable('shadow.through is endpoints, but this run checked no servers over V2 (it began before cloudshift spoke V2); run the shadow through the models', 'InvalidMigrationSpec');
+  }
+  run.enter('shadow', `${workload.holdout.path} through the ${spec.shadow.through === 'endpoints' ? 'servers' : 'model'} on both clouds`);
   if (workload.artifact) await verifyTargetArtifact(run, workload, 'before its shadow side runs');
   const modelPaths = [workload.model.path, targetModelPath(workload)];
   const checksums = await run.untilRollback(() => run.target.modelChecksums.executeWithOptions({ summary: 'both models checked against the copy manifest' }, [{ migration, source: spec.source, target: spec.target, modelPaths }]));
@@ -29,7 +36,13 @@ export async function shadow(run: MigrationRun, workload: Workload): Promise<voi
     // Both sides: either side's jitter can be mistaken for drift. A sample of rows bounds it.
     measureNoise: true,
   });
-  const inference = (s: 'source' | 'target') => run[s].runShadowInference.executeWithOptions({ summary: `shadow inference on the ${s} (${spec[s].cloud}) over the holdout` }, [side(s)]);
+  const served = spec.shadow.through === 'endpoints' ? status.served : undefined;
+  const inference = (s: 'source' | 'target') =>
+    served
+      ? run[s].runShadowThroughEndpoint.executeWithOptions({ summary: `the holdout through the ${s} server ${served[s].url} (V2), its answers as the ${s}'s predictions` }, [
+          { migration, side: s, location: spec[s], predictionsLocation: spec.target, holdout: workload.holdout, served: served[s], batchSize: Math.min(spec.shadow.batchSize, ENDPOINT_BATCH_ROWS), expectedModelSha256: expected[s] },
+        ])
+      : run[s].runShadowInference.executeWithOptions({ summary: `shadow inference on the ${s} (${spec[s].cloud}) over the holdout` }, [side(s)]);
   const [sourceRun, targetRun] = await run.untilRollback(() => Promise.all([inference('source'), inference('target')]));
   const { location: _s, predictionsLocation: _sp, ...sourceSummary } = sourceRun;
   const { location: _t, predictionsLocation: _tp, ...targetSummary } = targetRun;
