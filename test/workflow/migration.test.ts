@@ -263,6 +263,36 @@ describe('the migration workflow with stub activities', () => {
     expect(value.decisions.filter((d) => d.action !== 'analysis').map((d) => `${d.by}:${d.applied}`)).toEqual(['alice:true']);
   });
 
+  describe('the inconclusive policy and the manual gate compose', () => {
+    const inconclusive = { override: { compareShadow: async () => ({ verdict: 'inconclusive', passed: false, failed: [], inconclusive: ['200 rows cannot resolve 0.001'], noiseWarnings: [], criteria: [], rows: 200, noise: {}, reportJson: 'r.json', reportHtml: 'r.html' }) as never } };
+    const combos = [
+      ['pass', 'manual', 'waits at the shadow gate'],
+      ['pass', 'auto', 'goes on to the canary'],
+      ['approve', 'auto', 'waits at the shadow gate'],
+      ['approve', 'manual', 'waits at the shadow gate'],
+      ['fail', 'manual', 'rolls back'],
+    ] as const;
+    it.each(combos)('onInconclusive %s with afterShadow %s %s', async (onInconclusive, afterShadow, expected) => {
+      const { value } = await withWorkers(inconclusive, async () => {
+        const handle = await start(spec({ shadow: { onInconclusive }, approval: { afterShadow, beforeTeardown: 'auto' }, canary: { steps: [100], intervalSeconds: 1 } }));
+        for (;;) {
+          const r = await handle.query(recordQuery);
+          if (r.pendingGate || r.state !== 'running' || r.phase === 'canary' || r.phase === 'teardown') {
+            await handle.terminate('test done').catch(() => undefined);
+            return r;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      });
+      if (expected === 'waits at the shadow gate') expect(value.pendingGate?.phase).toBe('shadow');
+      else if (expected === 'rolls back') expect(value).toMatchObject({ state: 'rolledBack', reason: expect.stringMatching(/inconclusive.*shadow\.onInconclusive is fail/) });
+      else {
+        expect(value.pendingGate).toBeUndefined();
+        expect(['canary', 'teardown']).toContain(value.phase);
+      }
+    });
+  });
+
   it('tells the truth to an approver whose approve a rollback overtook in the same instant', async () => {
     const { value } = await withWorkers({}, async () => {
       const handle = await start(spec({ approval: { afterShadow: 'manual' } }));

@@ -3,8 +3,11 @@
  * sides at once, then the comparison and its gate (src/compare/report.ts decides; the verdict is
  * read here through a parser that cannot throw).
  */
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { ShadowInferenceInput } from '../../activities/shadow.js';
+
+/** Marks runs where an inconclusive verdict passed on (`onInconclusive: pass`) still stops at `afterShadow: manual`. */
+export const INCONCLUSIVE_KEEPS_GATE_PATCH = 'inconclusive-pass-keeps-manual-gate';
 
 /** Rows one V2 request carries at most: a JSON body stays well under servers' request limits. */
 const ENDPOINT_BATCH_ROWS = 256;
@@ -61,8 +64,10 @@ export async function shadow(run: MigrationRun, workload: Workload): Promise<voi
   if (read.kind === 'inconclusive') {
     const why = `the shadow gate is inconclusive: ${read.inconclusive.join('; ') || 'the holdout cannot resolve the tolerance'}`;
     if (spec.shadow.onInconclusive === 'fail') throw new RollbackRequested(`${why} (shadow.onInconclusive is fail); report ${read.reportHtml}`, 'failedCheck');
-    if (spec.shadow.onInconclusive === 'approve') await run.gate('shadow', `an approve (phase shadow): ${why}`, read.reportHtml);
-    run.record('shadow').detail = `${why}; ${spec.shadow.onInconclusive === 'pass' ? 'passed on, as shadow.onInconclusive says' : 'approved'}`;
+    // `pass` passes the verdict, not the gate: with approval.afterShadow manual an operator still decides.
+    const gated = spec.shadow.onInconclusive === 'approve' || (spec.approval.afterShadow === 'manual' && patched(INCONCLUSIVE_KEEPS_GATE_PATCH));
+    if (gated) await run.gate('shadow', `an approve (phase shadow): ${why}`, read.reportHtml);
+    run.record('shadow').detail = `${why}; ${spec.shadow.onInconclusive === 'pass' ? `passed on, as shadow.onInconclusive says${gated ? ', and approved at the manual gate' : ''}` : 'approved'}`;
   } else if (spec.approval.afterShadow === 'manual') {
     await run.gate('shadow', 'an approve (phase shadow) after reviewing the shadow report', read.reportHtml);
   }
