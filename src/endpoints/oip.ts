@@ -179,6 +179,11 @@ export function outputValues(response: InferResponse, name: string, rows: number
   for (const v of output.data.flat(8) as unknown[]) {
     if (typeof v === 'number') values.push(v);
     else if (typeof v === 'boolean') values.push(Number(v));
+    // JSON has no NaN or infinities: servers write null or the words. A model that answers them
+    // is the shadow gate's to judge (finiteValues), not a protocol error.
+    else if (v === null || v === 'NaN') values.push(Number.NaN);
+    else if (v === 'Infinity' || v === 'inf') values.push(Number.POSITIVE_INFINITY);
+    else if (v === '-Infinity' || v === '-inf') values.push(Number.NEGATIVE_INFINITY);
     else throw new EndpointMismatch(`${where}: output "${name}" holds ${JSON.stringify(v)?.slice(0, 40)} (${output.datatype}); cloudshift reads numbers`);
   }
   if (values.length === 0 || values.length % rows !== 0) {

@@ -104,13 +104,15 @@ describe('a migration with a workload', () => {
       expect(waiting.canary?.targetPercent).toBe(100);
       // Through the data plane while the migration holds it: the target serves.
       const servedBy = await routeOf(waiting);
+      // The load stops with the canary: the data plane is released when the migration ends.
+      const load = await stop();
       await handle.signal(approveSignal, { by: 'erin', phase: 'teardown', comment: 'canary clean' });
       const result = await migrationResult(handle);
       // The copy child reported its progress to the migration (what `status.copy.live` showed meanwhile).
       const history = await handle.fetchHistory();
       const reports = history.events?.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'copyProgress') ?? [];
       expect(reports.length).toBeGreaterThan(0);
-      return { result, load: await stop(), servedBy };
+      return { result, load, servedBy };
     });
 
     await recordHistory(name, 'migration-completed-on-router');
