@@ -11,6 +11,11 @@ import { createActivities, type ActivityDeps } from '../../src/activities/index.
 import { errorBoundary } from '../../src/activities/failures.js';
 import { StoreError } from '../../src/clouds/errors.js';
 import { NonRetryableError } from '../../src/errors.js';
+import { StoreResolver } from '../../src/clouds/profiles.js';
+import { localActivityDeps } from '../../src/worker.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Throws `error` the moment anything in it is read: every activity reads its input or its deps first. */
 const explosive = (error: () => Error): never =>
@@ -93,5 +98,24 @@ describe('the heartbeat every worker keeps', () => {
     env.on('heartbeat', (details: unknown) => beats.push(details));
     await env.run(() => new Promise((resolve) => setTimeout(resolve, 300)));
     expect(beats).toEqual([]);
+  });
+});
+
+describe('a Route 53 router the worker cannot use', () => {
+  it('fails in well under a second, non-retryably, naming the profile or its credentials file', async () => {
+    const stores = new StoreResolver({ 'r53-missing-creds': { cloud: 'aws', region: 'us-east-1', endpoint: 'http://127.0.0.1:1', forcePathStyle: false, credentialsFile: '/nonexistent/route53-credentials.json' } });
+    const deps = localActivityDeps({ stores, scrapeTargetsDir: mkdtempSync(join(tmpdir(), 'cs-targets-')) });
+    const activities = createActivities(deps);
+    const route53 = (profile: string) => ({ kind: 'route53' as const, profile, hostedZoneId: 'Z0123456789ABCDEFGHIJ', recordName: 'predict.example.com', ttlSeconds: 60 });
+    for (const [profile, message] of [
+      ['r53-missing-creds', /the credentials file \/nonexistent\/route53-credentials\.json cannot be read/],
+      ['no-such-profile', /profile "no-such-profile" is not known to this worker/],
+    ] as const) {
+      const started = performance.now();
+      const env = new MockActivityEnvironment({ attempt: 1 }, { interceptors: [errorBoundary], logger: quiet });
+      const error = await env.run(activities.setWeights, { migration: 'm', router: route53(profile), targetPercent: 10, mirror: false, revision: 1 }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ type: 'UnknownProfile', nonRetryable: true, message: expect.stringMatching(message) });
+      expect(performance.now() - started).toBeLessThan(1000);
+    }
   });
 });
