@@ -128,7 +128,7 @@ export function resultLines(status: Progress['status']): string[] {
     const w = a.window;
     const ms = (s?: number) => (s === undefined ? '–' : `${(s * 1000).toFixed(1)} ms`);
     lines.push(
-      `canary ${String(a.targetPercent).padStart(3)} %: ${a.verdict === 'failed' ? 'FAILED' : a.verdict}; source ${w.source.requests} req, p99 ${ms(w.source.p99)}; target ${w.target.requests} req, ${(w.target.errorRate * 100).toFixed(2)} % errors, p99 ${ms(w.target.p99)}` +
+      `canary ${String(a.targetPercent).padStart(3)} %: ${a.verdict === 'failed' ? 'FAILED' : a.verdict}; source ${w.source.requests} req, p99 ${ms(w.source.p99)}; target ${targetRequests(w.target)}, ${(w.target.errorRate * 100).toFixed(2)} % errors, p99 ${ms(w.target.p99)}` +
         (w.mirror.agreement !== undefined ? `; mirrored agreement ${(w.mirror.agreement * 100).toFixed(2)} %` : '') +
         (a.metrics.length ? `; ${a.metrics.map((m) => `${m.name} ${m.value ?? 'no data'} ${m.passed ? 'ok' : 'FAILED'}`).join(', ')}` : '') +
         (a.reasons.length ? ` (${a.reasons.join('; ')})` : ''),
@@ -141,4 +141,10 @@ export function resultLines(status: Progress['status']): string[] {
     lines.push(`decision ${d.at} ${d.action} by ${d.by}${d.phase ? ` (${d.phase})` : ''}${d.comment ? `: ${d.comment}` : ''}${d.applied ? (d.note ? `: ${d.note}` : '') : ` [${d.note}]`}`);
   }
   return lines;
+}
+
+/** The target's requests with the served and the mirrored apart: two populations, never one number. */
+export function targetRequests(target: { requests: number; mirrored?: number }): string {
+  const mirrored = target.mirrored ?? 0;
+  return mirrored > 0 ? `${target.requests - mirrored} served + ${mirrored} mirrored req` : `${target.requests} req`;
 }

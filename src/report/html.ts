@@ -87,6 +87,12 @@ ${table(['side', 'model SHA-256', 'execution provider', 'fallback reason', 'rows
 ${body}`;
 }
 
+/** Which judged steps mirrored the source's requests to the target, as their windows saw it. */
+function mirrorSummary(analyses: NonNullable<MigrationReport['canary']>['analyses']): string {
+  const mirrored = analyses.filter((s) => (s.window.target.mirrored ?? 0) > 0 || s.window.mirror.rows > 0).map((s) => `${s.targetPercent} %`);
+  return mirrored.length ? `the source's requests mirrored to the target at the ${mirrored.join(', ')} step${mirrored.length > 1 ? 's' : ''}` : 'no step mirrored';
+}
+
 function canarySection(canary: NonNullable<MigrationReport['canary']>): string {
   const a = canary.analyses;
   const steps = a.map((s, i) => {
@@ -96,7 +102,7 @@ function canarySection(canary: NonNullable<MigrationReport['canary']>): string {
       `${s.targetPercent} %`,
       `<span class="${s.verdict === 'failed' ? 'fail' : ''}">${text(s.verdict)}</span>`,
       w.source.requests,
-      w.target.requests,
+      (w.target.mirrored ?? 0) > 0 ? `${w.target.requests - w.target.mirrored!} served + ${w.target.mirrored} mirrored` : w.target.requests,
       percent(w.source.errorRate),
       percent(w.target.errorRate),
       `${ms(w.source.p50)} / ${ms(w.source.p99)}`,
@@ -116,7 +122,7 @@ function canarySection(canary: NonNullable<MigrationReport['canary']>): string {
     }));
   const queries = (canary.queries ?? []).map((q) => [text(q.name), `<code>${text(q.query)}</code>`, q.value === undefined ? 'no data' : q.value]);
   return `<h2>Canary</h2>
-<p>Through ${text(canary.router)} at ${text(canary.trafficUrl)}; steps ${canary.steps.map((s) => `${s} %`).join(' → ')}; ${canary.mirror ? 'mirrored to the target' : 'no mirror'}; reached step ${canary.step} at ${canary.targetPercent} % on the target.</p>
+<p>Through ${text(canary.router)} at ${text(canary.trafficUrl)}; steps ${canary.steps.map((s) => `${s} %`).join(' → ')}; ${mirrorSummary(a)}; reached step ${canary.step} at ${canary.targetPercent} % on the target.</p>
 ${table(['step', 'target weight', 'verdict', 'source requests', 'target requests', 'source errors', 'target errors', 'source p50 / p99', 'target p50 / p99', 'mirrored agreement', 'spec metrics', 'reasons'], steps, 'no step was judged')}
 <div class="plots">
 ${lineChartSvg({ title: 'requests per step', xTitle: 'canary step', yTitle: 'requests in the window', series: series((w) => w.requests) })}

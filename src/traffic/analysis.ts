@@ -89,6 +89,8 @@ export function defaultQueries(context: QueryContext): Record<string, string> {
       queries[`${side}.requests`] = increase('cloudshift_endpoint_requests_total', endpoint(side));
       queries[`${side}.errors`] = increase('cloudshift_endpoint_requests_total', endpoint(side, { outcome: 'error' }));
     }
+    // Of the target's requests, the mirrored copies: a different population from the served ones.
+    if (mirrored) queries['target.mirrored'] = increase('cloudshift_endpoint_requests_total', endpoint('target', { role: 'mirrored' }));
     for (const q of [0.5, 0.99]) {
       queries[`${side}.p${Math.round(q * 100)}`] = `histogram_quantile(${q}, sum by (le) (increase(cloudshift_endpoint_request_seconds_bucket${selector(endpoint(side))}[${range}])))`;
     }
@@ -193,7 +195,16 @@ export function judgeWindow(input: JudgeInput): CanaryAnalysis {
     const p50 = value(`${s}.p50`);
     const p99 = value(`${s}.p99`);
     const mean = value(`${s}.mean`);
-    return { requests, errors, errorRate: requests ? errors / requests : 0, ...(p50 !== undefined ? { p50 } : {}), ...(p99 !== undefined ? { p99 } : {}), ...(mean !== undefined ? { mean } : {}) };
+    const mirrored = s === 'target' ? Math.min(requests, Math.round(value('target.mirrored') ?? 0)) : 0;
+    return {
+      requests,
+      errors,
+      errorRate: requests ? errors / requests : 0,
+      ...(p50 !== undefined ? { p50 } : {}),
+      ...(p99 !== undefined ? { p99 } : {}),
+      ...(mean !== undefined ? { mean } : {}),
+      ...(mirrored > 0 ? { mirrored } : {}),
+    };
   };
   const window: CanaryWindow = { ...input.window, source: side('source'), target: side('target'), mirror: input.agreement };
   const { target } = window;

@@ -9,6 +9,8 @@ export interface BackendWindow {
   p99?: number;
   /** The data plane's mean response time of the side's last responses, seconds (HAProxy). */
   mean?: number;
+  /** Of `requests`, the copies the data plane mirrored from the source (target only); the rest were served. */
+  mirrored?: number;
 }
 
 export interface CanaryWindow {

@@ -10,7 +10,7 @@ import type { CanaryAnalysis } from '../traffic/analysis.js';
 const text = (max: number) => z.string().transform((t) => (t.length > max ? `${t.slice(0, max)}…` : t));
 const count = z.number().refine(Number.isFinite).catch(0);
 const seconds = z.number().refine(Number.isFinite).optional().catch(undefined);
-const side = z.object({ requests: count, errors: count, errorRate: count, p50: seconds, p99: seconds }).catch({ requests: 0, errors: 0, errorRate: 0 });
+const side = z.object({ requests: count, errors: count, errorRate: count, p50: seconds, p99: seconds, mean: seconds, mirrored: seconds }).catch({ requests: 0, errors: 0, errorRate: 0 });
 const queryResult = z.object({ name: text(100).catch('(unnamed)'), query: text(4000).catch(''), value: seconds });
 
 const analysisSchema = z.object({

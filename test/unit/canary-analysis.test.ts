@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { joinAgreement } from '../../src/traffic/agreement.js';
 import { compare, defaultQueries, expandQuery, type JudgeInput, judgeMetric, judgeWindow, type QueryResult, scrapedTargets } from '../../src/traffic/analysis.js';
 import { migrationSpecSchema } from '../../src/spec.js';
+import { targetRequests } from '../../src/client/progress.js';
 import type { RecordedPrediction } from '../../src/endpoints/recorder.js';
 import { PredictionRecorder } from '../../src/endpoints/recorder.js';
 
@@ -24,7 +25,8 @@ const judge = (v: Record<string, number | undefined>, agreement = { rows: 0, agr
 describe('the default queries', () => {
   it('ask the proxy for requests and errors per side, the endpoints for latency, within the window', () => {
     const q = defaultQueries({ router: 'haproxy', migration: 'm1', seconds: 30.4, mirror: true });
-    expect(Object.keys(q).sort()).toEqual(['source.errors', 'source.mean', 'source.p50', 'source.p99', 'source.requests', 'target.errors', 'target.mean', 'target.p50', 'target.p99', 'target.requests']);
+    expect(Object.keys(q).sort()).toEqual(['source.errors', 'source.mean', 'source.p50', 'source.p99', 'source.requests', 'target.errors', 'target.mean', 'target.mirrored', 'target.p50', 'target.p99', 'target.requests']);
+    expect(q['target.mirrored']).toBe('(sum(increase(cloudshift_endpoint_requests_total{job="cloudshift-endpoint",migration="m1",side="target",role="mirrored"}[30s])) or vector(0))');
     expect(q['target.mean']).toBe('max(haproxy_server_response_time_average_seconds{job="cloudshift-dataplane",migration="m1",server="target"})');
     expect(q['source.requests']).toContain('haproxy_server_http_responses_total{job="cloudshift-dataplane",migration="m1",server="source"}[30s]');
     expect(q['source.requests']).toContain('haproxy_server_connection_errors_total');
@@ -214,5 +216,16 @@ describe('latency from the data plane, for servers that export no histogram of c
   it('still holds for missing histograms where both servers are cloudshift\'s, whatever the data plane has', () => {
     const held = judge({ 'target.p50': undefined, 'target.p99': undefined, 'source.mean': 0.01, 'target.mean': 0.01 });
     expect(held.verdict).toBe('waitingForTraffic');
+  });
+});
+
+describe('served and mirrored requests, apart', () => {
+  it('keeps the target\'s mirrored copies apart from the requests it served, and says both', () => {
+    const mirrored = judge({ 'target.requests': 520, 'target.mirrored': 470 }, { rows: 470, agreeing: 470 });
+    expect(mirrored.window.target).toMatchObject({ requests: 520, mirrored: 470 });
+    expect(targetRequests(mirrored.window.target)).toBe('50 served + 470 mirrored req');
+    expect(targetRequests(judge({}).window.target)).toBe('500 req');
+    // A count above the total (scrapes at other instants) never makes the served count negative.
+    expect(judge({ 'target.requests': 10, 'target.mirrored': 40 }).window.target.mirrored).toBe(10);
   });
 });
