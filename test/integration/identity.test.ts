@@ -95,7 +95,10 @@ describe('verified means the bytes', () => {
     await rewriteKeepingMetadata(target, 'd/b.bin');
     const retired = await act(teardown.deleteVerifiedSourcePage, { migration: 'identity', source, target, include: [], exclude: [], pageSize: 100, concurrency: 2 });
     expect(retired).toMatchObject({ deleted: 2, kept: 1 });
-    expect(retired.keptKeys).toEqual([expect.stringMatching(/^d\/b\.bin: the bytes of d\/b\.bin no longer hash to the SHA-256 recorded when they were copied/)]);
+    // On disk the restored mtime can differ below the microsecond, and then the record no longer
+    // vouches for the file before its bytes are read: kept either way, and said why.
+    const why = to === 'onprem' ? /^d\/b\.bin: (the bytes of d\/b\.bin no longer hash to the SHA-256 recorded when they were copied|no verified copy of this version at the target)/ : /^d\/b\.bin: the bytes of d\/b\.bin no longer hash to the SHA-256 recorded when they were copied/;
+    expect(retired.keptKeys).toEqual([expect.stringMatching(why)]);
     const left = await stores.store(source).list(source.prefix);
     expect(left.objects.map((o) => o.key)).toEqual(['d/b.bin']);
   });
