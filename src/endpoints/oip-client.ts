@@ -5,7 +5,7 @@
  * is an EndpointMismatch naming the server and the model, while an unreachable or 5xx server
  * stays retryable.
  */
-import type { Predictions } from '../inference/session.js';
+import { classifierPredictions, type Predictions } from '../inference/session.js';
 import { EndpointMismatch, inferRequest, inferResponseSchema, type ModelMetadata, modelMetadataSchema, type OutputMapping, outputValues } from './oip.js';
 
 export interface OipTarget {
@@ -117,15 +117,5 @@ export function predictionsOf(response: Parameters<typeof outputValues>[0], outp
   if (probabilities && classes && classes.length !== width) {
     throw new EndpointMismatch(`${where}: output "${outputs.probabilities}" has ${width} classes a row, the ONNX model has ${classes.length} (${classes.join(', ')})`);
   }
-  const scores = new Float64Array(rows);
-  const labels = new Float64Array(rows);
-  const positive = width === 2 ? (classes ? (classes[1]! > classes[0]! ? 1 : 0) : 1) : -1;
-  const p = probabilities ? Float32Array.from(probabilities.values) : undefined;
-  for (let r = 0; r < rows; r++) {
-    let best = 0;
-    if (p) for (let c = 1; c < width; c++) if (p[r * width + c]! > p[r * width + best]!) best = c;
-    labels[r] = label ? label.values[r]! : classes ? classes[best]! : best;
-    scores[r] = p ? (positive >= 0 ? p[r * width + positive]! : p[r * width + best]!) : labels[r]!;
-  }
-  return { scores, labels, ...(p ? { probabilities: p } : {}), columns: width };
+  return classifierPredictions(probabilities ? Float32Array.from(probabilities.values) : undefined, width, rows, label?.values, classes);
 }

@@ -135,22 +135,30 @@ export async function predict(session: ort.InferenceSession, features: Float32Ar
     if (classes && classes.length !== width) {
       throw new UnsupportedModelOutput(`the model names ${classes.length} class labels but its probabilities have ${width} columns`);
     }
-    const p = Float32Array.from(probabilities.data as Float32Array | Float64Array);
-    const served = servedLabels(output.label, rows);
-    const scores = new Float64Array(rows);
-    const labels = new Float64Array(rows);
-    // Binary: the probability of the larger class label (scikit-learn's positive class), wherever its column is.
-    const positive = width === 2 ? (classes ? (classes[1]! > classes[0]! ? 1 : 0) : 1) : -1;
-    for (let r = 0; r < rows; r++) {
-      let best = 0;
-      for (let c = 1; c < width; c++) if (p[r * width + c]! > p[r * width + best]!) best = c;
-      labels[r] = served ? served[r]! : classes ? classes[best]! : best;
-      scores[r] = positive >= 0 ? p[r * width + positive]! : p[r * width + best]!;
-    }
-    return { scores, labels, probabilities: p, columns: width };
+    return classifierPredictions(Float32Array.from(probabilities.data as Float32Array | Float64Array), width, rows, servedLabels(output.label, rows), classes);
   }
   const values = output[session.outputNames[0]!]!.data as Float32Array;
   return { scores: Float64Array.from(values), columns: 0 };
+}
+
+/**
+ * A classifier's predictions from its probabilities (row-major, `width` a row) and the labels it
+ * served, however they were answered (in the worker, or by a server over V2): each row's label is
+ * the served one, else the most probable class; its score the probability of the larger class
+ * label for a binary model (scikit-learn's positive class, wherever its column is), else of the
+ * winning class. Without probabilities (a label-only model) the score is the label.
+ */
+export function classifierPredictions(p: Float32Array | undefined, width: number, rows: number, served: ArrayLike<number> | undefined, classes?: readonly number[]): Predictions {
+  const scores = new Float64Array(rows);
+  const labels = new Float64Array(rows);
+  const positive = width === 2 ? (classes ? (classes[1]! > classes[0]! ? 1 : 0) : 1) : -1;
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    if (p) for (let c = 1; c < width; c++) if (p[r * width + c]! > p[r * width + best]!) best = c;
+    labels[r] = served ? served[r]! : classes ? classes[best]! : best;
+    scores[r] = p ? (positive >= 0 ? p[r * width + positive]! : p[r * width + best]!) : labels[r]!;
+  }
+  return { scores, labels, ...(p ? { probabilities: p } : {}), columns: width };
 }
 
 /** The model's label output as numbers, or undefined where it has none. */
