@@ -597,13 +597,6 @@ export const migrationSpecSchema = z
     teardown: teardownSchema.prefault({}),
   })
   .superRefine((s, ctx) => {
-    if (s.workload?.endpoints.source && s.canary.mirror === true) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['canary', 'mirror'],
-        message: 'expected false or absent with an adopted source endpoint: mirrored agreement joins both endpoints\' answers by request id, which an adopted server does not record',
-      });
-    }
     const overlap = locationOverlap(s.source, s.target);
     if (overlap) {
       ctx.addIssue({
@@ -613,8 +606,8 @@ export const migrationSpecSchema = z
       });
     }
   })
-  // Absent, the canary mirrors where the router can and both endpoints record their answers.
-  .transform((s) => ({ ...s, canary: { ...s.canary, mirror: s.canary.mirror ?? (ROUTER_CAPABILITIES[s.canary.router.kind].mirror && !s.workload?.endpoints.source) } }));
+  // Absent, the canary mirrors where the router can: the data plane captures both servers' answers.
+  .transform((s) => ({ ...s, canary: { ...s.canary, mirror: s.canary.mirror ?? ROUTER_CAPABILITIES[s.canary.router.kind].mirror } }));
 
 export const describeLocation = (l: Pick<StorageLocation, 'cloud' | 'bucket' | 'prefix'>): string => `${l.cloud}:${l.bucket}/${l.prefix}`;
 

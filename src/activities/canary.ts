@@ -100,8 +100,10 @@ export function createCanaryActivities(deps: CanaryDeps) {
     },
 
     /** Judges the `seconds` before now through Prometheus against the spec's thresholds and queries. */
-    async analyseCanaryWindow(input: MeasureInput): Promise<CanaryAnalysis> {
-      return measureWindow(deps.prometheus, input);
+    async analyseCanaryWindow(input: MeasureInput & { routerSpec?: RouterSpec }): Promise<CanaryAnalysis> {
+      const router = input.routerSpec && deps.routerFor(input.routerSpec);
+      const mirrored = router?.mirroredAnswers && ((since: number) => router.mirroredAnswers!(input.migration, since));
+      return measureWindow(deps.prometheus, input, new Date(), mirrored);
     },
 
     /**

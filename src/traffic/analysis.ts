@@ -234,7 +234,10 @@ export function judgeWindow(input: JudgeInput): CanaryAnalysis {
   }
   const { agreement } = input.agreement;
   if (agreement !== undefined && agreement < thresholds.minAgreement) {
-    reasons.push(`mirrored predictions agree on ${pct(agreement)} of ${input.agreement.rows} rows (at least ${pct(thresholds.minAgreement)} required)`);
+    const { targetFailed, maxProbabilityDelta } = input.agreement;
+    const failed = targetFailed ? `; the target answered ${targetFailed} mirrored requests with an error or nothing readable` : '';
+    const delta = maxProbabilityDelta !== undefined ? `; probabilities differ by up to ${maxProbabilityDelta.toPrecision(3)}` : '';
+    reasons.push(`mirrored predictions agree on ${pct(agreement)} of ${input.agreement.rows} rows (at least ${pct(thresholds.minAgreement)} required)${failed}${delta}`);
   }
   return { verdict: reasons.length ? 'failed' : 'passed', reasons, ...base };
 }
@@ -277,7 +280,7 @@ function unmeasuredCheck(input: JudgeInput, window: CanaryWindow): string | unde
     return `waiting for latency data: ${which} in ${seconds} s, but Prometheus holds no latency samples for ${noLatency.length > 1 ? 'them' : 'it'} yet (${fromDataPlane ? "the data plane's mean response time, job cloudshift-dataplane" : "its endpoint's /metrics, job cloudshift-endpoint"})`;
   }
   if (input.mirrored && answered('source') > 0 && input.agreement.rows === 0) {
-    return `waiting for mirrored answers: the source answered ${answered('source')} requests in ${seconds} s, but none of the target's mirrored answers to them could be joined (each endpoint's /v1/recorded, by request id)`;
+    return `waiting for mirrored answers: the source answered ${answered('source')} requests in ${seconds} s, but none of the target's mirrored answers to them has come back yet (the data plane's /cloudshift/mirrored, or each endpoint's /v1/recorded in runs recorded before)`;
   }
   return undefined;
 }

@@ -19,6 +19,7 @@ import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../paths.js';
 import type { ScrapeTarget } from './discovery.js';
+import { fetchMirrored, type MirroredCapture } from './mirrored-answers.js';
 import { ROUTER_CAPABILITIES, type Route, STICKY_HEADER, BACKEND_HEADER } from './route.js';
 import { checkCapabilities, type RouteBackends, type RouterInfo, type TrafficRouter } from './router.js';
 import { alive, stopProcess } from '../processes.js';
@@ -72,6 +73,7 @@ export class HaproxyRouter implements TrafficRouter {
       setWeights: (migration, change) => this.setWeights(migration, change),
       readWeights: (migration) => this.readWeights(migration),
       scrapeTargets: (migration) => this.scrapeTargets(migration),
+      mirroredAnswers: (migration, since) => this.mirroredAnswers(migration, since),
       release: (migration, options) => this.release(migration, options),
     };
   }
@@ -142,6 +144,13 @@ export class HaproxyRouter implements TrafficRouter {
     const state = await this.readRouteFile(migration);
     if (!state) return [];
     return [{ address: `${this.advertised()}:${state.metricsPort}`, job: 'cloudshift-dataplane', labels: { router: 'haproxy' } }];
+  }
+
+  /** Both answers to each mirrored request, as the data plane captured them (mirror.lua). */
+  async mirroredAnswers(migration: string, since: number): Promise<MirroredCapture> {
+    const state = await this.readRouteFile(migration);
+    if (!state) throw new Error(`no HAProxy data plane runs for ${migration}: nothing was mirrored`);
+    return fetchMirrored(`http://${this.advertised()}:${state.metricsPort}`, since);
   }
 
   /**
@@ -242,6 +251,8 @@ export class HaproxyRouter implements TrafficRouter {
       `  use_backend sticky if { req.hdr(${STICKY_HEADER}) -m found }`,
       '  default_backend split',
       `  http-response set-header ${BACKEND_HEADER} %[srv_name] if { srv_name -m found }`,
+      // The source's whole answer, kept beside the target's, is what mirrored agreement compares.
+      `  http-response wait-for-body time 5s if { srv_name source } ${mirrorOn}`,
       `  http-response lua.cloudshift_mirror ${route.target.replace(/\/+$/, '')} if { srv_name source } ${mirrorOn}`,
       'backend split',
       '  balance roundrobin',
@@ -253,6 +264,7 @@ export class HaproxyRouter implements TrafficRouter {
       'frontend metrics',
       `  bind ${host}:${state.metricsPort}`,
       '  http-request use-service prometheus-exporter if { path /metrics }',
+      '  http-request use-service lua.cloudshift_mirrored if { path /cloudshift/mirrored }',
       '  http-request return status 200 content-type text/plain string ok if { path /healthz }',
       '',
     ].join('\n');

@@ -3,7 +3,8 @@
  * window's end (once Prometheus has scraped past it), mirrored agreement joined from the endpoints'
  * recordings, and the whole judged by analysis.ts.
  */
-import { fetchRecorded, joinAgreement, type Agreement } from './agreement.js';
+import { type AnswerReading, fetchRecorded, joinAgreement, joinMirrored, type Agreement } from './agreement.js';
+import type { MirroredCapture } from './mirrored-answers.js';
 import {
   type CanaryAnalysis,
   type CanaryMetricSpec,
@@ -36,12 +37,21 @@ export interface MeasureInput {
   sourceBaseline?: SourceBaseline;
   /** Sides whose server exports no latency histogram of cloudshift's (see JudgeInput). */
   latencyFrom?: JudgeInput['latencyFrom'];
+  /**
+   * How each side's V2 answers read, where the data plane captures mirrored answers: agreement is
+   * then measured from what the two servers answered. Absent (runs recorded before), the answers
+   * cloudshift's own endpoints recorded are joined.
+   */
+  answers?: Record<'source' | 'target', AnswerReading>;
 }
+
+/** The data plane's captured mirrored answers since an instant, where the router keeps them. */
+export type MirroredSource = (since: number) => Promise<MirroredCapture>;
 
 /** How long a window's end may wait for Prometheus to scrape past it. */
 const SCRAPE_WAIT_MS = 15_000;
 
-export async function measureWindow(prometheus: PrometheusClient, input: MeasureInput, now = new Date()): Promise<CanaryAnalysis> {
+export async function measureWindow(prometheus: PrometheusClient, input: MeasureInput, now = new Date(), mirrored?: MirroredSource): Promise<CanaryAnalysis> {
   const until = now;
   const since = new Date(until.getTime() - input.seconds * 1000);
   const context = { router: input.router, migration: input.migration, seconds: input.seconds, mirror: input.mirror };
@@ -66,7 +76,11 @@ export async function measureWindow(prometheus: PrometheusClient, input: Measure
         }
       }),
     ),
-    input.mirror ? mirroredAgreement(input.endpoints, since.getTime()) : Promise.resolve({ rows: 0, agreeing: 0 }),
+    !input.mirror
+      ? Promise.resolve({ rows: 0, agreeing: 0 })
+      : input.answers && mirrored
+        ? mirrored(since.getTime()).then((capture) => joinMirrored(capture, input.answers!))
+        : recordedAgreement(input.endpoints, since.getTime()),
   ]);
   return judgeWindow({
     window: { since: since.toISOString(), until: until.toISOString(), seconds: input.seconds },
@@ -87,7 +101,7 @@ function valueOf(samples: { value: number }[]): { value?: number } {
   return value !== undefined && Number.isFinite(value) ? { value } : {};
 }
 
-async function mirroredAgreement(endpoints: { source: string; target: string }, since: number): Promise<Agreement> {
+async function recordedAgreement(endpoints: { source: string; target: string }, since: number): Promise<Agreement> {
   // A target that does not answer shows in its error count; agreement has nothing to join then.
   const [source, target] = await Promise.all([fetchRecorded(endpoints.source, since), fetchRecorded(endpoints.target, since).catch(() => [])]);
   return joinAgreement(source, target);

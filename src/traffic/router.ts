@@ -5,6 +5,7 @@
  */
 import type { Route, RouteChange, RouterCapabilities, RouterKind } from './route.js';
 import type { ScrapeTarget } from './discovery.js';
+import type { MirroredCapture } from './mirrored-answers.js';
 
 export interface RouterInfo {
   /** Where callers send prediction requests. */
@@ -35,7 +36,11 @@ export interface TrafficRouter {
   readWeights(migration: string): Promise<Route>;
   /** What Prometheus scrapes of this router's data plane for the migration (none for DNS). */
   scrapeTargets(migration: string): Promise<ScrapeTarget[]>;
-  /** Stops what the router runs for the migration (idempotent); DNS records stay as last set. */
+  /**
+   * Both answers to each mirrored request since `since` (epoch ms), captured by the data plane;
+   * only routers that mirror have it.
+   */
+  mirroredAnswers?(migration: string, since: number): Promise<MirroredCapture>;
   /** Stops what the router runs for the migration; `forget` when the migration has ended (its ports, files and state go too). */
   release(migration: string, options?: { forget?: boolean }): Promise<void>;
 }

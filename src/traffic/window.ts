@@ -1,4 +1,5 @@
 /** What one canary interval saw of each side, as the analysis measured it. */
+import type { Agreement } from './agreement.js';
 
 export interface BackendWindow {
   requests: number;
@@ -21,5 +22,5 @@ export interface CanaryWindow {
   source: BackendWindow;
   /** Served and mirrored requests together: both tell how healthy the target is. */
   target: BackendWindow;
-  mirror: { rows: number; agreeing: number; agreement?: number };
+  mirror: Agreement;
 }

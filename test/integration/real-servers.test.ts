@@ -95,6 +95,10 @@ describe('a migration from an adopted MLServer to a Triton cloudshift deploys', 
     // Every step judged on the V2 requests both servers answered, latency from the data plane.
     expect(result.status.canary?.analyses.map((a) => [a.targetPercent, a.verdict])).toEqual([[50, 'passed'], [100, 'passed']]);
     expect(result.status.canary?.analyses[0]?.values['target.mean']).toBeGreaterThan(0);
+    // Mirrored agreement measured from what MLServer and Triton answered, captured by the data plane.
+    expect(result.status.canary?.analyses[0]?.window.mirror).toMatchObject({ agreement: 1, maxProbabilityDelta: expect.any(Number) });
+    expect(result.status.canary?.analyses[0]?.window.mirror.rows).toBeGreaterThan(0);
+    expect(result.status.canary?.analyses[0]?.window.mirror.maxProbabilityDelta).toBeLessThan(1e-6);
     // Every answer was a 200 (a request after the data plane's release at the end gets no answer at all).
     expect(Object.keys(load?.byStatus ?? {}).filter((status) => status !== '200' && status !== 'connection'), JSON.stringify(load?.byStatus)).toEqual([]);
     for (const a of result.status.canary!.analyses) expect([a.window.source.errors, a.window.target.errors]).toEqual([0, 0]);
@@ -137,6 +141,29 @@ describe('a migration from an adopted MLServer to a Triton cloudshift deploys', 
     expect(result.outcome).toBe('rolledBack');
     expect(result.status.reason).toMatch(/^the shadow gate failed: .*labelAgreement/);
     expect(result.status.canary).toBeUndefined();
+    expect(alive(mlserver.pid)).toBe(true);
+  }, 300_000);
+
+  it('catches the same target by mirrored agreement when the shadow judged only the model files', async () => {
+    const name = uniqueName('swapped-canary');
+    const workers = await testWorkers(temporal, {
+      queues: ['control', 'aws', 'gcp'],
+      stores,
+      identity: 'real-servers',
+      faults: (migration, side) => (migration === name && side === 'target' ? { swapClasses: true } : undefined),
+    });
+    const result = await runWorkersUntil(workers, async () => {
+      const spec = { ...specFor(name, { steps: [10, 100], thresholds: { minRequests: 5, maxP50LatencyRatio: 20, maxP99LatencyRatio: 20 } }, 'cloudshift'), shadow: { tolerances: WORKLOAD_TOLERANCES, through: 'models' } };
+      const handle = await start(spec);
+      const stop = loadThrough(handle);
+      const result = await migrationResult(handle);
+      await stop();
+      return result;
+    });
+    expect(result.outcome).toBe('rolledBack');
+    expect(result.status.shadow?.verdict?.passed).toBe(true);
+    expect(result.status.reason).toMatch(/canary step 10 % failed: .*mirrored predictions agree on 0\.00 % of \d+ rows/);
+    expect(result.status.canary?.finalTargetPercent).toBe(0);
     expect(alive(mlserver.pid)).toBe(true);
   }, 300_000);
 });

@@ -11,11 +11,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/wait.js';
 import { localStackProfiles } from '../../src/clouds/profiles.js';
 import { STATE_DIR } from '../../src/paths.js';
 import { ASSETS_DIR, holdoutRows } from '../../src/dev/workload.js';
 import { type RunningServer, startInferenceServer } from '../../src/endpoints/server.js';
-import { fetchRecorded, joinAgreement } from '../../src/traffic/agreement.js';
+import { OipClient } from '../../src/endpoints/oip-client.js';
+import { defaultOutputs, inferRequest } from '../../src/endpoints/oip.js';
+import { fetchRecorded, joinAgreement, joinMirrored } from '../../src/traffic/agreement.js';
 import { HaproxyRouter } from '../../src/traffic/haproxy.js';
 import { Route53Router } from '../../src/traffic/route53.js';
 import { BACKEND_HEADER, STICKY_HEADER } from '../../src/traffic/route.js';
@@ -129,6 +132,62 @@ describe('the HAProxy data plane', () => {
     await send(url, 20);
     await new Promise((r) => setTimeout(r, 300));
     expect((await fetchRecorded(target.url, quiet)).filter((r) => r.role === 'mirrored')).toEqual([]);
+  });
+
+  it('captures both answers to each mirrored V2 request itself, so any two servers compare without recording anything', async () => {
+    const swapped = await startInferenceServer({ model: new Uint8Array(readFileSync(join(ASSETS_DIR, 'breast-cancer.onnx'))), executionProvider: 'cpu', name: 'swapped', faults: { swapClasses: true } });
+    try {
+      const metadata = await new OipClient({ url: source.url, model: 'model' }).metadata();
+      const input = { name: metadata.inputs[0]!.name, datatype: 'FP32' as const };
+      const reading = { outputs: defaultOutputs(metadata, 'binary') };
+      const v2 = async (url: string, n: number) => {
+        for (let i = 0; i < n; i++) {
+          const response = await fetch(new URL('/v2/models/model/infer', url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(inferRequest(input, [rows[i % rows.length]!, rows[(i + 1) % rows.length]!])) });
+          expect(response.status).toBe(200);
+          await response.arrayBuffer();
+        }
+      };
+      const settle = () => new Promise((r) => setTimeout(r, 500)); // the copies go out after the answers
+      for (const [label, other, expected] of [
+        ['same', target, { rows: 60, agreeing: 60, agreement: 1, maxProbabilityDelta: 0 }],
+        ['permuted', swapped, { rows: 60, agreeing: 0, agreement: 0, maxProbabilityDelta: expect.any(Number) }],
+      ] as const) {
+        const migration = uniqueMigration(`capture-${label}`);
+        const { url } = await router.ensure(migration, { source: source.url, target: other.url });
+        const since = Date.now();
+        await router.setWeights(migration, { revision: 1, targetPercent: 0, mirror: true });
+        await v2(url, 30);
+        await settle();
+        const capture = await router.mirroredAnswers(migration, since);
+        expect(capture.pairs).toHaveLength(30);
+        expect(capture.pairs.every((p) => p.sourceStatus === 200 && p.targetStatus === 200 && p.path === '/v2/models/model/infer')).toBe(true);
+        expect(new Set(capture.pairs.map((p) => p.id)).size).toBe(30);
+        expect(joinMirrored(capture, { source: reading, target: reading })).toEqual(expected);
+        // Nothing before `since`, and nothing while mirroring is off.
+        await router.setWeights(migration, { revision: 2, targetPercent: 0, mirror: false });
+        const quiet = Date.now();
+        await v2(url, 10);
+        await settle();
+        expect((await router.mirroredAnswers(migration, quiet)).pairs).toEqual([]);
+        await router.release(migration, { forget: true });
+      }
+      // A target that is gone answers nothing: every mirrored row disagrees, the caller still gets the source's answer.
+      const migration = uniqueMigration('capture-gone');
+      const { url } = await router.ensure(migration, { source: source.url, target: swapped.url });
+      await swapped.close();
+      const since = Date.now();
+      await router.setWeights(migration, { revision: 1, targetPercent: 0, mirror: true });
+      await v2(url, 10);
+      const capture = await eventually(async () => {
+        const c = await router.mirroredAnswers(migration, since);
+        return c.pairs.length >= 10 ? c : undefined;
+      }, 20_000);
+      // HAProxy's client answers a refused connection with its own 503; a timeout, with nothing (0).
+      expect(capture.pairs.every((p) => p.targetStatus === 503 || p.targetStatus === 0)).toBe(true);
+      expect(joinMirrored(capture, { source: reading, target: reading })).toMatchObject({ rows: 20, agreeing: 0, agreement: 0, targetFailed: 10 });
+    } finally {
+      await swapped.close().catch(() => undefined);
+    }
   });
 
   it('refuses a port the spec fixed that something else holds, for good (no retry frees it)', async () => {

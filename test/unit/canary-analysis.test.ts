@@ -140,7 +140,7 @@ describe('a canary window judged', () => {
       judgeWindow({ window, queries: values({ ...healthy, ...v }), agreement, thresholds, metrics: [], trafficUrl: 'http://127.0.0.1:18080', mirrored: true });
     const held = mirroredStep({ rows: 0, agreeing: 0 });
     expect(held.verdict).toBe('waitingForTraffic');
-    expect(held.reasons).toEqual(["waiting for mirrored answers: the source answered 500 requests in 60 s, but none of the target's mirrored answers to them could be joined (each endpoint's /v1/recorded, by request id)"]);
+    expect(held.reasons).toEqual(["waiting for mirrored answers: the source answered 500 requests in 60 s, but none of the target's mirrored answers to them has come back yet (the data plane's /cloudshift/mirrored, or each endpoint's /v1/recorded in runs recorded before)"]);
     expect(mirroredStep({ rows: 10, agreeing: 10, agreement: 1 }).verdict).toBe('passed');
     // Failed errors are said first; without mirroring there is nothing to join.
     expect(mirroredStep({ rows: 0, agreeing: 0 }, { 'target.errors': 100 }).verdict).toBe('failed');

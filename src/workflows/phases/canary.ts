@@ -104,6 +104,7 @@ async function judgeStep(run: MigrationRun, state: CanaryStatus, weight: number,
         targetPercent: weight,
         ...(baseline ? { sourceBaseline: baseline } : {}),
         ...latencyFrom(status),
+        ...mirroredAnswers(status, plan.router),
         }]),
       ),
     );
@@ -193,6 +194,14 @@ function pick(side: { requests: number; errorRate: number; p50?: number; p99?: n
 function v2Load(run: MigrationRun): { v2?: NonNullable<Parameters<typeof loadActivities.runCanaryLoad>[0]['v2']> } {
   const served = run.status.served?.source;
   return served ? { v2: { model: served.model, ...(served.version ? { version: served.version } : {}), input: served.input.name, datatype: served.input.datatype } } : {};
+}
+
+/** Mirrored agreement from the answers the data plane captured, read as each server was checked to answer. */
+function mirroredAnswers(status: MigrationRun['status'], routerSpec: MigrationRun['spec']['canary']['router']) {
+  const served = status.served;
+  if (!served) return {};
+  const reading = (side: 'source' | 'target') => ({ outputs: served[side].outputs, ...(served[side].classes ? { classes: served[side].classes } : {}) });
+  return { routerSpec, answers: { source: reading('source'), target: reading('target') } };
 }
 
 /** A side served by a server other than cloudshift's own (adopted, Triton) has no latency histogram of cloudshift's: the data plane measures it. */
