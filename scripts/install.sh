@@ -108,6 +108,13 @@ if [ "$VENV_MADE" = 1 ]; then
 fi
 venv mlserver "$STATE/mlserver" bin/mlserver "mlserver==$MLSERVER_VERSION" "onnxruntime==$SERVING_ORT_VERSION" "numpy==$SERVING_NUMPY_VERSION"
 
+# KServe's Python SDK, for its models of the InferenceService (the test that validates what
+# `cloudshift render` writes against KServe's own schema, test/support/kserve_validate.py). Its
+# models need only the Kubernetes client's (33.x, whose models are
+# generated like KServe's; 37 moved to pydantic); the SDK's model server and its dependencies are left out (--no-deps).
+KSERVE_VERSION=0.21.0
+venv kserve "$STATE/kserve" bin/python --no-deps "kserve==$KSERVE_VERSION" "kubernetes==33.1.0" "six==1.17.0" "python-dateutil==2.9.0.post0" "urllib3==2.5.0" "certifi==2025.8.3" "typing_extensions==4.15.0"
+
 # Go-built emulators. MinIO publishes no binaries through a registry we reach, so it is built
 # from its module (minutes the first time, cached by Go after that).
 go_install() {
@@ -154,4 +161,4 @@ RUN
   stamp_set test-server "$TEST_SERVER_VERSION"
 fi
 
-log "ready: node $(node --version), temporal $("$VENV/bin/temporal" --version | head -1 | cut -d' ' -f3), minio, fake-gcs-server, azurite, rclone, temporal-test-server $TEST_SERVER_VERSION, $(haproxy -v | head -1 | cut -d' ' -f1-3), prometheus $(/usr/bin/prometheus --version 2>&1 | head -1 | cut -d' ' -f3), moto $MOTO_VERSION, model-signing $MODEL_SIGNING_VERSION, triton (nvidia-pytriton $PYTRITON_VERSION), mlserver $MLSERVER_VERSION, compose-go $(sed -n 's#^require github.com/compose-spec/compose-go/v2 ##p' scripts/compose-config/go.mod)"
+log "ready: node $(node --version), temporal $("$VENV/bin/temporal" --version | head -1 | cut -d' ' -f3), minio, fake-gcs-server, azurite, rclone, temporal-test-server $TEST_SERVER_VERSION, $(haproxy -v | head -1 | cut -d' ' -f1-3), prometheus $(/usr/bin/prometheus --version 2>&1 | head -1 | cut -d' ' -f3), moto $MOTO_VERSION, model-signing $MODEL_SIGNING_VERSION, triton (nvidia-pytriton $PYTRITON_VERSION), mlserver $MLSERVER_VERSION, kserve SDK $KSERVE_VERSION, compose-go $(sed -n 's#^require github.com/compose-spec/compose-go/v2 ##p' scripts/compose-config/go.mod)"

@@ -13,7 +13,7 @@ import { gateLines, progressLine, resultLines } from './client/progress.js';
 import { failureMessage, forTerminal } from './format.js';
 import { NonRetryableError } from './errors.js';
 import { loadConfig } from './config.js';
-import { CLOUDS, type Cloud, formatSpecIssues, parseSpec } from './spec.js';
+import { CLOUDS, type Cloud, formatSpecIssues, parseSpec, type StorageLocation } from './spec.js';
 import { parseSpecText, SpecFileError } from './spec-file.js';
 
 const EXIT = { completed: 0, failed: 1, usage: 2, unreachable: 3, rolledBack: 4 } as const;
@@ -437,9 +437,10 @@ function program(exit: (code: number) => void): Command {
     .option('--gateway <name>', 'the Gateway the HTTPRoute attaches to', 'cloudshift')
     .option('--profiles-config-map <name>', 'the ConfigMap with the connection profiles (profiles.yaml)', 'cloudshift-profiles')
     .option('--weight <percent>', 'the share of traffic the route sends to the target (a canary step)', (v) => percent(v), 0)
+    .option('--skip-inference-service', 'leave out the KServe InferenceService for the target')
     .option('-o, --out <file>', 'write them to this file instead of standard output')
     .addHelpText('after', examples('cloudshift render --spec examples/aws-to-gcp.yaml --target kubernetes | kubectl apply -f -', 'cloudshift render --spec examples/aws-to-gcp.yaml --weight 25 --out canary-25.yaml'))
-    .action((opts: { spec: string; image: string; namespace?: string; gateway: string; profilesConfigMap: string; weight: number; out?: string }) =>
+    .action((opts: { spec: string; image: string; namespace?: string; gateway: string; profilesConfigMap: string; weight: number; skipInferenceService?: boolean; out?: string }) =>
       run(async () => {
         const parsed = parseSpec(readSpecFile(opts.spec));
         if (!parsed.ok) {
@@ -447,8 +448,24 @@ function program(exit: (code: number) => void): Command {
           return EXIT.usage;
         }
         if (!parsed.spec.workload) throw new UsageError(`${opts.spec} has no workload: there is no endpoint to render`);
-        const { renderKubernetes, toYaml } = await import('./render/kubernetes.js');
-        const text = toYaml(renderKubernetes(parsed.spec, { image: opts.image, namespace: opts.namespace, gateway: opts.gateway, profilesConfigMap: opts.profilesConfigMap, targetPercent: opts.weight }));
+        const [{ renderKubernetes, toYaml }, { azureStorageUri, defaultStorageUri, NotRenderable }, { StoreResolver }] = await Promise.all([
+          import('./render/kubernetes.js'),
+          import('./render/inference-service.js'),
+          import('./clouds/profiles.js'),
+        ]);
+        const stores = new StoreResolver(loadConfig().profiles);
+        const storageUri = (location: StorageLocation, key: string) => {
+          const azure = location.cloud === 'azure' ? stores.azureServiceUrl(location.profile) : undefined;
+          return azure ? azureStorageUri(azure, location, key) : defaultStorageUri(location, key);
+        };
+        let objects: unknown[];
+        try {
+          objects = renderKubernetes(parsed.spec, { image: opts.image, namespace: opts.namespace, gateway: opts.gateway, profilesConfigMap: opts.profilesConfigMap, targetPercent: opts.weight, storageUri, skipInferenceService: opts.skipInferenceService === true });
+        } catch (error) {
+          if (error instanceof NotRenderable) throw new UsageError(error.message);
+          throw error;
+        }
+        const text = toYaml(objects);
         if (!opts.out) process.stdout.write(text);
         else {
           try {

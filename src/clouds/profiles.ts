@@ -152,6 +152,13 @@ export class StoreResolver {
     }
   }
 
+  /** The blob service URL an Azure profile's credential reaches (the SDK's reading), or undefined for another cloud. */
+  azureServiceUrl(profileName: string): string | undefined {
+    const profile = this.profiles[profileName];
+    if (profile?.cloud !== 'azure') return undefined;
+    return this.client(profileName, () => azureClient(profile, this.env)).url.split('?')[0];
+  }
+
   /**
    * Where a location really is, whatever the profile is called or how it is spelt: the service
    * (the host an endpoint resolves to, the Azure account the credential reaches) and the path in

@@ -2,7 +2,8 @@
  * The workload's deployment description as Kubernetes manifests: per side a Deployment running
  * `cloudshift serve` on the model as stored in that side's cloud, a Service and (when the spec
  * autoscales) a HorizontalPodAutoscaler; and one Gateway API HTTPRoute that splits traffic
- * between the two Services by the canary's weight. Each object is checked against the Kubernetes
+ * between the two Services by the canary's weight; and the target as a KServe InferenceService
+ * (inference-service.ts). Each Kubernetes object is checked against the Kubernetes
  * API schemas (kubernetes-models) before it is written, so what kubectl or Argo CD receives applies.
  */
 import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1';
@@ -12,6 +13,7 @@ import { Service } from 'kubernetes-models/v1';
 import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import { keyIn, type MigrationSpec, type ServingSpec, type StorageLocation } from '../spec.js';
+import { defaultStorageUri, inferenceServiceOf, type StorageUriOf } from './inference-service.js';
 
 export interface RenderOptions {
   /** The cloudshift image the endpoints run. */
@@ -23,6 +25,10 @@ export interface RenderOptions {
   targetPercent: number;
   /** The ConfigMap holding the connection profiles file (profiles.yaml). @default cloudshift-profiles */
   profilesConfigMap: string;
+  /** Where KServe fetches the target's model from; absent, S3 and GCS by their schemes. */
+  storageUri?: StorageUriOf;
+  /** Leave the KServe InferenceService out (a cluster without KServe, a target KServe cannot read). */
+  skipInferenceService?: boolean;
 }
 
 interface Validated {
@@ -173,7 +179,7 @@ export function renderKubernetes(spec: MigrationSpec, options: RenderOptions): u
     if (autoscaler) objects.push(autoscaler);
   }
   objects.push(routeOf(spec, options));
-  return objects.map((object) => {
+  const rendered = objects.map((object) => {
     try {
       object.validate();
     } catch (error) {
@@ -182,6 +188,9 @@ export function renderKubernetes(spec: MigrationSpec, options: RenderOptions): u
     }
     return object.toJSON();
   });
+  if (options.skipInferenceService) return rendered;
+  const name = `${objectName(spec.name, 'target')}`;
+  return [...rendered, inferenceServiceOf(spec, { name, labels: labelsOf(spec.name, 'target'), ...(options.namespace ? { namespace: options.namespace } : {}), storageUri: options.storageUri ?? defaultStorageUri })];
 }
 
 export const toYaml = (objects: unknown[]): string => objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');

@@ -3,13 +3,13 @@
  * Deployment runs) serving a model from a real bucket, the local deployer saying what of the
  * description one host cannot honour, and `cloudshift render` as a user runs it.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { LOCAL_MAX_REPLICAS, LocalEndpointDeployer } from '../../src/endpoints/deployer.js';
 import { ASSETS_DIR, holdoutRows } from '../../src/dev/workload.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
@@ -111,13 +111,50 @@ describe('the local deployer and the description', () => {
   });
 });
 
+/** KServe's own SDK models' verdict on a document (test/support/kserve_validate.py): the problems, each with its path. */
+function kserveProblems(document: unknown): string[] {
+  const result = spawnSync(join(PROJECT_ROOT, '.stack/kserve/bin/python'), [join(PROJECT_ROOT, 'test/support/kserve_validate.py')], { input: JSON.stringify(document), encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`the KServe validator failed: ${result.stderr}`);
+  return JSON.parse(result.stdout) as string[];
+}
+
 describe('cloudshift render', () => {
+  it('renders the target as a KServe InferenceService that KServe\'s own SDK models accept: V2, storageUri in the target bucket, replicas and resources', async () => {
+    const triton = await cloudshift('render', '--spec', 'examples/mlserver-to-triton.yaml', '--namespace', 'ml');
+    expect(triton.code, triton.stderr).toBe(0);
+    const service = parseAllDocuments(triton.stdout).map((d) => d.toJSON() as Record<string, any>).find((d) => d.kind === 'InferenceService')!;
+    expect(kserveProblems(service)).toEqual([]);
+    const spec = parseSpec(parseYaml(readFileSync(join(PROJECT_ROOT, 'examples/mlserver-to-triton.yaml'), 'utf8')));
+    if (!spec.ok) throw new Error('the example does not parse');
+    const { target, name, workload } = spec.spec;
+    expect(service.spec.predictor.model).toMatchObject({
+      modelFormat: { name: 'triton' },
+      protocolVersion: 'v2',
+      runtime: 'kserve-tritonserver',
+      // The repository the migration writes: config.pbtxt and the model, read by Triton from the bucket.
+      storageUri: `${target.cloud === 'aws' ? 's3' : 'gs'}://${target.bucket}/${target.prefix}.cloudshift/${name}/triton/target`,
+      resources: { requests: { cpu: workload!.deployment.resources.cpu, memory: workload!.deployment.resources.memory } },
+    });
+    expect(service.spec.predictor.minReplicas).toBe(workload!.deployment.autoscaling?.minReplicas ?? workload!.deployment.replicas);
+
+    // The cloudshift server's target: the copied ONNX model itself.
+    const own = parseAllDocuments((await cloudshift('render', '--spec', 'examples/aws-to-gcp.yaml')).stdout).map((d) => d.toJSON() as Record<string, any>).find((d) => d.kind === 'InferenceService')!;
+    expect(kserveProblems(own)).toEqual([]);
+    expect(own.spec.predictor.model).toMatchObject({ modelFormat: { name: 'onnx' }, protocolVersion: 'v2', storageUri: expect.stringMatching(/^gs:\/\/.+\.onnx$/) });
+
+    // The validator is KServe's and strict: a wrong type, an unknown field and a missing predictor are each named.
+    const broken = { ...service, spec: { predictor: { ...service.spec.predictor, minReplicas: 'one', replicaz: 2 } } };
+    expect(kserveProblems(broken)).toEqual(["$.spec.predictor.minReplicas: expected int, got \"one\"", "$.spec.predictor.replicaz: V1beta1PredictorSpec has no field 'replicaz'"]);
+    expect(kserveProblems({ ...service, spec: {} })).toEqual([expect.stringContaining('`predictor`, must not be `None`')]);
+  });
+
   it('writes the example\'s manifests as YAML a user pipes to kubectl, and exits 2 on what it cannot render', async () => {
     const rendered = await cloudshift('render', '--spec', 'examples/aws-to-gcp.yaml', '--weight', '50', '--namespace', 'ml');
     expect(rendered.code, rendered.stderr).toBe(0);
     const documents = parseAllDocuments(rendered.stdout).map((d) => d.toJSON() as { kind: string; metadata: { namespace: string } });
-    expect(documents.map((d) => d.kind)).toEqual(['Deployment', 'Service', 'HorizontalPodAutoscaler', 'Deployment', 'Service', 'HorizontalPodAutoscaler', 'HTTPRoute']);
+    expect(documents.map((d) => d.kind)).toEqual(['Deployment', 'Service', 'HorizontalPodAutoscaler', 'Deployment', 'Service', 'HorizontalPodAutoscaler', 'HTTPRoute', 'InferenceService']);
     expect(new Set(documents.map((d) => d.metadata.namespace))).toEqual(new Set(['ml']));
+    expect((await cloudshift('render', '--spec', 'examples/aws-to-gcp.yaml', '--skip-inference-service')).stdout).not.toContain('InferenceService');
     expect((await cloudshift('render', '--spec', 'examples/data-only-s3-to-gcs.yaml')).code).toBe(2);
     expect((await cloudshift('render', '--spec', 'examples/aws-to-gcp.yaml', '--target', 'nomad')).code).toBe(2);
   });

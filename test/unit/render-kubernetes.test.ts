@@ -12,6 +12,7 @@ import { Service } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { PROJECT_ROOT } from '../../src/paths.js';
+import { azureStorageUri } from '../../src/render/inference-service.js';
 import { objectName, renderKubernetes, toYaml } from '../../src/render/kubernetes.js';
 import { parseSpec, type MigrationSpec } from '../../src/spec.js';
 import { parseSpecText } from '../../src/spec-file.js';
@@ -32,11 +33,13 @@ describe('render --target kubernetes', () => {
       'Deployment aws-to-gcp-fraud-source', 'Service aws-to-gcp-fraud-source', 'HorizontalPodAutoscaler aws-to-gcp-fraud-source',
       'Deployment aws-to-gcp-fraud-target', 'Service aws-to-gcp-fraud-target', 'HorizontalPodAutoscaler aws-to-gcp-fraud-target',
       'HTTPRoute aws-to-gcp-fraud',
+      // KServe's, validated against KServe's own SDK models in test/integration/serve-and-render.test.ts.
+      'InferenceService aws-to-gcp-fraud-target',
     ]);
     // What kubectl receives: the YAML, parsed back and validated again from scratch.
     const documents = parseAllDocuments(toYaml(objects)).map((d) => d.toJSON() as Json);
     expect(documents).toEqual(objects);
-    for (const document of documents) expect(() => new MODELS[document.kind]!(document as never).validate(), document.kind).not.toThrow();
+    for (const document of documents.filter((d) => d.kind !== 'InferenceService')) expect(() => new MODELS[document.kind]!(document as never).validate(), document.kind).not.toThrow();
   });
 
   it('carries the description over: replicas, resources, probes, scraping, the model each side serves from its own cloud', () => {
@@ -70,7 +73,8 @@ describe('render --target kubernetes', () => {
     expect(container.resources.limits['nvidia.com/gpu']).toBe(2);
     expect(container.args.at(-1)).toBe('cuda');
     expect(objects.map((o) => o.kind)).not.toContain('HorizontalPodAutoscaler');
-    expect((objects.at(-1) as Json).spec.rules[0].backendRefs.map((b: Json) => b.weight)).toEqual([0, 100]);
+    expect(objects.find((o) => o.kind === 'InferenceService')!.spec.predictor.model.resources.limits['nvidia.com/gpu']).toBe('2');
+    expect(objects.find((o) => o.kind === 'HTTPRoute')!.spec.rules[0].backendRefs.map((b: Json) => b.weight)).toEqual([0, 100]);
   });
 
   it('keeps names DNS labels however long the migration\'s name, and apart', () => {
@@ -91,6 +95,13 @@ describe('render --target kubernetes', () => {
     const spec = example();
     expect(() => renderKubernetes(spec, { ...options, targetPercent: 101 })).toThrow(/whole percentage 0-100/);
     expect(() => renderKubernetes({ ...spec, workload: undefined }, options)).toThrow(/has no workload/);
+    // KServe cannot read a worker's folder; an Azure container needs the account's URL, which only a profile knows.
+    const onprem = { ...spec, target: { ...spec.target, cloud: 'onprem' as const, profile: 'local-disk' } };
+    expect(() => renderKubernetes(onprem, options)).toThrow(/KServe cannot fetch the target's model from onprem storage.*--skip-inference-service/);
+    expect(renderKubernetes(onprem, { ...options, skipInferenceService: true }).length).toBe(7);
+    const azure = { ...spec, target: { ...spec.target, cloud: 'azure' as const, profile: 'local-azure' } };
+    const rendered = renderKubernetes(azure, { ...options, storageUri: (l, key) => azureStorageUri('https://acct.blob.core.windows.net/', l, key) }) as Json[];
+    expect(rendered.at(-1)!.spec.predictor.model.storageUri).toBe('https://acct.blob.core.windows.net/cloudshift-demo-target/fraud-detector/model/breast-cancer.onnx');
     // A schema violation names the object and the field.
     expect(() => renderKubernetes({ ...spec, workload: { ...spec.workload!, deployment: { ...spec.workload!.deployment, resources: { cpu: 'lots', memory: '1Gi', gpu: 0 } } } }, options)).toThrow(
       /the Deployment aws-to-gcp-fraud-source does not validate against the Kubernetes API schema: .*resources\/limits\/cpu/,
