@@ -23,6 +23,7 @@ import { promisify } from 'node:util';
 import { LocalFsStore } from '../src/clouds/local-store.js';
 import { ASSETS_DIR, CLASSIFIER_FEATURES, holdoutRows, seedWorkload, workloadSpec } from '../src/dev/workload.js';
 import { npyHeader, parseNpyHeader } from '../src/inference/npy.js';
+import { planInterface } from '../src/inference/model-interface.js';
 import { predict } from '../src/inference/session.js';
 import { buildShadowReport } from '../src/compare/report.js';
 import { readPredictions } from '../src/inference/predictions.js';
@@ -118,12 +119,13 @@ try {
   const rawLoop = async (modelFile: string) => {
     // ONNX Runtime's own defaults (all cores, spinning pool threads): the bare loop, not cloudshift's options.
     const session = await ort.InferenceSession.create(new Uint8Array(readFileSync(join(ASSETS_DIR, modelFile))), { executionProviders: ['cpu'] });
+    const iface = planInterface(session.inputMetadata, session.outputMetadata, {});
     const best = { rowsPerSecond: 0, batchSize: 0 };
     for (const batchSize of BATCH_SIZES) {
       const started = performance.now();
       for (let r = 0; r < ROWS_MEASURED; r += batchSize) {
         const n = Math.min(batchSize, ROWS_MEASURED - r);
-        await predict(session, features.subarray(r * width, (r + n) * width), n);
+        await predict(session, iface, features.subarray(r * width, (r + n) * width), n);
       }
       const rowsPerSecond = ROWS_MEASURED / ((performance.now() - started) / 1000);
       log(`raw ${modelFile}: batches of ${batchSize}: ${Math.round(rowsPerSecond)} rows/s`);

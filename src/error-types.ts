@@ -22,6 +22,11 @@ export const NON_RETRYABLE_TYPES = [
   'ExecutionProviderUnavailable',
   'HoldoutFormatError',
   'UnsupportedModelOutput',
+  // A model its holdout cannot feed, or whose answer cannot be read; one ONNX Runtime refused to run.
+  'ModelInterfaceMismatch',
+  'ModelRunFailed',
+  // A holdout row with a NaN or infinite feature, where the spec says to fail on them.
+  'HoldoutNonFinite',
   'OnnxFormatError',
   'PredictionsFormatError',
   'ShadowInputError',

@@ -559,6 +559,23 @@ const workloadSchema = z
         }),
       label: z.string().min(1).max(256),
       task: z.enum(MODEL_TASKS),
+      /**
+       * Which holdout columns feed which of the model's inputs, where it has several (a model of
+       * per-column inputs named as the columns needs none): { num_a: [f0, f1], num_b: [f2] }.
+       */
+      inputs: z
+        .record(z.string().min(1).max(256), z.array(z.string().min(1).max(256)).min(1, { error: 'expected at least one holdout column for the input' }).max(100_000))
+        .refine((inputs) => Object.keys(inputs).length >= 1 && Object.keys(inputs).length <= 1000, { error: 'expected 1 to 1,000 inputs' })
+        .optional(),
+      /** A holdout row with a NaN or infinite feature or label: fail the shadow (default), or leave it out on both sides. */
+      nonFinite: z.enum(['fail', 'skip']).default('fail'),
+    })
+    .superRefine((h, ctx) => {
+      const features = new Set(h.features);
+      for (const [input, columns] of Object.entries(h.inputs ?? {})) {
+        const unknown = columns.filter((c) => !features.has(c));
+        if (unknown.length) ctx.addIssue({ code: 'custom', path: ['inputs', input], message: `expected columns of workload.holdout.features; not among them: ${unknown.slice(0, 5).join(', ')}` });
+      }
     }),
     artifact: artifactSchema.optional(),
     /** How the endpoints serve the model, described once (replicas, resources, health, telemetry, exposure). */

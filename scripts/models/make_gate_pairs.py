@@ -17,10 +17,10 @@ Binary (logistic regression, 6 features, a 2,000-row holdout; the default tolera
   boundary-2       the intercept moved so exactly 2 rows change label, each right before and wrong
                    after: 2 ≤ ⌊0.001 · 2000⌋ → passes (continuous criteria loosened to 5 %)
   boundary-3       the same with exactly 3 rows → fails accuracyDelta and labelAgreement
-  nan-npy-holdout  a .npy holdout with one NaN feature: that row's score is NaN on both sides →
-                   fails finiteValues
-  inf-csv-holdout  a CSV row with +inf in two features whose weights have opposite signs:
-                   z = inf − inf = NaN on both sides → fails finiteValues
+  nan-npy-holdout  a .npy holdout with one NaN feature: a holdout problem, not the model's →
+                   refused as such (HoldoutNonFinite) unless nonFinite: skip leaves the row out
+  inf-csv-holdout  a CSV row with +inf in two features (z = inf − inf = NaN on both sides):
+                   the same holdout rule, whatever the format
 Multiclass (3 classes):
   mc-reordered     the same model with classes and weight rows in another order: the same
                    answers in other columns → passes
@@ -151,14 +151,14 @@ for k in (2, 3):
 nan_x = x_test.astype(np.float32).copy()
 nan_x[5, 2] = np.nan
 np.save(OUT / "holdout-nan.npy", np.hstack([nan_x, y_test.reshape(-1, 1).astype(np.float32)]))
-pair("nan-npy-holdout", "base.onnx", "base.onnx", "holdout-nan.npy", "failed", ["finiteValues"], fmt="npy")
+pair("nan-npy-holdout", "base.onnx", "base.onnx", "holdout-nan.npy", "holdoutNonFinite", [], fmt="npy")
 signs = np.sign(clf.coef_[0])
 a, b = int(np.argmax(signs > 0)), int(np.argmax(signs < 0))
 inf_x = x_test.astype(np.float64).copy()
 inf_x[7, a] = np.inf
 inf_x[7, b] = np.inf
 write_csv("holdout-inf.csv", features, inf_x, y_test.tolist())
-pair("inf-csv-holdout", "base.onnx", "base.onnx", "holdout-inf.csv", "failed", ["finiteValues"])
+pair("inf-csv-holdout", "base.onnx", "base.onnx", "holdout-inf.csv", "holdoutNonFinite", [])
 
 # ── multiclass ─────────────────────────────────────────────────────────────────────────────────
 xm, ym = make_classification(n_samples=6000, n_features=5, n_informative=4, n_redundant=0, n_classes=3, random_state=5)

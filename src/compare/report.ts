@@ -140,6 +140,7 @@ export function buildShadowReport(input: ReportInput): ShadowReport {
   let paired: PairedDifferences | undefined;
   let labelAgreement: number | undefined;
   let pairedMeasure = '';
+  let labelsOnlyReason: string | undefined;
 
   const truthDiffers = firstRows(n, (i) => !sameNumber(source.truth[i]!, target.truth[i]!));
   if (truthDiffers.count > 0) {
@@ -265,43 +266,55 @@ export function buildShadowReport(input: ReportInput): ShadowReport {
       inconclusive.push(`one row is ${fmt(1 / n)} of ${n} rows, more than the disagreement the spec allows (${fmt(1 - tolerances.minLabelAgreement)}): the holdout cannot resolve it`);
     }
 
-    if (task === 'binary') {
-      const positive = Math.max(...sourceClasses);
-      const truth = Float64Array.from(source.truth, (v) => (v === positive ? 1 : 0));
-      const positives = truth.reduce((a, b) => a + b, 0);
-      if (positives === 0 || positives === n) {
-        metrics.push({ name: 'auc', relative: false });
-        criteria.push(notApplicable('aucDelta', 'change of holdout ROC AUC', `the holdout's labels have one class (${positives === 0 ? 'no' : 'only'} rows of class ${positive}), so AUC is undefined`));
-      } else {
-        const s = rocAuc(truth, source.scores);
-        const t = rocAuc(truth, target.scores);
-        metrics.push({ name: 'auc', source: s, target: t, delta: Math.abs(t - s), relative: false });
-        const ci = pairedAucInterval(Array.from(truth, (v) => v === 1), source.scores, target.scores);
-        criteria.push(
-          withInterval(
-            atMost('aucDelta', `change of holdout ROC AUC of the class-${positive} probability (${fmt(s)} → ${fmt(t)}; 95 % CI of the signed change by DeLong)`, Math.abs(t - s), tolerances.maxMetricDelta, true),
-            ci,
-            upperBound ? tolerances.maxMetricDelta : undefined,
-          ),
-        );
+    const labelOnly = (['source', 'target'] as const).filter((side) => !sides[side].probabilities);
+    if (labelOnly.length > 0) {
+      const reason = `the ${labelOnly.join(' and the ')} model${labelOnly.length > 1 ? 's serve' : ' serves'} labels only (no probability output), so there is no score to compare: judged on the labels (accuracy, agreement)`;
+      if (task === 'binary') criteria.push(notApplicable('aucDelta', 'change of holdout ROC AUC', reason));
+      criteria.push(notApplicable('probabilityDelta', 'largest per-class probability difference', reason));
+      criteria.push(notApplicable('meanRelativeDiff', 'mean relative difference of paired scores', reason));
+      labelsOnlyReason = reason;
+    } else {
+      if (task === 'binary') {
+        const positive = Math.max(...sourceClasses);
+        const truth = Float64Array.from(source.truth, (v) => (v === positive ? 1 : 0));
+        const positives = truth.reduce((a, b) => a + b, 0);
+        if (positives === 0 || positives === n) {
+          metrics.push({ name: 'auc', relative: false });
+          criteria.push(notApplicable('aucDelta', 'change of holdout ROC AUC', `the holdout's labels have one class (${positives === 0 ? 'no' : 'only'} rows of class ${positive}), so AUC is undefined`));
+        } else {
+          const s = rocAuc(truth, source.scores);
+          const t = rocAuc(truth, target.scores);
+          metrics.push({ name: 'auc', source: s, target: t, delta: Math.abs(t - s), relative: false });
+          const ci = pairedAucInterval(Array.from(truth, (v) => v === 1), source.scores, target.scores);
+          criteria.push(
+            withInterval(
+              atMost('aucDelta', `change of holdout ROC AUC of the class-${positive} probability (${fmt(s)} → ${fmt(t)}; 95 % CI of the signed change by DeLong)`, Math.abs(t - s), tolerances.maxMetricDelta, true),
+              ci,
+              upperBound ? tolerances.maxMetricDelta : undefined,
+            ),
+          );
+        }
       }
-    }
 
-    criteria.push(probabilityCriterion(source, target, sourceClasses, targetClasses, tolerances.maxProbabilityDelta));
-    paired = pairedDifferences(source.scores, target.scores);
-    pairedMeasure = 'per row |Δ| / max(|source|, |target|, 10⁻³) of the score (a probability, so the floor is in its own units)';
-    criteria.push(
-      atMost(
-        'meanRelativeDiff',
-        `mean relative difference of paired scores (${task === 'binary' ? 'positive class' : 'winning class'} probability; 95 % CI ${paired.meanRelativeCi95.map((v) => v.toExponential(2)).join(' … ')})`,
-        paired.relative.mean,
-        tolerances.maxMeanRelativeDiff,
-        true,
-      ),
-    );
+      criteria.push(probabilityCriterion(source, target, sourceClasses, targetClasses, tolerances.maxProbabilityDelta));
+      paired = pairedDifferences(source.scores, target.scores);
+      pairedMeasure = 'per row |Δ| / max(|source|, |target|, 10⁻³) of the score (a probability, so the floor is in its own units)';
+      criteria.push(
+        atMost(
+          'meanRelativeDiff',
+          `mean relative difference of paired scores (${task === 'binary' ? 'positive class' : 'winning class'} probability; 95 % CI ${paired.meanRelativeCi95.map((v) => v.toExponential(2)).join(' … ')})`,
+          paired.relative.mean,
+          tolerances.maxMeanRelativeDiff,
+          true,
+        ),
+      );
+
+    }
   }
 
-  if (!skipReason) {
+  if (labelsOnlyReason) {
+    for (const name of ['ksStatistic', 'psi', 'wasserstein1']) criteria.push(notApplicable(name, 'drift monitor, not computed', labelsOnlyReason));
+  } else if (!skipReason) {
     const ks = ksTwoSample(source.scores, target.scores);
     distribution.ks = ks;
     distribution.psi = psi(source.scores, target.scores);

@@ -15,7 +15,8 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type * as ort from 'onnxruntime-node';
-import { loadSession, predict } from '../inference/session.js';
+import type { ModelInterface } from '../inference/model-interface.js';
+import { openModel, predict } from '../inference/session.js';
 import { parseV2Request, v2Metadata, v2Outputs, v2Route } from './oip-server.js';
 import type { ModelMetadata } from './oip.js';
 import type { ExecutionProvider } from '../spec.js';
@@ -68,7 +69,7 @@ export interface RunningServer {
 export async function startInferenceServer(options: InferenceServerOptions): Promise<RunningServer> {
   const { registry, byRole: meters } = endpointMeters(options.modelSha256 ?? createHash('sha256').update(options.model).digest('hex'));
   const recorder = new PredictionRecorder();
-  let replicas: { session: ort.InferenceSession; inFlight: number }[] = [];
+  let replicas: { session: ort.InferenceSession; iface: ModelInterface; classes?: number[]; inFlight: number }[] = [];
   let width = 0;
   const leastBusy = () => replicas.reduce((best, r) => (r.inFlight < best.inFlight ? r : best));
 
@@ -104,7 +105,7 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
     instances.forEach((row, r) => features.set(row, r * width));
     const replica = leastBusy();
     replica.inFlight++;
-    const answered = await predict(replica.session, features, instances.length).finally(() => replica.inFlight--);
+    const answered = await predict(replica.session, replica.iface, features, instances.length, replica.classes).finally(() => replica.inFlight--);
     const out = options.faults?.swapClasses ? swappedClasses(answered) : answered;
     return { out, recorded: Array.from(out.scores, (score, r) => (out.labels ? { score, label: out.labels[r]! } : { score })) };
   };
@@ -152,11 +153,11 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
   const url = options.advertiseHost ? `http://${options.advertiseHost}:${listening.port}` : listening.origin;
   const sessionOptions = { executionProvider: options.executionProvider, intraOpThreads: options.threadsPerReplica ?? 1, log: options.log };
   // The first replica settles the provider (and says once why CUDA is not used); the rest follow it.
-  const first = await loadSession(options.model, sessionOptions);
-  const rest = await Promise.all(Array.from({ length: (options.replicas ?? 1) - 1 }, () => loadSession(options.model, { ...sessionOptions, executionProvider: first.provider })));
+  const first = await openModel(options.model, sessionOptions);
+  const rest = await Promise.all(Array.from({ length: (options.replicas ?? 1) - 1 }, () => openModel(options.model, { ...sessionOptions, executionProvider: first.provider })));
   width = inputWidth(first.session);
   metadata = v2Metadata(first.session, modelName, modelVersion);
-  replicas = [first, ...rest].map((loaded) => ({ session: loaded.session, inFlight: 0 }));
+  replicas = [first, ...rest].map((opened) => ({ session: opened.session, iface: opened.iface, ...(opened.classes ? { classes: opened.classes } : {}), inFlight: 0 }));
   return { url, provider: first.provider, replicas: replicas.length, close: () => closeServer(server) };
 }
 

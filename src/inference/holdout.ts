@@ -9,12 +9,65 @@ import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { type NpyHeader, npyHeaderLength, parseNpyHeader } from './npy.js';
 import { RecordReader } from './records.js';
+import { classCode } from './class-codes.js';
 
 export interface HoldoutSchema {
   /** `npy`: a 2-D float array, its columns the features in the spec's order, then the label. */
   format: 'csv' | 'jsonl' | 'npy';
   features: readonly string[];
   label: string;
+  task?: 'binary' | 'multiclass' | 'regression';
+  /** The holdout columns each of the model's inputs takes, where it has several (workload.holdout.inputs). */
+  inputs?: Readonly<Record<string, readonly string[]>>;
+  /** A row with a NaN or infinite feature or label: the migration fails on it (default), or it is left out on both sides. */
+  nonFinite?: 'fail' | 'skip';
+  /** The model's classes are strings: the label column is read as text and coded (class-codes.ts). */
+  stringLabels?: boolean;
+}
+
+/** A holdout row with a NaN or infinite value, where the spec says to fail on them. */
+export class HoldoutNonFinite extends NonRetryableError {
+  constructor(message: string) {
+    super('HoldoutNonFinite', message);
+  }
+}
+
+/** What a holdout read left out: rows with NaN or infinite values, under `nonFinite: skip`. */
+export interface SkippedRows {
+  count: number;
+  /** The first few, as 1-based data rows. */
+  rows: number[];
+}
+
+/**
+ * One rule for NaN and ±∞ in a holdout, whatever its format: a row that holds one (an empty CSV
+ * cell, nan, inf, a JSON null or NaN, a float in a .npy) is a holdout problem, not a model's.
+ */
+class NonFiniteRows {
+  readonly skipped: SkippedRows = { count: 0, rows: [] };
+  constructor(private readonly schema: HoldoutSchema) {}
+
+  /** Whether the row may be kept; throws under `fail`. `column` is the first non-finite one. */
+  keep(row: number, column: string, value: number): boolean {
+    if (this.schema.nonFinite !== 'skip') {
+      throw new HoldoutNonFinite(
+        `holdout row ${row}: column ${column} is ${Number.isNaN(value) ? 'NaN (or empty)' : value > 0 ? '+∞' : '−∞'}. A NaN or infinite value in the holdout is the holdout's problem, not the model's: fix the file, or set workload.holdout.nonFinite: skip to leave such rows out (both sides leave out the same rows, and the report counts them)`,
+      );
+    }
+    this.skipped.count++;
+    if (this.skipped.rows.length < 10) this.skipped.rows.push(row);
+    return false;
+  }
+
+  /** The first non-finite value of the batch's row `r`, or undefined. */
+  check(batch: { features: Float32Array; labels: Float64Array }, width: number, r: number, row: number): boolean {
+    for (let c = 0; c < width; c++) {
+      const v = batch.features[r * width + c]!;
+      if (!Number.isFinite(v)) return this.keep(row, this.schema.features[c]!, v);
+    }
+    const label = batch.labels[r]!;
+    return Number.isFinite(label) || this.keep(row, this.schema.label, label);
+  }
 }
 
 export interface HoldoutBatch {
@@ -45,19 +98,25 @@ class Batcher {
     return this.rows === this.size;
   }
 
-  /** Copies up to `count` rows of `values` (each `width` features then the label) from row `from`; returns how many fit. */
-  fill(values: Float32Array | Float64Array, from: number, count: number): number {
-    const n = Math.min(count, this.size - this.rows);
+  /**
+   * Copies up to `count` rows of `values` (each `width` features then the label) from row `from`;
+   * returns how many it took (kept or left out by `guard`). `firstRow` is row `from`'s number.
+   */
+  fill(values: Float32Array | Float64Array, from: number, count: number, guard: NonFiniteRows, firstRow: number, labelOf: (v: number) => number): number {
     const { features, labels, width } = this;
     const columns = width + 1;
-    for (let r = 0; r < n; r++) {
-      const source = (from + r) * columns;
-      const target = (this.rows + r) * width;
+    let taken = 0;
+    for (; taken < count && this.rows < this.size; taken++) {
+      const source = (from + taken) * columns;
+      const target = this.rows * width;
       for (let c = 0; c < width; c++) features[target + c] = values[source + c]!;
-      labels[this.rows + r] = values[source + width]!;
+      labels[this.rows] = values[source + width]!;
+      if (guard.check(this, width, this.rows, firstRow + taken)) {
+        labels[this.rows] = labelOf(labels[this.rows]!);
+        this.rows++;
+      }
     }
-    this.rows += n;
-    return n;
+    return taken;
   }
 
   take(): HoldoutBatch {
@@ -69,14 +128,27 @@ class Batcher {
   }
 }
 
-export async function* readHoldout(body: Readable, schema: HoldoutSchema, batchSize: number): AsyncGenerator<HoldoutBatch> {
-  if (schema.format === 'csv') yield* readCsv(body, schema, batchSize);
-  else if (schema.format === 'npy') yield* readNpy(body, schema, batchSize);
-  else yield* readJsonLines(body, schema, batchSize);
+/**
+ * The holdout in batches. `skipped` (when given) is filled with the rows left out under
+ * `nonFinite: skip`, complete once the generator is done.
+ */
+export async function* readHoldout(body: Readable, schema: HoldoutSchema, batchSize: number, skipped?: SkippedRows): AsyncGenerator<HoldoutBatch> {
+  const guard = new NonFiniteRows(schema);
+  try {
+    if (schema.format === 'csv') yield* readCsv(body, schema, batchSize, guard);
+    else if (schema.format === 'npy') yield* readNpy(body, schema, batchSize, guard);
+    else yield* readJsonLines(body, schema, batchSize, guard);
+  } finally {
+    if (skipped) Object.assign(skipped, guard.skipped);
+  }
 }
 
+/** A label as the comparison reads it: a number, or for string classes the code of its text. */
+const numericLabel = (v: number) => v;
+const codedLabel = (v: number) => (Number.isFinite(v) ? classCode(String(v)) : v);
+
 /** Binary rows need no parsing: the bytes are copied into the batch, the label split off. */
-async function* readNpy(body: Readable, schema: HoldoutSchema, batchSize: number): AsyncGenerator<HoldoutBatch> {
+async function* readNpy(body: Readable, schema: HoldoutSchema, batchSize: number, guard: NonFiniteRows): AsyncGenerator<HoldoutBatch> {
   const batch = new Batcher(schema.features.length, batchSize);
   const reader = new RecordReader((bytes) => {
     const length = npyHoldoutHeaderLength(bytes);
@@ -91,7 +163,7 @@ async function* readNpy(body: Readable, schema: HoldoutSchema, batchSize: number
     const bytes = new Uint8Array(records);
     const values = header.dtype === 'float32' ? new Float32Array(bytes.buffer) : new Float64Array(bytes.buffer);
     for (let r = 0; r < count; ) {
-      r += batch.fill(values, r, count - r);
+      r += batch.fill(values, r, count - r, guard, rows + r + 1, schema.stringLabels ? codedLabel : numericLabel);
       if (batch.full) yield batch.take();
     }
     rows += count;
@@ -115,43 +187,70 @@ function npyHoldoutHeader(bytes: Buffer, schema: HoldoutSchema): NpyHeader {
   return header;
 }
 
-async function* readJsonLines(body: Readable, schema: HoldoutSchema, batchSize: number): AsyncGenerator<HoldoutBatch> {
+async function* readJsonLines(body: Readable, schema: HoldoutSchema, batchSize: number, guard: NonFiniteRows): AsyncGenerator<HoldoutBatch> {
   const width = schema.features.length;
   const batch = new Batcher(width, batchSize);
   let line = 0;
+  let row = 0;
   for await (const text of createInterface({ input: body, crlfDelay: Infinity })) {
     line++;
     if (!text.trim()) continue;
-    let record: Record<string, unknown>;
-    try {
-      record = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      throw new HoldoutFormatError(`holdout line ${line}: not a JSON object`);
-    }
+    row++;
+    const record = parseJsonRecord(text, line);
     const base = batch.rows * width;
     for (let c = 0; c <= width; c++) {
       const name = c < width ? schema.features[c]! : schema.label;
-      const value = record[name];
-      if (typeof value !== 'number' || Number.isNaN(value)) throw new HoldoutFormatError(`holdout line ${line}: column ${name} is not a number`);
+      const value = jsonNumber(record, name, line, c === width && schema.stringLabels === true);
       if (c < width) batch.features[base + c] = value;
       else batch.labels[batch.rows] = value;
     }
-    batch.rows++;
+    if (guard.check(batch, width, batch.rows, row)) batch.rows++;
     if (batch.full) yield batch.take();
   }
   if (batch.rows > 0) yield batch.take();
 }
 
+/** Python's json writes NaN, Infinity and -Infinity, which JSON.parse refuses: read as the numbers they are. */
+const NON_FINITE_TOKEN = /(?<=[:,[]\s*)(-?Infinity|NaN)(?=\s*[,\]}])/g;
+const NON_FINITE_MARK = '\u0000nonfinite:';
+
+function parseJsonRecord(text: string, line: number): Record<string, unknown> {
+  let record: unknown;
+  try {
+    record = JSON.parse(text);
+  } catch {
+    try {
+      // The mark starts with a NUL, which JSON carries only escaped: no value in a real file looks like it.
+      record = JSON.parse(text.replace(NON_FINITE_TOKEN, (token) => `"\\u0000nonfinite:${token}"`));
+    } catch {
+      throw new HoldoutFormatError(`holdout line ${line}: not a JSON object`);
+    }
+  }
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) throw new HoldoutFormatError(`holdout line ${line}: not a JSON object`);
+  return record as Record<string, unknown>;
+}
+
+function jsonNumber(record: Record<string, unknown>, name: string, line: number, stringLabel: boolean): number {
+  const value = record[name];
+  if (typeof value === 'number') return stringLabel ? classCode(String(value)) : value;
+  if (value === null) return Number.NaN;
+  if (typeof value === 'string' && value.startsWith(NON_FINITE_MARK)) return Number(value.slice(NON_FINITE_MARK.length));
+  if (typeof value === 'string' && stringLabel) return classCode(value);
+  if (value === undefined) throw new HoldoutFormatError(`holdout line ${line}: column ${name} is missing`);
+  throw new HoldoutFormatError(`holdout line ${line}: column ${name} is not a number (${JSON.stringify(value).slice(0, 40)})`);
+}
+
 const NEWLINE = 10;
 const COMMA = 44;
 
-async function* readCsv(body: Readable, schema: HoldoutSchema, batchSize: number): AsyncGenerator<HoldoutBatch> {
+async function* readCsv(body: Readable, schema: HoldoutSchema, batchSize: number, guard: NonFiniteRows): AsyncGenerator<HoldoutBatch> {
   const width = schema.features.length;
   const batch = new Batcher(width, batchSize);
   /** For each CSV column: the feature slot it fills, `width` for the label, -1 when unused. */
   let slots: Int32Array | undefined;
   const filled = new Uint8Array(width + 1);
   let line = 0;
+  let row = 0;
 
   const parseLine = (buf: Buffer, start: number, end: number) => {
     line++;
@@ -161,6 +260,7 @@ async function* readCsv(body: Readable, schema: HoldoutSchema, batchSize: number
       return;
     }
     if (isBlank(buf, start, end)) return;
+    row++;
     filled.fill(0);
     const base = batch.rows * width;
     let column = 0;
@@ -168,8 +268,16 @@ async function* readCsv(body: Readable, schema: HoldoutSchema, batchSize: number
     while (cell <= end) {
       const slot = column < slots.length ? slots[column]! : -1;
       if (slot >= 0) {
-        const value = scanCell(buf, cell, end);
-        if (Number.isNaN(value)) throw notANumber(line, slot, schema);
+        let value: number;
+        if (slot === width && schema.stringLabels) {
+          cellEnd = cell;
+          while (cellEnd < end && buf[cellEnd] !== COMMA) cellEnd++;
+          value = classCode(unquote(buf.toString('utf8', cell, cellEnd)));
+        } else {
+          value = scanCell(buf, cell, end);
+          // An empty cell or a nan/inf word is a NaN or ∞ (the non-finite rule's); other text is not a number at all.
+          if (Number.isNaN(value) && !isNonFiniteWord(buf, cell, cellEnd)) throw notANumber(line, slot, schema);
+        }
         if (slot < width) batch.features[base + slot] = value;
         else batch.labels[batch.rows] = value;
         filled[slot] = 1;
@@ -183,7 +291,7 @@ async function* readCsv(body: Readable, schema: HoldoutSchema, batchSize: number
     }
     const missing = filled.indexOf(0);
     if (missing >= 0) throw notANumber(line, missing, schema);
-    batch.rows++;
+    if (guard.check(batch, width, batch.rows, row)) batch.rows++;
   };
 
   let carry: Buffer | undefined;
@@ -225,6 +333,18 @@ function headerSlots(header: string, schema: HoldoutSchema): Int32Array {
 
 const notANumber = (line: number, slot: number, schema: HoldoutSchema) =>
   new HoldoutFormatError(`holdout line ${line}: column ${slot < schema.features.length ? schema.features[slot] : schema.label} is not a number`);
+
+/** An empty cell, or one of the words tools write for NaN and ±∞ (nan, NaN, inf, -inf, Infinity…). */
+function isNonFiniteWord(buf: Buffer, start: number, end: number): boolean {
+  const text = buf.toString('latin1', start, end).trim();
+  return text === '' || /^[+-]?(nan|inf|infinity)$/i.test(text);
+}
+
+/** A CSV cell's text without its quotes. */
+const unquote = (text: string) => {
+  const t = text.trim();
+  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1).replaceAll('""', '"') : t;
+};
 
 function isBlank(buf: Buffer, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (buf[i] !== 32 && buf[i] !== 9) return false;

@@ -5,7 +5,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { ExecutionProvider } from '../spec.js';
-import type { HoldoutSchema } from './holdout.js';
+import type { HoldoutSchema, SkippedRows } from './holdout.js';
 import { spawnModuleThread } from '../threads.js';
 import { errorFromThread } from '../errors.js';
 import { ExecutionProviderUnavailable } from './session.js';
@@ -37,14 +37,15 @@ export class InferenceThread {
   private waiters: (() => void)[] = [];
   private failure?: Error;
   private closed = false;
-  private readonly finished: Promise<{ rows: number; noise?: NoiseSums }>;
+  private readonly finished: Promise<{ rows: number; noise?: NoiseSums; skipped?: SkippedRows }>;
 
   private constructor(
     private readonly worker: Worker,
     readonly provider: 'cpu' | 'cuda',
     readonly fallbackReason: string | undefined,
-    /** The model's class labels in column order, where the model names them. */
+    /** The model's class labels in column order, where the model names them (string classes by their codes). */
     readonly classes: number[] | undefined,
+    readonly classNames: string[] | undefined,
     onOutput: (records: Uint8Array, rows: number) => void,
   ) {
     this.finished = new Promise((resolve, reject) => {
@@ -98,7 +99,7 @@ export class InferenceThread {
     // Only our own listeners: the Worker keeps internal ones that deliver messages.
     worker.off('message', listeners.message!).off('error', listeners.error!).off('exit', listeners.exit!);
     for (const line of ready.log) options.log?.(line);
-    return new InferenceThread(worker, ready.provider, ready.fallbackReason, ready.classes, onOutput);
+    return new InferenceThread(worker, ready.provider, ready.fallbackReason, ready.classes, ready.classNames, onOutput);
   }
 
   /** Hands over holdout bytes; waits while the thread is behind. */
@@ -116,7 +117,7 @@ export class InferenceThread {
   }
 
   /** Ends the holdout; resolves when every row is predicted and handed to `onOutput`. */
-  async end(): Promise<{ rows: number; noise?: NoiseSums }> {
+  async end(): Promise<{ rows: number; noise?: NoiseSums; skipped?: SkippedRows }> {
     if (this.gathered > 0) await this.send();
     if (this.failure) throw this.failure;
     this.worker.postMessage({ type: 'end' } satisfies ThreadRequest);
@@ -149,5 +150,8 @@ export class InferenceThread {
 /** The thread's error as the activity raises it: the provider's own class (callers test for it), else by its type. */
 function threadError(reply: Extract<ThreadReply, { type: 'error' }>): Error {
   if (reply.name === 'ExecutionProviderUnavailable') return new ExecutionProviderUnavailable(reply.message);
+  // Errors that are not ours (onnxruntime-node's own, a TypeError) arrive as plain names: an
+  // interface the holdout cannot feed is caught before the first batch, and a model ONNX Runtime
+  // refused is a ModelRunFailed, so what is left stays retryable, with its own words.
   return errorFromThread(reply.name, reply.message);
 }

@@ -143,3 +143,83 @@ function readIntegerTensor(model: Uint8Array, start: number, end: number, text: 
   }
   return { name, values };
 }
+
+/**
+ * skl2onnx's default classifier export ends in a ZipMap: its probability output is a sequence of
+ * maps, which onnxruntime-node cannot return ("Non tensor type is temporarily not supported").
+ * The tensor the ZipMap reads is the probability matrix, columns in the order of its class labels.
+ * This finds that tensor's name, or undefined where the model has no ZipMap.
+ */
+export function zipMapInput(model: Uint8Array): { input: string; output: string } | undefined {
+  const text = new TextDecoder('utf-8', { fatal: false });
+  for (const graph of new Reader(model).fields()) {
+    if (graph.field !== 7 || graph.wire !== 2) continue;
+    for (const node of new Reader(model, graph.end, graph.start).fields()) {
+      if (node.field !== 1 || node.wire !== 2) continue;
+      let opType = '';
+      const inputs: string[] = [];
+      const outputs: string[] = [];
+      for (const f of new Reader(model, node.end, node.start).fields()) {
+        if (f.wire !== 2) continue;
+        if (f.field === 1) inputs.push(text.decode(model.subarray(f.start, f.end)));
+        else if (f.field === 2) outputs.push(text.decode(model.subarray(f.start, f.end)));
+        else if (f.field === 4) opType = text.decode(model.subarray(f.start, f.end));
+      }
+      if (opType === 'ZipMap' && inputs[0] && outputs[0]) return { input: inputs[0], output: outputs[0] };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The model with one more graph output: a float tensor already computed inside it (a ZipMap's
+ * input). Only GraphProto.output (12) gains an entry — a ValueInfoProto of the name and a float
+ * tensor type — and the lengths around it are re-encoded; the nodes and weights are the bytes
+ * that were stored, so the model computes exactly what it did.
+ */
+export function withFloatOutput(model: Uint8Array, name: string): Uint8Array {
+  const tensorType = concat([varintField(1, 1)]); // TypeProto.Tensor { elem_type: FLOAT }
+  const valueInfo = concat([field(1, new TextEncoder().encode(name)), field(2, field(1, tensorType))]);
+  const reader = new Reader(model);
+  while (reader.at < reader.end) {
+    const tagStart = reader.at;
+    const tag = Number(reader.varint());
+    const wire = tag & 7;
+    if (wire === 0) reader.varint();
+    else if (wire === 1) reader.at += 8;
+    else if (wire === 5) reader.at += 4;
+    else if (wire === 2) {
+      const length = Number(reader.varint());
+      const start = reader.at;
+      if (length < 0 || start + length > reader.end) throw new OnnxFormatError('a field runs past the end of its message');
+      reader.at += length;
+      if (tag >>> 3 === 7) return concat([model.subarray(0, tagStart), field(7, concat([model.subarray(start, start + length), field(12, valueInfo)])), model.subarray(reader.at)]);
+    } else throw new OnnxFormatError(`unsupported protobuf wire type ${wire}`);
+  }
+  throw new OnnxFormatError('the model has no graph');
+}
+
+function varint(value: number): Uint8Array {
+  const bytes: number[] = [];
+  let v = value;
+  do {
+    let b = v & 0x7f;
+    v = Math.floor(v / 128);
+    if (v > 0) b |= 0x80;
+    bytes.push(b);
+  } while (v > 0);
+  return Uint8Array.from(bytes);
+}
+/** A length-delimited field (wire type 2) holding `payload`. */
+const field = (number: number, payload: Uint8Array): Uint8Array => concat([varint((number << 3) | 2), varint(payload.length), payload]);
+/** A varint field (wire type 0). */
+const varintField = (number: number, value: number): Uint8Array => concat([varint(number << 3), varint(value)]);
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -4,7 +4,8 @@
  * more than a small model's inference:
  *   16 bytes  the magic `cloudshift.pred2`
  *    4 bytes  uint32 LE: C, the probability columns a row carries (0 for regressors)
- *    4 bytes  reserved, 0
+ *    4 bytes  uint32 LE flags: bit 0 set where the rows carry served labels (a classifier, with or
+ *            without probabilities; files written before it say 0 and carry labels where C > 0)
  *   24 + 4·C bytes a row, little-endian: float64 score, float64 truth (the holdout's label
  *            column), float64 served label (the model's label output as the class it names; NaN
  *            for regressors), then C float32 probabilities in the model's column order
@@ -20,10 +21,13 @@ export const MAX_CLASSES = 10_000;
 
 export const recordBytes = (columns: number): number => 24 + 4 * columns;
 
-export function predictionsHeader(columns: number): Buffer {
+const LABELLED = 1;
+
+export function predictionsHeader(columns: number, labelled = columns > 0): Buffer {
   const header = Buffer.alloc(HEADER_BYTES);
   header.write(PREDICTIONS_MAGIC, 0, 'latin1');
   header.writeUInt32LE(columns, 16);
+  header.writeUInt32LE(labelled ? LABELLED : 0, 20);
   return header;
 }
 
@@ -65,12 +69,14 @@ export async function readPredictions(body: AsyncIterable<unknown>, rows: number
   const truth = new Float64Array(rows);
   let probabilities: Float32Array | undefined;
   let columns = 0;
+  let labelled = false;
   let n = 0;
   const reader = new RecordReader((bytes) => {
     if (bytes.length < HEADER_BYTES) return undefined;
     const magic = bytes.toString('latin1', 0, 16);
     if (magic !== PREDICTIONS_MAGIC) throw new PredictionsFormatError(`${where}: not a cloudshift predictions file (it starts with ${JSON.stringify(magic)}, expected "${PREDICTIONS_MAGIC}")`);
     columns = bytes.readUInt32LE(16);
+    labelled = columns > 0 || (bytes.readUInt32LE(20) & LABELLED) !== 0;
     if (columns > MAX_CLASSES) throw new PredictionsFormatError(`${where}: its header says ${columns} probability columns, more than the ${MAX_CLASSES} cloudshift reads`);
     if (columns) probabilities = new Float32Array(rows * columns);
     return { header: true, headerBytes: HEADER_BYTES, recordBytes: recordBytes(columns) };
@@ -89,5 +95,6 @@ export async function readPredictions(body: AsyncIterable<unknown>, rows: number
   const { leftover } = reader;
   if (!reader.header) throw new PredictionsFormatError(`${where}: not a cloudshift predictions file (${leftover} bytes, shorter than its header)`);
   if (n !== rows || leftover) throw new PredictionsFormatError(`${where}: ${n} rows${leftover ? ` and ${leftover} bytes of a row` : ''}, expected ${rows}`);
-  return columns ? { scores, labels, truth, probabilities, columns } : { scores, truth, columns: 0 };
+  if (columns) return { scores, labels, truth, probabilities, columns };
+  return labelled ? { scores, labels, truth, columns: 0 } : { scores, truth, columns: 0 };
 }

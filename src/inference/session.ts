@@ -11,6 +11,9 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { NonRetryableError } from '../errors.js';
 import type { ExecutionProvider } from '../spec.js';
+import { classCode, classCodes } from './class-codes.js';
+import { feedsOf, type InterfaceExpectations, type ModelInterface, planInterface } from './model-interface.js';
+import { onnxClassLabels, withFloatOutput, zipMapInput } from './onnx-classes.js';
 
 export interface SessionOptions {
   /** @default 'auto' */
@@ -118,27 +121,47 @@ export class UnsupportedModelOutput extends NonRetryableError {
   }
 }
 
-/**
- * Runs one batch of rows (row-major float32 features). `classes` are the model's class labels in
- * column order (see onnx-classes.ts); without them column k is taken to be class k.
- */
-export async function predict(session: ort.InferenceSession, features: Float32Array, rows: number, classes?: readonly number[]): Promise<Predictions> {
-  const columns = rows === 0 ? 0 : features.length / rows;
-  const input = new ort.Tensor('float32', features, [rows, columns]);
-  const output = await session.run({ [session.inputNames[0]!]: input });
-  const probabilities = output.probabilities ?? output.output_probability;
-  if (probabilities) {
-    const width = probabilities.dims[1] ?? 1;
-    if (probabilities.type !== 'float32' && probabilities.type !== 'float64') {
-      throw new UnsupportedModelOutput(`the model's probabilities are ${probabilities.type}; cloudshift reads a float tensor of shape [rows, classes] (convert with zipmap disabled)`);
-    }
-    if (classes && classes.length !== width) {
-      throw new UnsupportedModelOutput(`the model names ${classes.length} class labels but its probabilities have ${width} columns`);
-    }
-    return classifierPredictions(Float32Array.from(probabilities.data as Float32Array | Float64Array), width, rows, servedLabels(output.label, rows), classes);
+/** ONNX Runtime refused to run the model on a batch: the same model on the same rows fails the same way. */
+export class ModelRunFailed extends NonRetryableError {
+  constructor(message: string) {
+    super('ModelRunFailed', message);
   }
-  const values = output[session.outputNames[0]!]!.data as Float32Array;
-  return { scores: Float64Array.from(values), columns: 0 };
+}
+
+/** Messages of ONNX Runtime that a retry, elsewhere or later, may not meet: memory. */
+const TRANSIENT_RUN_ERROR = /Failed to allocate|bad_alloc|out of memory|CUDA error/i;
+
+/**
+ * Runs one batch of rows (row-major float32 features) through the model as `iface` reads it (see
+ * model-interface.ts). `classes` are the model's class labels in column order (see
+ * onnx-classes.ts; string classes by their codes); without them column k is taken to be class k.
+ */
+export async function predict(session: ort.InferenceSession, iface: ModelInterface, features: Float32Array, rows: number, classes?: readonly number[], firstRow = 1): Promise<Predictions> {
+  const width = rows === 0 ? 0 : features.length / rows;
+  const feeds = feedsOf(iface.feeds, features, rows, width, (type, data, dims) => new ort.Tensor(type, data as never, dims), firstRow);
+  let output: ort.InferenceSession.ReturnType;
+  try {
+    output = await session.run(feeds, iface.fetches);
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    if (TRANSIENT_RUN_ERROR.test(message)) throw error;
+    throw new ModelRunFailed(`ONNX Runtime could not run the model on holdout rows ${firstRow}-${firstRow + rows - 1} (inputs ${iface.feeds.map((f) => `${f.name} ${f.type} [${rows}, ${f.columns?.length ?? width}]`).join(', ')}): ${message}`);
+  }
+  if (iface.value) {
+    const value = output[iface.value]!;
+    return { scores: Float64Array.from(value.data as Float32Array | Float64Array), columns: 0 };
+  }
+  const labels = iface.label ? servedLabels(output[iface.label.name]!, rows) : undefined;
+  const p = iface.probabilities ? output[iface.probabilities.name] : undefined;
+  if (!p) return classifierPredictions(undefined, 0, rows, labels, classes);
+  const probabilityWidth = p.dims[p.dims.length - 1] ?? 1;
+  if (p.type !== 'float32' && p.type !== 'float64') {
+    throw new UnsupportedModelOutput(`the model's probabilities ${iface.probabilities!.name} are ${p.type}; cloudshift reads a float tensor of shape [rows, classes]`);
+  }
+  if (classes && classes.length !== probabilityWidth) {
+    throw new UnsupportedModelOutput(`the model names ${classes.length} class labels but its probabilities ${iface.probabilities!.name} have ${probabilityWidth} columns`);
+  }
+  return classifierPredictions(Float32Array.from(p.data as Float32Array | Float64Array), probabilityWidth, rows, labels, classes);
 }
 
 /**
@@ -161,13 +184,37 @@ export function classifierPredictions(p: Float32Array | undefined, width: number
   return { scores, labels, ...(p ? { probabilities: p } : {}), columns: width };
 }
 
-/** The model's label output as numbers, or undefined where it has none. */
-function servedLabels(label: ort.Tensor | undefined, rows: number): Float64Array | undefined {
-  if (!label) return undefined;
-  if (label.type === 'string') {
-    throw new UnsupportedModelOutput('the model serves string class labels; cloudshift compares them with a numeric holdout label column, so export the model with integer classes');
-  }
-  const data = label.data as ArrayLike<number | bigint>;
+/** The model's label output as numbers (string classes by their codes, class-codes.ts). */
+function servedLabels(label: ort.Tensor, rows: number): Float64Array {
+  const data = label.data as ArrayLike<number | bigint | string>;
   if (data.length !== rows) throw new UnsupportedModelOutput(`the model's label output has ${data.length} values for ${rows} rows`);
+  if (label.type === 'string') return Float64Array.from({ length: rows }, (_, r) => classCode(data[r] as string));
   return Float64Array.from({ length: rows }, (_, r) => Number(data[r]!));
+}
+
+/** A model ready to predict: its session, how it is fed and read, and its classes (string ones by their codes). */
+export interface OpenedModel extends LoadedSession {
+  iface: ModelInterface;
+  classes?: number[];
+  /** The class labels as the model names them, where they are strings (column order, as `classes`). */
+  classNames?: string[];
+}
+
+/**
+ * Loads the model and reads its interface before anything is fed to it (model-interface.ts): a
+ * ZipMap's probabilities are read where the ZipMap reads them, string classes by their codes. An
+ * interface the holdout cannot feed is a ModelInterfaceMismatch, thrown here, not in the first batch.
+ */
+export async function openModel(model: Uint8Array, options: SessionOptions, expected: Omit<InterfaceExpectations, 'zipMapProbabilities'> = {}): Promise<OpenedModel> {
+  const zipMap = zipMapInput(model);
+  const loaded = await loadSession(zipMap ? withFloatOutput(model, zipMap.input) : model, options);
+  try {
+    const iface = planInterface(loaded.session.inputMetadata, loaded.session.outputMetadata.filter((m) => m.name !== zipMap?.output), { ...expected, ...(zipMap ? { zipMapProbabilities: zipMap.input } : {}) });
+    const modelClasses = onnxClassLabels(model);
+    if (modelClasses?.kind === 'string') return { ...loaded, iface, classes: classCodes(modelClasses.values), classNames: modelClasses.values };
+    return { ...loaded, iface, ...(modelClasses ? { classes: modelClasses.values } : {}) };
+  } catch (error) {
+    await loaded.session.release();
+    throw error;
+  }
 }

@@ -10,9 +10,8 @@ import { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
 import { predictionRecords, predictionsHeader } from './predictions.js';
 import type { ExecutionProvider } from '../spec.js';
-import { type HoldoutSchema, readHoldout } from './holdout.js';
-import { onnxClassLabels } from './onnx-classes.js';
-import { type LoadedSession, loadSession, predict, UnsupportedModelOutput } from './session.js';
+import { type HoldoutSchema, readHoldout, type SkippedRows } from './holdout.js';
+import { openModel, predict } from './session.js';
 
 export interface InitMessage {
   type: 'init';
@@ -36,10 +35,10 @@ export interface NoiseSums {
 }
 
 export type ThreadReply =
-  | { type: 'ready'; provider: 'cpu' | 'cuda'; fallbackReason?: string; log: string[]; classes?: number[] }
+  | { type: 'ready'; provider: 'cpu' | 'cuda'; fallbackReason?: string; log: string[]; classes?: number[]; classNames?: string[] }
   | { type: 'ack' }
   | { type: 'output'; records: Uint8Array; rows: number }
-  | { type: 'done'; rows: number; noise?: NoiseSums }
+  | { type: 'done'; rows: number; noise?: NoiseSums; skipped?: SkippedRows }
   | { type: 'error'; name: string; message: string };
 
 /** The floor of relative differences, the same as pairedDifferences' (see compare/statistics.ts). */
@@ -83,35 +82,34 @@ port.on('message', (message: ThreadRequest) => {
 
 async function run(init: InitMessage): Promise<void> {
   const log: string[] = [];
-  const primary: LoadedSession = await loadSession(init.model, { executionProvider: init.executionProvider, intraOpThreads: init.intraOpThreads, log: (line) => log.push(line) });
+  // The interface is read, and checked against the holdout, before the first byte of it is fed.
+  const expected = { features: init.holdout.features, task: init.holdout.task, ...(init.holdout.inputs ? { inputs: init.holdout.inputs } : {}) };
+  const primary = await openModel(init.model, { executionProvider: init.executionProvider, intraOpThreads: init.intraOpThreads, log: (line) => log.push(line) }, expected);
   // A different thread count reorders the float reductions, a different provider changes the
   // kernels: either gives the jitter that is not migration.
-  const noise = init.noise ? await loadSession(init.model, { executionProvider: 'cpu', intraOpThreads: 1 }) : undefined;
-  const modelClasses = onnxClassLabels(init.model);
-  if (modelClasses?.kind === 'string') {
-    throw new UnsupportedModelOutput(
-      `the model serves string class labels (${modelClasses.values.slice(0, 5).join(', ')}${modelClasses.values.length > 5 ? ', …' : ''}); cloudshift compares them with a numeric holdout label column, so export the model with integer classes`,
-    );
-  }
-  const classes = modelClasses?.values;
-  send({ type: 'ready', provider: primary.provider, fallbackReason: primary.fallbackReason, log, ...(classes ? { classes } : {}) });
+  const noise = init.noise ? await openModel(init.model, { executionProvider: 'cpu', intraOpThreads: 1 }, expected) : undefined;
+  const { classes, classNames } = primary;
+  send({ type: 'ready', provider: primary.provider, fallbackReason: primary.fallbackReason, log, ...(classes ? { classes } : {}), ...(classNames ? { classNames } : {}) });
   const sums: NoiseSums = { rows: 0, maxAbsolute: 0, sumAbsolute: 0, maxRelative: 0, sumRelative: 0 };
   let rows = 0;
   let header: Buffer | undefined;
+  const labelled = primary.iface.label !== undefined || primary.iface.probabilities !== undefined;
   const withHeader = (records: Uint8Array, columns: number): Uint8Array => {
     if (header) return records;
-    header = predictionsHeader(columns);
+    header = predictionsHeader(columns, labelled);
     // A buffer of its own: it is transferred, and Buffer.concat may hand out a slice of the shared pool.
     const first = new Uint8Array(header.length + records.length);
     first.set(header);
     first.set(records, header.length);
     return first;
   };
-  for await (const batch of readHoldout(Readable.from(incoming()), init.holdout, init.batchSize)) {
-    const out = await predict(primary.session, batch.features, batch.rows, classes);
+  const holdout = { ...init.holdout, ...(classNames ? { stringLabels: true } : {}) };
+  const skipped: SkippedRows = { count: 0, rows: [] };
+  for await (const batch of readHoldout(Readable.from(incoming()), holdout, init.batchSize, skipped)) {
+    const out = await predict(primary.session, primary.iface, batch.features, batch.rows, classes, rows + 1);
     if (noise && sums.rows < NOISE_SAMPLE_ROWS) {
       const take = Math.min(batch.rows, NOISE_SAMPLE_ROWS - sums.rows);
-      const sample = (await predict(noise.session, batch.features.subarray(0, take * (batch.features.length / batch.rows)), take, classes)).scores;
+      const sample = (await predict(noise.session, noise.iface, batch.features.subarray(0, take * (batch.features.length / batch.rows)), take, classes, rows + 1)).scores;
       accumulate(sums, out.scores.subarray(0, take), sample);
     }
     const records = withHeader(predictionRecords(out.scores, out.labels, batch.labels, out.probabilities, out.columns), out.columns);
@@ -123,7 +121,7 @@ async function run(init: InitMessage): Promise<void> {
     const records = withHeader(new Uint8Array(0), 0);
     send({ type: 'output', records, rows: 0 }, [records.buffer as ArrayBuffer]);
   }
-  send({ type: 'done', rows, ...(noise ? { noise: sums } : {}) });
+  send({ type: 'done', rows, ...(noise ? { noise: sums } : {}), ...(skipped.count ? { skipped } : {}) });
 }
 
 function accumulate(sums: NoiseSums, a: Float64Array, b: Float64Array): void {

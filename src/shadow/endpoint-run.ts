@@ -52,7 +52,7 @@ export async function runShadowThroughEndpoint(options: EndpointSideOptions): Pr
   const out = new PassThrough();
   const upload = options.predictionsStore.write(options.predictionsKey, out, { contentType: 'application/octet-stream' });
   upload.catch(() => out.destroy());
-  out.write(predictionsHeader(columns));
+  out.write(predictionsHeader(columns, options.holdout.task !== 'regression'));
   let rows = 0;
   // Answers are written in holdout order, so the two sides' files pair by position.
   const inFlight: Promise<Uint8Array>[] = [];

@@ -5,6 +5,7 @@
 import { PassThrough } from 'node:stream';
 import type { ObjectStore } from '../clouds/object-store.js';
 import type { NoiseSummary } from '../compare/report.js';
+import type { SkippedRows } from '../inference/holdout.js';
 import { InferenceThread } from '../inference/inference-thread.js';
 import { loadModel } from '../inference/model.js';
 import { ONNXRUNTIME_VERSION, onnxModelInfo } from '../inference/onnx-model-info.js';
@@ -43,8 +44,12 @@ export interface ShadowSideResult {
   /** What really ran the model: the ONNX Runtime version, the provider and the model's opset. */
   runtime: SideRuntime;
   fallbackReason?: string;
-  /** The model's class labels in column order, where the model names them. */
+  /** The model's class labels in column order, where the model names them (string classes by their codes). */
   classes?: number[];
+  /** String classes as the model names them, in the order of `classes`. */
+  classNames?: string[];
+  /** Holdout rows with a NaN or infinite value left out (workload.holdout.nonFinite: skip). */
+  skippedRows?: SkippedRows;
   seconds: number;
   rowsPerSecond: number;
   noise?: NoiseFloor;
@@ -95,6 +100,8 @@ export async function runShadowSide(options: ShadowSideOptions): Promise<ShadowS
     runtime: { onnxruntime: ONNXRUNTIME_VERSION, executionProvider: thread.provider, ...(opset === undefined ? {} : { opset }) },
     ...(thread.fallbackReason ? { fallbackReason: thread.fallbackReason } : {}),
     ...(thread.classes ? { classes: thread.classes } : {}),
+    ...(thread.classNames ? { classNames: thread.classNames } : {}),
+    ...(done.skipped ? { skippedRows: done.skipped } : {}),
     seconds,
     rowsPerSecond: done.rows / seconds,
     ...(noise

@@ -17,7 +17,7 @@ import { LocalEndpointDeployer } from '../../src/endpoints/deployer.js';
 import { OipClient } from '../../src/endpoints/oip-client.js';
 import { defaultOutputs } from '../../src/endpoints/oip.js';
 import { TritonDeployer } from '../../src/endpoints/triton.js';
-import { loadSession, predict } from '../../src/inference/session.js';
+import { openModel, predict } from '../../src/inference/session.js';
 import { listen } from '../../src/http/http.js';
 import { PROJECT_ROOT, STATE_DIR } from '../../src/paths.js';
 import { alive } from '../../src/processes.js';
@@ -51,8 +51,8 @@ async function bucketWith(cloud: 'aws' | 'gcp', files: Record<string, Uint8Array
 
 let expected: Awaited<ReturnType<typeof predict>>;
 beforeAll(async () => {
-  const { session } = await loadSession(model, { executionProvider: 'cpu' });
-  expected = await predict(session, Float32Array.from(rows.flat()), rows.length, [0, 1]);
+  const { session, iface } = await openModel(model, { executionProvider: 'cpu' });
+  expected = await predict(session, iface, Float32Array.from(rows.flat()), rows.length, [0, 1]);
 });
 afterAll(() => triton.stopAll());
 

@@ -15,7 +15,8 @@ export interface GatePair {
   /** The holdout's feature columns; absent means the binary set's. */
   features?: string[];
   tolerances?: Partial<ReportInput['shadow']['tolerances']>;
-  verdict: 'passed' | 'failed' | 'refused';
+  /** holdoutNonFinite: the holdout holds a NaN or ∞, refused as the holdout's problem (workload.holdout.nonFinite). */
+  verdict: 'passed' | 'failed' | 'refused' | 'holdoutNonFinite';
   failed: string[];
 }
 

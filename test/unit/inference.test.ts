@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { accuracy, agreement, pairedDifferences, rmse } from '../../src/compare/statistics.js';
 import { type HoldoutBatch, readHoldout } from '../../src/inference/holdout.js';
 import { npyHeader } from '../../src/inference/npy.js';
-import { cudaProviderHint, ExecutionProviderUnavailable, loadSession, missingLibraries, predict } from '../../src/inference/session.js';
+import { cudaProviderHint, ExecutionProviderUnavailable, loadSession, missingLibraries, openModel, predict } from '../../src/inference/session.js';
 
 const assets = join(import.meta.dirname, '../../assets');
 const model = (name: string) => new Uint8Array(readFileSync(join(assets, name)));
@@ -18,12 +18,12 @@ const CANCER = { format: 'csv' as const, features: Array.from({ length: 30 }, (_
 const DIABETES = { format: 'jsonl' as const, features: ['age', 'sex', 'bmi', 'bp', 's1', 's2', 's3', 's4', 's5', 's6'], label: 'target' };
 
 async function run(modelName: string, holdout: string, schema: typeof CANCER | typeof DIABETES, batchSize = 64) {
-  const { session } = await loadSession(model(modelName), { executionProvider: 'cpu' });
+  const { session, iface } = await openModel(model(modelName), { executionProvider: 'cpu' });
   const scores: number[] = [];
   const labels: number[] = [];
   const truth: number[] = [];
   for await (const batch of readHoldout(createReadStream(join(assets, holdout)), schema, batchSize)) {
-    const out = await predict(session, batch.features, batch.rows);
+    const out = await predict(session, iface, batch.features, batch.rows);
     scores.push(...out.scores);
     if (out.labels) labels.push(...out.labels);
     truth.push(...batch.labels);
@@ -153,15 +153,18 @@ describe('parseDecimal', () => {
 
   it('reads every number in a CSV cell exactly as Number() does', async () => {
     // The cell under test comes first, so its end is a comma; the label column keeps full precision.
-    const readable = samples.filter((text) => !text.includes(',') && text.trim() !== '' && !Number.isNaN(Number(text)));
+    const readable = samples.filter((text) => !text.includes(',') && text.trim() !== '' && Number.isFinite(Number(text)));
     const csv = `y,x\n${readable.map((text) => `${text},0`).join('\n')}\n`;
     const labels: number[] = [];
     for await (const batch of readHoldout(Readable.from([Buffer.from(csv, 'latin1')]), { format: 'csv', features: ['x'], label: 'y' }, 4096)) labels.push(...batch.labels);
     expect(readable.length).toBeGreaterThan(80_000);
     expect(readable.filter((text, i) => !Object.is(labels[i], Number(text)))).toEqual([]);
-    const rejected = samples.filter((text) => !text.includes(',') && (text.trim() === '' || Number.isNaN(Number(text))));
+    // An empty cell, a NaN or ∞ (as a number or a word) is the holdout's non-finite rule's; other text is no number at all.
+    const nonFinite = (text: string) => text.trim() === '' || /^[+-]?(nan|inf|infinity)$/i.test(text.trim()) || (!Number.isNaN(Number(text)) && !Number.isFinite(Number(text)));
+    const rejected = samples.filter((text) => !text.includes(',') && !Number.isFinite(Number(text)) || (!text.includes(',') && text.trim() === ''));
+    expect(rejected.filter(nonFinite).length).toBeGreaterThan(0);
     for (const text of rejected) {
-      await expect(readHoldout(Readable.from([Buffer.from(`y,x\n${text},0\n`)]), { format: 'csv', features: ['x'], label: 'y' }, 8).next(), JSON.stringify(text)).rejects.toThrow(/column y is not a number/);
+      await expect(readHoldout(Readable.from([Buffer.from(`y,x\n${text},0\n`)]), { format: 'csv', features: ['x'], label: 'y' }, 8).next(), JSON.stringify(text)).rejects.toThrow(nonFinite(text) ? /holdout row 1: column y is/ : /column y is not a number/);
     }
   }, 30_000);
 

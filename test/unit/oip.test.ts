@@ -11,7 +11,7 @@ import { EndpointUnavailable, OipClient } from '../../src/endpoints/oip-client.j
 import { defaultOutputs, EndpointMismatch, interfaceProblems, type ModelMetadata } from '../../src/endpoints/oip.js';
 import { type RunningServer, startInferenceServer } from '../../src/endpoints/server.js';
 import { listen } from '../../src/http/http.js';
-import { loadSession, predict } from '../../src/inference/session.js';
+import { openModel, predict } from '../../src/inference/session.js';
 
 const model = readFileSync(new URL('../../assets/breast-cancer.onnx', import.meta.url));
 const regressor = readFileSync(new URL('../../assets/diabetes.onnx', import.meta.url));
@@ -51,8 +51,8 @@ describe("cloudshift's endpoint speaks V2", () => {
     const client = new OipClient({ url: server.url, model: 'fraud' });
     const metadata = await client.metadata();
     const served = await client.predict({ name: metadata.inputs[0]!.name, datatype: 'FP32' }, rows, defaultOutputs(metadata, 'binary'), [0, 1]);
-    const { session } = await loadSession(model, { executionProvider: 'cpu' });
-    const local = await predict(session, Float32Array.from(rows.flat()), rows.length, [0, 1]);
+    const { session, iface } = await openModel(model, { executionProvider: 'cpu' });
+    const local = await predict(session, iface, Float32Array.from(rows.flat()), rows.length, [0, 1]);
     expect(Array.from(served.labels!)).toEqual(Array.from(local.labels!));
     expect(Array.from(served.scores)).toEqual(Array.from(local.scores));
 
@@ -61,8 +61,8 @@ describe("cloudshift's endpoint speaks V2", () => {
     const width = gm.inputs[0]!.shape.at(-1)!;
     const some = [Array.from({ length: width }, (_, i) => i / 100), Array.from({ length: width }, () => 0.01)];
     const values = await glucose.predict({ name: gm.inputs[0]!.name, datatype: 'FP32' }, some, defaultOutputs(gm, 'regression'));
-    const { session: rs } = await loadSession(regressor, { executionProvider: 'cpu' });
-    expect(Array.from(values.scores)).toEqual(Array.from((await predict(rs, Float32Array.from(some.flat()), 2)).scores));
+    const rs = await openModel(regressor, { executionProvider: 'cpu' });
+    expect(Array.from(values.scores)).toEqual(Array.from((await predict(rs.session, rs.iface, Float32Array.from(some.flat()), 2)).scores));
   });
 
   it('refuses a malformed request with a 400 naming the field and both values', async () => {

@@ -195,13 +195,13 @@ describe('generated model pairs through real ONNX Runtime sessions', () => {
     await store.ensureContainer();
     for (const file of new Set(pairs.flatMap((p) => [p.source, p.target, p.holdout]))) await store.write(file, createReadStream(join(dir, file)));
   });
-  const run = async (pair: GatePair, model: string, out: string): Promise<SideColumns> => {
+  const run = async (pair: GatePair, model: string, out: string, nonFinite: 'fail' | 'skip' = 'fail'): Promise<SideColumns> => {
     const result = await runShadowSide({
       store,
       modelKey: model,
       holdoutKey: pair.holdout,
       predictionsKey: out,
-      holdout: { path: pair.holdout, format: pair.format, features: pair.features ?? binaryFeatures, label: 'label', task: pair.task },
+      holdout: { path: pair.holdout, format: pair.format, features: pair.features ?? binaryFeatures, label: 'label', task: pair.task, nonFinite },
       executionProvider: 'cpu',
       batchSize: 256,
       measureNoise: true,
@@ -215,6 +215,14 @@ describe('generated model pairs through real ONNX Runtime sessions', () => {
   });
 
   it.each(pairs.map((p) => [p.name, p] as const))('%s', { timeout: 30_000 }, async (_, pair) => {
+    if (pair.verdict === 'holdoutNonFinite') {
+      // The holdout's problem, the same in every format: refused naming the row, or left out on both sides.
+      await expect(run(pair, pair.source, `${pair.name}-s.bin`)).rejects.toMatchObject({ type: 'HoldoutNonFinite', message: expect.stringMatching(/^holdout row \d+: column \w+ is (NaN|\+∞|−∞)/) });
+      const [source, target] = [await run(pair, pair.source, `${pair.name}-s.bin`, 'skip'), await run(pair, pair.target, `${pair.name}-t.bin`, 'skip')];
+      const r = report(source, target, { tolerances: { ...defaults.tolerances, ...pair.tolerances } }, pair.task);
+      expect(r.criteria.find((c) => c.name === 'finiteValues')?.status).toBe('passed');
+      return;
+    }
     const source = await run(pair, pair.source, `${pair.name}-s.bin`);
     const target = await run(pair, pair.target, `${pair.name}-t.bin`);
     const judge = () => report(source, target, { tolerances: { ...defaults.tolerances, ...pair.tolerances } }, pair.task);
