@@ -52,7 +52,7 @@ export interface CanaryLoadInput {
   holdout: Workload['holdout'];
   load: NonNullable<MigrationSpec['canary']['load']>;
   /** The served model, where the endpoints speak V2 (absent in runs recorded before: V1). */
-  v2?: { model: string; version?: string; input: string; datatype?: 'FP32' | 'FP64' };
+  v2?: NonNullable<ConstructorParameters<typeof LoadGenerator>[0]>['v2'];
 }
 
 /** Rows a synthetic load cycles through: enough variety, bounded memory. */

@@ -8,8 +8,9 @@ import { ChecksumRecords } from '../copy/checksum-records.js';
 import type { Endpoint, EndpointDeployer } from '../endpoints/deployer.js';
 import { loadModel, ModelChecksumMismatch } from '../inference/model.js';
 import { onnxClassLabels } from '../inference/onnx-classes.js';
+import { classCodes } from '../inference/class-codes.js';
 import { OipClient } from '../endpoints/oip-client.js';
-import { defaultOutputs, EndpointMismatch, interfaceProblems, type OutputMapping, type ServedModel } from '../endpoints/oip.js';
+import { defaultOutputs, EndpointMismatch, interfaceProblems, type OutputMapping, type SendableDatatype, type ServedInput, type ServedModel } from '../endpoints/oip.js';
 import { keyIn, type ExecutionProvider, type ServingSpec, type ServingStack, type StorageLocation } from '../spec.js';
 import { claimRunFolder, type RunClaim } from '../copy/run-claim.js';
 import type { CopyObjectRef } from './copy-data.js';
@@ -50,6 +51,9 @@ export interface CheckServedModelInput {
   modelPath: string;
   /** The holdout's feature count and the task: what traffic will send and read. */
   features: number;
+  /** The holdout's feature columns and workload.holdout.inputs, where the model takes several inputs (absent in runs recorded before). */
+  featureNames?: string[];
+  inputs?: Record<string, string[]>;
   task: 'binary' | 'multiclass' | 'regression';
 }
 
@@ -66,27 +70,31 @@ export function createStandUpTargetActivities(deps: StandUpTargetDeps) {
      */
     async checkServedModel(input: CheckServedModelInput): Promise<ServedModel> {
       const { bytes } = await loadModel(storeOf(deps.stores, input.location), keyIn(input.location, input.modelPath));
-      const classes = input.task === 'regression' ? undefined : onnxClassLabels(bytes);
-      if (classes?.kind === 'string') {
-        throw new EndpointMismatch(`the ONNX model ${input.modelPath} has string class labels (${classes.values.slice(0, 5).join(', ')}); cloudshift compares numeric class labels`);
-      }
+      const modelClasses = input.task === 'regression' ? undefined : onnxClassLabels(bytes);
+      // String classes travel by their codes (class-codes.ts), as the in-worker run reads them.
+      const classes = modelClasses && { values: modelClasses.kind === 'string' ? classCodes(modelClasses.values) : modelClasses.values };
       const client = new OipClient(input.endpoint);
       if (!(await client.ready())) throw new Error(`${client.where}: not ready yet (GET /v2/health/ready); retried`);
       // The metadata first: a model the server does not serve is refused, not waited for.
       const metadata = await client.metadata();
       if (!(await client.modelReady())) throw new Error(`${client.where}: the model is not ready yet (GET /v2/models/${input.endpoint.model}/ready); retried`);
       const outputs = input.endpoint.outputs ?? defaultOutputs(metadata, input.task);
-      const problems = interfaceProblems(metadata, { input: { width: input.features }, task: input.task, ...(classes ? { classes: classes.values.length } : {}), outputs });
+      const mapped = input.inputs && input.featureNames ? Object.entries(input.inputs).map(([name, columns]) => ({ name, columns: columns.map((c) => input.featureNames!.indexOf(c)) })) : undefined;
+      const expectedInputs = mapped ? mapped.map((m) => ({ name: m.name, width: m.columns.length })) : [{ width: input.features }];
+      const problems = interfaceProblems(metadata, { inputs: expectedInputs, task: input.task, ...(classes ? { classes: classes.values.length } : {}), outputs });
       if (problems.length > 0) throw new EndpointMismatch(`${client.where} (the ${input.side}) does not serve what the migration sends and reads: ${problems.join('; ')}`, { server: input.endpoint.url, model: input.endpoint.model });
-      const served = metadata.inputs[0]!;
-      const tensor = { name: served.name, datatype: served.datatype === 'FP64' ? ('FP64' as const) : ('FP32' as const) };
+      const datatypeOf = (name: string) => metadata.inputs.find((m) => m.name === name)!.datatype as SendableDatatype;
+      const sent: ServedInput[] = mapped ? mapped.map((m) => ({ name: m.name, datatype: datatypeOf(m.name), columns: m.columns })) : [{ name: metadata.inputs[0]!.name, datatype: datatypeOf(metadata.inputs[0]!.name) }];
+      const first = sent[0]!;
+      const tensor = { name: first.name, datatype: first.datatype === 'FP64' ? ('FP64' as const) : ('FP32' as const) };
       // One row through it: a server whose answers are not what its metadata says is found here, not mid-canary.
-      await client.predict(tensor, [new Array<number>(input.features).fill(0)], outputs, classes?.values);
+      await client.predict(sent, [new Array<number>(input.features).fill(0)], outputs, classes?.values);
       return {
         url: input.endpoint.url,
         model: input.endpoint.model,
         ...(input.endpoint.version ? { version: input.endpoint.version } : {}),
         input: tensor,
+        ...(mapped || first.datatype !== tensor.datatype ? { inputs: sent } : {}),
         outputs,
         ...(classes ? { classes: classes.values } : {}),
       };

@@ -6,7 +6,8 @@
  * stays retryable.
  */
 import { classifierPredictions, type Predictions } from '../inference/session.js';
-import { EndpointMismatch, inferRequest, inferResponseSchema, type ModelMetadata, modelMetadataSchema, type OutputMapping, outputValues } from './oip.js';
+import { classCode } from '../inference/class-codes.js';
+import { EndpointMismatch, inferRequest, inferResponseSchema, type ModelMetadata, modelMetadataSchema, type OutputMapping, outputValues, type ServedInput } from './oip.js';
 
 export interface OipTarget {
   url: string;
@@ -86,12 +87,12 @@ export class OipClient {
    * a classifier (the binary score is the larger class label's, as the in-worker comparison
    * scores it), values for a regressor.
    */
-  async predict(input: { name: string; datatype: 'FP32' | 'FP64' }, rows: readonly (readonly number[])[], outputs: OutputMapping, classes?: readonly number[], headers: Record<string, string> = {}): Promise<Predictions> {
+  async predict(inputs: ServedInput | readonly ServedInput[], rows: readonly (readonly number[])[], outputs: OutputMapping, classes?: readonly number[], headers: Record<string, string> = {}): Promise<Predictions> {
     const names = [outputs.label, outputs.probabilities, outputs.value].filter((n): n is string => Boolean(n));
     const { status, body } = await this.request(this.modelPath('/infer'), {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify(inferRequest(input, rows, names)),
+      body: JSON.stringify(inferRequest(inputs, rows, names)),
     });
     if (status !== 200) throw new EndpointMismatch(`${this.where}: POST /${this.modelPath('/infer')} answered HTTP ${status}: ${body.slice(0, 300)}`, { server: this.target.url });
     let response;
@@ -111,7 +112,8 @@ export function predictionsOf(response: Parameters<typeof outputValues>[0], outp
     return { scores: Float64Array.from({ length: rows }, (_, r) => values[r * (values.length / rows)]!), columns: 0 };
   }
   const probabilities = outputs.probabilities ? outputValues(response, outputs.probabilities, rows, where) : undefined;
-  const label = outputs.label ? outputValues(response, outputs.label, rows, where) : undefined;
+  // String classes (BYTES) by their codes, as the in-worker run reads them.
+  const label = outputs.label ? outputValues(response, outputs.label, rows, where, classCode) : undefined;
   if (label && label.columns !== 1) throw new EndpointMismatch(`${where}: output "${outputs.label}" has ${label.columns} values a row, a label is one`);
   const width = probabilities?.columns ?? 0;
   if (probabilities && classes && classes.length !== width) {

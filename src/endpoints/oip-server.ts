@@ -50,7 +50,14 @@ const requestSchema = z.object({
   outputs: z.array(z.object({ name: z.string() })).optional(),
 });
 
-/** A V2 request's rows, checked against the model's one input. */
+/** The datatypes a request's inputs may carry (numbers; BOOL as true/false or 0/1). */
+const NUMERIC = new Set(['FP32', 'FP64', 'FP16', 'INT64', 'INT32', 'INT16', 'INT8', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'BOOL']);
+
+/**
+ * A V2 request's rows, checked against the model's inputs: each by name, of its width, the same
+ * rows in each. Several inputs are joined row by row in the model's input order (what the model
+ * interface's blocks take apart again).
+ */
 export function parseV2Request(body: Buffer, metadata: ModelMetadata): { id?: string; rows: number[][]; outputs?: string[] } {
   let parsed: z.output<typeof requestSchema>;
   try {
@@ -58,34 +65,43 @@ export function parseV2Request(body: Buffer, metadata: ModelMetadata): { id?: st
   } catch {
     throw new HttpError(400, 'expected an inference request {"inputs": [{"name", "datatype", "shape", "data"}]}');
   }
-  const expected = metadata.inputs[0]!;
-  const width = expected.shape.at(-1) ?? -1;
-  if (parsed.inputs.length !== 1) throw new HttpError(400, `inputs: expected one tensor "${expected.name}", got ${parsed.inputs.length}`);
-  const input = parsed.inputs[0]!;
-  if (input.name !== expected.name) throw new HttpError(400, `inputs[0].name: expected "${expected.name}", got "${input.name}"`);
-  if (input.datatype !== 'FP32' && input.datatype !== 'FP64') throw new HttpError(400, `inputs.${input.name}.datatype: expected FP32 (or FP64), got ${input.datatype}`);
-  const [rows, columns] = input.shape;
-  if (input.shape.length !== 2 || rows === undefined || columns === undefined || rows === 0 || (width >= 0 && columns !== width)) {
-    throw new HttpError(400, `inputs.${input.name}.shape: expected [rows, ${width >= 0 ? width : 'features'}], got [${input.shape.join(', ')}]`);
-  }
-  const flat = input.data.flat(2) as unknown[];
-  if (flat.length !== rows * columns) throw new HttpError(400, `inputs.${input.name}.data: expected ${rows * columns} values for shape [${rows}, ${columns}], got ${flat.length}`);
-  const bad = flat.findIndex((v) => typeof v !== 'number');
-  if (bad >= 0) throw new HttpError(400, `inputs.${input.name}.data[${bad}]: expected a number, got ${JSON.stringify(flat[bad])?.slice(0, 40)}`);
-  const values = flat as number[];
+  const names = metadata.inputs.map((m) => `"${m.name}"`).join(', ');
+  if (parsed.inputs.length !== metadata.inputs.length) throw new HttpError(400, `inputs: expected ${metadata.inputs.length === 1 ? `one tensor ${names}` : `${metadata.inputs.length} tensors (${names})`}, got ${parsed.inputs.length}`);
+  let rows: number | undefined;
+  const blocks = metadata.inputs.map((expected, i) => {
+    const input = metadata.inputs.length === 1 ? parsed.inputs[0]! : parsed.inputs.find((t) => t.name === expected.name);
+    if (!input) throw new HttpError(400, `inputs: no tensor "${expected.name}" (got ${parsed.inputs.map((t) => `"${t.name}"`).join(', ')})`);
+    if (input.name !== expected.name) throw new HttpError(400, `inputs[${i}].name: expected "${expected.name}", got "${input.name}"`);
+    if (!NUMERIC.has(input.datatype)) throw new HttpError(400, `inputs.${input.name}.datatype: expected a numeric datatype (${expected.datatype}), got ${input.datatype}`);
+    const width = expected.shape.at(-1) ?? -1;
+    const [n, columns] = input.shape;
+    if (input.shape.length !== 2 || n === undefined || columns === undefined || n === 0 || (width >= 0 && columns !== width)) {
+      throw new HttpError(400, `inputs.${input.name}.shape: expected [rows, ${width >= 0 ? width : 'features'}], got [${input.shape.join(', ')}]`);
+    }
+    if (rows !== undefined && n !== rows) throw new HttpError(400, `inputs.${input.name}.shape: ${n} rows, the other inputs have ${rows}`);
+    rows = n;
+    const flat = input.data.flat(2) as unknown[];
+    if (flat.length !== n * columns) throw new HttpError(400, `inputs.${input.name}.data: expected ${n * columns} values for shape [${n}, ${columns}], got ${flat.length}`);
+    const bad = flat.findIndex((v) => typeof v !== 'number' && typeof v !== 'boolean');
+    if (bad >= 0) throw new HttpError(400, `inputs.${input.name}.data[${bad}]: expected a number, got ${JSON.stringify(flat[bad])?.slice(0, 40)}`);
+    return { columns, values: flat.map(Number) };
+  });
   const outputs = parsed.outputs?.map((o) => o.name);
   const unknown = outputs?.find((o) => !metadata.outputs.some((m) => m.name === o));
   if (unknown) throw new HttpError(400, `outputs: no output "${unknown}"; the model has ${metadata.outputs.map((o) => o.name).join(', ')}`);
-  return { ...(parsed.id ? { id: parsed.id } : {}), rows: Array.from({ length: rows }, (_, r) => values.slice(r * columns, (r + 1) * columns)), ...(outputs ? { outputs } : {}) };
+  const joined = Array.from({ length: rows! }, (_, r) => blocks.flatMap((b) => b.values.slice(r * b.columns, (r + 1) * b.columns)));
+  return { ...(parsed.id ? { id: parsed.id } : {}), rows: joined, ...(outputs ? { outputs } : {}) };
 }
 
 /** The answer's outputs: label and probabilities for a classifier, the value for a regressor, under the model's names. */
-export function v2Outputs(out: Predictions, metadata: ModelMetadata, requested?: readonly string[]) {
+export function v2Outputs(out: Predictions, metadata: ModelMetadata, requested?: readonly string[], classNames?: ReadonlyMap<number, string>) {
   const rows = out.scores.length;
   const roles = defaultOutputs(metadata, out.labels ? 'multiclass' : 'regression');
   const datatypeOf = (name: string) => metadata.outputs.find((o) => o.name === name)?.datatype ?? 'FP32';
-  const outputs: { name: string; datatype: string; shape: number[]; data: number[] }[] = [];
-  if (roles.label && out.labels) outputs.push({ name: roles.label, datatype: datatypeOf(roles.label), shape: [rows], data: Array.from(out.labels) });
+  const outputs: { name: string; datatype: string; shape: number[]; data: (number | string)[] }[] = [];
+  // String classes leave as the words they are (the predictions carry their codes).
+  const label = (code: number) => (classNames ? (classNames.get(code) ?? String(code)) : code);
+  if (roles.label && out.labels) outputs.push({ name: roles.label, datatype: datatypeOf(roles.label), shape: [rows], data: Array.from(out.labels, label) });
   if (roles.probabilities && out.probabilities) outputs.push({ name: roles.probabilities, datatype: datatypeOf(roles.probabilities), shape: [rows, out.columns], data: Array.from(out.probabilities) });
   if (roles.value && !out.labels) outputs.push({ name: roles.value, datatype: datatypeOf(roles.value), shape: [rows, 1], data: Array.from(out.scores) });
   return requested?.length ? outputs.filter((o) => requested.includes(o.name)) : outputs;

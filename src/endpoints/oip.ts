@@ -55,19 +55,37 @@ export interface InferRequestInput {
   name: string;
   shape: number[];
   datatype: V2Datatype;
-  data: number[];
+  data: (number | boolean)[];
 }
 
-/** A request for a batch of rows of one float input, row-major, as the protocol's JSON takes it. */
-export function inferRequest(input: { name: string; datatype: 'FP32' | 'FP64' }, rows: readonly (readonly number[])[], outputs?: readonly string[], id?: string): { id?: string; inputs: InferRequestInput[]; outputs?: { name: string }[] } {
+/** The numeric datatypes a holdout's columns are sent as. */
+export const SENDABLE_DATATYPES = ['FP32', 'FP64', 'INT64', 'INT32', 'BOOL'] as const;
+export type SendableDatatype = (typeof SENDABLE_DATATYPES)[number];
+
+/** One input a request carries: its name and datatype, and the holdout columns it takes (absent: every one, in order). */
+export interface ServedInput {
+  name: string;
+  datatype: SendableDatatype;
+  columns?: number[];
+}
+
+/** A request for a batch of holdout rows, each input taking its columns, row-major, as the protocol's JSON takes it. */
+export function inferRequest(inputs: ServedInput | readonly ServedInput[], rows: readonly (readonly number[])[], outputs?: readonly string[], id?: string): { id?: string; inputs: InferRequestInput[]; outputs?: { name: string }[] } {
+  const list = Array.isArray(inputs) ? (inputs as readonly ServedInput[]) : [inputs as ServedInput];
   const width = rows[0]?.length ?? 0;
-  const data: number[] = new Array(rows.length * width);
-  rows.forEach((row, r) => {
-    for (let c = 0; c < width; c++) data[r * width + c] = row[c]!;
-  });
   return {
     ...(id ? { id } : {}),
-    inputs: [{ name: input.name, shape: [rows.length, width], datatype: input.datatype, data }],
+    inputs: list.map((input) => {
+      const columns = input.columns ?? Array.from({ length: width }, (_, c) => c);
+      const data: (number | boolean)[] = new Array(rows.length * columns.length);
+      rows.forEach((row, r) => {
+        for (let c = 0; c < columns.length; c++) {
+          const v = row[columns[c]!]!;
+          data[r * columns.length + c] = input.datatype === 'BOOL' ? v !== 0 : v;
+        }
+      });
+      return { name: input.name, shape: [rows.length, columns.length], datatype: input.datatype, data };
+    }),
     ...(outputs?.length ? { outputs: outputs.map((name) => ({ name })) } : {}),
   };
 }
@@ -103,15 +121,23 @@ export interface ServedModel {
   url: string;
   model: string;
   version?: string;
+  /** The first (or only) input; `inputs` where there are several, or it is not a float tensor of every column. */
   input: { name: string; datatype: 'FP32' | 'FP64' };
+  inputs?: ServedInput[];
   outputs: OutputMapping;
-  /** The ONNX model's class labels (numeric), where it is a classifier. */
+  /** The ONNX model's class labels, where it is a classifier (string classes by their codes, class-codes.ts). */
   classes?: number[];
 }
 
+/** What a request carries for this model: its inputs, or its one input of every column. */
+export const servedInputs = (served: Pick<ServedModel, 'input' | 'inputs'>): ServedInput[] => served.inputs ?? [served.input];
+
 export interface ExpectedInterface {
-  /** The served model's input: one float tensor of the holdout's features. */
-  input: { width: number };
+  /**
+   * The served model's inputs: one numeric tensor of the holdout's features (no name), or the
+   * inputs workload.holdout.inputs maps, by name, each of its columns.
+   */
+  inputs: { name?: string; width: number }[];
   task: 'binary' | 'multiclass' | 'regression';
   /** The ONNX model's class count, where known. */
   classes?: number;
@@ -119,7 +145,7 @@ export interface ExpectedInterface {
 }
 
 const FLOAT_TYPES = new Set(['FP32', 'FP64', 'FP16']);
-const LABEL_TYPES = new Set(['INT64', 'INT32', 'INT16', 'INT8', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'FP32', 'FP64']);
+const LABEL_TYPES = new Set(['INT64', 'INT32', 'INT16', 'INT8', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'FP32', 'FP64', 'BYTES']);
 
 /** A dimension the server may leave open (-1), or must equal. */
 const dimensionFits = (served: number | undefined, wanted: number) => served === -1 || served === wanted;
@@ -131,15 +157,24 @@ const dimensionFits = (served: number | undefined, wanted: number) => served ===
  */
 export function interfaceProblems(metadata: ModelMetadata, expected: ExpectedInterface): string[] {
   const problems: string[] = [];
-  if (metadata.inputs.length !== 1) {
-    problems.push(`inputs: the server has ${metadata.inputs.length} (${metadata.inputs.map((i) => i.name).join(', ')}), cloudshift sends one tensor of the holdout's ${expected.input.width} features`);
+  const sent = expected.inputs;
+  if (metadata.inputs.length !== sent.length) {
+    problems.push(
+      `inputs: the server has ${metadata.inputs.length} (${metadata.inputs.map((i) => i.name).join(', ')}), cloudshift sends ${sent.length === 1 && !sent[0]!.name ? `one tensor of the holdout's ${sent[0]!.width} features` : `${sent.length} (${sent.map((i) => i.name).join(', ')}), as workload.holdout.inputs maps them`}${metadata.inputs.length > 1 && sent.length === 1 && !sent[0]!.name ? "; map the holdout's columns to its inputs with workload.holdout.inputs" : ''}`,
+    );
   } else {
-    const input = metadata.inputs[0]!;
-    if (!FLOAT_TYPES.has(input.datatype)) problems.push(`inputs.${input.name}.datatype: the server takes ${input.datatype}, the holdout's features are FP32`);
-    const width = input.shape.at(-1);
-    if (input.shape.length !== 2 || !dimensionFits(width, expected.input.width)) {
-      problems.push(`inputs.${input.name}.shape: the server takes [${input.shape.join(', ')}], the holdout gives [-1, ${expected.input.width}]`);
-    }
+    sent.forEach((want, i) => {
+      const input = want.name ? metadata.inputs.find((m) => m.name === want.name) : metadata.inputs[i]!;
+      if (!input) {
+        problems.push(`inputs.${want.name}: the server has no such input (it has ${metadata.inputs.map((m) => m.name).join(', ')})`);
+        return;
+      }
+      if (!(SENDABLE_DATATYPES as readonly string[]).includes(input.datatype)) problems.push(`inputs.${input.name}.datatype: the server takes ${input.datatype}; the holdout's columns are sent as ${SENDABLE_DATATYPES.join(', ')}`);
+      const width = input.shape.at(-1);
+      if (input.shape.length !== 2 || !dimensionFits(width, want.width)) {
+        problems.push(`inputs.${input.name}.shape: the server takes [${input.shape.join(', ')}], the holdout gives [-1, ${want.width}]`);
+      }
+    });
   }
   const byName = new Map(metadata.outputs.map((o) => [o.name, o]));
   const served = [...byName.keys()].join(', ');
@@ -159,7 +194,7 @@ export function interfaceProblems(metadata: ModelMetadata, expected: ExpectedInt
     problems.push(`outputs: a classifier needs a label or a probabilities output; the server has ${served} (name them in workload.endpoints.source.outputs)`);
   }
   const label = need('label');
-  if (label && !LABEL_TYPES.has(label.datatype)) problems.push(`outputs.${label.name}.datatype: the server answers ${label.datatype}, cloudshift compares numeric class labels`);
+  if (label && !LABEL_TYPES.has(label.datatype)) problems.push(`outputs.${label.name}.datatype: the server answers ${label.datatype}; class labels are integers or strings (BYTES)`);
   const probabilities = need('probabilities');
   if (probabilities) {
     if (!FLOAT_TYPES.has(probabilities.datatype)) problems.push(`outputs.${probabilities.name}.datatype: the server answers ${probabilities.datatype}, probabilities are FP32 or FP64`);
@@ -171,8 +206,8 @@ export function interfaceProblems(metadata: ModelMetadata, expected: ExpectedInt
   return problems;
 }
 
-/** One output of a response as numbers, checked for its row count (and columns). */
-export function outputValues(response: InferResponse, name: string, rows: number, where: string): { values: number[]; columns: number; datatype: string } {
+/** One output of a response as numbers, checked for its row count (and columns); `strings` reads text (BYTES class labels) by its class code. */
+export function outputValues(response: InferResponse, name: string, rows: number, where: string, strings?: (text: string) => number): { values: number[]; columns: number; datatype: string } {
   const output = response.outputs.find((o) => o.name === name);
   if (!output) throw new EndpointMismatch(`${where}: the answer has no output "${name}" (it has ${response.outputs.map((o) => o.name).join(', ')})`);
   const values: number[] = [];
@@ -182,6 +217,7 @@ export function outputValues(response: InferResponse, name: string, rows: number
     // JSON has no NaN or infinities: servers write null or the words. A model that answers them
     // is the shadow gate's to judge (finiteValues), not a protocol error.
     else if (v === null || v === 'NaN') values.push(Number.NaN);
+    else if (typeof v === 'string' && strings) values.push(strings(v));
     else if (v === 'Infinity' || v === 'inf') values.push(Number.POSITIVE_INFINITY);
     else if (v === '-Infinity' || v === '-inf') values.push(Number.NEGATIVE_INFINITY);
     else throw new EndpointMismatch(`${where}: output "${name}" holds ${JSON.stringify(v)?.slice(0, 40)} (${output.datatype}); cloudshift reads numbers`);

@@ -70,6 +70,7 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
   const { registry, byRole: meters } = endpointMeters(options.modelSha256 ?? createHash('sha256').update(options.model).digest('hex'));
   const recorder = new PredictionRecorder();
   let replicas: { session: ort.InferenceSession; iface: ModelInterface; classes?: number[]; inFlight: number }[] = [];
+  let classNames: Map<number, string> | undefined;
   let width = 0;
   const leastBusy = () => replicas.reduce((best, r) => (r.inFlight < best.inFlight ? r : best));
 
@@ -101,8 +102,10 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
   };
 
   const run = async (instances: number[][]) => {
-    const features = new Float32Array(instances.length * width);
-    instances.forEach((row, r) => features.set(row, r * width));
+    // A V2 request's rows are every input joined (parseV2Request), wider than the first input.
+    const rowWidth = instances[0]?.length ?? width;
+    const features = new Float32Array(instances.length * rowWidth);
+    instances.forEach((row, r) => features.set(row, r * rowWidth));
     const replica = leastBusy();
     replica.inFlight++;
     const answered = await predict(replica.session, replica.iface, features, instances.length, replica.classes).finally(() => replica.inFlight--);
@@ -134,7 +137,7 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
         return served(req, async (body) => {
           const request = parseV2Request(body, metadata!);
           const { out, recorded } = await run(request.rows);
-          return { json: { model_name: modelName, model_version: modelVersion, ...(request.id ? { id: request.id } : {}), outputs: v2Outputs(out, metadata!, request.outputs) }, recorded };
+          return { json: { model_name: modelName, model_version: modelVersion, ...(request.id ? { id: request.id } : {}), outputs: v2Outputs(out, metadata!, request.outputs, classNames) }, recorded };
         }, res);
       }
       throw new HttpError(404, route.kind === 'none' ? route.error : `no route ${req.method} ${path}`);
@@ -156,6 +159,7 @@ export async function startInferenceServer(options: InferenceServerOptions): Pro
   const first = await openModel(options.model, sessionOptions);
   const rest = await Promise.all(Array.from({ length: (options.replicas ?? 1) - 1 }, () => openModel(options.model, { ...sessionOptions, executionProvider: first.provider })));
   width = inputWidth(first.session);
+  if (first.classNames && first.classes) classNames = new Map(first.classes.map((code, i) => [code, first.classNames![i]!]));
   metadata = v2Metadata(first.session, modelName, modelVersion);
   replicas = [first, ...rest].map((opened) => ({ session: opened.session, iface: opened.iface, ...(opened.classes ? { classes: opened.classes } : {}), inFlight: 0 }));
   return { url, provider: first.provider, replicas: replicas.length, close: () => closeServer(server) };

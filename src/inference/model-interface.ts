@@ -65,13 +65,6 @@ export function planInterface(inputs: readonly Metadata[], outputs: readonly Met
 
 function planFeeds(inputs: readonly Metadata[], expected: InterfaceExpectations): FeedPlan[] {
   const { features } = expected;
-  if (!features) {
-    if (inputs.length !== 1) throw new ModelInterfaceMismatch(`the model has ${inputs.length} inputs (${inputs.map(describe).join('; ')}); an endpoint of cloudshift's serves models of one input`);
-    const m = inputs[0]!;
-    if (!m.isTensor || !(FEEDABLE as readonly string[]).includes(m.type)) throw new ModelInterfaceMismatch(`the model's input ${describe(m)} is not a tensor of numbers`);
-    return [{ name: m.name, type: m.type as FeedType }];
-  }
-  const index = new Map(features.map((f, i) => [f, i]));
   const tensor = (m: Metadata): TensorMetadata => {
     if (!m.isTensor) throw new ModelInterfaceMismatch(`the model's input ${m.name} is not a tensor; cloudshift feeds tensors of the holdout's numbers`);
     if (!(FEEDABLE as readonly string[]).includes(m.type)) {
@@ -79,6 +72,24 @@ function planFeeds(inputs: readonly Metadata[], expected: InterfaceExpectations)
     }
     return m;
   };
+  if (!features) {
+    // A server's rows: one input takes each row whole; several take consecutive blocks of it, in
+    // the model's input order (what the V2 request's named inputs are joined into).
+    if (inputs.length === 1) {
+      const m = inputs[0]!;
+      if (!m.isTensor || !(FEEDABLE as readonly string[]).includes(m.type)) throw new ModelInterfaceMismatch(`the model's input ${describe(m)} is not a tensor of numbers`);
+      return [{ name: m.name, type: m.type as FeedType }];
+    }
+    let at = 0;
+    return inputs.map((m) => {
+      const t = tensor(m);
+      const width = declaredWidth(t);
+      if (width === undefined) throw new ModelInterfaceMismatch(`the model's input ${describe(m)} does not declare its width; with several inputs, each must`);
+      at += width;
+      return { name: m.name, type: t.type as FeedType, columns: Array.from({ length: width }, (_, i) => at - width + i) };
+    });
+  }
+  const index = new Map(features.map((f, i) => [f, i]));
   const plan = (m: TensorMetadata, columns: number[], from: string): FeedPlan & { columns: number[] } => {
     const width = declaredWidth(m);
     if (width !== undefined && width !== columns.length) {

@@ -7,7 +7,7 @@
 import { PassThrough } from 'node:stream';
 import type { ObjectStore } from '../clouds/object-store.js';
 import { EndpointUnavailable, OipClient } from '../endpoints/oip-client.js';
-import type { ServedModel } from '../endpoints/oip.js';
+import { type ServedModel, servedInputs } from '../endpoints/oip.js';
 import { readHoldout } from '../inference/holdout.js';
 import { predictionRecords, predictionsHeader } from '../inference/predictions.js';
 import type { Predictions } from '../inference/session.js';
@@ -36,7 +36,7 @@ const TRIES = 4;
 async function predictBatch(client: OipClient, served: ServedModel, rows: number[][]): Promise<Predictions> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await client.predict(served.input, rows, served.outputs, served.classes);
+      return await client.predict(servedInputs(served), rows, served.outputs, served.classes);
     } catch (error) {
       if (!(error instanceof EndpointUnavailable) || attempt >= TRIES) throw error;
       await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));

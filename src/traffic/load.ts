@@ -3,6 +3,7 @@
  * canary step is judged on traffic. Run by the canary's load activity (`canary.load`), the tests
  * and the gateway benchmark.
  */
+import { inferRequest, type ServedInput } from '../endpoints/oip.js';
 import { Agent, request } from 'node:http';
 import { BACKEND_HEADER, STICKY_HEADER } from './route.js';
 
@@ -20,7 +21,7 @@ export interface LoadOptions {
    * Send Open Inference Protocol requests to this model (its one float input by name) instead
    * of cloudshift's V1 `/v1/predict`: what any V2 server behind the data plane answers.
    */
-  v2?: { model: string; version?: string; input: string; datatype?: 'FP32' | 'FP64' };
+  v2?: { model: string; version?: string; input: string; datatype?: 'FP32' | 'FP64'; inputs?: ServedInput[] };
 }
 
 export interface LoadTally {
@@ -71,7 +72,7 @@ export class LoadGenerator {
     const row = this.options.rows[index]!;
     const v2 = this.options.v2;
     const body = v2
-      ? JSON.stringify({ inputs: [{ name: v2.input, datatype: v2.datatype ?? 'FP32', shape: [1, row.length], data: row }] })
+      ? JSON.stringify(inferRequest(v2.inputs ?? { name: v2.input, datatype: v2.datatype ?? 'FP32' }, [row]))
       : JSON.stringify({ instances: [row] });
     const path = v2 ? `/v2/models/${encodeURIComponent(v2.model)}${v2.version ? `/versions/${encodeURIComponent(v2.version)}` : ''}/infer` : '/v1/predict';
     const started = performance.now();

@@ -15,7 +15,7 @@ import { errorBoundary } from '../../src/activities/failures.js';
 import { createStandUpTargetActivities } from '../../src/activities/stand-up-target.js';
 import { LocalEndpointDeployer } from '../../src/endpoints/deployer.js';
 import { OipClient } from '../../src/endpoints/oip-client.js';
-import { defaultOutputs } from '../../src/endpoints/oip.js';
+import { defaultOutputs, type ServedInput } from '../../src/endpoints/oip.js';
 import { TritonDeployer } from '../../src/endpoints/triton.js';
 import { openModel, predict } from '../../src/inference/session.js';
 import { listen } from '../../src/http/http.js';
@@ -84,6 +84,33 @@ describe('Triton, deployed from the target bucket', () => {
     const client = new OipClient({ url: endpoint.url, model: 'fraud' });
     expect((await client.metadata()).outputs.map((o) => o.name)).toEqual(['label', 'probabilities']);
     await triton.stop('triton-gcs', 'target');
+  }, 240_000);
+});
+
+describe('Triton serving the models people export', () => {
+  it('feeds two inputs by name and answers string classes as BYTES, as the worker reads them', async () => {
+    const fixture = (name: string) => readFileSync(join(PROJECT_ROOT, 'test', 'fixtures', 'interface-pairs', name));
+    const location = await bucketWith('aws', { 'two.onnx': fixture('two-inputs.onnx'), 'words.onnx': fixture('strings.onnx') });
+    const six = rows.map((r) => r.slice(0, 6));
+    const cases: [string, string, ServedInput[]][] = [
+      ['w/two.onnx', 'triton-two', [{ name: 'num_a', datatype: 'FP32', columns: [0, 1, 2] }, { name: 'num_b', datatype: 'FP32', columns: [3, 4, 5] }]],
+      ['w/words.onnx', 'triton-words', [{ name: 'X', datatype: 'FP32' }]],
+    ];
+    for (const [key, migration, inputs] of cases) {
+      const endpoint = await triton.deploy({ migration, side: 'target', store: stores.store(location), location, modelKey: key, executionProvider: 'cpu', modelName: 'm', server: 'triton' });
+      try {
+        const local = await openModel(new Uint8Array(fixture(key === 'w/two.onnx' ? 'two-inputs.onnx' : 'strings.onnx')), { executionProvider: 'cpu' }, { features: ['f0', 'f1', 'f2', 'f3', 'f4', 'f5'], task: 'binary', ...(key === 'w/two.onnx' ? { inputs: { num_a: ['f0', 'f1', 'f2'], num_b: ['f3', 'f4', 'f5'] } } : {}) });
+        const expectedHere = await predict(local.session, local.iface, Float32Array.from(six.flat()), six.length, local.classes);
+        const client = new OipClient({ url: endpoint.url, model: 'm' });
+        const metadata = await client.metadata();
+        const served = await client.predict(inputs, six, defaultOutputs(metadata, 'binary'), local.classes);
+        expect(Array.from(served.labels!)).toEqual(Array.from(expectedHere.labels!));
+        expect(Array.from(served.scores)).toEqual(Array.from(expectedHere.scores));
+        if (local.classNames) expect(metadata.outputs.find((o) => o.name === 'label')?.datatype).toBe('BYTES');
+      } finally {
+        await triton.stop(migration, 'target');
+      }
+    }
   }, 240_000);
 });
 

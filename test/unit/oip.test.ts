@@ -44,7 +44,7 @@ describe("cloudshift's endpoint speaks V2", () => {
     expect(metadata).toMatchObject({ name: 'fraud', versions: ['1'], platform: 'onnxruntime_onnx' });
     expect(metadata.inputs).toEqual([{ name: expect.any(String), datatype: 'FP32', shape: [-1, 30] }]);
     expect(metadata.outputs.map((o) => o.name)).toEqual(expect.arrayContaining(['label', 'probabilities']));
-    expect(interfaceProblems(metadata, { input: { width: 30 }, task: 'binary', classes: 2, outputs: defaultOutputs(metadata, 'binary') })).toEqual([]);
+    expect(interfaceProblems(metadata, { inputs: [{ width: 30 }], task: 'binary', classes: 2, outputs: defaultOutputs(metadata, 'binary') })).toEqual([]);
   });
 
   it('answers the same predictions as the model run in the worker, classifier and regressor', async () => {
@@ -69,7 +69,8 @@ describe("cloudshift's endpoint speaks V2", () => {
     const name = (await new OipClient({ url: server.url, model: 'fraud' }).metadata()).inputs[0]!.name;
     const cases: [unknown, RegExp][] = [
       [{ inputs: [{ name: 'nope', datatype: 'FP32', shape: [1, 30], data: rows[0] }] }, new RegExp(`inputs\\[0\\]\\.name: expected "${name}", got "nope"`)],
-      [{ inputs: [{ name, datatype: 'INT64', shape: [1, 30], data: rows[0] }] }, /datatype: expected FP32 \(or FP64\), got INT64/],
+      [{ inputs: [{ name, datatype: 'BYTES', shape: [1, 30], data: rows[0] }] }, /datatype: expected a numeric datatype \(FP32\), got BYTES/],
+      [{ inputs: [{ name, datatype: 'FP32', shape: [1, 30], data: rows[0] }, { name: 'extra', datatype: 'FP32', shape: [1, 1], data: [0] }] }, new RegExp(`inputs: expected one tensor "${name}", got 2`)],
       [{ inputs: [{ name, datatype: 'FP32', shape: [1, 29], data: rows[0]!.slice(1) }] }, /shape: expected \[rows, 30\], got \[1, 29\]/],
       [{ inputs: [{ name, datatype: 'FP32', shape: [2, 30], data: rows[0] }] }, /expected 60 values for shape \[2, 30\], got 30/],
       [{ inputs: [{ name, datatype: 'FP32', shape: [1, 30], data: [...rows[0]!.slice(1), 'x'] }] }, /data\[29\]: expected a number, got "x"/],
@@ -120,16 +121,23 @@ describe('the client refuses what no retry changes', () => {
   it('a served interface unlike the model: input width, datatype, class count, missing outputs', () => {
     const metadata: ModelMetadata = {
       name: 'fraud',
-      inputs: [{ name: 'x', datatype: 'INT64', shape: [-1, 29] }],
-      outputs: [{ name: 'label', datatype: 'BYTES', shape: [-1] }, { name: 'probabilities', datatype: 'FP32', shape: [-1, 3] }],
+      inputs: [{ name: 'x', datatype: 'BYTES', shape: [-1, 29] }],
+      outputs: [{ name: 'label', datatype: 'FP16', shape: [-1] }, { name: 'probabilities', datatype: 'FP32', shape: [-1, 3] }],
     };
-    const problems = interfaceProblems(metadata, { input: { width: 30 }, task: 'binary', classes: 2, outputs: { label: 'label', probabilities: 'probabilities' } });
+    const problems = interfaceProblems(metadata, { inputs: [{ width: 30 }], task: 'binary', classes: 2, outputs: { label: 'label', probabilities: 'probabilities' } });
     expect(problems).toEqual([
-      'inputs.x.datatype: the server takes INT64, the holdout\'s features are FP32',
+      'inputs.x.datatype: the server takes BYTES; the holdout\'s columns are sent as FP32, FP64, INT64, INT32, BOOL',
       'inputs.x.shape: the server takes [-1, 29], the holdout gives [-1, 30]',
-      'outputs.label.datatype: the server answers BYTES, cloudshift compares numeric class labels',
+      'outputs.label.datatype: the server answers FP16; class labels are integers or strings (BYTES)',
       'outputs.probabilities.shape: the server answers [-1, 3], the ONNX model has 2 classes ([-1, 2])',
     ]);
-    expect(interfaceProblems(metadata, { input: { width: 29 }, task: 'binary', outputs: { probabilities: 'probs' } })).toContain('outputs.probabilities: the spec reads "probs", the server has label, probabilities');
+    expect(interfaceProblems(metadata, { inputs: [{ width: 29 }], task: 'binary', outputs: { probabilities: 'probs' } })).toContain('outputs.probabilities: the spec reads "probs", the server has label, probabilities');
+    // Two inputs where the holdout sends one: said with what to do.
+    const two: ModelMetadata = { ...metadata, inputs: [{ name: 'num_a', datatype: 'FP32', shape: [-1, 3] }, { name: 'num_b', datatype: 'FP32', shape: [-1, 3] }] };
+    expect(interfaceProblems(two, { inputs: [{ width: 6 }], task: 'binary', outputs: { probabilities: 'probabilities' } })[0]).toBe(
+      'inputs: the server has 2 (num_a, num_b), cloudshift sends one tensor of the holdout\'s 6 features; map the holdout\'s columns to its inputs with workload.holdout.inputs',
+    );
+    expect(interfaceProblems(two, { inputs: [{ name: 'num_a', width: 3 }, { name: 'num_b', width: 3 }], task: 'binary', outputs: { probabilities: 'probabilities' } })).toEqual([]);
+    expect(interfaceProblems(two, { inputs: [{ name: 'num_a', width: 3 }, { name: 'num_c', width: 3 }], task: 'binary', outputs: { probabilities: 'probabilities' } })).toEqual(['inputs.num_c: the server has no such input (it has num_a, num_b)']);
   });
 });

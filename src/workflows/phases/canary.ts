@@ -193,7 +193,7 @@ function pick(side: { requests: number; errorRate: number; p50?: number; p99?: n
 /** The canary load's requests in V2, to the model as the servers were checked to serve it. */
 function v2Load(run: MigrationRun): { v2?: NonNullable<Parameters<typeof loadActivities.runCanaryLoad>[0]['v2']> } {
   const served = run.status.served?.source;
-  return served ? { v2: { model: served.model, ...(served.version ? { version: served.version } : {}), input: served.input.name, datatype: served.input.datatype } } : {};
+  return served ? { v2: { model: served.model, ...(served.version ? { version: served.version } : {}), input: served.input.name, datatype: served.input.datatype, ...(served.inputs ? { inputs: served.inputs } : {}) } } : {};
 }
 
 /** Mirrored agreement from the answers the data plane captured, read as each server was checked to answer. */

@@ -89,12 +89,12 @@ async function checkServedModels(run: MigrationRun, workload: Workload, endpoint
   const { spec, status } = run;
   const check = (side: 'source' | 'target') =>
     run[side].checkServedModel.executeWithOptions({ summary: `the ${side} server's model (${endpoints[side].url}, ${endpoints[side].model}) against the ONNX model and the holdout, over V2` }, [
-      { side, endpoint: endpoints[side], location: spec[side], modelPath: side === 'target' ? targetModelPath(workload) : workload.model.path, features: workload.holdout.features.length, task: workload.holdout.task },
+      { side, endpoint: endpoints[side], location: spec[side], modelPath: side === 'target' ? targetModelPath(workload) : workload.model.path, features: workload.holdout.features.length, task: workload.holdout.task, ...(workload.holdout.inputs ? { featureNames: workload.holdout.features, inputs: workload.holdout.inputs } : {}) },
     ]);
   const source = await run.untilRollback(() => check('source'));
   const target = await run.untilRollback(() => check('target'));
   const differences = [
-    source.input.name !== target.input.name ? `input name: the source takes "${source.input.name}", the target "${target.input.name}"` : undefined,
+    inputNames(source) !== inputNames(target) ? `input names: the source takes "${inputNames(source)}", the target "${inputNames(target)}"` : undefined,
     // The class set, not its column order: a reordered model is the shadow gate's to judge.
     classSet(source.classes) !== classSet(target.classes) ? `classes: the source's model has [${source.classes?.join(', ') ?? 'none'}], the target's [${target.classes?.join(', ') ?? 'none'}]` : undefined,
   ].filter((d): d is string => d !== undefined);
@@ -104,6 +104,7 @@ async function checkServedModels(run: MigrationRun, workload: Workload, endpoint
   status.served = { source: { ...source, adopted: sourceAdopted }, target: { ...target, adopted: false } };
 }
 
+const inputNames = (served: { input: { name: string }; inputs?: { name: string }[] }) => (served.inputs ?? [served.input]).map((i) => i.name).sort().join(', ');
 const classSet = (classes: readonly number[] | undefined) => (classes ? [...classes].sort((a, b) => a - b).join(',') : 'none');
 
 /** The whole artifact (every file and its bundle) copied ahead of the data, then verified at the target. */
