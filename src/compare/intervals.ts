@@ -41,6 +41,8 @@ export function binomialCdf(k: number, n: number, p: number): number {
 
 /** The exact two-sided interval for a binomial proportion, k successes in n trials. */
 export function clopperPearson(k: number, n: number, level = 0.95): [number, number] {
+  // A count that is not one (NaN, a fraction, more than n) has no interval: say so, never a wrong one.
+  if (!Number.isInteger(k) || !Number.isInteger(n) || k < 0 || k > Math.max(n, 0)) return [Number.NaN, Number.NaN];
   if (n <= 0) return [0, 1];
   const alpha = (1 - level) / 2;
   // Lower: P(X ≥ k | p) = α/2; upper: P(X ≤ k | p) = α/2. Both tails are monotone in p.
@@ -101,6 +103,8 @@ export function pairedAucInterval(positive: ArrayLike<boolean>, a: ArrayLike<num
   const P = pos.length;
   const N = neg.length;
   if (P < 2 || N < 2) return [Number.NaN, Number.NaN];
+  // A NaN or infinite score makes every placement undefined (finiteValues fails such a pair first).
+  for (let i = 0; i < n; i++) if (!Number.isFinite(a[i]!) || !Number.isFinite(b[i]!)) return [Number.NaN, Number.NaN];
   const components = (scores: ArrayLike<number>) => {
     const sortedNeg = Float64Array.from(neg, (j) => scores[j]!).sort();
     const sortedPos = Float64Array.from(pos, (i) => scores[i]!).sort();

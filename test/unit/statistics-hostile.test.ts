@@ -183,6 +183,10 @@ describe('exact binomial intervals', () => {
     expect(clopperPearson(0, 10)[1]).toBeCloseTo(0.30850, 4);
     expect(clopperPearson(2, 2000)[1]).toBeCloseTo(0.0036, 4);
     expect(clopperPearson(5, 5)).toEqual([expect.closeTo(0.4782, 3), 1]);
+    // Not a count: no interval, rather than [1, 1] or one that looks right.
+    for (const [k, n] of [[Number.NaN, 10], [2.5, 10], [-1, 10], [11, 10], [1, Number.NaN]]) expect(clopperPearson(k!, n!)).toEqual([Number.NaN, Number.NaN]);
+    // A NaN score leaves the AUC's paired interval undefined, not ±0.98.
+    expect(pairedAucInterval([true, true, false, false], [0.9, Number.NaN, 0.2, 0.1], [0.9, 0.8, 0.2, 0.1])).toEqual([Number.NaN, Number.NaN]);
   });
 });
 
