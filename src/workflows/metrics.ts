@@ -31,6 +31,11 @@ export function copyCounter(tags: MigrationTags, stage: 'copy' | 'catchUp'): (do
   const add = (counter: typeof objects, outcome: string, value: number | undefined) => {
     if (value) counter.add(value, { outcome });
   };
+  // Each labelled series from the start, at 0: a counter that first appears at 1 has no earlier
+  // sample, so increase() stays 0 and an alert on its first mismatch never fires.
+  for (const outcome of ['copied', 'skipped', 'verified', 'mismatched', 'vanished']) objects.add(0, { outcome });
+  for (const outcome of ['copied', 'skipped', 'verified']) bytes.add(0, { outcome });
+  retries.add(0);
   return (done) => {
     add(objects, 'copied', done.copied);
     add(objects, 'skipped', done.skipped);
@@ -77,6 +82,9 @@ export function countEgressOf(run: { tags: MigrationTags; egress: { bytes: numbe
     .set(run.egress.cost, { ...run.tags, currency: estimate.currency });
 }
 
+/** How a migration ends, as cloudshift_migrations_ended counts it. */
+const MIGRATION_OUTCOMES = ['completed', 'rolledBack', 'failed'] as const;
+
 /** Gauges the workflow keeps up to date as it moves: its phase, a gate it waits at, the canary's weight. */
 export class MigrationGauges {
   private phase?: Phase;
@@ -85,7 +93,12 @@ export class MigrationGauges {
   private readonly weight = metricMeter.createGauge('cloudshift_canary_weight_percent', 'int', '%', 'Share of traffic on the target at the canary\'s current step');
   private readonly step = metricMeter.createGauge('cloudshift_canary_step', 'int', '', 'The canary step in force (1-based; 0 before the canary)');
 
-  constructor(private readonly tags: MigrationTags) {}
+  private readonly ended = metricMeter.createCounter('cloudshift_migrations_ended', 'migrations', 'Migrations that ended, by outcome (completed, rolledBack, failed)');
+
+  constructor(private readonly tags: MigrationTags) {
+    // Every outcome's series at 0 from the start, so increase() sees the end (see copyCounter).
+    for (const outcome of MIGRATION_OUTCOMES) this.ended.add(0, { ...this.tags, outcome });
+  }
 
   enter(phase: Phase): void {
     if (this.phase) this.phaseGauge.set(0, { ...this.tags, phase: this.phase });
@@ -97,7 +110,7 @@ export class MigrationGauges {
   end(outcome: string): void {
     if (this.phase) this.phaseGauge.set(0, { ...this.tags, phase: this.phase });
     this.gateSince.set(0, { ...this.tags });
-    metricMeter.createCounter('cloudshift_migrations_ended', 'migrations', 'Migrations that ended, by outcome (completed, rolledBack, failed)').add(1, { ...this.tags, outcome });
+    this.ended.add(1, { ...this.tags, outcome });
   }
 
   waiting(since: number | undefined): void {

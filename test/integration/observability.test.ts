@@ -118,6 +118,12 @@ describe('a migration observed in Prometheus', () => {
     expect(Number((await instant(`cloudshift_canary_weight_percent${selector}`))[0]!.value![1])).toBe(100);
     expect(Number((await instant(`cloudshift_migration_gate_waiting_since_seconds${selector}`))[0]!.value![1])).toBeGreaterThan(started - 1);
     expect(Number((await instant(`sum(cloudshift_copy_objects_total{migration="${name}",outcome="copied"})`))[0]!.value![1])).toBeGreaterThan(0);
+    // Labelled counters exist at 0 before their first event, so increase() sees that event and the
+    // alerts on them can fire (a series that first appears at 1 has no increase).
+    expect(Number((await instant(`sum(cloudshift_copy_objects_total{migration="${name}",outcome="mismatched"})`))[0]?.value?.[1])).toBe(0);
+    for (const outcome of ['completed', 'rolledBack', 'failed']) {
+      expect(Number((await instant(`cloudshift_migrations_ended_total{migration="${name}",outcome="${outcome}"}`))[0]?.value?.[1]), outcome).toBe(0);
+    }
     expect(Number((await instant(`sum(cloudshift_egress_estimated_cost${selector})`))[0]!.value![1])).toBeGreaterThan(0);
     // The SDK's own metrics, from the same exporter.
     expect((await instant(`count({job="cloudshift-worker",instance="${metricsAddress}",__name__=~"temporal_.+"})`))[0]!.value![1]).not.toBe('0');
@@ -148,7 +154,8 @@ describe('a migration observed in Prometheus', () => {
     expect(result.outcome, result.status.reason).toBe('completed');
     const ended = await eventually(async () => {
       const found = await instant(`cloudshift_migrations_ended_total{migration="${name}",outcome="completed"}`);
-      return found.length ? found : undefined;
+      // The series was there at 0 all along: wait for the end to be counted.
+      return found.length && Number(found[0]!.value![1]) > 0 ? found : undefined;
     }, 20_000);
     expect(Number(ended[0]!.value![1])).toBe(1);
   });
