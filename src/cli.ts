@@ -16,7 +16,7 @@ import { loadConfig } from './config.js';
 import { CLOUDS, type Cloud, formatSpecIssues, parseSpec, type StorageLocation } from './spec.js';
 import { parseSpecText, SpecFileError } from './spec-file.js';
 
-const EXIT = { completed: 0, failed: 1, usage: 2, unreachable: 3, rolledBack: 4 } as const;
+const EXIT = { completed: 0, failed: 1, usage: 2, unreachable: 3, rolledBack: 4, notFound: 5 } as const;
 
 /** The CLI's only ways to print a line: what a migration's fields hold is shown, never obeyed (forTerminal). */
 const say = (...parts: unknown[]) => console.log(forTerminal(parts.map(String).join(' ')));
@@ -29,7 +29,7 @@ async function follow(client: MigrationClient, id: string, json: boolean): Promi
   let last = '';
   const live = process.stdout.isTTY && !json;
   const onProgress = (progress: Progress) => {
-    const line = json ? JSON.stringify(progress) : progressLine(progress);
+    const line = json ? JSON.stringify(progress) : progressLine(progress, serverOf().namespace);
     if (line === last) return;
     last = line;
     if (live) process.stdout.write(`\r\x1b[2K${forTerminal(line).slice(0, (process.stdout.columns || 120) - 1)}`);
@@ -52,9 +52,16 @@ async function follow(client: MigrationClient, id: string, json: boolean): Promi
   return result.outcome === 'completed' ? EXIT.completed : EXIT.rolledBack;
 }
 
-async function withClient<T>(work: (client: MigrationClient) => Promise<T>): Promise<T> {
+/** The Temporal server and namespace a command reaches: its --address and --namespace, else TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE. */
+let server: { address?: string; namespace?: string } = {};
+const serverOf = () => {
   const config = loadConfig();
-  const client = await MigrationClient.connect(config.temporal.address, config.temporal.namespace);
+  return { address: server.address ?? config.temporal.address, namespace: server.namespace ?? config.temporal.namespace };
+};
+
+async function withClient<T>(work: (client: MigrationClient) => Promise<T>): Promise<T> {
+  const { address, namespace } = serverOf();
+  const client = await MigrationClient.connect(address, namespace);
   try {
     return await work(client);
   } finally {
@@ -127,6 +134,8 @@ const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 /** The spec's one required file, read as JSON or YAML. */
 const specOption = () => new Option('-s, --spec <file>', 'the migration spec, JSON or YAML (required)');
 const jsonOption = () => new Option('--json', 'print JSON instead of text');
+const namespaceOption = () => new Option('-n, --namespace <name>', 'the Temporal namespace the migration runs in (default: TEMPORAL_NAMESPACE, else default)');
+const addressOption = () => new Option('--address <host:port>', "Temporal's frontend (default: TEMPORAL_ADDRESS, else 127.0.0.1:7233)");
 
 const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 
@@ -155,10 +164,15 @@ function program(exit: (code: number) => void): Command {
     .configureOutput({ outputError: (text, write) => write(`cloudshift: ${text.replace(/^error: /, '')}`) })
     .addHelpText(
       'after',
-      `\nThe operator's name (--by) defaults to the OS user. Exit codes: 0 completed, 1 failed, 2 usage, spec or a refused decision, 3 unreachable, 4 rolled back.\nServer: TEMPORAL_ADDRESS (default 127.0.0.1:7233), TEMPORAL_NAMESPACE (default default).\n` +
+      `\nThe operator's name (--by) defaults to the OS user. Exit codes: 0 completed, 1 failed, 2 usage, spec or a refused decision, 3 unreachable, 4 rolled back, 5 no such migration in the namespace.\nServer: --address and --namespace, else TEMPORAL_ADDRESS (default 127.0.0.1:7233) and TEMPORAL_NAMESPACE (default default).\n` +
         examples('cloudshift validate --spec examples/aws-to-gcp.yaml', 'cloudshift start --spec examples/aws-to-gcp.yaml --wait', 'cloudshift approve aws-to-gcp-fraud --phase shadow', 'cloudshift report aws-to-gcp-fraud --out report.html'),
     );
   const run = async (work: () => Promise<number>) => exit(await work());
+  // A command's --namespace and --address, read before its action runs (render's --namespace is Kubernetes's, not declared here).
+  root.hook('preAction', (_root, command) => {
+    const opts = command.opts<{ namespace?: string; address?: string }>();
+    server = command.options.some((o) => o.long === '--address') ? { ...(opts.namespace ? { namespace: opts.namespace } : {}), ...(opts.address ? { address: opts.address } : {}) } : {};
+  });
 
   root
     .command('validate')
@@ -200,6 +214,8 @@ function program(exit: (code: number) => void): Command {
   root
     .command('start')
     .description("start a migration (its id is the spec's name); a second start of the same spec while it runs attaches to it")
+    .addOption(namespaceOption())
+    .addOption(addressOption())
     .addOption(specOption())
     .option('-w, --wait', 'follow it to its end, printing progress, gates and the final summary')
     .option('--rerun', 'start a new run under a name whose earlier run has ended (it still refuses a target folder that run claimed)')
@@ -220,6 +236,8 @@ function program(exit: (code: number) => void): Command {
   root
     .command('status')
     .description('phase, progress, the gate waiting and how to answer it, decisions')
+    .addOption(namespaceOption())
+    .addOption(addressOption())
     .argument('<id>', 'the migration (its spec name)')
     .option('-f, --follow', 'follow it until it ends')
     .addOption(jsonOption())
@@ -234,7 +252,7 @@ function program(exit: (code: number) => void): Command {
             say(resultLines(status).join('\n'));
             const live = status.copy?.progress ? status.teardown?.catchUp?.live : status.copy?.live;
             if (live) say(progressLine({ status, copy: live }));
-            if (status.pendingGate) say(`since ${status.pendingGate.since}, ${gateLines(status).join('\n')}`);
+            if (status.pendingGate) say(`since ${status.pendingGate.since}, ${gateLines(status, serverOf().namespace).join('\n')}`);
             if (status.report) say(`report: ${status.report.html} (cloudshift report ${id} --out ${id}.html)`);
             if (status.audit) say(`\n${(await import('./audit/report.js')).renderAuditReport(status.audit)}`);
           }
@@ -246,6 +264,8 @@ function program(exit: (code: number) => void): Command {
   root
     .command('approve')
     .description('approve the gate waiting; prints what the migration did, or why it refused (exit 2)')
+    .addOption(namespaceOption())
+    .addOption(addressOption())
     .argument('<id>', 'the migration')
     .option('-p, --phase <phase>', 'approve only if this phase is the one waiting (shadow, canary, teardown, …)')
     .option('-c, --comment <text>', 'kept in the decision log')
@@ -264,6 +284,8 @@ function program(exit: (code: number) => void): Command {
   root
     .command('rollback')
     .description('roll back: traffic to the source, the target cleaned up as the spec says (refused once teardown has begun)')
+    .addOption(namespaceOption())
+    .addOption(addressOption())
     .argument('<id>', 'the migration')
     .option('-r, --reason <text>', 'why (required: the decision log keeps it)')
     .option('--by <name>', 'who rolls back (default: the OS user)')
@@ -280,6 +302,8 @@ function program(exit: (code: number) => void): Command {
   root
     .command('list')
     .description('migrations, newest first')
+    .addOption(namespaceOption())
+    .addOption(addressOption())
     .option('-p, --phase <phase>', 'only those in this phase (a phase, awaitingApproval, completed, rolledBack, failed)')
     .addOption(jsonOption())
     .addHelpText('after', examples('cloudshift list --phase awaitingApproval', 'cloudshift list | head -5'))
@@ -297,6 +321,8 @@ function program(exit: (code: number) => void): Command {
   root
     .command('report')
     .description("the migration's report (HTML, or --json): fetched from the target cloud where the migration wrote it, or built from where a running one stands")
+    .addOption(namespaceOption())
+    .addOption(addressOption())
     .argument('<id>', 'the migration')
     .option('-o, --out <file>', 'write it to this file instead of standard output')
     .addOption(jsonOption())
@@ -561,6 +587,16 @@ main(process.argv.slice(2)).then(
     if (error instanceof InvalidMigrationSpecError) {
       sayError(error.message);
       process.exit(EXIT.usage);
+    }
+    if (error instanceof Error && error.name === 'WorkflowNotFoundError') {
+      const { address, namespace } = serverOf();
+      sayError(`cloudshift: no migration ${(error as Error & { workflowId?: string }).workflowId ?? ''} in the namespace "${namespace}" at ${address} (${error.message}); another namespace? --namespace NAME or TEMPORAL_NAMESPACE; cloudshift list shows this one's`);
+      process.exit(EXIT.notFound);
+    }
+    if (error instanceof Error && (error.name === 'NamespaceNotFoundError' || /^Namespace not found/.test(error.message))) {
+      const { address, namespace } = serverOf();
+      sayError(`cloudshift: no namespace "${namespace}" at ${address} (${error.message}); check --namespace or TEMPORAL_NAMESPACE (temporal operator namespace list shows those there)`);
+      process.exit(EXIT.notFound);
     }
     if (error instanceof NonRetryableError) {
       // Reached, and refused: a model that is not what was recorded, a file that is not as signed.

@@ -16,7 +16,8 @@ export function bar(fraction: number, width = 24): string {
  * A migration waiting at a gate: what it waits for, what the decision rests on (the shadow verdict
  * and its report, the last canary analysis), and the exact commands that answer it.
  */
-export function gateLines(status: Progress['status']): string[] {
+export function gateLines(status: Progress['status'], namespace = 'default'): string[] {
+  const ns = namespace === 'default' ? '' : ` --namespace ${namespace}`;
   const gate = status.pendingGate!;
   const lines = [`${status.name} ${status.phase}: waiting for ${gate.waitingFor}${gate.deadline ? ` (until ${gate.deadline})` : ''}`];
   const verdict = status.shadow?.verdict;
@@ -24,14 +25,14 @@ export function gateLines(status: Progress['status']): string[] {
   const last = status.canary?.analyses.at(-1);
   if (gate.phase === 'canary' && last) lines.push(`  canary at ${last.targetPercent} %: ${last.verdict}${last.reasons.length ? ` (${last.reasons.join('; ')})` : ''}; traffic to ${status.canary!.trafficUrl}`);
   if (gate.evidence) lines.push(`  evidence: ${gate.evidence}`);
-  lines.push(`  approve:   npm run cloudshift -- approve ${status.name} --phase ${gate.phase}`);
-  lines.push(`  roll back: npm run cloudshift -- rollback ${status.name} --reason "…"`);
+  lines.push(`  approve:   npm run cloudshift -- approve ${status.name} --phase ${gate.phase}${ns}`);
+  lines.push(`  roll back: npm run cloudshift -- rollback ${status.name} --reason "…"${ns}`);
   return lines;
 }
 
-export function progressLine({ status, copy }: Progress): string {
+export function progressLine({ status, copy }: Progress, namespace = 'default'): string {
   const head = `${status.name} ${status.phase}`;
-  if (status.pendingGate) return gateLines(status).join('\n');
+  if (status.pendingGate) return gateLines(status, namespace).join('\n');
   if (copy) {
     const p = copy.progress;
     const done = p.copiedObjects + p.skippedObjects;

@@ -95,7 +95,7 @@ export async function migrationWorkflow(input: unknown): Promise<MigrationResult
   status.decisions = gates.decisions;
   const record = (): MigrationStatus => ({ ...status, pendingGate: gates.pending, ...(gates.droppedDecisions ? { decisionsDropped: gates.droppedDecisions } : {}) });
   setHandler(recordQuery, record, { description: 'The whole record: phases, inventory, audit, copy, shadow, canary, decisions' });
-  setHandler(statusQuery, () => overviewOf(record()), { description: 'What it is doing, what it waits for and how to answer, the last verdict or analysis' });
+  setHandler(statusQuery, () => overviewOf(record(), workflowInfo().namespace), { description: 'What it is doing, what it waits for and how to answer, the last verdict or analysis' });
   // Signals stay in history whatever their size: a flood of large ones would get the migration
   // terminated by Temporal (at 50 MiB by default), with no clean-up and no report. Before that,
   // while a rollback is still possible, the migration rolls itself back.

@@ -22,7 +22,9 @@ export interface MigrationOverview {
   more: string;
 }
 
-export function overviewOf(record: MigrationStatus): MigrationOverview {
+export function overviewOf(record: MigrationStatus, namespace = 'default'): MigrationOverview {
+  // The commands as printed must reach this migration from anywhere: its namespace said where it is not the default.
+  const ns = namespace === 'default' ? '' : ` --namespace ${namespace}`;
   const where = (l: MigrationStatus['source']) => `${l.cloud}:${l.bucket}/${l.prefix}`;
   const gate = record.pendingGate;
   const id = record.name;
@@ -41,8 +43,8 @@ export function overviewOf(record: MigrationStatus): MigrationOverview {
             for: gate.waitingFor,
             since: gate.since,
             ...(gate.deadline ? { until: gate.deadline } : {}),
-            approve: `update "approve" with {"by": "<you>", "phase": "${gate.phase}"}, or: cloudshift approve ${id} --phase ${gate.phase}`,
-            rollback: `update "rollback" with {"by": "<you>", "reason": "<why>"}, or: cloudshift rollback ${id} --reason "<why>"`,
+            approve: `update "approve" with {"by": "<you>", "phase": "${gate.phase}"}, or: cloudshift approve ${id} --phase ${gate.phase}${ns}`,
+            rollback: `update "rollback" with {"by": "<you>", "reason": "<why>"}, or: cloudshift rollback ${id} --reason "<why>"${ns}`,
             ...(gate.evidence ? { evidence: gate.evidence } : {}),
           },
         }

@@ -131,9 +131,16 @@ describe('cloudshift start, list, approve, status', () => {
     });
   });
 
-  it('says what it could not find (exit 3)', async () => {
+  it('says what it could not find, and where it looked (exit 5)', async () => {
     const { code, stderr } = await cloudshift('status', 'no-such-migration');
-    expect(code).toBe(3);
-    expect(stderr).toMatch(/cloudshift: .*no-such-migration|not found/i);
+    expect(code).toBe(5);
+    expect(stderr).toMatch(/^cloudshift: no migration no-such-migration in the namespace "default" at 127\.0\.0\.1:7233 .*--namespace NAME or TEMPORAL_NAMESPACE/);
+    // The flag beats the environment, for the namespace and the address alike.
+    const elsewhere = await cloudshiftWith({ TEMPORAL_NAMESPACE: 'default' }, 'approve', 'no-such-migration', '--namespace', 'nowhere');
+    expect(elsewhere.code).toBe(5);
+    expect(elsewhere.stderr).toMatch(/^cloudshift: no namespace "nowhere" at 127\.0\.0\.1:7233/);
+    const unreachable = await cloudshift('list', '--address', '127.0.0.1:1');
+    expect(unreachable.code).toBe(3);
+    expect(unreachable.stderr).toContain('Temporal did not answer at 127.0.0.1:1');
   });
 });
