@@ -10,6 +10,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { DecisionRejectedError, InvalidMigrationSpecError, MigrationClient, MigrationNameTakenError, MissingSearchAttributesError, type MigrationResult, type Progress } from './client/index.js';
 import type { DecisionReply } from './workflows/definitions.js';
 import { gateLines, progressLine, resultLines } from './client/progress.js';
+import { LiveView } from './client/live-view.js';
 import { failureMessage, forTerminal } from './format.js';
 import { NonRetryableError } from './errors.js';
 import { loadConfig } from './config.js';
@@ -28,18 +29,19 @@ const operator = (by: string | undefined) => by ?? userInfo().username;
 async function follow(client: MigrationClient, id: string, json: boolean): Promise<number> {
   let last = '';
   const live = process.stdout.isTTY && !json;
+  const view = new LiveView(process.stdout, () => process.stdout.columns || 120);
   const onProgress = (progress: Progress) => {
     const line = json ? JSON.stringify(progress) : progressLine(progress, serverOf().namespace);
     if (line === last) return;
     last = line;
-    if (live) process.stdout.write(`\r\x1b[2K${forTerminal(line).slice(0, (process.stdout.columns || 120) - 1)}`);
+    if (live) view.draw(forTerminal(line));
     else say(line);
   };
   let result: MigrationResult;
   try {
     result = await client.followMigration(id, onProgress);
   } catch (error) {
-    if (live) process.stdout.write('\n');
+    if (live) view.end();
     if (error instanceof WorkflowFailedError) {
       // Past "Workflow execution failed": the causes say which step and why.
       sayError(`${id} failed: ${failureMessage(error.cause ?? error)}`);
@@ -47,7 +49,7 @@ async function follow(client: MigrationClient, id: string, json: boolean): Promi
     }
     throw error;
   }
-  if (live) process.stdout.write('\n');
+  if (live) view.end();
   say(json ? JSON.stringify(result) : resultLines(result.status).join('\n'));
   return result.outcome === 'completed' ? EXIT.completed : EXIT.rolledBack;
 }
