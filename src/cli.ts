@@ -193,7 +193,7 @@ function program(exit: (code: number) => void): Command {
 
   root
     .command('audit')
-    .description('the audit alone: dependencies, inventory, egress and copy-time estimates (exit 1 on blocking findings)')
+    .description('the pre-flight (what the migration would fail or block on) and the audit: dependencies, inventory through the filters, egress and copy-time estimates (exit 1 on any problem or blocking finding)')
     .addOption(specOption())
     .addOption(jsonOption())
     .addHelpText('after', examples('cloudshift audit --spec examples/aws-to-gcp.yaml', 'cloudshift audit --spec examples/aws-to-gcp.yaml --json | jq .egress'))
@@ -207,9 +207,35 @@ function program(exit: (code: number) => void): Command {
           import('./audit/report.js'),
           import('./clouds/profiles.js'),
         ]);
-        const report = await runAudit(parsed.spec, new StoreResolver(loadConfig().profiles), loadPriceTable());
-        say(opts.json ? JSON.stringify(report, null, 2) : renderAuditReport(report));
-        return report.blocking.length > 0 ? EXIT.failed : EXIT.completed;
+        const config = loadConfig();
+        const stores = new StoreResolver(config.profiles);
+        const { preflightSource, preflightTarget, preflightProblems, renderPreflight, artifactCheckOutcome } = await import('./audit/preflight.js');
+        // What the migration would fail or block on, before the estimates: the same checks its first activity runs.
+        const checks = [...(await preflightSource(parsed.spec, stores)), ...(await preflightTarget(parsed.spec, stores))];
+        const artifact = parsed.spec.workload?.artifact;
+        if (artifact?.policy) {
+          // The keys and roots the policy trusts, read as the worker will: one missing fails the migration, signed or not.
+          const { trustFor } = await import('./artifacts/keys.js');
+          try {
+            trustFor(config.keysDir, artifact.policy);
+            checks.push({ field: 'workload.artifact.policy', check: 'keys and roots', outcome: 'ok', detail: `found in ${config.keysDir}` });
+          } catch (error) {
+            checks.push({ field: 'workload.artifact.policy', check: 'keys and roots', outcome: 'failed', detail: error instanceof Error ? error.message : String(error) });
+          }
+        }
+        if (artifact) {
+          const { createArtifactActivities } = await import('./activities/artifacts.js');
+          try {
+            checks.push(artifactCheckOutcome(await createArtifactActivities({ stores, keysDir: config.keysDir }).checkSourceArtifact({ location: parsed.spec.source, artifact })));
+          } catch (error) {
+            checks.push({ field: 'workload.artifact', check: 'signature', outcome: 'failed', detail: `${error instanceof Error ? error.message : String(error)} (keys and roots are read from ${config.keysDir}, CLOUDSHIFT_KEYS_DIR)` });
+          }
+        }
+        const sourceReadable = !checks.some((c) => c.field === 'source' && c.outcome === 'failed');
+        const report = sourceReadable ? await runAudit(parsed.spec, stores, loadPriceTable()) : undefined;
+        if (opts.json) say(JSON.stringify({ preflight: checks, ...(report ? { audit: report } : {}) }, null, 2));
+        else say([renderPreflight(checks), ...(report ? ['', renderAuditReport(report)] : [])].join('\n'));
+        return preflightProblems(checks).length > 0 || (report?.blocking.length ?? 0) > 0 ? EXIT.failed : EXIT.completed;
       }),
     );
 

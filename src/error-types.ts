@@ -34,7 +34,8 @@ export const NON_RETRYABLE_TYPES = [
   'ArtifactSignatureInvalid',
   'ArtifactDigestMismatch',
   'ArtifactProvenanceInvalid',
-  // The audit's inputs.
+  // The audit's inputs, and what the pre-flight found the migration would fail on.
+  'PreflightFailed',
   'InvalidPriceTable',
   'InvalidAuditInput',
   // An inference server that answers another protocol, model, shape, datatype or class set.

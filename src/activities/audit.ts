@@ -6,7 +6,8 @@ import { activityInfo, heartbeat } from '@temporalio/activity';
 import { readFileSync } from 'node:fs';
 import { type InventoryProgress, measureThroughput, type SourceInventory, takeInventory } from '../audit/inventory.js';
 import type { StoreResolver } from '../clouds/profiles.js';
-import type { StorageLocation } from '../spec.js';
+import type { MigrationSpec, StorageLocation } from '../spec.js';
+import { type PreflightCheck, preflightSource } from '../audit/preflight.js';
 import { NonRetryableError } from '../errors.js';
 import { asActivity } from './failures.js';
 import { priceTableSchema, type PriceTable } from '../audit/egress.js';
@@ -45,14 +46,24 @@ export function createAuditActivities(deps: AuditDeps) {
      * Counts the objects and bytes under the source prefix, page by page. Heartbeats its cursor
      * with the running totals, so a retry after a worker dies resumes where the last page ended.
      */
-    async inventorySource({ location }: { location: StorageLocation }): Promise<SourceInventory> {
+    async inventorySource({ location, filter }: { location: StorageLocation; filter?: { include: string[]; exclude: string[] } }): Promise<SourceInventory> {
       return asActivity(() =>
         takeInventory(deps.stores.store(location), location.prefix, {
           pageSize: deps.pageSize,
+          ...(filter ? { filter } : {}),
           resume: activityInfo().heartbeatDetails as InventoryProgress | undefined,
           onPage: (progress) => heartbeat(progress),
         }),
       );
+    },
+
+    /**
+     * The pre-flight's source checks (audit/preflight.ts): the source lists, the model and holdout
+     * are there, the holdout's first rows parse with the spec's columns, and the model fits them.
+     * Answers the checks; the workflow fails on a failed one before anything is created or copied.
+     */
+    async preflightSource({ spec }: { spec: MigrationSpec }): Promise<PreflightCheck[]> {
+      return asActivity(() => preflightSource(spec, deps.stores));
     },
 
     /** Measures read throughput at the source, for the audit's copy-time estimate. */

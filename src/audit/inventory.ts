@@ -1,4 +1,5 @@
 import { isCloudshiftKey } from '../migration-paths.js';
+import { acceptedKeys, keyFilter, relativeTo } from '../copy/filters.js';
 import type { ObjectStore } from '../clouds/object-store.js';
 
 const LARGEST_KEPT = 10;
@@ -40,6 +41,8 @@ export interface InventoryOptions {
   resume?: InventoryProgress;
   /** Called after every page, e.g. to heartbeat. */
   onPage?: (progress: InventoryProgress) => void;
+  /** The spec's include and exclude globs (copy/filters.ts): the inventory counts what will be copied. */
+  filter?: { include: readonly string[]; exclude: readonly string[] };
 }
 
 /** Counts objects and bytes under a prefix, page by page, keeping only bounded summaries. */
@@ -51,11 +54,11 @@ export async function takeInventory(store: ObjectStore, prefix: string, options:
     largest: [],
     byStorageClass: {},
   };
+  const accept = options.filter ? keyFilter(options.filter.include, options.filter.exclude) : (key: string) => !isCloudshiftKey(key);
   do {
     const page = await store.list(prefix, { cursor: progress.cursor, pageSize: options.pageSize ?? 1000 });
-    for (const object of page.objects) {
-      // cloudshift's own files (manifests, reports) are never workload data.
-      if (isCloudshiftKey(object.key.slice(prefix.length))) continue;
+    // cloudshift's own files (manifests, reports) are never workload data, nor what the filters leave out.
+    for (const object of await acceptedKeys(page.objects, accept, (o) => relativeTo(prefix, o.key))) {
       progress.objects++;
       progress.bytes += object.size;
       const tier = (progress.byStorageClass[object.storageClass ?? 'unknown'] ??= { objects: 0, bytes: 0 });

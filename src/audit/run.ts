@@ -10,7 +10,7 @@ import { type AuditReport, buildAuditReport } from './report.js';
  */
 export async function runAudit(spec: MigrationSpec, stores: StoreResolver, prices: PriceTable): Promise<AuditReport> {
   const store = stores.store(spec.source);
-  const inventory = await takeInventory(store, spec.source.prefix);
+  const inventory = await takeInventory(store, spec.source.prefix, { filter: { include: spec.copy.include, exclude: spec.copy.exclude } });
   const measured = spec.audit.throughputMiBps
     ? undefined
     : await measureThroughput(store, inventory.largest, { sampleBytes: spec.audit.sampleMiB * 1024 * 1024, streams: spec.copy.concurrency });

@@ -33,7 +33,7 @@ function screen(writes: string[]): string[] {
         rows[row] ??= '';
         i++;
       } else {
-        rows[row] += w[i];
+        rows[row] = (rows[row] ?? '') + w[i]!;
         i++;
       }
     }

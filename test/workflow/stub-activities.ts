@@ -29,6 +29,7 @@ export function stubActivities(options: StubOptions = {}) {
   let weights = { targetPercent: 0, mirror: false };
   const base: Activities = {
     inventorySource: async () => ({ location: 'stub://src/data/', objects: objects.length, bytes: objects.reduce((s, o) => s + o.size, 0), largest: [], byStorageClass: {} }),
+    preflightSource: async () => [{ field: 'source', check: 'readable', outcome: 'ok', detail: 'stub' }],
     measureSourceThroughput: async () => ({ mibPerSecond: 100, perObjectMs: 1, sampledBytes: 1, sampledObjects: 1, streams: 1 }) as never,
     auditReport: realAudit.auditReport,
     ensureTargetContainer: async () => undefined,

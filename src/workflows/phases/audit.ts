@@ -1,11 +1,21 @@
 /** The audit phase: the source's inventory, its throughput, and the audit report; blocking findings wait or fail. */
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { MigrationRun } from '../run.js';
+
+/** The pre-flight runs first in the audit: what the migration would fail on later is found before anything is created or copied. */
+export const PREFLIGHT_PATCH = 'preflight-first';
 
 export async function audit(run: MigrationRun) {
   const { spec, status } = run;
   run.enter('audit', `inventory of ${spec.source.cloud}:${spec.source.bucket}/${spec.source.prefix}`);
-  const inventory = await run.untilRollback(() => run.source.inventorySource.executeWithOptions({ summary: `inventory of ${spec.source.cloud}:${spec.source.bucket}/${spec.source.prefix}` }, [{ location: spec.source }]));
+  if (patched(PREFLIGHT_PATCH)) {
+    const checks = await run.untilRollback(() => run.source.preflightSource.executeWithOptions({ summary: 'pre-flight at the source: the model and holdout there, parsed, and fit for each other' }, [{ spec }]));
+    const failedChecks = checks.filter((c) => c.outcome === 'failed');
+    if (failedChecks.length > 0) {
+      throw ApplicationFailure.nonRetryable(`the pre-flight found what this migration would fail on: ${failedChecks.map((c) => `${c.field} (${c.check}): ${c.detail}`).join('; ')}`, 'PreflightFailed');
+    }
+  }
+  const inventory = await run.untilRollback(() => run.source.inventorySource.executeWithOptions({ summary: `inventory of ${spec.source.cloud}:${spec.source.bucket}/${spec.source.prefix}` }, [{ location: spec.source, filter: { include: spec.copy.include, exclude: spec.copy.exclude } }]));
   status.inventory = inventory;
   const measured = spec.audit.throughputMiBps
     ? undefined
