@@ -20,6 +20,8 @@ export interface Agreement {
   targetFailed?: number;
   /** Pairs the data plane let go of (its ring is bounded) or could not keep whole. */
   lost?: number;
+  /** Source answers (HTTP 200) that are neither V2 nor cloudshift's V1: nothing to compare them by. */
+  unreadable?: number;
 }
 
 /** How to read one side's V2 answers: which output is which, and the ONNX model's classes. */
@@ -62,13 +64,18 @@ export function joinMirrored(capture: MirroredCapture, reading: Record<'source' 
   let rows = 0;
   let agreeing = 0;
   let targetFailed = 0;
+  let unreadable = 0;
   let maxProbabilityDelta: number | undefined;
   for (const pair of capture.pairs) {
     if (pair.sourceStatus !== 200) continue;
-    const source = readAnswer(pair.source, reading.source);
-    if (!source) continue;
+    const v1 = pair.path === '/v1/predict';
+    const source = v1 ? readV1Answer(pair.source) : readAnswer(pair.source, reading.source);
+    if (!source) {
+      unreadable++;
+      continue;
+    }
     const n = source.scores.length;
-    const target = pair.targetStatus === 200 ? readAnswer(pair.target, reading.target, n) : undefined;
+    const target = pair.targetStatus !== 200 ? undefined : v1 ? readV1Answer(pair.target) : readAnswer(pair.target, reading.target, n);
     rows += n;
     if (!target || target.scores.length !== n) {
       targetFailed++;
@@ -95,8 +102,24 @@ export function joinMirrored(capture: MirroredCapture, reading: Record<'source' 
     ...(rows ? { agreement: agreeing / rows } : {}),
     ...(maxProbabilityDelta !== undefined ? { maxProbabilityDelta } : {}),
     ...(targetFailed ? { targetFailed } : {}),
+    ...(unreadable ? { unreadable } : {}),
     ...(capture.dropped + capture.skipped ? { lost: capture.dropped + capture.skipped } : {}),
   };
+}
+
+/**
+ * cloudshift's own V1 answer (`{"predictions": [{"score", "label"?}]}`), which its endpoints still
+ * answer for callers of `/v1/predict` (the tests' and the gateway bench's load), or undefined.
+ */
+function readV1Answer(body: Buffer): Predictions | undefined {
+  try {
+    const { predictions } = JSON.parse(body.toString('utf8')) as { predictions?: { score?: unknown; label?: unknown }[] };
+    if (!Array.isArray(predictions) || predictions.length === 0 || !predictions.every((p) => typeof p?.score === 'number')) return undefined;
+    const labelled = predictions.every((p) => typeof p.label === 'number');
+    return { scores: Float64Array.from(predictions, (p) => p.score as number), ...(labelled ? { labels: Float64Array.from(predictions, (p) => p.label as number) } : {}), columns: 0 };
+  } catch {
+    return undefined;
+  }
 }
 
 /** One V2 answer as predictions, or undefined where it is not one (or not of `rows` rows). */

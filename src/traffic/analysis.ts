@@ -280,6 +280,9 @@ function unmeasuredCheck(input: JudgeInput, window: CanaryWindow): string | unde
     return `waiting for latency data: ${which} in ${seconds} s, but Prometheus holds no latency samples for ${noLatency.length > 1 ? 'them' : 'it'} yet (${fromDataPlane ? "the data plane's mean response time, job cloudshift-dataplane" : "its endpoint's /metrics, job cloudshift-endpoint"})`;
   }
   if (input.mirrored && answered('source') > 0 && input.agreement.rows === 0) {
+    if (input.agreement.unreadable) {
+      return `waiting for mirrored answers it can read: the data plane captured ${input.agreement.unreadable} source answers that are neither the Open Inference Protocol's (V2) nor cloudshift's /v1/predict, so none can be compared; send V2 requests to the served model`;
+    }
     return `waiting for mirrored answers: the source answered ${answered('source')} requests in ${seconds} s, but none of the target's mirrored answers to them has come back yet (the data plane's /cloudshift/mirrored, or each endpoint's /v1/recorded in runs recorded before)`;
   }
   return undefined;

@@ -26,7 +26,7 @@ const analysisSchema = z.object({
       seconds: count,
       source: side,
       target: side,
-      mirror: z.object({ rows: count, agreeing: count, agreement: seconds, maxProbabilityDelta: seconds, targetFailed: seconds, lost: seconds }).catch({ rows: 0, agreeing: 0 }),
+      mirror: z.object({ rows: count, agreeing: count, agreement: seconds, maxProbabilityDelta: seconds, targetFailed: seconds, lost: seconds, unreadable: seconds }).catch({ rows: 0, agreeing: 0 }),
     })
     .catch({ since: '', until: '', seconds: 0, source: { requests: 0, errors: 0, errorRate: 0 }, target: { requests: 0, errors: 0, errorRate: 0 }, mirror: { rows: 0, agreeing: 0 } }),
   queries: z

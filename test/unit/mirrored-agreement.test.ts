@@ -71,12 +71,23 @@ describe('mirrored agreement from both answers', () => {
 
   it('skips what the source failed (the error rate counts it), and says what the ring lost', () => {
     const capture = parseMirrored(framed([{ source: 'oops', target: a, sourceStatus: 500 }, { source: 'not json', target: a }], { dropped: 3, skipped: 1 }));
-    expect(joinMirrored(capture, both)).toEqual({ rows: 0, agreeing: 0, lost: 4 });
+    expect(joinMirrored(capture, both)).toEqual({ rows: 0, agreeing: 0, lost: 4, unreadable: 1 });
   });
 
   it('a NaN probability on one side is as far apart as probabilities get', () => {
     const nan = JSON.stringify({ outputs: [{ name: 'label', datatype: 'INT64', shape: [2, 1], data: [1, 0] }, { name: 'probabilities', datatype: 'FP32', shape: [2, 2], data: [0.2, null, 0.9, 0.1] }] });
     expect(joinMirrored(parseMirrored(framed([{ source: a, target: nan }])), both)).toMatchObject({ rows: 2, agreeing: 2, maxProbabilityDelta: 1 });
+  });
+
+  it('reads cloudshift\'s own V1 answers where the caller used /v1/predict', () => {
+    const v1 = (labels: number[]) => JSON.stringify({ model: 'x', predictions: labels.map((label) => ({ score: label ? 0.9 : 0.1, label })) });
+    const body = Buffer.concat([
+      Buffer.from('cloudshift-mirrored 1 dropped=0 skipped=0 pairs=1\n'),
+      Buffer.from(`1000 id-0 /v1/predict 200 200 ${Buffer.byteLength(v1([1, 0]))} ${Buffer.byteLength(v1([1, 1]))}\n`),
+      Buffer.from(v1([1, 0])),
+      Buffer.from(v1([1, 1])),
+    ]);
+    expect(joinMirrored(parseMirrored(body), both)).toMatchObject({ rows: 2, agreeing: 1, agreement: 0.5 });
   });
 
   it('reads each side by its own output names, and regressors by value within 0.1 %', () => {
