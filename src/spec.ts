@@ -737,7 +737,7 @@ function toSpecIssues(issue: z.core.$ZodIssue): SpecIssue[] {
       field: field === '(spec)' ? key : `${field}.${key}`,
       message: CREDENTIAL_LIKE.test(key)
         ? 'not allowed: a spec never holds credentials; name a connection profile and let the worker resolve them'
-        : 'unknown field; check its spelling against the spec reference in README.md',
+        : 'unknown field; check its spelling against the spec reference in docs/spec.md',
     }));
   }
   return [{ field, message: issue.message }];
