@@ -4,6 +4,11 @@
  * balancer (the anchor), and through cloudshift's data plane as the canary configures it (the
  * per-migration HAProxy with weights set, request ids, the mirror hooks), mirroring off and on.
  * Several rounds in turning order; medians. Prints one JSON line.
+ * BENCH_GATEWAY_SERVER=triton puts NVIDIA Triton (the stack's tritonserver, the model in ONNX
+ * Runtime inside its Python backend, deployed as the migration deploys it) behind every
+ * configuration instead of cloudshift's own endpoint, and the load speaks the Open Inference
+ * Protocol; the mirrored configuration includes the data plane's agreement capture (both answers
+ * kept), as a canary runs it.
  *
  * Where taskset and two CPUs exist, the endpoint runs alone on CPU 0 and the load generator and
  * the proxy share CPU 1, in every configuration: the question is whether the proxy holds the
@@ -85,6 +90,31 @@ function hasCommand(command: string): boolean {
   }
 }
 
+const SERVER = process.env.BENCH_GATEWAY_SERVER === 'triton' ? 'triton' : 'cloudshift';
+
+/** Triton serving the bench's model from a folder store, as the migration's deployer starts it. */
+async function startTriton(dir: string): Promise<{ url: string; metricsUrl: string; stop: () => Promise<void> }> {
+  const { LocalFsStore } = await import('../src/clouds/local-store.js');
+  const { TritonDeployer } = await import('../src/endpoints/triton.js');
+  const { STATE_DIR } = await import('../src/paths.js');
+  const { Readable } = await import('node:stream');
+  const root = join(dir, 'store');
+  const store = new LocalFsStore(root, 'bench');
+  await store.ensureContainer();
+  await store.write('model.onnx', Readable.from([readFileSync(join(ASSETS_DIR, 'breast-cancer.onnx'))]));
+  const triton = new TritonDeployer({
+    stateDir: join(dir, 'triton'),
+    binary: join(STATE_DIR, 'triton', 'bin', 'tritonserver'),
+    backendDirectory: join(STATE_DIR, 'triton', 'backends'),
+    pythonBin: join(STATE_DIR, 'triton', 'bin'),
+    profileOf: () => undefined,
+  });
+  const endpoint = await triton.deploy({ migration: 'bench', side: 'target', store, location: { cloud: 'onprem', profile: 'bench', bucket: 'bench', prefix: '' }, modelKey: 'model.onnx', executionProvider: 'cpu', modelName: 'bench', server: 'triton' });
+  const state = JSON.parse(readFileSync(join(dir, 'triton', 'bench', 'target', 'endpoint.json'), 'utf8')) as { pid: number; metricsUrl: string };
+  if (PINNED) execFileSync('taskset', ['-a', '-p', '-c', '0', String(state.pid)]);
+  return { url: endpoint.url, metricsUrl: state.metricsUrl, stop: () => triton.stop('bench', 'target') };
+}
+
 if (process.argv[3] === '--serve') {
   const server = await startInferenceServer({ model: new Uint8Array(readFileSync(join(ASSETS_DIR, 'breast-cancer.onnx'))), executionProvider: 'cpu', name: 'bench' });
   console.log(server.url);
@@ -93,13 +123,19 @@ if (process.argv[3] === '--serve') {
   const dir = mkdtempSync(join(tmpdir(), 'cs-bench-gw-'));
   const router = new HaproxyRouter({ dir: join(dir, 'dataplane'), ports: { first: 28_080, last: 28_199 } });
   let anchorPid: number | undefined;
+  let stopTriton: (() => Promise<void>) | undefined;
   try {
-    const endpoint = await new Promise<string>((resolve, reject) => {
-      const child = spawn(...onCpu(0, process.execPath, [...process.execArgv, process.argv[1]!, 'gateway', '--serve']), { stdio: ['ignore', 'pipe', 'inherit'] });
-      children.push(child);
-      child.stdout!.once('data', (data: Buffer) => resolve(data.toString().trim()));
-      child.once('exit', (code) => reject(new Error(`the endpoint exited with ${code}`)));
-    });
+    const triton = SERVER === 'triton' ? await startTriton(dir) : undefined;
+    stopTriton = triton?.stop;
+    const endpoint =
+      triton?.url ??
+      (await new Promise<string>((resolve, reject) => {
+        const child = spawn(...onCpu(0, process.execPath, [...process.execArgv, process.argv[1]!, 'gateway', '--serve']), { stdio: ['ignore', 'pipe', 'inherit'] });
+        children.push(child);
+        child.stdout!.once('data', (data: Buffer) => resolve(data.toString().trim()));
+        child.once('exit', (code) => reject(new Error(`the endpoint exited with ${code}`)));
+      }));
+    const metricsOf = triton ? triton.metricsUrl : new URL('/metrics', endpoint).href;
     const anchor = await startAnchor(dir, new URL(endpoint).host);
     anchorPid = anchor.pid;
     // Both sides on the one endpoint, so every configuration measures the data plane, not a second model.
@@ -108,8 +144,10 @@ if (process.argv[3] === '--serve') {
     let revision = 0;
     const configure = (mirror: boolean) => router.setWeights('bench', { revision: ++revision, targetPercent: 25, mirror });
 
-    const body = JSON.stringify({ instances: [holdoutRows()[0]] });
-    const load = (url: string) => LOAD_GENERATOR.run(`${url}/v1/predict`, body, SECONDS);
+    const row = holdoutRows()[0]!;
+    const body = triton ? JSON.stringify({ inputs: [{ name: 'X', datatype: 'FP32', shape: [1, row.length], data: row }] }) : JSON.stringify({ instances: [row] });
+    const path = triton ? '/v2/models/bench/infer' : '/v1/predict';
+    const load = (url: string) => LOAD_GENERATOR.run(`${url}${path}`, body, SECONDS);
     const configurations = {
       direct: () => load(endpoint),
       anchor: () => load(anchor.url),
@@ -120,14 +158,14 @@ if (process.argv[3] === '--serve') {
     const runs: Record<string, LoadRun[]> = Object.fromEntries(names.map((n) => [n, []]));
     // Warm every path once (the endpoint's JIT, HAProxy's server connections), untimed.
     for (const name of names) await configurations[name]();
-    await settled(endpoint);
+    await settled(metricsOf);
     for (let r = 0; r < ROUNDS; r++) {
       log(`round ${r + 1}/${ROUNDS}: each configuration ${SECONDS} s, ${CONNECTIONS} connections`);
       const order = names.map((_, i) => names[(i + r) % names.length]!);
       for (const name of order) {
         runs[name]!.push(await configurations[name]());
         // Mirrored copies still in flight would load the endpoint during the next configuration.
-        await settled(endpoint);
+        await settled(metricsOf);
       }
     }
     const rps = (name: string) => median(runs[name]!.map((x) => x.rps));
@@ -139,6 +177,7 @@ if (process.argv[3] === '--serve') {
     console.log(
       JSON.stringify({
         bench: 'gateway',
+        server: SERVER,
         load_generator: LOAD_GENERATOR.name,
         pinned: PINNED,
         direct_rps: Math.round(rps('direct')),
@@ -157,17 +196,18 @@ if (process.argv[3] === '--serve') {
       }),
     );
   } finally {
+    await stopTriton?.();
     await router.releaseAll();
     if (anchorPid) process.kill(anchorPid);
     for (const child of children) child.kill();
   }
 }
 
-/** Waits until the endpoint has answered nothing for half a second (at most 30 s). */
-async function settled(endpoint: string): Promise<void> {
+/** Waits until the endpoint has answered nothing for half a second (at most 30 s), by its own metrics (cloudshift's or Triton's). */
+async function settled(metricsUrl: string): Promise<void> {
   const answered = async () => {
-    const text = await (await fetch(new URL('/metrics', endpoint))).text();
-    return [...text.matchAll(/^cloudshift_endpoint_requests_total\{[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    const text = await (await fetch(metricsUrl)).text();
+    return [...text.matchAll(/^(?:cloudshift_endpoint_requests_total|nv_inference_request_success)\{[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
   };
   const deadline = Date.now() + 30_000;
   let last = await answered();
