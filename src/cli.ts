@@ -547,6 +547,23 @@ function program(exit: (code: number) => void): Command {
     );
 
   root
+    .command('seed')
+    .description("write what an example spec needs at its source on the local stack: its model, holdout, signed artifact and some data (idempotent)")
+    .addOption(specOption())
+    .addHelpText('after', examples('cloudshift seed --spec examples/gcp-to-azure.yaml && cloudshift audit --spec examples/gcp-to-azure.yaml'))
+    .action((opts: { spec: string }) =>
+      run(async () => {
+        const parsed = parseSpec(readSpecFile(opts.spec));
+        if (!parsed.ok) throw new InvalidMigrationSpecError(parsed.issues);
+        const [{ seedExample }, { StoreResolver }] = await Promise.all([import('./dev/seed-example.js'), import('./clouds/profiles.js')]);
+        const config = loadConfig();
+        const wrote = await seedExample(parsed.spec, new StoreResolver(config.profiles), config.keysDir);
+        say(wrote.length ? `seeded ${parsed.spec.name}:\n  ${wrote.join('\n  ')}` : `${parsed.spec.name}: its source holds what it needs already`);
+        return EXIT.completed;
+      }),
+    );
+
+  root
     .command('dev')
     .description('start the local stack and a worker serving every queue')
     .action(() =>
