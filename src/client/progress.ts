@@ -1,6 +1,6 @@
 /** Progress as a person reads it: one line per poll, with bars for the copy and the canary. */
 import { artifactLine } from '../audit/report.js';
-import { formatNumber } from '../format.js';
+import { duration, formatNumber } from '../format.js';
 import type { CopyDataResult } from '../workflows/status.js';
 import type { Progress } from './index.js';
 
@@ -62,16 +62,6 @@ export function progressLine({ status, copy }: Progress, namespace = 'default'):
 }
 
 const plural = (n: number, one: string, many: string) => `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
-
-/** 75 s → "1m15s", as rclone writes elapsed time. */
-export function duration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '?';
-  if (seconds < 60) return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)}s`;
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = Math.round(seconds % 60);
-  return `${h ? `${h}h` : ''}${m}m${s}s`;
-}
 
 /**
  * A finished copy (or catch-up) in one line, as rclone's final stats read: objects and bytes,

@@ -64,9 +64,9 @@ function copySection(title: string, copy: Partial<CopyDataResult> & { workflowId
 ${table(['', '', '', ''], rows)}
 <p>Manifest: ${text(copy.manifestPrefix ?? '–')}</p>
 <div class="plots">
-${lineChartSvg({ title: `${title}: objects over time`, xTitle: 'seconds since the copy began', yTitle: 'objects', series: [{ name: 'copied or already there', points: at((s) => s.objects) }, { name: 'verified', points: at((s) => s.verified) }] })}
-${lineChartSvg({ title: `${title}: throughput`, xTitle: 'seconds since the copy began', yTitle: 'MiB/s', series: [{ name: 'MiB/s', points: throughput }] })}
-${lineChartSvg({ title: `${title}: retries`, xTitle: 'seconds since the copy began', yTitle: 'retried attempts (total)', series: [{ name: 'retries', points: at((s) => s.retries) }] })}
+${lineChartSvg({ title: `${title}: objects over time`, xTitle: 'time since the copy began', xAxis: 'seconds', yTitle: 'objects', series: [{ name: 'copied or already there', points: at((s) => s.objects) }, { name: 'verified', points: at((s) => s.verified) }] })}
+${lineChartSvg({ title: `${title}: throughput`, xTitle: 'time since the copy began', xAxis: 'seconds', yTitle: 'MiB/s', series: [{ name: 'MiB/s', points: throughput }] })}
+${lineChartSvg({ title: `${title}: retries`, xTitle: 'time since the copy began', xAxis: 'seconds', yTitle: 'retried attempts (total)', series: [{ name: 'retries', points: at((s) => s.retries) }] })}
 </div>`;
 }
 
@@ -125,9 +125,9 @@ function canarySection(canary: NonNullable<MigrationReport['canary']>): string {
 <p>Through ${text(canary.router)} at ${text(canary.trafficUrl)}; steps ${canary.steps.map((s) => `${s} %`).join(' → ')}; ${mirrorSummary(a)}; reached step ${canary.step} at ${canary.targetPercent} % on the target.</p>
 ${table(['step', 'target weight', 'verdict', 'source requests', 'target requests', 'source errors', 'target errors', 'source p50 / p99', 'target p50 / p99', 'mirrored agreement', 'spec metrics', 'reasons'], steps, 'no step was judged')}
 <div class="plots">
-${lineChartSvg({ title: 'requests per step', xTitle: 'canary step', yTitle: 'requests in the window', series: series((w) => w.requests) })}
-${lineChartSvg({ title: 'error rate per step', xTitle: 'canary step', yTitle: 'errors (%)', series: series((w) => w.errorRate, 100) })}
-${lineChartSvg({ title: 'p99 latency per step', xTitle: 'canary step', yTitle: 'p99 (ms)', series: series((w) => w.p99, 1000) })}
+${lineChartSvg({ title: 'requests per step', xTitle: 'canary step', xAxis: 'step', yTitle: 'requests in the window', series: series((w) => w.requests) })}
+${lineChartSvg({ title: 'error rate per step', xTitle: 'canary step', xAxis: 'step', yTitle: 'errors (%)', series: series((w) => w.errorRate, 100) })}
+${lineChartSvg({ title: 'p99 latency per step', xTitle: 'canary step', xAxis: 'step', yTitle: 'p99 (ms)', series: series((w) => w.p99, 1000) })}
 </div>
 <h3>Queries of the last judged step</h3>
 ${table(['name', 'PromQL', 'value'], queries, 'none ran')}`;

@@ -4,6 +4,7 @@
  * a browser test can tell an empty chart from a drawn one.
  */
 import { fmt } from '../compare/report.js';
+import { duration } from '../format.js';
 
 export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -37,6 +38,8 @@ export interface LineChart {
   xTitle: string;
   yTitle: string;
   series: { name: string; points: [number, number][] }[];
+  /** How the x axis reads: `seconds` as elapsed time (45s, 2m05s), `step` as whole steps; else a number. */
+  xAxis?: 'seconds' | 'step';
 }
 
 function frame(title: string, xTitle: string, yTitle: string, points: number, body: string): string {
@@ -53,8 +56,11 @@ ${body}
 const legend = (names: string[]) =>
   `<text x="${WIDTH - PAD.right}" y="18" font-size="12" text-anchor="end">${names.map((n, i) => `<tspan fill="${COLOURS[i % COLOURS.length]}">■ ${escapeHtml(n)}</tspan>`).join(' ')}</text>`;
 
-function ticks(lo: number, hi: number, x: (v: number) => number, y: number): string {
-  return [lo, (lo + hi) / 2, hi].map((v) => `<text x="${x(v).toFixed(1)}" y="${y}" font-size="10" text-anchor="middle">${fmt(v)}</text>`).join('');
+function ticks(lo: number, hi: number, x: (v: number) => number, y: number, axis?: LineChart['xAxis']): string {
+  // Steps are whole: one tick at each (up to 20), not 1.000, 1.500, 2.000.
+  const values = axis === 'step' && hi - lo <= 20 ? Array.from({ length: Math.floor(hi) - Math.ceil(lo) + 1 }, (_, i) => Math.ceil(lo) + i) : [lo, (lo + hi) / 2, hi];
+  const label = (v: number) => (axis === 'seconds' ? duration(v) : axis === 'step' ? String(v) : fmt(v));
+  return [...new Set(values)].map((v) => `<text x="${x(v).toFixed(1)}" y="${y}" font-size="10" text-anchor="middle" class="x-tick">${label(v)}</text>`).join('');
 }
 
 /** Overlaid histograms; markers widen the x range so a tolerance far outside the data still shows. */
@@ -116,6 +122,6 @@ export function lineChartSvg(chart: LineChart): string {
       return `<path d="${d}" fill="none" stroke="${colour}" stroke-width="1.5"/>${dots}`;
     })
     .join('');
-  const body = `${legend(chart.series.map((s) => s.name))}${paths}${ticks(xLo, xHi, x, HEIGHT - PAD.bottom + 14)}<text x="${PAD.left - 6}" y="${PAD.top + 8}" font-size="10" text-anchor="end">${fmt(yHi)}</text><text x="${PAD.left - 6}" y="${HEIGHT - PAD.bottom}" font-size="10" text-anchor="end">${fmt(yLo)}</text>`;
+  const body = `${legend(chart.series.map((s) => s.name))}${paths}${ticks(xLo, xHi, x, HEIGHT - PAD.bottom + 14, chart.xAxis)}<text x="${PAD.left - 6}" y="${PAD.top + 8}" font-size="10" text-anchor="end">${fmt(yHi)}</text><text x="${PAD.left - 6}" y="${HEIGHT - PAD.bottom}" font-size="10" text-anchor="end">${fmt(yLo)}</text>`;
   return frame(chart.title, chart.xTitle, chart.yTitle, all.length, body);
 }

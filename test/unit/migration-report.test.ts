@@ -83,3 +83,16 @@ describe('the migration report', () => {
     expect(lineChartSvg({ title: 'nan', xTitle: 'x', yTitle: 'y', series: [{ name: 's', points: [[Number.NaN, 1]] }] })).toContain('no-data');
   });
 });
+
+describe('chart axes in readable units', () => {
+  const ticksOf = (svg: string) => [...svg.matchAll(/class="x-tick">([^<]*)</g)].map((m) => m[1]);
+
+  it('reads time as elapsed time and canary steps as whole steps, not 1.000 / 1.500 / 2.000', () => {
+    const time = lineChartSvg({ title: 't', xTitle: 'time since the copy began', xAxis: 'seconds', yTitle: 'objects', series: [{ name: 'a', points: [[0, 1], [62.5, 2], [125, 3]] }] });
+    expect(ticksOf(time)).toEqual(['0.0s', '1m3s', '2m5s']);
+    const steps = lineChartSvg({ title: 's', xTitle: 'canary step', xAxis: 'step', yTitle: 'requests', series: [{ name: 'a', points: [[1, 10], [2, 20], [3, 30]] }] });
+    expect(ticksOf(steps)).toEqual(['1', '2', '3']);
+    // A single step: one tick, no repeated labels.
+    expect(ticksOf(lineChartSvg({ title: 's', xTitle: 'canary step', xAxis: 'step', yTitle: 'r', series: [{ name: 'a', points: [[1, 5]] }] }))).toEqual(['1']);
+  });
+});
