@@ -183,8 +183,8 @@ export function createShadowActivities(deps: ShadowDeps) {
           {
             migration: input.migration,
             task: input.task,
-            source: { ...source, ...(input.source.classes ? { classes: input.source.classes } : {}) },
-            target: { ...target, ...(input.target.classes ? { classes: input.target.classes } : {}) },
+            source: { ...source, ...(input.source.classes ? { classes: input.source.classes } : {}), ...(input.source.classNames ? { classNames: input.source.classNames } : {}) },
+            target: { ...target, ...(input.target.classes ? { classes: input.target.classes } : {}), ...(input.target.classNames ? { classNames: input.target.classNames } : {}) },
             shadow: input.shadow,
             noise,
             ...(input.provenance

@@ -24,6 +24,14 @@ export interface SideColumns {
   columns?: number;
   /** The model's class labels in column order, where it names them; else column k is class k. */
   classes?: readonly number[];
+  /** String classes as the model names them, in the order of `classes` (which holds their codes). */
+  classNames?: readonly string[];
+}
+
+/** A class as a person reads it: its name where the model's classes are strings, else its number. */
+function classLabel(side: SideColumns, code: number): string {
+  const at = side.classNames && side.classes ? side.classes.indexOf(code) : -1;
+  return at >= 0 ? JSON.stringify(side.classNames![at]) : String(code);
 }
 
 export type CriterionStatus = 'passed' | 'failed' | 'notApplicable';
@@ -413,7 +421,7 @@ function checkHoldoutLabels(which: string, side: SideColumns, classes: number[])
   for (const v of side.truth) if (!known.has(v) && unknown.size < 10) unknown.add(v);
   if (unknown.size > 0) {
     throw new ShadowInputError(
-      `the holdout's labels include ${[...unknown].join(', ')}, which the ${which} model cannot serve (its classes are ${classes.slice(0, 20).join(', ')}${classes.length > 20 ? ', …' : ''}): check workload.holdout.label and that the holdout belongs to this model`,
+      `the holdout's labels include ${[...unknown].map((v) => (side.classNames ? `a label that is none of its classes (code ${v})` : String(v))).join(', ')}, which the ${which} model cannot serve (its classes are ${classes.slice(0, 20).map((c) => classLabel(side, c)).join(', ')}${classes.length > 20 ? ', …' : ''}): check workload.holdout.label and that the holdout belongs to this model`,
     );
   }
 }
@@ -427,7 +435,7 @@ function probabilityCriterion(source: SideColumns, target: SideColumns, sourceCl
   const description = 'mean over rows of the largest per-class probability difference (columns matched by class label)';
   const sameSet = sourceClasses.length === targetClasses.length && sourceClasses.every((c) => targetClasses.includes(c));
   if (!sameSet) {
-    return { name, description, threshold: tolerance, comparator: '<=', gate: true, status: 'failed', passed: false, reason: `the models serve different classes: source ${sourceClasses.join(', ')}, target ${targetClasses.join(', ')}` };
+    return { name, description, threshold: tolerance, comparator: '<=', gate: true, status: 'failed', passed: false, reason: `the models serve different classes: source ${sourceClasses.map((c) => classLabel(source, c)).join(', ')}, target ${targetClasses.map((c) => classLabel(target, c)).join(', ')}` };
   }
   const width = sourceClasses.length;
   const targetColumn = sourceClasses.map((c) => targetClasses.indexOf(c));

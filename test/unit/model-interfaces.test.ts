@@ -169,3 +169,13 @@ describe('one rule for NaN and ∞ in a holdout, whatever its format', () => {
     expect(await labels('{"a":1,"b":2,"y":"fraud"}\n{"a":1,"b":2,"y":"ok"}\n{"a":1,"b":2,"y":"o,k"}\n', 'jsonl')).toEqual(expected);
   });
 });
+
+describe('string classes in what the report says', () => {
+  it('names the classes by their words, not their codes', async () => {
+    const words = await side('strings.onnx', 'holdout-strings.csv', 'names.bin');
+    const columns = { ...words.columns, classNames: words.result.classNames! };
+    // A holdout of other words: refused, naming the model's classes as words.
+    const truth = Float64Array.from(columns.truth, () => classCode('maybe'));
+    expect(() => buildShadowReport({ migration: 'm', task: 'binary', source: { ...columns, truth }, target: { ...columns, truth }, shadow: defaults })).toThrow(/its classes are "fraud", "ok"/);
+  });
+});
