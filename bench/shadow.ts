@@ -100,6 +100,11 @@ if (process.argv[3] === '--child') {
   process.exit(0);
 }
 
+if (process.env.BENCH_SHADOW_THROUGH === 'endpoints') {
+  await (await import('./shadow-endpoints.js')).benchShadowThroughEndpoints();
+  process.exit(0);
+}
+
 const root = mkdtempSync(join(tmpdir(), 'cs-bench-shadow-'));
 try {
   const store = new LocalFsStore(root, 'bench');

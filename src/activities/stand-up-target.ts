@@ -97,6 +97,7 @@ export function createStandUpTargetActivities(deps: StandUpTargetDeps) {
         ...(mapped || first.datatype !== tensor.datatype ? { inputs: sent } : {}),
         outputs,
         ...(classes ? { classes: classes.values } : {}),
+        ...(modelClasses?.kind === 'string' ? { classNames: modelClasses.values } : {}),
       };
     },
 

@@ -127,6 +127,8 @@ export interface ServedModel {
   outputs: OutputMapping;
   /** The ONNX model's class labels, where it is a classifier (string classes by their codes, class-codes.ts). */
   classes?: number[];
+  /** String classes as the model names them, in the order of `classes`. */
+  classNames?: string[];
 }
 
 /** What a request carries for this model: its inputs, or its one input of every column. */

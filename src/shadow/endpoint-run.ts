@@ -61,7 +61,9 @@ export async function runShadowThroughEndpoint(options: EndpointSideOptions): Pr
     if (!out.write(records)) await new Promise((resolve) => out.once('drain', resolve));
   };
   try {
-    for await (const batch of readHoldout(await options.store.read(options.holdoutKey), options.holdout, options.batchSize)) {
+    // String classes: the label column read as text and coded, as the servers' words are.
+    const holdout = { ...options.holdout, ...(options.served.classNames ? { stringLabels: true } : {}) };
+    for await (const batch of readHoldout(await options.store.read(options.holdoutKey), holdout, options.batchSize)) {
       const features = Array.from({ length: batch.rows }, (_, r) => Array.from(batch.features.subarray(r * width, (r + 1) * width)));
       const truth = batch.labels;
       inFlight.push(
@@ -90,6 +92,7 @@ export async function runShadowThroughEndpoint(options: EndpointSideOptions): Pr
     provider: 'cpu',
     runtime: { onnxruntime: `served by ${options.served.url} (model ${options.served.model})`, executionProvider: 'cpu' },
     ...(options.served.classes ? { classes: options.served.classes } : {}),
+    ...(options.served.classNames ? { classNames: options.served.classNames } : {}),
     seconds,
     rowsPerSecond: rows / seconds,
   };

@@ -61,7 +61,7 @@ afterAll(async () => {
 });
 
 /** One pair through the phase: the verdict where the gate waits, or how the migration ended. */
-async function throughShadow(label: string, prefix: string, workload: Record<string, unknown>, tolerances?: Record<string, number>) {
+async function throughShadow(label: string, prefix: string, workload: Record<string, unknown>, tolerances?: Record<string, number>, through: 'models' | 'endpoints' = 'models') {
   const name = `pair-${label}-${randomBytes(3).toString('hex')}`;
   const workers = await testWorkers(temporal, { queues: ['control', 'aws', 'gcp'], stores, identity: 'shadow-pairs' });
   return runWorkersUntil(workers, async () => {
@@ -71,7 +71,7 @@ async function throughShadow(label: string, prefix: string, workload: Record<str
       target: { cloud: 'gcp', profile: 'local-gcs', bucket: `${bucket}-t`, prefix: `${name}/` },
       workload,
       audit: { throughputMiBps: 50 },
-      shadow: { executionProvider: 'cpu', ...(tolerances ? { tolerances } : {}) },
+      shadow: { executionProvider: 'cpu', through, ...(tolerances ? { tolerances } : {}) },
       // A passing gate waits here, so the test stops before the canary (it needs traffic).
       approval: { afterShadow: 'manual' },
       teardown: { deleteTargetDataOnRollback: true },
@@ -134,6 +134,13 @@ describe('the models people export, through the shadow phase on the dev server',
     const outcome = await throughShadow(pair.name, 'interfaces/', { model: { path: pair.source, targetPath: pair.target }, holdout: { path: pair.holdout, format: 'csv', features: columns, label: 'label', task: 'binary', ...(pair.inputs ? { inputs: pair.inputs } : {}) } }, pair.tolerances);
     expect(outcome.verdict).toMatchObject({ verdict: pair.verdict });
     expect(outcome.verdict!.failed).toEqual(pair.verdict === 'passed' ? [] : expect.arrayContaining(pair.failed));
+  });
+
+  it('judges string classes through both servers too: the words they answer, coded alike', { timeout: 180_000 }, async () => {
+    const pair = interfaces.pairs.find((p) => p.name === 'strings-swapped')!;
+    const outcome = await throughShadow('words-v2', 'interfaces/', { model: { path: pair.source, targetPath: pair.target }, holdout: { path: pair.holdout, format: 'csv', features: columns, label: 'label', task: 'binary' } }, pair.tolerances, 'endpoints');
+    expect(outcome.verdict).toMatchObject({ verdict: 'failed' });
+    expect(outcome.verdict!.failed).toEqual(expect.arrayContaining(['labelAgreement']));
   });
 
   it('fails a model of two inputs the holdout does not map in seconds, non-retryably, saying what to do', { timeout: 180_000 }, async () => {
