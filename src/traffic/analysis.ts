@@ -5,7 +5,6 @@
  */
 import type { Comparison, MigrationSpec } from '../spec.js';
 import type { Agreement } from './agreement.js';
-import { SAMPLE_RATIO_LEVEL, sampleRatio } from './sample-ratio.js';
 import type { RouterKind } from './route.js';
 import type { BackendWindow, CanaryWindow } from './window.js';
 
@@ -239,13 +238,6 @@ export function judgeWindow(input: JudgeInput): CanaryAnalysis {
     const failed = targetFailed ? `; the target answered ${targetFailed} mirrored requests with an error or nothing readable` : '';
     const delta = maxProbabilityDelta !== undefined ? `; probabilities differ by up to ${maxProbabilityDelta.toPrecision(3)}` : '';
     reasons.push(`mirrored predictions agree on ${pct(agreement)} of ${input.agreement.rows} rows (at least ${pct(thresholds.minAgreement)} required)${failed}${delta}`);
-  }
-  // The split itself, last: the comparisons above rest on it, but a failing target says more first.
-  const split = input.targetPercent === undefined ? undefined : sampleRatio(window.source.requests, target.requests - (target.mirrored ?? 0), input.targetPercent);
-  if (split?.mismatch) {
-    reasons.push(
-      `sample ratio mismatch: the target was served ${split.target} of ${split.source + split.target} requests (${pct(split.observed)}) where the weights give it ${pct(split.expected)} (exact binomial p = ${split.p.toExponential(2)} < ${SAMPLE_RATIO_LEVEL}): the traffic does not split as set (resolvers caching weighted DNS, sticky keys, a router not applying its weights), so this step judges other populations than its weights say`,
-    );
   }
   return { verdict: reasons.length ? 'failed' : 'passed', reasons, ...base };
 }

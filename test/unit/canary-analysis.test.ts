@@ -229,18 +229,3 @@ describe('served and mirrored requests, apart', () => {
     expect(judge({ 'target.requests': 10, 'target.mirrored': 40 }).window.target.mirrored).toBe(10);
   });
 });
-
-describe('the split the weights say, checked', () => {
-  it('fails a step whose served traffic does not split as its weights say, with the counts and the p-value', () => {
-    // 25 %: 300 of 1,000 served on the target is far outside chance (p = 3.9e-4).
-    const off = judge({ 'source.requests': 700, 'target.requests': 300 }, undefined, { targetPercent: 25 });
-    expect(off.verdict).toBe('failed');
-    expect(off.reasons).toEqual([expect.stringMatching(/^sample ratio mismatch: the target was served 300 of 1000 requests \(30\.00 %\) where the weights give it 25\.00 % \(exact binomial p = 3\.87e-4 < 0\.001\)/)]);
-    // Within chance, and mirrored copies left out of the target's served count.
-    expect(judge({ 'source.requests': 760, 'target.requests': 240 }, undefined, { targetPercent: 25 }).verdict).toBe('passed');
-    expect(judge({ 'source.requests': 750, 'target.requests': 1000, 'target.mirrored': 750 }, { rows: 10, agreeing: 10 }, { targetPercent: 25 }).verdict).toBe('passed');
-    // Not applied where it cannot apply: at 100 %, with no percent, on too few requests.
-    expect(judge({ 'source.requests': 0, 'target.requests': 500 }, undefined, { targetPercent: 100 }).verdict).toBe('passed');
-    expect(judge({ 'source.requests': 60, 'target.requests': 30 }, undefined, { targetPercent: 5 }).reasons.filter((r) => r.startsWith('sample ratio'))).toEqual([]);
-  });
-});
