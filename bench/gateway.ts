@@ -96,7 +96,6 @@ const SERVER = process.env.BENCH_GATEWAY_SERVER === 'triton' ? 'triton' : 'cloud
 async function startTriton(dir: string): Promise<{ url: string; metricsUrl: string; stop: () => Promise<void> }> {
   const { LocalFsStore } = await import('../src/clouds/local-store.js');
   const { TritonDeployer } = await import('../src/endpoints/triton.js');
-  const { STATE_DIR } = await import('../src/paths.js');
   const { Readable } = await import('node:stream');
   const root = join(dir, 'store');
   const store = new LocalFsStore(root, 'bench');
@@ -104,9 +103,6 @@ async function startTriton(dir: string): Promise<{ url: string; metricsUrl: stri
   await store.write('model.onnx', Readable.from([readFileSync(join(ASSETS_DIR, 'breast-cancer.onnx'))]));
   const triton = new TritonDeployer({
     stateDir: join(dir, 'triton'),
-    binary: join(STATE_DIR, 'triton', 'bin', 'tritonserver'),
-    backendDirectory: join(STATE_DIR, 'triton', 'backends'),
-    pythonBin: join(STATE_DIR, 'triton', 'bin'),
     profileOf: () => undefined,
   });
   const endpoint = await triton.deploy({ migration: 'bench', side: 'target', store, location: { cloud: 'onprem', profile: 'bench', bucket: 'bench', prefix: '' }, modelKey: 'model.onnx', executionProvider: 'cpu', modelName: 'bench', server: 'triton' });

@@ -16,7 +16,6 @@ import { ASSETS_DIR, CLASSIFIER_FEATURES, holdoutRows } from '../src/dev/workloa
 import { OipClient } from '../src/endpoints/oip-client.js';
 import { defaultOutputs, type ServedModel } from '../src/endpoints/oip.js';
 import { TritonDeployer } from '../src/endpoints/triton.js';
-import { STATE_DIR } from '../src/paths.js';
 import { runShadowThroughEndpoint } from '../src/shadow/endpoint-run.js';
 
 const ROWS = Number(process.env.BENCH_SHADOW_ENDPOINT_ROWS ?? 20_000);
@@ -28,9 +27,6 @@ export async function benchShadowThroughEndpoints(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'cs-bench-shadow-ep-'));
   const triton = new TritonDeployer({
     stateDir: join(root, 'triton'),
-    binary: join(STATE_DIR, 'triton', 'bin', 'tritonserver'),
-    backendDirectory: join(STATE_DIR, 'triton', 'backends'),
-    pythonBin: join(STATE_DIR, 'triton', 'bin'),
     profileOf: () => undefined,
   });
   try {

@@ -77,9 +77,6 @@ export function localActivityDeps(options: LocalDeps): ActivityDeps & { deployer
       cloudshift: new LocalEndpointDeployer({ stateDir: join(options.stateDir ?? STATE_DIR, 'endpoints'), faults: options.faults, host: network.listenHost, advertiseHost: network.advertiseHost }),
       triton: new TritonDeployer({
         stateDir: join(options.stateDir ?? STATE_DIR, 'triton'),
-        binary: join(STATE_DIR, 'triton', 'bin', 'tritonserver'),
-        backendDirectory: join(STATE_DIR, 'triton', 'backends'),
-        pythonBin: join(STATE_DIR, 'triton', 'bin'),
         profileOf: (location) => options.stores.profileOf(location),
         host: network.listenHost,
         advertiseHost: network.advertiseHost,

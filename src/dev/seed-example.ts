@@ -4,15 +4,15 @@
  * the signed artifact its policy trusts (a key of that name made in the keys folder the first
  * time), and some data objects. `cloudshift seed --spec FILE`; idempotent.
  */
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { StoreResolver } from '../clouds/profiles.js';
-import { artifactSignatureKey, type MigrationSpec } from '../spec.js';
+import type { MigrationSpec } from '../spec.js';
+import { createArtifactActivities } from '../activities/artifacts.js';
 import { privateKeyFile } from '../artifacts/keys.js';
 import { keyFilter } from '../copy/filters.js';
 import { ASSETS_DIR, seedSignedArtifact, seedWorkload } from './workload.js';
-import { createReadStream } from 'node:fs';
 
 const HOLDOUT_ASSET = { csv: 'breast-cancer-holdout.csv', jsonl: 'diabetes-holdout.jsonl' } as const;
 const DATA_OBJECTS = 50;
@@ -34,20 +34,20 @@ export async function seedExample(spec: MigrationSpec, stores: StoreResolver, ke
       // The demo's signed model folder: every variant, the provenance, a bundle by the policy's key.
       await seedWorkload(store, prefix);
       const key = workload.artifact.policy?.keys?.[0];
-      const bundle = `${prefix}${artifactSignatureKey(workload.artifact)}`;
-      const signed = (await store.head(bundle).catch(() => undefined)) !== undefined && (!key || existsSync(privateKeyFile(keysDir, key)));
-      if (key && !signed) {
+      // Signed anew unless the bundle there verifies with the policy's key (another run may have signed it with another).
+      const verified = key && existsSync(privateKeyFile(keysDir, key)) ? await createArtifactActivities({ stores, keysDir }).checkSourceArtifact({ location: spec.source, artifact: workload.artifact }).then((c) => c.state === 'verified', () => false) : false;
+      if (key && !verified) {
         await seedSignedArtifact(store, prefix, keysDir, key);
         wrote.push(`${store.uri}/${prefix}${workload.artifact.folder} (signed with ${key}, the key made in ${keysDir})`);
       }
     } else {
       const asset = basename(workload.model.path);
       if (!existsSync(join(ASSETS_DIR, asset))) throw new Error(`no asset named ${asset} to seed workload.model.path with; assets/ holds the models the examples name`);
-      await put(workload.model.path, () => createReadStream(join(ASSETS_DIR, asset)), (await import('node:fs')).statSync(join(ASSETS_DIR, asset)).size);
+      await put(workload.model.path, () => createReadStream(join(ASSETS_DIR, asset)), statSync(join(ASSETS_DIR, asset)).size);
     }
     const holdout = workload.holdout.format === 'npy' ? undefined : HOLDOUT_ASSET[workload.holdout.format];
     if (!holdout) throw new Error('the examples seed CSV and JSONL holdouts only');
-    await put(workload.holdout.path, () => createReadStream(join(ASSETS_DIR, holdout)), (await import('node:fs')).statSync(join(ASSETS_DIR, holdout)).size);
+    await put(workload.holdout.path, () => createReadStream(join(ASSETS_DIR, holdout)), statSync(join(ASSETS_DIR, holdout)).size);
   }
   // Data the copy's filters take: the first of these kinds its include and exclude accept.
   const accept = keyFilter(spec.copy.include, spec.copy.exclude);

@@ -18,22 +18,25 @@ import { readCredentialsFile, type Profile } from '../clouds/profiles.js';
 import { loadModel } from '../inference/model.js';
 import { loadSession } from '../inference/session.js';
 import { migrationFolder } from '../migration-paths.js';
-import { PROJECT_ROOT } from '../paths.js';
+import { PROJECT_ROOT, STATE_DIR } from '../paths.js';
 import type { ServingSpec, StorageLocation } from '../spec.js';
 import type { Endpoint, EndpointRequest } from './endpoint.js';
 import { answers, DetachedDeployer } from './detached.js';
 import type { ModelMetadata } from './oip.js';
 import { v2Metadata } from './oip-server.js';
 
+/** Where scripts/install.sh puts tritonserver, its backends and the Python its backend runs. */
+const TRITON_STACK = join(STATE_DIR, 'triton');
+
 export interface TritonDeployerOptions {
   /** Where each endpoint's state, local repository copy and log live. */
   stateDir: string;
-  /** The tritonserver binary. */
-  binary: string;
-  /** Its backends folder. */
-  backendDirectory: string;
-  /** A folder whose `python` has ONNX Runtime and numpy: the Python backend's stub runs it. */
-  pythonBin: string;
+  /** The tritonserver binary. @default the one scripts/install.sh puts in .stack/triton */
+  binary?: string;
+  /** Its backends folder. @default .stack/triton's */
+  backendDirectory?: string;
+  /** A folder whose `python` has ONNX Runtime and numpy: the Python backend's stub runs it. @default .stack/triton/bin */
+  pythonBin?: string;
   /**
    * `python`: the model runs in ONNX Runtime inside Triton's Python backend (the PyPI build);
    * `onnxruntime`: Triton's own ONNX Runtime backend (an NGC build, GPU or CPU). @default 'python'
@@ -154,10 +157,10 @@ export class TritonDeployer extends DetachedDeployer<TritonState> {
     const logFile = join(folder, 'tritonserver.log');
     const log = openSync(logFile, 'a');
     const child = spawn(
-      this.options.binary,
+      this.options.binary ?? join(TRITON_STACK, 'bin', 'tritonserver'),
       [
         `--model-repository=${repository}`,
-        `--backend-directory=${this.options.backendDirectory}`,
+        `--backend-directory=${this.options.backendDirectory ?? join(TRITON_STACK, 'backends')}`,
         `--http-address=${host}`,
         `--http-port=${http}`,
         `--grpc-address=${host}`,
@@ -169,7 +172,7 @@ export class TritonDeployer extends DetachedDeployer<TritonState> {
         '--strict-readiness=true',
         '--log-verbose=0',
       ],
-      { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...env, PATH: `${this.options.pythonBin}:${process.env.PATH ?? ''}` } },
+      { detached: true, stdio: ['ignore', log, log], env: { ...process.env, ...env, PATH: `${this.options.pythonBin ?? join(TRITON_STACK, 'bin')}:${process.env.PATH ?? ''}` } },
     );
     closeSync(log);
     child.unref();

@@ -19,7 +19,7 @@ import { defaultOutputs, type ServedInput } from '../../src/endpoints/oip.js';
 import { TritonDeployer } from '../../src/endpoints/triton.js';
 import { openModel, predict } from '../../src/inference/session.js';
 import { listen } from '../../src/http/http.js';
-import { PROJECT_ROOT, STATE_DIR } from '../../src/paths.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
 import { alive } from '../../src/processes.js';
 import type { StorageLocation } from '../../src/spec.js';
 import { uniqueBucket } from '../support/data.js';
@@ -32,9 +32,6 @@ const regressor = readFileSync(join(PROJECT_ROOT, 'assets', 'diabetes.onnx'));
 const rows = readFileSync(join(PROJECT_ROOT, 'assets', 'breast-cancer-holdout.csv'), 'utf8').trim().split('\n').slice(1, 21).map((l) => l.split(',').slice(0, 30).map(Number));
 const triton = new TritonDeployer({
   stateDir: mkdtempSync(join(tmpdir(), 'cs-triton-')),
-  binary: join(STATE_DIR, 'triton', 'bin', 'tritonserver'),
-  backendDirectory: join(STATE_DIR, 'triton', 'backends'),
-  pythonBin: join(STATE_DIR, 'triton', 'bin'),
   profileOf: (location) => stores.profileOf(location),
 });
 const noop = () => {};
